@@ -1,0 +1,33 @@
+"""Suite-wide fixtures and the PostgreSQL / worker gates.
+
+Tests marked `postgres` need row locks and real concurrency, tests marked `worker` a broker in
+TEST_CELERY_BROKER_URL. Outside CI they skip when those are missing; in CI (CI=true) a missing server stops the
+run with an error, so it can never pass by skipping.
+"""
+
+import os
+
+import pytest
+from django.db import connection
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+HAS_BROKER = bool(os.environ.get("TEST_CELERY_BROKER_URL"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if IN_CI and not (ON_POSTGRES and HAS_BROKER):
+        pytest.exit("CI needs DATABASE_URL on PostgreSQL and TEST_CELERY_BROKER_URL (see .ci/run)", returncode=1)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "postgres" in item.keywords and not ON_POSTGRES:
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)"))
+        if "worker" in item.keywords and not HAS_BROKER:
+            item.add_marker(pytest.mark.skip(reason="needs a broker (set TEST_CELERY_BROKER_URL)"))
+
+
+@pytest.fixture
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"
