@@ -149,3 +149,25 @@ class Recognition(models.Model):
 
     def active_on(self, day: datetime.date) -> bool:
         return self.begndate <= day and (self.enddate is None or day <= self.enddate)
+
+
+class PartnerToken(models.Model):
+    """An API token bound to one facility. Only a SHA-256 digest is stored; the token is shown once, at creation."""
+
+    facility = models.ForeignKey(Facility, verbose_name=_("facility"), on_delete=models.PROTECT,
+                                 related_name="partner_tokens")
+    digest = models.CharField(_("token digest"), max_length=64, unique=True, editable=False)
+    prefix = models.CharField(_("token prefix"), max_length=8, editable=False,
+                              help_text=_("the first characters of the token, to tell tokens apart"))
+    label = models.CharField(_("label"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    history = HistoricalRecords(excluded_fields=["created_at"])
+
+    class Meta:
+        verbose_name = _("partner API token")
+        verbose_name_plural = _("partner API tokens")
+        ordering = ["facility_id", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.facility.fixmedins_code} {self.prefix}…"

@@ -1,11 +1,13 @@
 """Resident ID numbers (公民身份号码, GB 11643): validation with python-stdnum, and masking for display."""
 
 import datetime
+import functools
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from stdnum import exceptions as stdnum_exceptions
+from stdnum import numdb
 from stdnum.cn import ric
 
 MALE = "1"
@@ -28,11 +30,18 @@ def certno_clean(value: str) -> str:
         ric.get_birth_date(number)
     except stdnum_exceptions.ValidationError:
         raise ValidationError(_("digits 7 to 14 are not a valid birth date"), code="birth_date") from None
-    try:
-        ric.get_birth_place(number)
-    except stdnum_exceptions.ValidationError:
-        raise ValidationError(_("the first six digits are not a known region code"), code="region") from None
+    if not _area_known(number[:6]):
+        raise ValidationError(_("the first six digits are not a known region code"), code="region")
     return number
+
+
+@functools.cache
+def _area_known(area: str) -> bool:
+    """Whether the area code was ever a division code. Unlike `ric.get_birth_place`, the birth year is not
+    compared with the code's dates: a code is that of the first issuing office, so someone born in 1950 may
+    well hold a 370102 number (a code from 1983)."""
+    parts = numdb.get("cn/loc").info(area)
+    return len(parts) == 2 and all(props for _part, props in parts)
 
 
 def certno_birth_date(number: str) -> datetime.date:
