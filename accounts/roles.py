@@ -1,11 +1,11 @@
 """Staff roles as Django groups, kept in step with this table after every migrate (`manage.py roles_sync` too).
 
-Each role lists permission codenames as `app_label.codename`; a trailing `*` grants every model permission of
-that action in the app (e.g. `claims.view_*`).
+Each role lists permission codenames as `app_label.codename`; a trailing `*` grants the standard permission of
+that action on every model of the app (e.g. `claims.view_*`), never a custom one such as
+`accounts.view_full_certno`, which a role must name.
 """
 
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 VIEW_ALL = ["policies.view_*", "accounts.view_*", "claims.view_*", "reports.view_*"]
@@ -42,22 +42,22 @@ ROLES: dict[str, dict] = {
 }
 
 
-def _resolve(spec: str) -> Q:
+def _granted(spec: str, permissions: list[Permission]) -> list[Permission]:
     app_label, codename = spec.split(".", 1)
     if codename.endswith("*"):
-        return Q(content_type__app_label=app_label, codename__startswith=codename[:-1])
-    return Q(content_type__app_label=app_label, codename=codename)
+        action = codename[:-1]
+        return [p for p in permissions
+                if p.content_type.app_label == app_label and p.codename == f"{action}{p.content_type.model}"]
+    return [p for p in permissions if p.content_type.app_label == app_label and p.codename == codename]
 
 
 def roles_sync() -> dict[str, int]:
     """Create the role groups and set each one's permissions exactly to its table row. Idempotent."""
+    permissions = list(Permission.objects.select_related("content_type"))
     counts = {}
     for name, role in ROLES.items():
         group, _created = Group.objects.get_or_create(name=name)
-        query = Q(pk__in=[])
-        for spec in role["perms"]:
-            query |= _resolve(spec)
-        perms = list(Permission.objects.filter(query))
-        group.permissions.set(perms)
-        counts[name] = len(perms)
+        granted = {p.pk: p for spec in role["perms"] for p in _granted(spec, permissions)}
+        group.permissions.set(list(granted.values()))
+        counts[name] = len(granted)
     return counts

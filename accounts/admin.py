@@ -1,0 +1,138 @@
+"""Staff admin for the registry: employers, persons (with their enrollments, family links and recognitions),
+enrollments and family links."""
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportMixin
+
+from accounts.models import Employer, Enrollment, FamilyLink, Person
+from accounts.resources import FamilyLinkResource, RosterResource
+from claims.models import Recognition
+from core.admin import CertnoExportMixin, CertnoMaskMixin, HistoryAdmin, PersonSearchMixin
+from core.certno import certno_clean
+
+
+@admin.register(Employer)
+class EmployerAdmin(HistoryAdmin):
+    list_display = ["emp_no", "emp_name", "region"]
+    list_filter = ["region"]
+    list_select_related = ["region"]
+    search_fields = ["=emp_no", "^emp_name"]
+    search_help_text = _("Employer number, or the start of the name.")
+
+
+class EnrollmentInline(admin.TabularInline):
+    model = Enrollment
+    fields = ["insutype", "psn_type", "psn_insu_stas", "region", "employer", "clct_base", "begndate", "enddate",
+              "retire_date"]
+    autocomplete_fields = ["employer"]
+    extra = 0
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("region", "employer")
+
+
+class HolderLinkInline(admin.TabularInline):
+    """Links where this person is the account holder: the relatives their account may pay for."""
+
+    model = FamilyLink
+    fk_name = "holder"
+    fields = ["relative", "relation", "begndate", "enddate", "order"]
+    autocomplete_fields = ["relative"]
+    extra = 0
+    verbose_name = _("relative this person's account pays for")
+    verbose_name_plural = _("relatives this person's account pays for")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("holder", "relative")
+
+
+class RelativeLinkInline(admin.TabularInline):
+    """Links where this person is the relative: the holders whose accounts may pay for them."""
+
+    model = FamilyLink
+    fk_name = "relative"
+    fields = ["holder", "relation", "begndate", "enddate", "order"]
+    autocomplete_fields = ["holder"]
+    extra = 0
+    verbose_name = _("account holder who pays for this person")
+    verbose_name_plural = _("account holders who pay for this person")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("holder", "relative")
+
+
+class RecognitionInline(admin.TabularInline):
+    model = Recognition
+    fields = ["disease", "facility", "begndate", "enddate"]
+    autocomplete_fields = ["disease", "facility"]
+    extra = 0
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("person", "disease", "facility")
+
+
+class PersonForm(forms.ModelForm):
+    class Meta:
+        model = Person
+        fields = ["psn_no", "certno", "psn_name", "gend", "brdy"]
+
+    def clean_certno(self) -> str:
+        # Stored in canonical form (upper-case X), so that the exact-match search finds it.
+        return certno_clean(self.cleaned_data["certno"])
+
+
+@admin.register(Person)
+class PersonAdmin(CertnoMaskMixin, CertnoExportMixin, PersonSearchMixin, ImportExportMixin, HistoryAdmin):
+    form = PersonForm
+    resource_classes = [RosterResource]
+    list_display = ["psn_no", "psn_name", "certno_masked", "gend", "brdy", "regions", "psn_types", "statuses"]
+    list_filter = ["enrollments__region", "enrollments__psn_type", "enrollments__psn_insu_stas", "gend"]
+    search_fields = ["psn_no", "certno", "psn_name"]
+    fieldsets = [(None, {"fields": ["psn_no", "certno_masked", "psn_name", "gend", "brdy", "created_at"]})]
+    readonly_fields = ["certno_masked", "created_at"]
+    inlines = [EnrollmentInline, HolderLinkInline, RelativeLinkInline, RecognitionInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        enrollments = Enrollment.objects.select_related("region", "employer").order_by("insutype")
+        return super().get_queryset(request).prefetch_related(Prefetch("enrollments", queryset=enrollments))
+
+    @admin.display(description=_("region"))
+    def regions(self, obj: Person) -> str:
+        return ", ".join(str(e.region.name) for e in obj.enrollments.all())
+
+    @admin.display(description=_("person type"))
+    def psn_types(self, obj: Person) -> str:
+        return ", ".join(str(e.get_psn_type_display()) for e in obj.enrollments.all())
+
+    @admin.display(description=_("insurance status"))
+    def statuses(self, obj: Person) -> str:
+        return ", ".join(str(e.get_psn_insu_stas_display()) for e in obj.enrollments.all())
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(CertnoMaskMixin, PersonSearchMixin, HistoryAdmin):
+    certno_path = "person__certno"
+    person_search_prefixes = ("person__",)
+    list_display = ["person", "certno_masked", "insutype", "psn_type", "psn_insu_stas", "region", "employer",
+                    "begndate", "enddate"]
+    list_filter = ["region", "psn_type", "psn_insu_stas", "insutype"]
+    list_select_related = ["person", "region", "employer"]
+    search_fields = ["person__psn_no", "person__certno", "person__psn_name"]
+    autocomplete_fields = ["person", "employer"]
+
+
+@admin.register(FamilyLink)
+class FamilyLinkAdmin(CertnoExportMixin, PersonSearchMixin, ImportExportMixin, HistoryAdmin):
+    resource_classes = [FamilyLinkResource]
+    person_search_prefixes = ("holder__", "relative__")
+    search_help_text = _("Person number or full ID number of the holder or the relative, or the start of a name.")
+    list_display = ["holder", "relative", "relation", "begndate", "enddate", "order"]
+    list_filter = ["relation"]
+    list_select_related = ["holder", "relative"]
+    search_fields = ["holder__psn_no", "holder__certno", "holder__psn_name",
+                     "relative__psn_no", "relative__certno", "relative__psn_name"]
+    autocomplete_fields = ["holder", "relative"]

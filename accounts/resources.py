@@ -1,0 +1,337 @@
+"""Imports of the registry (CONTRACT.md "Import kinds"): `roster` and `family_links`."""
+
+from collections.abc import Mapping
+from typing import Any
+
+import tablib
+from django.db.models import Max
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from import_export.fields import Field
+from import_export.widgets import DateWidget
+
+from accounts.models import (
+    RETIRED_PSN_TYPES,
+    Employer,
+    Enrollment,
+    FamilyLink,
+    Gender,
+    InsuStatus,
+    InsuType,
+    Person,
+    PsnType,
+    Relation,
+)
+from accounts.services import PsnNoSequence, employer_ensure, person_create_uninsured
+from core.certno import certno_birth_date, certno_gender, certno_mask
+from core.imports import ImportResource, RowReader, assign, chunked, preload
+from policies.models import Region
+
+PSN_NO_PATTERN = r"[0-9A-Za-z]+"
+FLEXIBLE_PSN_TYPES = (PsnType.FLEXIBLE_IN_SERVICE, PsnType.FLEXIBLE_RETIRED)
+DATE = DateWidget(format="%Y-%m-%d")
+
+
+def _column(dataset: tablib.Dataset, name: str) -> list[str]:
+    return [str(v or "").strip() for v in dataset[name]] if dataset.height else []
+
+
+def _certno_key(value: Any) -> str:
+    return str(value or "").strip().upper()
+
+
+class RosterResource(ImportResource):
+    """One row per enrollee: the Person (key certno), its employee enrollment (310) and its Employer."""
+
+    columns = ("psn_no", "certno", "psn_name", "gend", "brdy", "psn_type", "insuplc_admdvs", "emp_no", "emp_name",
+               "clct_base", "begndate", "retire_date", "psn_insu_stas")
+    key_columns = ("certno",)
+
+    psn_no = Field(attribute="psn_no", column_name="psn_no")
+    certno = Field(attribute="certno", column_name="certno")
+    psn_name = Field(attribute="psn_name", column_name="psn_name")
+    gend = Field(attribute="gend", column_name="gend")
+    brdy = Field(attribute="brdy", column_name="brdy", widget=DATE)
+    psn_type = Field(column_name="psn_type")
+    insuplc_admdvs = Field(column_name="insuplc_admdvs")
+    emp_no = Field(column_name="emp_no")
+    emp_name = Field(column_name="emp_name")
+    clct_base = Field(column_name="clct_base")
+    begndate = Field(column_name="begndate")
+    retire_date = Field(column_name="retire_date")
+    psn_insu_stas = Field(column_name="psn_insu_stas")
+
+    class Meta(ImportResource.Meta):
+        model = Person
+        fields = ("psn_no", "certno", "psn_name", "gend", "brdy", "psn_type", "insuplc_admdvs", "emp_no",
+                  "emp_name", "clct_base", "begndate", "retire_date", "psn_insu_stas")
+        import_id_fields = ("certno",)
+        name = gettext_lazy("Roster (persons and enrollments)")
+
+    def preload(self, dataset: tablib.Dataset) -> None:
+        certnos = [_certno_key(v) for v in _column(dataset, "certno")]
+        psn_nos = _column(dataset, "psn_no")
+        self._regions = {r.admdvs: r for r in Region.objects.all()}
+        self._employers = {e.emp_no: e for e in preload(Employer.objects.all(), "emp_no", _column(dataset, "emp_no"))}
+        persons = preload(Person.objects.all(), "certno", certnos) + preload(Person.objects.all(), "psn_no", psn_nos)
+        self._persons = {p.certno: p for p in persons}
+        self._psn_no_owner = {p.psn_no: p.certno for p in persons}
+        self._enrollments = {e.person_id: e for e in preload(
+            Enrollment.objects.filter(insutype=InsuType.EMPLOYEE), "person_id", {p.pk for p in persons})}
+        self._psn_no_in_file: dict[str, tuple[int, str]] = {}
+        self._emp_name_in_file: dict[str, tuple[int, str]] = {}
+        self._psn_nos = PsnNoSequence(taken=psn_nos)
+
+    def find_instance(self, row: Mapping[str, Any]) -> Person | None:
+        return self._persons.get(_certno_key(row.get("certno")))
+
+    def clean_row(self, reader: RowReader, instance: Person, line: int) -> dict[str, Any]:
+        certno = reader.certno("certno")
+        psn_no = reader.text("psn_no", required=False, max_length=30, pattern=PSN_NO_PATTERN,
+                             pattern_message=_("a person number has letters and digits only"))
+        psn_name = reader.text("psn_name", max_length=50)
+        gend = reader.choice("gend", Gender.values, required=False)
+        brdy = reader.date("brdy", required=False)
+        psn_type = reader.choice("psn_type", PsnType.values)
+        region = reader.lookup("insuplc_admdvs", self._regions, _("no region has the code %(value)s"))
+        emp_no = reader.text("emp_no", required=False, max_length=30)
+        emp_name = reader.text("emp_name", required=False, max_length=200)
+        clct_base = reader.decimal("clct_base", required=False, min_value=0)
+        begndate = reader.date("begndate")
+        retire_date = reader.date("retire_date", required=False)
+        psn_insu_stas = reader.choice("psn_insu_stas", InsuStatus.values, required=False) or InsuStatus.ACTIVE
+
+        if certno:
+            if gend and gend != certno_gender(certno):
+                reader.error("certno", _("gend %(gend)s does not match the ID number, whose 17th digit says %(want)s")
+                             % {"gend": gend, "want": certno_gender(certno)})
+            brdy_in_certno = certno_birth_date(certno)
+            if brdy and brdy != brdy_in_certno:
+                reader.error("certno", _("brdy %(brdy)s does not match the birth date in the ID number, %(want)s")
+                             % {"brdy": brdy.isoformat(), "want": brdy_in_certno.isoformat()})
+            brdy = brdy_in_certno
+            gend = certno_gender(certno)
+        if psn_type in RETIRED_PSN_TYPES and retire_date is None and reader.ok("retire_date"):
+            reader.error("retire_date", _("person type %(type)s is retired and needs a retirement date")
+                         % {"type": psn_type})
+        if retire_date and brdy and retire_date < brdy:
+            reader.error("retire_date", _("the retirement date %(retire)s is before the date of birth %(brdy)s")
+                         % {"retire": retire_date.isoformat(), "brdy": brdy.isoformat()})
+        if psn_type and psn_type not in FLEXIBLE_PSN_TYPES and not emp_no and reader.ok("emp_no"):
+            reader.error("emp_no", _("person type %(type)s needs an employer; only flexible employment (1103, 1203) "
+                                     "may leave emp_no blank") % {"type": psn_type})
+        if psn_type and psn_type not in RETIRED_PSN_TYPES and clct_base is None and reader.ok("clct_base"):
+            reader.error("clct_base", _("person type %(type)s is in service and needs a contribution base")
+                         % {"type": psn_type})
+        if emp_no and reader.ok("emp_no", "emp_name"):
+            self._check_employer(reader, line, emp_no, emp_name)
+        if psn_no and certno and reader.ok("psn_no"):
+            self._check_psn_no(reader, line, psn_no, certno, instance)
+        return {"certno": certno, "psn_no": psn_no, "psn_name": psn_name, "gend": gend, "brdy": brdy,
+                "psn_type": psn_type, "region": region, "emp_no": emp_no, "emp_name": emp_name,
+                "clct_base": clct_base, "begndate": begndate, "retire_date": retire_date,
+                "psn_insu_stas": psn_insu_stas}
+
+    def _check_employer(self, reader: RowReader, line: int, emp_no: str, emp_name: str) -> None:
+        if not emp_name and emp_no not in self._employers and emp_no not in self._emp_name_in_file:
+            reader.error("emp_name", _("employer %(emp_no)s is new and needs a name") % {"emp_no": emp_no})
+        if emp_name:
+            first_line, first_name = self._emp_name_in_file.setdefault(emp_no, (line, emp_name))
+            if first_name != emp_name:
+                reader.error("emp_name", _('employer %(emp_no)s is named "%(name)s" in row %(row)d')
+                             % {"emp_no": emp_no, "name": first_name, "row": first_line})
+
+    def _check_psn_no(self, reader: RowReader, line: int, psn_no: str, certno: str, instance: Person) -> None:
+        first_line, first_certno = self._psn_no_in_file.setdefault(psn_no, (line, certno))
+        owner = self._psn_no_owner.get(psn_no)
+        if first_certno != certno:
+            reader.error("psn_no", _("person number %(psn_no)s is given to another ID number in row %(row)d")
+                         % {"psn_no": psn_no, "row": first_line})
+        elif owner is not None and owner != certno:
+            reader.error("psn_no", _("person number %(psn_no)s belongs to another person (ID number %(certno)s)")
+                         % {"psn_no": psn_no, "certno": certno_mask(owner)})
+        elif instance.pk is not None and instance.psn_no != psn_no:
+            reader.error("psn_no", _("this person's number is %(current)s; an import cannot change it")
+                         % {"current": instance.psn_no})
+
+    def apply_row(self, instance: Person, values: dict[str, Any]) -> bool:
+        region: Region = values["region"]
+        psn_no = values["psn_no"] or instance.psn_no or self._psn_nos.next(admdvs=region.admdvs)
+        self._person_changed = assign(instance, psn_no=psn_no, certno=values["certno"], psn_name=values["psn_name"],
+                                      gend=values["gend"], brdy=values["brdy"])
+        emp_no, emp_name = values["emp_no"], values["emp_name"]
+        employer = self._employers.get(emp_no) if emp_no else None
+        self._employer_changed = bool(emp_no) and (employer is None or bool(emp_name)
+                                                   and employer.emp_name != emp_name)
+        enrollment = self._enrollments.get(instance.pk) if instance.pk else None
+        if enrollment is None:
+            enrollment = Enrollment(insutype=InsuType.EMPLOYEE)
+        enrollment_values = {key: values[key] for key in ("psn_type", "region", "clct_base", "begndate",
+                                                          "retire_date", "psn_insu_stas")}
+        self._enrollment_changed = assign(enrollment, **enrollment_values)
+        if employer is not None:
+            self._enrollment_changed |= assign(enrollment, employer=employer)
+        elif not emp_no:
+            self._enrollment_changed |= enrollment.employer_id is not None
+            enrollment.employer = None
+        else:
+            self._enrollment_changed = True  # a new employer
+        self._enrollment = enrollment
+        return self._person_changed or self._employer_changed or self._enrollment_changed
+
+    def before_save_instance(self, instance: Person, row: Mapping[str, Any], **kwargs: Any) -> None:
+        super().before_save_instance(instance, row, **kwargs)
+        values = self._row_values
+        if values["emp_no"]:
+            employer, _written = employer_ensure(emp_no=values["emp_no"], emp_name=values["emp_name"],
+                                                 region=values["region"], known=self._employers,
+                                                 user=kwargs.get("user"))
+            self._enrollment.employer = employer
+
+    def do_instance_save(self, instance: Person, is_create: bool) -> None:
+        if is_create or self._person_changed:
+            instance.save(force_insert=is_create)
+
+    def after_save_instance(self, instance: Person, row: Mapping[str, Any], **kwargs: Any) -> None:
+        self._persons[instance.certno] = instance
+        self._psn_no_owner[instance.psn_no] = instance.certno
+        enrollment = self._enrollment
+        if self._enrollment_changed:
+            enrollment.person = instance
+            if kwargs.get("user") is not None:
+                enrollment._history_user = kwargs["user"]
+            enrollment.save()
+            self._enrollments[instance.pk] = enrollment
+
+    # export: the person's employee enrollment
+    def _enrollment_of(self, person: Person) -> Enrollment | None:
+        return next((e for e in person.enrollments.all() if e.insutype == InsuType.EMPLOYEE), None)
+
+    def get_queryset(self) -> Any:
+        return Person.objects.prefetch_related("enrollments__employer", "enrollments__region")
+
+    def dehydrate_psn_type(self, person: Person) -> str:
+        enrollment = self._enrollment_of(person)
+        return enrollment.psn_type if enrollment else ""
+
+    def dehydrate_insuplc_admdvs(self, person: Person) -> str:
+        enrollment = self._enrollment_of(person)
+        return enrollment.region.admdvs if enrollment else ""
+
+    def dehydrate_emp_no(self, person: Person) -> str:
+        enrollment = self._enrollment_of(person)
+        return enrollment.employer.emp_no if enrollment and enrollment.employer else ""
+
+    def dehydrate_emp_name(self, person: Person) -> str:
+        enrollment = self._enrollment_of(person)
+        return enrollment.employer.emp_name if enrollment and enrollment.employer else ""
+
+    def dehydrate_clct_base(self, person: Person) -> str:
+        enrollment = self._enrollment_of(person)
+        return "" if enrollment is None or enrollment.clct_base is None else str(enrollment.clct_base)
+
+    def dehydrate_begndate(self, person: Person) -> str:
+        enrollment = self._enrollment_of(person)
+        return enrollment.begndate.isoformat() if enrollment else ""
+
+    def dehydrate_retire_date(self, person: Person) -> str:
+        enrollment = self._enrollment_of(person)
+        return enrollment.retire_date.isoformat() if enrollment and enrollment.retire_date else ""
+
+    def dehydrate_psn_insu_stas(self, person: Person) -> str:
+        enrollment = self._enrollment_of(person)
+        return enrollment.psn_insu_stas if enrollment else ""
+
+
+class FamilyLinkResource(ImportResource):
+    """Family mutual-aid links (key holder + relative); a relative who is not yet a person is created uninsured."""
+
+    columns = ("holder_psn_no", "relative_certno", "relative_name", "relation", "begndate", "enddate")
+    key_columns = ("holder_psn_no", "relative_certno")
+
+    holder_psn_no = Field(attribute="holder__psn_no", column_name="holder_psn_no")
+    relative_certno = Field(attribute="relative__certno", column_name="relative_certno")
+    relative_name = Field(attribute="relative__psn_name", column_name="relative_name")
+    relation = Field(attribute="relation", column_name="relation")
+    begndate = Field(attribute="begndate", column_name="begndate", widget=DATE)
+    enddate = Field(attribute="enddate", column_name="enddate", widget=DATE)
+
+    class Meta(ImportResource.Meta):
+        model = FamilyLink
+        fields = ("holder_psn_no", "relative_certno", "relative_name", "relation", "begndate", "enddate")
+        import_id_fields = ("holder_psn_no", "relative_certno")
+        name = gettext_lazy("Family links")
+
+    def row_key(self, row: Mapping[str, Any]) -> tuple[str, ...]:
+        return (str(row.get("holder_psn_no") or "").strip(), _certno_key(row.get("relative_certno")))
+
+    def preload(self, dataset: tablib.Dataset) -> None:
+        holders = preload(Person.objects.all(), "psn_no", _column(dataset, "holder_psn_no"))
+        relatives = preload(Person.objects.all(), "certno", [_certno_key(v) for v in _column(dataset,
+                                                                                             "relative_certno")])
+        self._holders = {p.psn_no: p for p in holders}
+        self._relatives = {p.certno: p for p in relatives}
+        self._links = {(link.holder_id, link.relative_id): link
+                       for link in preload(FamilyLink.objects.all(), "holder_id", {p.pk for p in holders})}
+        self._max_order: dict[int, int] = {}
+        for batch in chunked(sorted({p.pk for p in relatives})):
+            self._max_order.update(FamilyLink.objects.filter(relative_id__in=batch).values("relative_id")
+                                   .annotate(m=Max("order")).values_list("relative_id", "m"))
+        self._holder_region = dict(preload(Enrollment.objects.filter(insutype=InsuType.EMPLOYEE)
+                                           .values_list("person_id", "region__admdvs"),
+                                           "person_id", {p.pk for p in holders}))
+        self._psn_nos = PsnNoSequence()
+        self._new_relatives_in_file: set[str] = set()
+
+    def find_instance(self, row: Mapping[str, Any]) -> FamilyLink | None:
+        holder = self._holders.get(str(row.get("holder_psn_no") or "").strip())
+        relative = self._relatives.get(_certno_key(row.get("relative_certno")))
+        if holder is None or relative is None:
+            return None
+        return self._links.get((holder.pk, relative.pk))
+
+    def clean_row(self, reader: RowReader, instance: FamilyLink, line: int) -> dict[str, Any]:
+        holder = reader.lookup("holder_psn_no", self._holders, _("no person has the number %(value)s"))
+        certno = reader.certno("relative_certno")
+        relative = self._relatives.get(certno) if certno else None
+        named_before = certno in self._new_relatives_in_file
+        relative_name = reader.text("relative_name", required=relative is None and bool(certno) and not named_before,
+                                    max_length=50)
+        if relative is None and certno and relative_name:
+            self._new_relatives_in_file.add(certno)
+        relation = reader.choice("relation", Relation.values)
+        begndate = reader.date("begndate")
+        enddate = reader.date("enddate", required=False)
+        reader.period("enddate", begndate, enddate)
+        if holder is not None and certno and holder.certno == certno:
+            reader.error("relative_certno", _("a person cannot be linked to themselves"))
+        return {"holder": holder, "certno": certno, "relative": relative, "relative_name": relative_name,
+                "relation": relation, "begndate": begndate, "enddate": enddate}
+
+    def apply_row(self, instance: FamilyLink, values: dict[str, Any]) -> bool:
+        self._new_relative = values["relative"] is None
+        changed = assign(instance, relation=values["relation"], begndate=values["begndate"],
+                         enddate=values["enddate"])
+        if instance.pk is None:
+            instance.holder = values["holder"]
+            changed = True
+        return changed
+
+    def before_save_instance(self, instance: FamilyLink, row: Mapping[str, Any], **kwargs: Any) -> None:
+        super().before_save_instance(instance, row, **kwargs)
+        values = self._row_values
+        relative = values["relative"]
+        if relative is None:
+            certno = values["certno"]
+            admdvs = self._holder_region.get(values["holder"].pk) or f"{certno[:2]}0000"
+            relative = person_create_uninsured(certno=certno, psn_name=values["relative_name"],
+                                               psn_no=self._psn_nos.next(admdvs=admdvs), user=kwargs.get("user"))
+            self._relatives[certno] = relative
+        if instance.pk is None:
+            instance.relative = relative
+            instance.order = self._max_order.get(relative.pk, 0) + 1
+            self._max_order[relative.pk] = instance.order
+
+    def after_save_instance(self, instance: FamilyLink, row: Mapping[str, Any], **kwargs: Any) -> None:
+        self._links[(instance.holder_id, instance.relative_id)] = instance
+

@@ -1,0 +1,498 @@
+"""Bulk imports (CONTRACT.md "Import kinds"): read a CSV or XLSX file, run one resource over it in one transaction,
+report every bad row as `row N, column C: message`.
+
+The resources (`accounts.resources`, `claims.resources`) are django-import-export `ModelResource`s, so the admin's
+import pages, `manage.py import_csv` and any task all go through `import_file()` or `resource.import_data()`.
+"""
+
+import csv
+import datetime
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import tablib
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import models, transaction
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from import_export import resources
+from import_export.results import Result
+
+from core.certno import certno_clean
+from core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
+
+T = TypeVar("T")
+
+# KIND -> resource class; dotted paths so that `core` does not import the apps at load time.
+IMPORT_KINDS: dict[str, str] = {
+    "roster": "accounts.resources.RosterResource",
+    "family_links": "accounts.resources.FamilyLinkResource",
+    "facilities": "claims.resources.FacilityResource",
+    "items": "claims.resources.ItemResource",
+    "diseases": "claims.resources.DiseaseResource",
+    "recognitions": "claims.resources.RecognitionResource",
+}
+
+# SQLite allows 32,766 parameters per statement; stay well below for `__in` preloads.
+PRELOAD_CHUNK = 2000
+
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DECIMAL_RE = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+class ImportFileError(Exception):
+    """The file cannot be read as a table of the kind (type, encoding, header row)."""
+
+
+def import_kinds() -> list[str]:
+    return list(IMPORT_KINDS)
+
+
+def import_resource_class(kind: str) -> type["ImportResource"]:
+    """The resource class registered for KIND (KeyError for an unknown kind)."""
+    return import_string(IMPORT_KINDS[kind])
+
+
+# --- reading files -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Table:
+    """A file as a Dataset of stripped strings, and for each data row the row number a spreadsheet shows."""
+
+    dataset: tablib.Dataset
+    line_numbers: list[int]
+
+
+def cell_text(value: Any) -> str:
+    """A cell as the stripped text a person typed: dates as YYYY-MM-DD, whole numbers without `.0`."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat() if value.time() == datetime.time() else value.isoformat(sep=" ")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value).strip()
+
+
+def table_from_rows(rows: Iterable[Sequence[Any]]) -> Table:
+    """Build a Table from raw rows, the first being the header (lower-cased); blank rows are skipped."""
+    iterator = iter(rows)
+    try:
+        header_cells = [cell_text(c).lower() for c in next(iterator)]
+    except StopIteration:
+        raise ImportFileError(_("the file is empty; row 1 must be the header row")) from None
+    while header_cells and not header_cells[-1]:
+        header_cells.pop()
+    width = len(header_cells)
+    data: list[list[str]] = []
+    line_numbers: list[int] = []
+    for line, raw in enumerate(iterator, start=2):
+        cells = [cell_text(c) for c in raw]
+        if not any(cells):
+            continue
+        if len(cells) > width:
+            if any(cells[width:]):
+                raise ImportFileError(_("row %(row)d has %(cells)d cells but the header row has %(columns)d")
+                                      % {"row": line, "cells": len(cells), "columns": width})
+            cells = cells[:width]
+        cells += [""] * (width - len(cells))
+        data.append(cells)
+        line_numbers.append(line)
+    dataset = tablib.Dataset(*data, headers=header_cells)
+    return Table(dataset=dataset, line_numbers=line_numbers)
+
+
+def _csv_rows(path: Path) -> Iterator[list[str]]:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ImportFileError(_("the file is not UTF-8 text (byte %(pos)d); save it as CSV UTF-8")
+                              % {"pos": e.start}) from None
+    return csv.reader(text.splitlines())
+
+
+def _xlsx_rows(path: Path) -> Iterator[Sequence[Any]]:
+    # tablib's xlsx loader pads short rows but fails on ragged long ones; read the sheet's raw rows the same way
+    # (openpyxl, read-only, cached values) and let table_from_rows do the checking.
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as e:  # openpyxl raises zipfile, KeyError or its own errors for a damaged file
+        raise ImportFileError(_("the file is not a readable XLSX workbook: %(error)s") % {"error": e}) from None
+    try:
+        yield from book.active.iter_rows(values_only=True)
+    finally:
+        book.close()
+
+
+def read_table(path: Path) -> Table:
+    """Read a `.csv` (UTF-8, a BOM accepted) or `.xlsx` file (its first sheet) into a Table."""
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        return table_from_rows(_xlsx_rows(path))
+    if suffix in {".csv", ".txt"}:
+        return table_from_rows(_csv_rows(path))
+    raise ImportFileError(_("cannot read a %(suffix)s file; use .csv or .xlsx") % {"suffix": suffix or path.name})
+
+
+def header_problem(headers: Sequence[str] | None, columns: Sequence[str]) -> str | None:
+    """A sentence naming the missing, unknown and repeated header columns, or None when the header is right."""
+    headers = list(headers or [])
+    missing = [c for c in columns if c not in headers]
+    unknown = [h for h in headers if h not in columns]
+    repeated = sorted({h for h in headers if headers.count(h) > 1 and h in columns})
+    if not (missing or unknown or repeated):
+        return None
+    parts = []
+    if missing:
+        parts.append(_("missing columns: %(names)s") % {"names": ", ".join(missing)})
+    if unknown:
+        parts.append(_("unknown columns: %(names)s") % {"names": ", ".join(h or '""' for h in unknown)})
+    if repeated:
+        parts.append(_("repeated columns: %(names)s") % {"names": ", ".join(repeated)})
+    return _("the header row is wrong (%(problems)s); it must be: %(expected)s") % {
+        "problems": "; ".join(parts), "expected": ",".join(columns)}
+
+
+# --- reading one row -----------------------------------------------------------------------------------------------
+
+
+class RowReader:
+    """Reads typed values from one row's cells, collecting a message per bad column instead of raising."""
+
+    def __init__(self, row: Mapping[str, Any]) -> None:
+        self.row = row
+        self.errors: dict[str, list[str]] = {}
+
+    def raw(self, column: str) -> str:
+        value = self.row.get(column)
+        return "" if value is None else str(value).strip()
+
+    def error(self, column: str, message: str) -> None:
+        self.errors.setdefault(column, []).append(message)
+
+    def ok(self, *columns: str) -> bool:
+        """No error so far in these columns (in any column when none are named)."""
+        if not columns:
+            return not self.errors
+        return not any(c in self.errors for c in columns)
+
+    def _required(self, column: str, required: bool) -> str | None:
+        value = self.raw(column)
+        if not value:
+            if required:
+                self.error(column, _("a value is required"))
+            return None
+        return value
+
+    def text(self, column: str, *, required: bool = True, max_length: int | None = None,
+             pattern: str | None = None, pattern_message: str = "") -> str:
+        value = self._required(column, required)
+        if value is None:
+            return ""
+        if max_length is not None and len(value) > max_length:
+            self.error(column, _("at most %(max)d characters are allowed, this has %(n)d")
+                       % {"max": max_length, "n": len(value)})
+        elif pattern is not None and not re.fullmatch(pattern, value):
+            self.error(column, pattern_message or _('"%(value)s" is not in the expected form') % {"value": value})
+        return value
+
+    def choice(self, column: str, choices: Sequence[str], *, required: bool = True) -> str:
+        value = self._required(column, required)
+        if value is None:
+            return ""
+        if value not in choices:
+            self.error(column, _('"%(value)s" is not one of %(choices)s')
+                       % {"value": value, "choices": ", ".join(choices)})
+            return ""
+        return value
+
+    def date(self, column: str, *, required: bool = True) -> datetime.date | None:
+        value = self._required(column, required)
+        if value is None:
+            return None
+        try:
+            if not _DATE_RE.match(value):
+                raise ValueError
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            self.error(column, _('"%(value)s" is not a date in the form YYYY-MM-DD') % {"value": value})
+            return None
+
+    def decimal(self, column: str, *, required: bool = True, places: int = MONEY_DECIMAL_PLACES,
+                max_digits: int = MONEY_MAX_DIGITS, min_value: Decimal | None = None,
+                max_value: Decimal | None = None) -> Decimal | None:
+        value = self._required(column, required)
+        if value is None:
+            return None
+        whole, _dot, fraction = value.lstrip("-").partition(".")
+        if not _DECIMAL_RE.match(value) or len(fraction) > places or len(whole) > max_digits - places:
+            self.error(column, _('"%(value)s" is not a number with at most %(places)d decimal places')
+                       % {"value": value, "places": places})
+            return None
+        try:
+            number = Decimal(value)
+        except InvalidOperation:  # pragma: no cover - the pattern above admits only valid literals
+            self.error(column, _('"%(value)s" is not a number') % {"value": value})
+            return None
+        if min_value is not None and number < min_value:
+            self.error(column, _("%(value)s is less than %(min)s") % {"value": value, "min": min_value})
+            return None
+        if max_value is not None and number > max_value:
+            self.error(column, _("%(value)s is more than %(max)s") % {"value": value, "max": max_value})
+            return None
+        return number
+
+    def certno(self, column: str) -> str:
+        """The canonical resident ID number, or "" after recording why the cell is not one."""
+        value = self._required(column, True)
+        if value is None:
+            return ""
+        try:
+            return certno_clean(value)
+        except ValidationError as e:
+            for message in e.messages:
+                self.error(column, message)
+            return ""
+
+    def lookup(self, column: str, table: Mapping[str, T], message: str, *, required: bool = True) -> T | None:
+        """The row of `table` keyed by the cell; `message` (with %(value)s) when the key is unknown."""
+        value = self._required(column, required)
+        if value is None:
+            return None
+        found = table.get(value)
+        if found is None:
+            self.error(column, message % {"value": value})
+        return found
+
+    def period(self, end_column: str, begin: datetime.date | None, end: datetime.date | None) -> None:
+        if begin is not None and end is not None and end < begin:
+            self.error(end_column, _("the end date %(end)s is before the start date %(begin)s")
+                       % {"end": end.isoformat(), "begin": begin.isoformat()})
+
+    def validation_error(self) -> ValidationError:
+        return ValidationError({column: [ValidationError(m) for m in messages]
+                                for column, messages in self.errors.items()})
+
+
+def assign(instance: models.Model, **values: Any) -> bool:
+    """Set attributes on `instance`; True when any differs from what it held (foreign keys compared by id)."""
+    changed = False
+    for name, value in values.items():
+        if isinstance(value, models.Model):
+            if instance.pk is None or getattr(instance, f"{name}_id") != value.pk or value.pk is None:
+                changed = True
+        elif instance.pk is None or getattr(instance, name) != value:
+            changed = True
+        setattr(instance, name, value)
+    return changed
+
+
+def chunked(values: Iterable[T], size: int = PRELOAD_CHUNK) -> Iterator[list[T]]:
+    """Split values into lists of at most `size` (for `__in` lookups that must stay under parameter limits)."""
+    batch: list[T] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def preload(queryset: models.QuerySet, lookup: str, values: Iterable[Any]) -> list[Any]:
+    """`queryset.filter(<lookup>__in=values)` in chunks, as one list."""
+    found: list[Any] = []
+    for batch in chunked(sorted({v for v in values if v})):
+        found.extend(queryset.filter(**{f"{lookup}__in": batch}))
+    return found
+
+
+# --- the resource base ---------------------------------------------------------------------------------------------
+
+
+class ImportResource(resources.ModelResource):
+    """A resource that validates whole rows itself against tables preloaded in `before_import`.
+
+    Subclasses set `columns` (the contract's header row), `key_columns`, and implement `preload()`,
+    `find_instance(row)`, `clean_row(reader, instance, line)` (returning the values, errors in `reader`) and
+    `apply_row(instance, values)` (returning whether anything changed). Rows that change nothing are skipped, so a
+    re-import writes nothing. `import_data(..., line_numbers=[...])` maps data rows to spreadsheet rows.
+    """
+
+    columns: ClassVar[tuple[str, ...]] = ()
+    key_columns: ClassVar[tuple[str, ...]] = ()
+
+    class Meta:
+        skip_unchanged = True
+        # Diffs would export each row twice (a query per row for related columns); rows are compared in apply_row.
+        skip_diff = True
+        clean_model_instances = False
+        use_transactions = True
+        use_bulk = False  # django-simple-history records history on save(); bulk writes would bypass it
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._line_numbers: list[int] | None = None
+        self._first_line_of_key: dict[tuple[str, ...], int] = {}
+        self._changed = False
+        self._doomed = False
+        self._row_values: dict[str, Any] = {}
+
+    # hooks for subclasses
+
+    def preload(self, dataset: tablib.Dataset) -> None:
+        raise NotImplementedError
+
+    def find_instance(self, row: Mapping[str, Any]) -> models.Model | None:
+        raise NotImplementedError
+
+    def clean_row(self, reader: RowReader, instance: models.Model, line: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def apply_row(self, instance: models.Model, values: dict[str, Any]) -> bool:
+        raise NotImplementedError
+
+    def row_key(self, row: Mapping[str, Any]) -> tuple[str, ...]:
+        return tuple(str(row.get(c) or "").strip() for c in self.key_columns)
+
+    @property
+    def duplicate_column(self) -> str:
+        return self.key_columns[-1]
+
+    # import-export machinery
+
+    def line_number(self, row_number: int) -> int:
+        if self._line_numbers is not None:
+            return self._line_numbers[row_number - 1]
+        return row_number + 1
+
+    def before_import(self, dataset: tablib.Dataset, **kwargs: Any) -> None:
+        problem = header_problem(dataset.headers, self.columns)
+        if problem:
+            raise ImportFileError(problem)
+        self._line_numbers = kwargs.get("line_numbers")
+        self._first_line_of_key = {}
+        self._doomed = False
+        self.preload(dataset)
+
+    def get_instance(self, instance_loader: Any, row: Mapping[str, Any]) -> models.Model | None:
+        return self.find_instance(row)
+
+    def import_instance(self, instance: models.Model, row: Mapping[str, Any], **kwargs: Any) -> None:
+        line = self.line_number(kwargs["row_number"])
+        reader = RowReader(row)
+        key = self.row_key(row)
+        if all(key):
+            first = self._first_line_of_key.setdefault(key, line)
+            if first != line:
+                described = ", ".join(f"{c} {v}" for c, v in zip(self.key_columns, key, strict=True))
+                reader.error(self.duplicate_column, _("%(key)s is already in row %(row)d of this file")
+                             % {"key": described, "row": first})
+        values = self.clean_row(reader, instance, line)
+        if not reader.ok():
+            self._changed = False
+            self._doomed = True
+            raise reader.validation_error()
+        self._row_values = values
+        self._changed = self.apply_row(instance, values)
+
+    def skip_row(self, instance: models.Model, original: models.Model | None, row: Mapping[str, Any],
+                 import_validation_errors: dict | None = None) -> bool:
+        # After a bad row the file will be rolled back: later rows are still checked but no longer saved.
+        # Checks across rows therefore use what earlier rows of the file said, never what they saved.
+        return not import_validation_errors and (self._doomed or not self._changed)
+
+    def before_save_instance(self, instance: models.Model, row: Mapping[str, Any], **kwargs: Any) -> None:
+        user = kwargs.get("user")
+        if user is not None and getattr(user, "pk", None) is not None:
+            instance._history_user = user
+
+
+# --- running an import ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportOutcome:
+    """What an import did: counts, and the error lines (`row N, column C: message`) when it did nothing."""
+
+    kind: str
+    dry_run: bool
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        line = f"{self.kind}: created {self.created}, updated {self.updated}, unchanged {self.unchanged}"
+        return line + (" (dry run, nothing written)" if self.dry_run else "")
+
+
+def row_error_line(line: int, column: str, message: str) -> str:
+    # "row" and "column" are the contract; only the message is translated.
+    return f"row {line}, column {column}: {message}"
+
+
+def result_error_lines(result: Result, resource: ImportResource) -> list[str]:
+    """Every problem in an import_export Result as lines, by row, then by column in header order."""
+    order = {c: i for i, c in enumerate(resource.columns)}
+    found: list[tuple[int, int, str]] = []
+    lines = [str(error.error) for error in result.base_errors]
+    for invalid in result.invalid_rows:
+        line = resource.line_number(invalid.number)
+        for column, messages in invalid.error_dict.items():
+            name = resource.key_columns[0] if column == NON_FIELD_ERRORS else column
+            found.extend((line, order.get(name, len(order)), row_error_line(line, name, m)) for m in messages)
+    for error_row in result.error_rows:
+        line = resource.line_number(error_row.number)
+        for error in error_row.errors:
+            message = _("the row could not be saved: %(error)s") % {"error": error.error}
+            found.append((line, 0, row_error_line(line, resource.key_columns[0], message)))
+    found.sort(key=lambda item: (item[0], item[1]))
+    return lines + [text for _line, _order, text in found]
+
+
+def import_table(kind: str, table: Table, *, dry_run: bool, user: Any = None) -> ImportOutcome:
+    """Import a Table of KIND in one transaction; nothing is written when any row is bad or on a dry run."""
+    resource_class = import_resource_class(kind)
+    outcome = ImportOutcome(kind=kind, dry_run=dry_run)
+    problem = header_problem(table.dataset.headers, resource_class.columns)
+    if problem:
+        outcome.errors.append(problem)
+        return outcome
+    resource = resource_class()
+    with transaction.atomic():
+        result = resource.import_data(table.dataset, dry_run=dry_run, raise_errors=False, use_transactions=True,
+                                      rollback_on_validation_errors=True, line_numbers=table.line_numbers,
+                                      user=user)
+        outcome.errors = result_error_lines(result, resource)
+        if outcome.errors or dry_run:
+            transaction.set_rollback(True)
+    if not outcome.errors:
+        outcome.created = result.totals["new"]
+        outcome.updated = result.totals["update"]
+        outcome.unchanged = result.totals["skip"]
+    return outcome
+
+
+def import_file(kind: str, path: Path, *, dry_run: bool, user: Any = None) -> ImportOutcome:
+    """Import the CSV or XLSX file at `path` as KIND (see `IMPORT_KINDS`); the entry point for commands and tasks."""
+    try:
+        table = read_table(path)
+    except ImportFileError as e:
+        return ImportOutcome(kind=kind, dry_run=dry_run, errors=[str(e)])
+    return import_table(kind, table, dry_run=dry_run, user=user)
