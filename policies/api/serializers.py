@@ -1,0 +1,105 @@
+"""Input and output of `GET policies/?admdvs=&date=`: money as strings with two decimals, rates as decimal strings."""
+
+from rest_framework import serializers
+
+from core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
+from policies.models import (
+    RATE_DECIMAL_PLACES,
+    RATE_MAX_DIGITS,
+    BenefitRule,
+    CreditRule,
+    EnrolleeClass,
+    PolicyVersion,
+    ReferenceValue,
+)
+
+
+def money(**kwargs: object) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES,
+                                    coerce_to_string=True, read_only=True, **kwargs)
+
+
+def rate_field(**kwargs: object) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=RATE_MAX_DIGITS, decimal_places=RATE_DECIMAL_PLACES,
+                                    coerce_to_string=True, read_only=True, **kwargs)
+
+
+class PolicyQuerySerializer(serializers.Serializer):
+    admdvs = serializers.RegexField(r"^\d{6}$", help_text="region code, e.g. 370100")
+    date = serializers.DateField(help_text="the service date, YYYY-MM-DD")
+
+
+class ReferenceValueOutputSerializer(serializers.ModelSerializer):
+    amount = money()
+
+    class Meta:
+        model = ReferenceValue
+        fields = ["kind", "year", "amount"]
+
+
+class EnrolleeClassOutputSerializer(serializers.ModelSerializer):
+    psn_types = serializers.SerializerMethodField()
+
+    class Meta:
+        model = EnrolleeClass
+        fields = ["code", "name", "psn_types", "retire_date_from", "retire_date_to"]
+
+    def get_psn_types(self, obj: EnrolleeClass) -> list[str]:
+        return sorted(obj.psn_type_set)
+
+
+class BenefitRuleOutputSerializer(serializers.ModelSerializer):
+    enrollee_class = serializers.CharField(source="enrollee_class.code", read_only=True)
+    deductible = money()
+    rate = rate_field()
+    annual_cap = money(allow_null=True)
+    supplementary_share_above_cap = rate_field()
+
+    class Meta:
+        model = BenefitRule
+        fields = ["med_group", "dise_code", "enrollee_class", "facility_level", "deductible", "rate", "annual_cap",
+                  "bucket", "supplementary_share_above_cap"]
+
+
+class CreditRuleOutputSerializer(serializers.ModelSerializer):
+    psn_types = serializers.SerializerMethodField()
+    rate = rate_field(allow_null=True)
+    amount = money(allow_null=True)
+
+    class Meta:
+        model = CreditRule
+        fields = ["name", "psn_types", "age_min", "age_max", "basis", "rate", "amount", "reference_kind",
+                  "reference_year", "frequency", "pocket", "prorate_first_year"]
+
+    def get_psn_types(self, obj: CreditRule) -> list[str]:
+        return sorted(obj.psn_type_set)
+
+
+class OptionsOutputSerializer(serializers.Serializer):
+    current_pocket_first = serializers.BooleanField()
+    two_pockets = serializers.BooleanField()
+    mulaid_pockets = serializers.ListField(child=serializers.CharField())
+    pharmacy_settlement = serializers.CharField()
+    acct_pays_out_of_scope = serializers.BooleanField()
+    relative_contributions = serializers.ListField(child=serializers.CharField())
+
+
+class PolicyVersionOutputSerializer(serializers.ModelSerializer):
+    admdvs = serializers.CharField(source="region.admdvs")
+    region_name = serializers.CharField(source="region.name")
+    benefit_year_start = serializers.SerializerMethodField()
+    options = OptionsOutputSerializer(source="*")
+    reference_values = ReferenceValueOutputSerializer(many=True)
+    enrollee_classes = EnrolleeClassOutputSerializer(many=True)
+    benefit_rules = BenefitRuleOutputSerializer(many=True)
+    credit_rules = CreditRuleOutputSerializer(many=True)
+
+    class Meta:
+        model = PolicyVersion
+        fields = ["code", "admdvs", "region_name", "title", "source_document", "status", "effective_from",
+                  "effective_to", "benefit_year_start", "options", "reference_values", "enrollee_classes",
+                  "benefit_rules", "credit_rules"]
+
+    def get_benefit_year_start(self, obj: PolicyVersion) -> str:
+        """MM-DD"""
+        return f"{obj.benefit_year_start_month:02d}-{obj.benefit_year_start_day:02d}"
