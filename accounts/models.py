@@ -3,6 +3,7 @@ and the family links that let one person's account pay for another."""
 
 import datetime
 
+from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -203,3 +204,183 @@ class FamilyLink(models.Model):
 
     def active_on(self, day: datetime.date) -> bool:
         return self.begndate <= day and (self.enddate is None or day <= self.enddate)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Personal accounts (个人账户): contributions that earn credits, the account's pockets, and its immutable ledger.
+# ---------------------------------------------------------------------------------------------------------------
+
+def money_field(verbose_name: str, **kwargs: object) -> models.DecimalField:
+    return models.DecimalField(verbose_name, max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES,
+                               **kwargs)
+
+
+class Contribution(models.Model):
+    """A paid monthly contribution (缴费) of an enrollee; in-service credits are computed from these."""
+
+    person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.PROTECT,
+                               related_name="contributions")
+    period = models.DateField(_("period"), help_text=_("the first day of the contribution month"))
+    clct_base = money_field(_("contribution base"), validators=[MinValueValidator(0)])
+    psn_clct_amt = money_field(_("enrollee's contribution"), validators=[MinValueValidator(0)])
+    emp_clct_amt = money_field(_("employer's contribution"), validators=[MinValueValidator(0)])
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("contribution")
+        verbose_name_plural = _("contributions")
+        ordering = ["person_id", "period"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "period"], name="contribution_unique_period"),
+            models.CheckConstraint(condition=Q(period__day=1), name="contribution_period_first_day"),
+            models.CheckConstraint(condition=Q(clct_base__gte=0, psn_clct_amt__gte=0, emp_clct_amt__gte=0),
+                                   name="contribution_amounts_not_negative"),
+        ]
+        indexes = [models.Index(fields=["period"])]
+
+    def __str__(self) -> str:
+        return f"{self.person.psn_no} {self.period:%Y-%m}"
+
+
+class PersonalAccount(models.Model):
+    """An enrollee's personal account. The pocket balances are the sums of the ledger entries of each pocket
+    (checked by `verify_ledger`) and change only together with a new entry, under a row lock."""
+
+    person = models.OneToOneField(Person, verbose_name=_("person"), on_delete=models.PROTECT,
+                                  related_name="account")
+    balc_current = money_field(_("current-year pocket"), default=0)
+    balc_historical = money_field(_("historical pocket"), default=0)
+    created_at = models.DateTimeField(_("opened"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("personal account")
+        verbose_name_plural = _("personal accounts")
+        ordering = ["person_id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(balc_current__gte=0), name="account_current_not_negative"),
+            models.CheckConstraint(condition=Q(balc_historical__gte=0), name="account_historical_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person.psn_no} {self.balc}"
+
+    @property
+    def balc(self):  # noqa: ANN201  (Decimal)
+        return self.balc_current + self.balc_historical
+
+    def pocket_balance(self, pocket: str):  # noqa: ANN201  (Decimal)
+        return self.balc_current if pocket == "current" else self.balc_historical
+
+
+class EntryKind(models.TextChoices):
+    CREDIT_IN_SERVICE = "credit_in_service", _("credit, in-service")
+    CREDIT_RETIRED = "credit_retired", _("credit, retired")
+    OPENING_BALANCE = "opening_balance", _("opening balance")
+    ROLLOVER = "rollover", _("rollover")
+    SETTLEMENT = "settlement", _("own settlement")
+    MULAID_SETTLEMENT = "mulaid_settlement", _("mutual-aid settlement")
+    RELATIVE_CONTRIBUTION = "relative_contribution", _("relative's contribution")
+    REVERSAL = "reversal", _("reversal")
+    CORRECTION = "correction", _("correction")
+
+
+CREDIT_KINDS = (EntryKind.CREDIT_IN_SERVICE, EntryKind.CREDIT_RETIRED)
+
+
+class CreditRun(models.Model):
+    """One run of `run_credits` or `run_rollover`: what it covers, who started it, its progress and totals."""
+
+    class Kind(models.TextChoices):
+        CREDITS = "credits", _("monthly and annual credits")
+        ROLLOVER = "rollover", _("rollover")
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    period = models.DateField(_("period"), help_text=_("the credited month, or the rollover date"))
+    region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="credit_runs", help_text=_("blank: every region"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("started by"), on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    chunks_total = models.PositiveIntegerField(_("chunks"), default=0)
+    chunks_done = models.PositiveIntegerField(_("chunks done"), default=0)
+    entries_created = models.PositiveIntegerField(_("entries created"), default=0)
+    amount_total = money_field(_("amount"), default=0)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("credit run")
+        verbose_name_plural = _("credit runs")
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.period:%Y-%m-%d} {self.region.admdvs if self.region else ''}"
+
+    @property
+    def progress(self) -> int:
+        """Percent of chunks done."""
+        return 100 if not self.chunks_total else round(100 * self.chunks_done / self.chunks_total)
+
+
+class LedgerEntry(models.Model):
+    """One movement of a personal account's pocket. Never changed or deleted (a database trigger refuses it);
+    a correction is a new entry with a reason. `balance_after` is the pocket's balance after this entry."""
+
+    account = models.ForeignKey(PersonalAccount, verbose_name=_("account"), on_delete=models.PROTECT,
+                                related_name="entries")
+    kind = models.CharField(_("kind"), max_length=25, choices=EntryKind.choices)
+    pocket = models.CharField(_("pocket"), max_length=10,
+                              choices=[("current", _("current-year pocket")), ("historical", _("historical pocket"))])
+    amount = money_field(_("amount"), help_text=_("positive: credit; negative: debit"))
+    balance_after = money_field(_("pocket balance after"))
+    period = models.DateField(_("period"), null=True, blank=True)
+    policy_version = models.ForeignKey("policies.PolicyVersion", verbose_name=_("policy version"),
+                                       on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    credit_rule = models.ForeignKey("policies.CreditRule", verbose_name=_("credit rule"), on_delete=models.PROTECT,
+                                    null=True, blank=True, related_name="+")
+    run = models.ForeignKey(CreditRun, verbose_name=_("credit run"), on_delete=models.PROTECT, null=True,
+                            blank=True, related_name="entries")
+    reverses = models.OneToOneField("self", verbose_name=_("reverses"), on_delete=models.PROTECT, null=True,
+                                    blank=True, related_name="reversed_by")
+    ref_type = models.CharField(_("refers to"), max_length=30, blank=True)
+    ref_id = models.CharField(_("reference"), max_length=64, blank=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, null=True,
+                                   blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        ordering = ["account_id", "id"]
+        constraints = [
+            # A credit lands once per enrollee, rule and period, whoever runs it and however often.
+            models.UniqueConstraint(fields=["account", "credit_rule", "period"], condition=Q(credit_rule__isnull=False),
+                                    name="ledger_credit_once"),
+            models.UniqueConstraint(fields=["account", "pocket", "period"], condition=Q(kind="rollover"),
+                                    name="ledger_rollover_once"),
+            models.UniqueConstraint(fields=["account", "pocket"], condition=Q(kind="opening_balance"),
+                                    name="ledger_opening_once"),
+            models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_not_negative"),
+            models.CheckConstraint(condition=Q(kind__in=EntryKind.values), name="ledger_kind_valid"),
+            models.CheckConstraint(condition=Q(pocket__in=["current", "historical"]), name="ledger_pocket_valid"),
+        ]
+        indexes = [models.Index(fields=["kind", "period"]), models.Index(fields=["ref_type", "ref_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise PermissionError("ledger entries are immutable; post a correction instead")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: object, **kwargs: object) -> None:
+        raise PermissionError("ledger entries are immutable; post a correction instead")

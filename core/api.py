@@ -39,7 +39,7 @@ def _flatten(detail: object, prefix: str = "") -> list[str]:
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     err_code = getattr(exc, "err_code", None)
     if err_code:
-        return error_response(err_code, getattr(exc, "message", None) or str(exc))
+        return error_response(err_code, getattr(exc, "err_msg", None) or str(exc))
     if isinstance(exc, exceptions.ValidationError):
         return error_response("INVALID_REQUEST", "; ".join(_flatten(exc.detail)))
     if isinstance(exc, exceptions.ParseError):

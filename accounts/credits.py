@@ -1,0 +1,396 @@
+"""Credit runs and rollover: set-based SQL over chunks of enrollments, each chunk its own transaction.
+
+A run computes, for each region, the policy version in force on the first day of the month and each of its credit
+rules that is due that month, and per rule and chunk issues a handful of statements:
+
+1. open accounts for the chunk's enrollees that have none;
+2. lock the chunk's accounts (PostgreSQL: `FOR UPDATE`, in primary-key order);
+3. `INSERT … SELECT` one entry per eligible enrollee that has no entry for that rule and period yet;
+4. `UPDATE … FROM` the accounts by the entries just made.
+
+The unique constraint (account, credit rule, period) makes a second run, a redelivered task or the re-run of an
+interrupted one credit nothing twice; a chunk that fails rolls back whole, and the next run picks it up.
+"""
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import F, Max, Min, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import (
+    Contribution,
+    CreditRun,
+    Enrollment,
+    EntryKind,
+    InsuStatus,
+    InsuType,
+    LedgerEntry,
+    Person,
+    PersonalAccount,
+)
+from core.money import fen
+from policies.errors import PolicyError
+from policies.models import (
+    IN_SERVICE_PSN_TYPES,
+    RETIRED_PSN_TYPES,
+    CreditBasis,
+    CreditFrequency,
+    CreditRule,
+    PolicyVersion,
+    Region,
+)
+from policies.selectors import credit_amount, policy_version_in_force
+
+DEFAULT_CHUNK_SIZE = 50_000
+
+# Test hook: called with (run, chunk number) before each chunk commits; raising aborts that chunk.
+chunk_hook: Callable[[CreditRun, int], None] | None = None
+
+
+def month_start(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+def next_month(day: datetime.date) -> datetime.date:
+    return (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+
+
+def previous_month(day: datetime.date) -> datetime.date:
+    return (day.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+
+
+def years_before(day: datetime.date, years: int) -> datetime.date:
+    """The same day `years` earlier (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+@dataclass(frozen=True)
+class DueCredit:
+    """One rule due in a month: who gets it and how much (a constant, or a share of each contribution base)."""
+
+    rule: CreditRule
+    version: PolicyVersion
+    kind: str
+    constant: Decimal | None  # None: a share of the month's contribution base, computed per row
+    first_retired_month_only: bool  # a prorated first annual credit after a mid-year retirement
+
+
+def credits_due(*, version: PolicyVersion, month: datetime.date) -> list[DueCredit]:
+    """The credit rules of `version` due in `month` (its first day), with their amounts where constant."""
+    due = []
+    start_of_year = month_start(version.benefit_year_start_for(month))
+    for rule in version.credit_rules.all():
+        retired_rule = rule.psn_type_set <= set(RETIRED_PSN_TYPES)
+        kind = EntryKind.CREDIT_RETIRED if retired_rule else EntryKind.CREDIT_IN_SERVICE
+        if rule.frequency == CreditFrequency.MONTHLY:
+            constant = None if rule.basis == CreditBasis.CLCT_BASE_SHARE else credit_amount(rule=rule,
+                                                                                        credited_month=month)
+            due.append(DueCredit(rule, version, kind, constant, False))
+        elif month == start_of_year:
+            due.append(DueCredit(rule, version, kind, credit_amount(rule=rule, credited_month=month), False))
+        elif rule.prorate_first_year:
+            months = version.months_left_in_benefit_year(month)
+            due.append(DueCredit(rule, version, kind,
+                                 credit_amount(rule=rule, credited_month=month, prorate_months=months), True))
+    return due
+
+
+def _effective_psn_type_sql(month: datetime.date) -> tuple[str, list]:
+    """SQL for the person type that counts for a month: a retired type counts as its in-service type until the
+    month after retire_date (the retired credit starts the month after retirement)."""
+    sql = ("CASE WHEN e.psn_type IN (%s, %s) AND e.retire_date < %s THEN e.psn_type "
+           "WHEN e.psn_type = %s THEN %s WHEN e.psn_type = %s THEN %s ELSE e.psn_type END")
+    return sql, [*RETIRED_PSN_TYPES, month, RETIRED_PSN_TYPES[0], IN_SERVICE_PSN_TYPES[0],
+                 RETIRED_PSN_TYPES[1], IN_SERVICE_PSN_TYPES[1]]
+
+
+def _credit_chunk(*, run: CreditRun, credit: DueCredit, region_id: int, lo: int, hi: int,
+                  month: datetime.date) -> tuple[int, Decimal]:
+    """Insert this rule's entries for enrollments lo..hi and move the balances; returns (entries, amount)."""
+    rule = credit.rule
+    month_end = next_month(month) - datetime.timedelta(days=1)
+    pocket_column = "balc_current" if rule.pocket == "current" else "balc_historical"
+    ledger, accounts = LedgerEntry._meta.db_table, PersonalAccount._meta.db_table
+    enrollments, persons = Enrollment._meta.db_table, Person._meta.db_table
+
+    type_sql, type_params = _effective_psn_type_sql(month)
+    types = sorted(rule.psn_type_set)
+    where = [
+        "e.region_id = %s", "e.insutype = %s", "e.psn_insu_stas = %s", "e.id BETWEEN %s AND %s",
+        "e.begndate <= %s", "(e.enddate IS NULL OR e.enddate >= %s)",
+        f"({type_sql}) IN ({', '.join(['%s'] * len(types))})",
+    ]
+    params: list = [region_id, InsuType.EMPLOYEE, InsuStatus.ACTIVE, lo, hi, month_end, month, *type_params, *types]
+    if rule.age_min is not None:
+        where.append("p.brdy <= %s")
+        params.append(years_before(month, rule.age_min))
+    if rule.age_max is not None:
+        where.append("p.brdy > %s")
+        params.append(years_before(month, rule.age_max + 1))
+    if credit.first_retired_month_only:
+        # Retired in the month before (first retired month is this one) and after the version came into force.
+        where += ["e.retire_date >= %s", "e.retire_date < %s", "e.retire_date >= %s"]
+        params += [previous_month(month), month, credit.version.effective_from]
+
+    join_contribution = ""
+    if credit.constant is None:
+        # Half-up rounding to the fen in integer arithmetic, the same on PostgreSQL and SQLite:
+        # fen(base × rate) = (base in fen × rate in 1/10000 + 5000) div 10000, in fen.
+        rate_bp = int(rule.rate * 10000)
+        if rule.rate * 10000 != rate_bp:
+            raise PolicyError(PolicyError.INVALID_REQUEST, _("a credit share has at most four decimal places"))
+        # Dividing by 100.0 (not 100) keeps SQLite from integer division.
+        amount_sql = f"((CAST(ROUND(c.clct_base * 100) AS BIGINT) * {rate_bp} + 5000) / 10000) / 100.0"
+        join_contribution = (f"JOIN {Contribution._meta.db_table} c "
+                             "ON c.person_id = e.person_id AND c.period = %s")
+        where.append("c.clct_base > 0")
+        amount_params: list = []
+    else:
+        if credit.constant <= 0:
+            return 0, Decimal(0)
+        amount_sql = "%s"
+        amount_params = [credit.constant]
+
+    now = timezone.now()
+    insert = f"""
+        INSERT INTO {ledger} (account_id, kind, pocket, amount, balance_after, period, policy_version_id,
+                              credit_rule_id, run_id, ref_type, ref_id, reason, created_at)
+        SELECT a.id, %s, %s, {amount_sql}, a.{pocket_column} + {amount_sql}, %s, %s, %s, %s, %s, %s, %s, %s
+        FROM {enrollments} e
+        JOIN {persons} p ON p.id = e.person_id
+        JOIN {accounts} a ON a.person_id = e.person_id
+        {join_contribution}
+        WHERE {' AND '.join(where)}
+          AND NOT EXISTS (SELECT 1 FROM {ledger} x
+                          WHERE x.account_id = a.id AND x.credit_rule_id = %s AND x.period = %s)
+    """  # noqa: S608  (table names from the models; every value is a parameter)
+    insert_params = [credit.kind, rule.pocket, *amount_params, *amount_params, month, credit.version.pk, rule.pk,
+                     run.pk, "credit_run", str(run.pk), rule.name[:200], now]
+    if join_contribution:
+        insert_params.append(month)
+    insert_params += [*params, rule.pk, month]
+    update = f"""
+        UPDATE {accounts} SET {pocket_column} = {accounts}.{pocket_column} + x.amount
+        FROM {ledger} x
+        WHERE x.account_id = {accounts}.id AND x.run_id = %s AND x.credit_rule_id = %s AND x.period = %s
+          AND x.account_id IN (SELECT a.id FROM {accounts} a JOIN {enrollments} e ON e.person_id = a.person_id
+                               WHERE e.region_id = %s AND e.insutype = %s AND e.id BETWEEN %s AND %s)
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(insert, insert_params)
+        created = cursor.rowcount
+        if created:
+            cursor.execute(update, [run.pk, rule.pk, month, region_id, InsuType.EMPLOYEE, lo, hi])
+    if not created:
+        return 0, Decimal(0)
+    total = (LedgerEntry.objects.filter(run=run, credit_rule=rule, period=month,
+                                        account__person__enrollments__insutype=InsuType.EMPLOYEE,
+                                        account__person__enrollments__region_id=region_id,
+                                        account__person__enrollments__id__range=(lo, hi))
+             .aggregate(total=Sum("amount"))["total"])
+    return created, fen(total or 0)
+
+
+def _open_accounts_sql(*, region_id: int, lo: int, hi: int) -> None:
+    accounts, enrollments = PersonalAccount._meta.db_table, Enrollment._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            INSERT INTO {accounts} (person_id, balc_current, balc_historical, created_at)
+            SELECT e.person_id, 0, 0, %s FROM {enrollments} e
+            WHERE e.region_id = %s AND e.insutype = %s AND e.id BETWEEN %s AND %s
+              AND NOT EXISTS (SELECT 1 FROM {accounts} a WHERE a.person_id = e.person_id)
+        """, [timezone.now(), region_id, InsuType.EMPLOYEE, lo, hi])  # noqa: S608
+
+
+def _lock_accounts_sql(*, region_id: int, lo: int, hi: int) -> None:
+    if connection.vendor != "postgresql":
+        return  # SQLite locks the whole database for the writing transaction
+    accounts, enrollments = PersonalAccount._meta.db_table, Enrollment._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            SELECT a.id FROM {accounts} a JOIN {enrollments} e ON e.person_id = a.person_id
+            WHERE e.region_id = %s AND e.insutype = %s AND e.id BETWEEN %s AND %s ORDER BY a.id FOR UPDATE OF a
+        """, [region_id, InsuType.EMPLOYEE, lo, hi])  # noqa: S608
+
+
+@dataclass(frozen=True)
+class Chunk:
+    region_id: int
+    lo: int
+    hi: int
+
+
+def credit_run_plan(*, month: datetime.date, admdvs: str | None, chunk_size: int) -> list[Chunk]:
+    """The chunks of a run: ranges of enrollment ids per region."""
+    regions = Region.objects.all() if admdvs is None else Region.objects.filter(admdvs=admdvs)
+    chunks = []
+    for region in regions.order_by("admdvs"):
+        bounds = Enrollment.objects.filter(region=region, insutype=InsuType.EMPLOYEE).aggregate(lo=Min("id"),
+                                                                                               hi=Max("id"))
+        if bounds["lo"] is None:
+            continue
+        for lo in range(bounds["lo"], bounds["hi"] + 1, chunk_size):
+            chunks.append(Chunk(region.pk, lo, min(lo + chunk_size - 1, bounds["hi"])))
+    return chunks
+
+
+def credit_run_create(*, month: datetime.date, admdvs: str | None = None, user=None,  # noqa: ANN001
+                      chunk_size: int = DEFAULT_CHUNK_SIZE) -> tuple[CreditRun, list[Chunk]]:
+    """Record a credit run for `month` (any day of it) and plan its chunks."""
+    month = month_start(month)
+    region = Region.objects.get(admdvs=admdvs) if admdvs else None
+    chunks = credit_run_plan(month=month, admdvs=admdvs, chunk_size=chunk_size)
+    run = CreditRun.objects.create(kind=CreditRun.Kind.CREDITS, period=month, region=region,
+                                   started_by=user if getattr(user, "is_authenticated", False) else None,
+                                   chunks_total=len(chunks))
+    return run, chunks
+
+
+def _versions_by_region(month: datetime.date, region_ids: set[int]) -> dict[int, PolicyVersion | None]:
+    versions: dict[int, PolicyVersion | None] = {}
+    for region in Region.objects.filter(pk__in=region_ids):
+        try:
+            version = policy_version_in_force(region.admdvs, month)
+        except PolicyError:
+            version = None
+        if version is not None:
+            version = PolicyVersion.objects.prefetch_related("credit_rules", "reference_values").get(pk=version.pk)
+        versions[region.pk] = version
+    return versions
+
+
+def credit_run_chunk(*, run: CreditRun, chunk: Chunk, number: int) -> tuple[int, Decimal]:
+    """Credit one chunk in its own transaction and count it done; returns (entries, amount)."""
+    version = _versions_by_region(run.period, {chunk.region_id})[chunk.region_id]
+    created, amount = 0, Decimal(0)
+    with transaction.atomic():
+        if version is not None:
+            due = credits_due(version=version, month=run.period)
+            if due:
+                _open_accounts_sql(region_id=chunk.region_id, lo=chunk.lo, hi=chunk.hi)
+                _lock_accounts_sql(region_id=chunk.region_id, lo=chunk.lo, hi=chunk.hi)
+                for credit in due:
+                    n, total = _credit_chunk(run=run, credit=credit, region_id=chunk.region_id, lo=chunk.lo,
+                                             hi=chunk.hi, month=run.period)
+                    created += n
+                    amount += total
+        if chunk_hook is not None:
+            chunk_hook(run, number)
+        CreditRun.objects.filter(pk=run.pk).update(chunks_done=F("chunks_done") + 1,
+                                                   entries_created=F("entries_created") + created,
+                                                   amount_total=F("amount_total") + amount)
+    return created, amount
+
+
+def credit_run_finish(*, run: CreditRun, error: str = "") -> CreditRun:
+    """Mark a run done (or failed with its error) once its chunks are through."""
+    run.refresh_from_db()
+    run.status = CreditRun.Status.FAILED if error else CreditRun.Status.DONE
+    run.error = error
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "error", "finished_at"])
+    return run
+
+
+def credits_run_month(*, month: datetime.date, admdvs: str | None = None, user=None,  # noqa: ANN001
+                      chunk_size: int = DEFAULT_CHUNK_SIZE,
+                      progress: Callable[[CreditRun], None] | None = None) -> CreditRun:
+    """Every credit due in `month`, in this process, chunk after chunk. A failed chunk stops the run (marked
+    failed, with what was committed before it kept); running it again completes it without crediting twice."""
+    run, chunks = credit_run_create(month=month, admdvs=admdvs, user=user, chunk_size=chunk_size)
+    for number, chunk in enumerate(chunks, start=1):
+        try:
+            credit_run_chunk(run=run, chunk=chunk, number=number)
+        except Exception as e:
+            return credit_run_finish(run=run, error=f"chunk {number}: {e}")
+        if progress is not None:
+            run.refresh_from_db()
+            progress(run)
+    return credit_run_finish(run=run)
+
+
+# --- rollover ---------------------------------------------------------------------------------------------------
+
+def _rollover_chunk(*, run: CreditRun, region_id: int, lo: int, hi: int) -> tuple[int, Decimal]:
+    """Move the current-year pocket of the chunk's accounts into the historical pocket: two entries each."""
+    ledger, accounts, enrollments = LedgerEntry._meta.db_table, PersonalAccount._meta.db_table, \
+        Enrollment._meta.db_table
+    day, now = run.period, timezone.now()
+    chunk_accounts = (f"SELECT a2.id FROM {accounts} a2 JOIN {enrollments} e ON e.person_id = a2.person_id "
+                      "WHERE e.region_id = %s AND e.insutype = %s AND e.id BETWEEN %s AND %s")  # noqa: S608
+    chunk_params = [region_id, InsuType.EMPLOYEE, lo, hi]
+    common = [run.pk, "credit_run", str(run.pk), _("rollover at benefit-year start"), now]
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            INSERT INTO {ledger} (account_id, kind, pocket, amount, balance_after, period, run_id, ref_type, ref_id,
+                                  reason, created_at)
+            SELECT a.id, %s, 'current', -a.balc_current, 0, %s, %s, %s, %s, %s, %s
+            FROM {accounts} a
+            WHERE a.id IN ({chunk_accounts}) AND a.balc_current > 0
+              AND NOT EXISTS (SELECT 1 FROM {ledger} x WHERE x.account_id = a.id AND x.kind = %s
+                              AND x.pocket = 'current' AND x.period = %s)
+        """, [EntryKind.ROLLOVER, day, *common, *chunk_params, EntryKind.ROLLOVER, day])  # noqa: S608
+        moved = cursor.rowcount
+        if not moved:
+            return 0, Decimal(0)
+        cursor.execute(f"""
+            INSERT INTO {ledger} (account_id, kind, pocket, amount, balance_after, period, run_id, ref_type, ref_id,
+                                  reason, created_at)
+            SELECT a.id, %s, 'historical', a.balc_current, a.balc_historical + a.balc_current, %s, %s, %s, %s, %s, %s
+            FROM {accounts} a JOIN {ledger} x ON x.account_id = a.id AND x.run_id = %s AND x.kind = %s
+                                              AND x.pocket = 'current' AND x.period = %s
+            WHERE a.id IN ({chunk_accounts})
+        """, [EntryKind.ROLLOVER, day, *common, run.pk, EntryKind.ROLLOVER, day, *chunk_params])  # noqa: S608
+        cursor.execute(f"""
+            UPDATE {accounts} SET balc_historical = {accounts}.balc_historical + {accounts}.balc_current,
+                                  balc_current = 0
+            FROM {ledger} x
+            WHERE x.account_id = {accounts}.id AND x.run_id = %s AND x.kind = %s AND x.pocket = 'current'
+              AND x.period = %s AND x.account_id IN ({chunk_accounts})
+        """, [run.pk, EntryKind.ROLLOVER, day, *chunk_params])  # noqa: S608
+    total = (LedgerEntry.objects.filter(run=run, kind=EntryKind.ROLLOVER, pocket="historical",
+                                        account__person__enrollments__insutype=InsuType.EMPLOYEE,
+                                        account__person__enrollments__region_id=region_id,
+                                        account__person__enrollments__id__range=(lo, hi))
+             .aggregate(total=Sum("amount"))["total"])
+    return 2 * moved, fen(total or 0)
+
+
+def rollover_run(*, admdvs: str, day: datetime.date, user=None,  # noqa: ANN001
+                 chunk_size: int = DEFAULT_CHUNK_SIZE) -> CreditRun:
+    """Move every current-year pocket of the region into the historical pocket at benefit-year start, where the
+    version in force keeps two pockets. Idempotent: a second run on the same date moves nothing.
+
+    Raises PolicyError when no version is in force or `day` is not the start of its benefit year."""
+    region = Region.objects.get(admdvs=admdvs)
+    version = policy_version_in_force(admdvs, day)
+    if version.benefit_year_start_for(day) != day:
+        raise PolicyError(PolicyError.INVALID_REQUEST,
+                          _("%(day)s is not a benefit-year start of %(code)s (it starts each year on %(start)s)")
+                          % {"day": day, "code": version.code,
+                             "start": f"{version.benefit_year_start_month:02d}-{version.benefit_year_start_day:02d}"})
+    chunks = credit_run_plan(month=day, admdvs=admdvs, chunk_size=chunk_size) if version.two_pockets else []
+    run = CreditRun.objects.create(kind=CreditRun.Kind.ROLLOVER, period=day, region=region,
+                                   started_by=user if getattr(user, "is_authenticated", False) else None,
+                                   chunks_total=len(chunks))
+    for number, chunk in enumerate(chunks, start=1):
+        try:
+            with transaction.atomic():
+                _lock_accounts_sql(region_id=chunk.region_id, lo=chunk.lo, hi=chunk.hi)
+                created, amount = _rollover_chunk(run=run, region_id=chunk.region_id, lo=chunk.lo, hi=chunk.hi)
+                if chunk_hook is not None:
+                    chunk_hook(run, number)
+                CreditRun.objects.filter(pk=run.pk).update(chunks_done=F("chunks_done") + 1,
+                                                           entries_created=F("entries_created") + created,
+                                                           amount_total=F("amount_total") + amount)
+        except Exception as e:
+            return credit_run_finish(run=run, error=f"chunk {number}: {e}")
+    return credit_run_finish(run=run)

@@ -1,0 +1,77 @@
+"""Celery tasks for credit runs and rollover: thin, they take ids or a period and call the services.
+
+A month's run is fanned out one task per chunk; each chunk commits on its own and counts itself done, and the
+last one to finish marks the run done. A redelivered chunk credits nothing twice (unique per enrollee, rule and
+period)."""
+
+import datetime
+
+from celery import shared_task
+from django.db import OperationalError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.credits import (
+    DEFAULT_CHUNK_SIZE,
+    Chunk,
+    credit_run_chunk,
+    credit_run_create,
+    credit_run_finish,
+    rollover_run,
+)
+from accounts.models import CreditRun
+from policies.errors import PolicyError
+from policies.models import PolicyStatus, PolicyVersion
+
+
+def _complete_if_done(run_id: int) -> None:
+    CreditRun.objects.filter(pk=run_id, status=CreditRun.Status.RUNNING,
+                             chunks_done=F("chunks_total")).update(status=CreditRun.Status.DONE,
+                                                                   finished_at=timezone.now())
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def credit_chunk_task(self, run_id: int, region_id: int, lo: int, hi: int, number: int) -> int:  # noqa: ANN001
+    run = CreditRun.objects.get(pk=run_id)
+    try:
+        created, _amount = credit_run_chunk(run=run, chunk=Chunk(region_id, lo, hi), number=number)
+    except OperationalError:
+        raise
+    except Exception as e:
+        credit_run_finish(run=run, error=f"chunk {number}: {e}")
+        raise
+    _complete_if_done(run_id)
+    return created
+
+
+@shared_task(acks_late=True)
+def credits_month_task(month: str | None = None, admdvs: str | None = None,
+                       chunk_size: int = DEFAULT_CHUNK_SIZE) -> int:
+    """Plan a month's credit run (this month when `month` is None) and queue one task per chunk."""
+    day = datetime.date.fromisoformat(f"{month}-01") if month else timezone.localdate().replace(day=1)
+    with transaction.atomic():
+        run, chunks = credit_run_create(month=day, admdvs=admdvs, chunk_size=chunk_size)
+        for number, chunk in enumerate(chunks, start=1):
+            args = (run.pk, chunk.region_id, chunk.lo, chunk.hi, number)
+            transaction.on_commit(lambda args=args: credit_chunk_task.delay(*args))
+    if not chunks:
+        credit_run_finish(run=run)
+    return run.pk
+
+
+@shared_task(acks_late=True)
+def rollover_due_task(day: str | None = None) -> list[int]:
+    """Run the rollover of every region whose version in force keeps two pockets and starts its benefit year
+    today (scheduled daily, before the month's credits)."""
+    today = datetime.date.fromisoformat(day) if day else timezone.localdate()
+    runs = []
+    versions = PolicyVersion.objects.select_related("region").filter(
+        status=PolicyStatus.PUBLISHED, two_pockets=True, effective_from__lte=today).exclude(effective_to__lt=today)
+    for version in versions:
+        if version.benefit_year_start_for(today) != today:
+            continue
+        try:
+            runs.append(rollover_run(admdvs=version.region.admdvs, day=today).pk)
+        except PolicyError:
+            continue
+    return runs

@@ -1,0 +1,118 @@
+import datetime
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.db import DatabaseError, IntegrityError, transaction
+
+from accounts.ledger import (
+    InsufficientBalance,
+    account_correct,
+    accounts_lock,
+    ledger_entry_reverse,
+    ledger_post,
+    ledger_verify,
+)
+from accounts.models import EntryKind, LedgerEntry, PersonalAccount
+from accounts.tests.factories import PersonFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _credit(person, amount: str, pocket: str = "historical") -> LedgerEntry:
+    with transaction.atomic():
+        account = accounts_lock(person_ids=[person.pk])[person.pk]
+        return ledger_post(account=account, pocket=pocket, amount=Decimal(amount), kind=EntryKind.CORRECTION,
+                           reason="test")
+
+
+def test_posting_moves_the_pocket_and_records_the_balance_after():
+    person = PersonFactory()
+    _credit(person, "100.00")
+    entry = _credit(person, "-30.55")
+    assert entry.balance_after == Decimal("69.45")
+    account = PersonalAccount.objects.get(person=person)
+    assert (account.balc_current, account.balc_historical, account.balc) == (0, Decimal("69.45"), Decimal("69.45"))
+
+
+def test_a_debit_beyond_the_balance_is_refused_and_writes_nothing():
+    person = PersonFactory()
+    _credit(person, "10.00")
+    with pytest.raises(InsufficientBalance, match="10.00"):
+        _credit(person, "-10.01")
+    assert LedgerEntry.objects.count() == 1
+    assert PersonalAccount.objects.get(person=person).balc_historical == Decimal("10.00")
+
+
+def test_the_database_refuses_a_negative_balance_even_without_the_service():
+    person = PersonFactory()
+    _credit(person, "5.00")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PersonalAccount.objects.filter(person=person).update(balc_historical=Decimal("-0.01"))
+
+
+def test_entries_cannot_be_changed_or_deleted():
+    entry = _credit(PersonFactory(), "5.00")
+    with pytest.raises(PermissionError):
+        entry.save()
+    with pytest.raises(PermissionError):
+        entry.delete()
+    # Not even a bulk statement: the database trigger refuses it.
+    with pytest.raises(DatabaseError), transaction.atomic():
+        LedgerEntry.objects.filter(pk=entry.pk).update(amount=Decimal("500.00"))
+    with pytest.raises(DatabaseError), transaction.atomic():
+        LedgerEntry.objects.filter(pk=entry.pk).delete()
+    assert LedgerEntry.objects.get(pk=entry.pk).amount == Decimal("5.00")
+
+
+def test_a_reversal_is_a_new_opposite_entry_posted_once():
+    person = PersonFactory()
+    _credit(person, "50.00")
+    debit = _credit(person, "-20.00")
+    first = ledger_entry_reverse(entry=debit, reason="wrong amount")
+    again = ledger_entry_reverse(entry=debit, reason="wrong amount")
+    assert first.pk == again.pk
+    assert (first.kind, first.amount, first.balance_after, first.reverses_id) == (
+        EntryKind.REVERSAL, Decimal("20.00"), Decimal("50.00"), debit.pk)
+    assert PersonalAccount.objects.get(person=person).balc_historical == Decimal("50.00")
+
+
+def test_a_correction_needs_a_reason():
+    person = PersonFactory()
+    with pytest.raises(ValueError, match="reason"):
+        account_correct(person=person, pocket="current", amount=Decimal("1.00"), reason=" ")
+    entry = account_correct(person=person, pocket="current", amount=Decimal("1.00"), reason="former system")
+    assert entry.reason == "former system" and entry.balance_after == Decimal("1.00")
+
+
+def test_verify_ledger_is_clean_then_catches_a_tampered_balance():
+    person = PersonFactory(psn_no="P0000000042")
+    _credit(person, "100.00", pocket="current")
+    _credit(person, "-40.00", pocket="current")
+    out = io.StringIO()
+    call_command("verify_ledger", stdout=out)
+    assert "ledger clean: 1 accounts, 2 entries" in out.getvalue()
+
+    PersonalAccount.objects.filter(person=person).update(balc_current=Decimal("61.00"))  # tampered
+    problems = ledger_verify()
+    assert [(p.psn_no, p.what) for p in problems] == [
+        ("P0000000042", "current pocket holds 61.00, its entries add up to 60.00")]
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("verify_ledger", stdout=out, stderr=io.StringIO())
+    assert exit_info.value.code == 1
+    assert "P0000000042" in out.getvalue()
+
+
+def test_verify_ledger_catches_a_broken_balance_chain(on_postgres):
+    person = PersonFactory()
+    _credit(person, "100.00")
+    account = PersonalAccount.objects.get(person=person)
+    # An entry inserted behind the services' back, with a balance_after that does not follow from the chain.
+    LedgerEntry.objects.bulk_create([LedgerEntry(account=account, kind=EntryKind.CORRECTION, pocket="historical",
+                                                 amount=Decimal("10.00"), balance_after=Decimal("999.00"),
+                                                 created_at=datetime.datetime.now(datetime.UTC))])
+    whats = [p.what for p in ledger_verify()]
+    assert "historical pocket holds 100.00, its entries add up to 110.00" in whats
+    assert any("says 999.00 after, the running sum is 110.00" in w for w in whats)
