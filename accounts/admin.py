@@ -5,10 +5,12 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 
-from accounts.models import Employer, Enrollment, FamilyLink, Person
+from accounts.models import Employer, Enrollment, FamilyLink, Person, PersonalAccount
 from accounts.resources import FamilyLinkResource, RosterResource
 from claims.models import Recognition
 from core.admin import CertnoExportMixin, CertnoMaskMixin, HistoryAdmin, PersonSearchMixin
@@ -92,13 +94,31 @@ class PersonAdmin(CertnoMaskMixin, CertnoExportMixin, PersonSearchMixin, ImportE
     list_display = ["psn_no", "psn_name", "certno_masked", "gend", "brdy", "regions", "psn_types", "statuses"]
     list_filter = ["enrollments__region", "enrollments__psn_type", "enrollments__psn_insu_stas", "gend"]
     search_fields = ["psn_no", "certno", "psn_name"]
-    fieldsets = [(None, {"fields": ["psn_no", "certno_masked", "psn_name", "gend", "brdy", "created_at"]})]
-    readonly_fields = ["certno_masked", "created_at"]
+    fieldsets = [(None, {"fields": ["psn_no", "certno_masked", "psn_name", "gend", "brdy", "created_at"]}),
+                 (_("Personal account"), {"fields": ["account_summary"]})]
+    readonly_fields = ["certno_masked", "created_at", "account_summary"]
     inlines = [EnrollmentInline, HolderLinkInline, RelativeLinkInline, RecognitionInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         enrollments = Enrollment.objects.select_related("region", "employer").order_by("insutype")
         return super().get_queryset(request).prefetch_related(Prefetch("enrollments", queryset=enrollments))
+
+    @admin.display(description=_("pockets and latest entries"))
+    def account_summary(self, obj: Person) -> str:
+        account = PersonalAccount.objects.filter(person=obj).first() if obj.pk else None
+        if account is None:
+            return _("no personal account")
+        entries = account.entries.select_related("policy_version").order_by("-id")[:10]
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                                ((e.created_at.date(), e.get_kind_display(), e.get_pocket_display(), e.amount,
+                                  e.balance_after, e.reason) for e in entries))
+        url = reverse("admin:accounts_ledgerentry_changelist") + f"?account__id__exact={account.pk}"
+        return format_html(
+            "<p>{}: <b>{}</b> &nbsp; {}: <b>{}</b> &nbsp; {}: <b>{}</b> &nbsp; <a href='{}'>{}</a></p>"
+            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
+            _("current-year pocket"), account.balc_current, _("historical pocket"), account.balc_historical,
+            _("balance"), account.balc, url, _("all entries (filter, page)"),
+            _("at"), _("kind"), _("pocket"), _("amount"), _("pocket balance after"), _("reason"), rows)
 
     @admin.display(description=_("region"))
     def regions(self, obj: Person) -> str:
@@ -136,3 +156,6 @@ class FamilyLinkAdmin(CertnoExportMixin, PersonSearchMixin, ImportExportMixin, H
     search_fields = ["holder__psn_no", "holder__certno", "holder__psn_name",
                      "relative__psn_no", "relative__certno", "relative__psn_name"]
     autocomplete_fields = ["holder", "relative"]
+
+
+from accounts import admin_ledger  # noqa: E402,F401  (registers the account and ledger admins)

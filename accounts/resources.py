@@ -1,6 +1,8 @@
 """Imports of the registry (CONTRACT.md "Import kinds"): `roster` and `family_links`."""
 
+import datetime
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import tablib
@@ -10,14 +12,18 @@ from django.utils.translation import gettext_lazy
 from import_export.fields import Field
 from import_export.widgets import DateWidget
 
+from accounts.ledger import accounts_lock, ledger_post
 from accounts.models import (
     RETIRED_PSN_TYPES,
+    Contribution,
     Employer,
     Enrollment,
+    EntryKind,
     FamilyLink,
     Gender,
     InsuStatus,
     InsuType,
+    LedgerEntry,
     Person,
     PsnType,
     Relation,
@@ -25,7 +31,9 @@ from accounts.models import (
 from accounts.services import PsnNoSequence, employer_ensure, person_create_uninsured
 from core.certno import certno_birth_date, certno_gender, certno_mask
 from core.imports import ImportResource, RowReader, assign, chunked, preload
+from policies.errors import PolicyError
 from policies.models import Region
+from policies.selectors import policy_version_in_force
 
 PSN_NO_PATTERN = r"[0-9A-Za-z]+"
 FLEXIBLE_PSN_TYPES = (PsnType.FLEXIBLE_IN_SERVICE, PsnType.FLEXIBLE_RETIRED)
@@ -334,4 +342,168 @@ class FamilyLinkResource(ImportResource):
 
     def after_save_instance(self, instance: FamilyLink, row: Mapping[str, Any], **kwargs: Any) -> None:
         self._links[(instance.holder_id, instance.relative_id)] = instance
+
+
+
+# --- personal accounts: contributions and opening balances ---------------------------------------------------------
+
+PERIOD_PATTERN = r"\d{4}-(0[1-9]|1[0-2])"
+BALANCES_IMPORT = "balances_import"  # ref_type of the entries an opening-balance import posts
+
+
+def _period(value: str) -> datetime.date:
+    return datetime.date.fromisoformat(f"{value}-01")
+
+
+class ContributionResource(ImportResource):
+    """Paid monthly contributions, key psn_no + period (YYYY-MM). They earn the in-service credits; a
+    contribution whose credit has landed can no longer change."""
+
+    columns = ("psn_no", "period", "clct_base", "psn_clct_amt", "emp_clct_amt")
+    key_columns = ("psn_no", "period")
+
+    psn_no = Field(attribute="person__psn_no", column_name="psn_no")
+    period = Field(column_name="period")
+    clct_base = Field(attribute="clct_base", column_name="clct_base")
+    psn_clct_amt = Field(attribute="psn_clct_amt", column_name="psn_clct_amt")
+    emp_clct_amt = Field(attribute="emp_clct_amt", column_name="emp_clct_amt")
+
+    class Meta(ImportResource.Meta):
+        model = Contribution
+        fields = ("psn_no", "period", "clct_base", "psn_clct_amt", "emp_clct_amt")
+        import_id_fields = ("psn_no", "period")
+        name = gettext_lazy("Contributions")
+
+    def dehydrate_period(self, obj: Contribution) -> str:
+        return f"{obj.period:%Y-%m}"
+
+    @property
+    def duplicate_column(self) -> str:
+        return "period"
+
+    def preload(self, dataset: tablib.Dataset) -> None:
+        self._persons = {p.psn_no: p for p in preload(Person.objects.all(), "psn_no", _column(dataset, "psn_no"))}
+        person_ids = {p.pk for p in self._persons.values()}
+        self._contributions = {(c.person_id, f"{c.period:%Y-%m}"): c
+                               for c in preload(Contribution.objects.all(), "person_id", person_ids)}
+        self._credited = {(account_person, f"{period:%Y-%m}") for account_person, period in
+                          preload(LedgerEntry.objects.filter(kind=EntryKind.CREDIT_IN_SERVICE)
+                                  .values_list("account__person_id", "period"), "account__person_id", person_ids)}
+
+    def find_instance(self, row: Mapping[str, Any]) -> Contribution | None:
+        person = self._persons.get(str(row.get("psn_no") or "").strip())
+        return None if person is None else self._contributions.get((person.pk, str(row.get("period") or "").strip()))
+
+    def clean_row(self, reader: RowReader, instance: Contribution, line: int) -> dict[str, Any]:
+        person = reader.lookup("psn_no", self._persons, _("no person has the number %(value)s"))
+        period = reader.text("period", pattern=PERIOD_PATTERN,
+                             pattern_message=_("a period is a month in the form YYYY-MM"))
+        values = {"person": person, "period": _period(period) if period and reader.ok("period") else None,
+                  "clct_base": reader.decimal("clct_base", min_value=Decimal(0)),
+                  "psn_clct_amt": reader.decimal("psn_clct_amt", min_value=Decimal(0)),
+                  "emp_clct_amt": reader.decimal("emp_clct_amt", min_value=Decimal(0))}
+        if instance.pk is not None and reader.ok() and (person.pk, period) in self._credited:
+            changed = any(getattr(instance, k) != values[k] for k in ("clct_base", "psn_clct_amt", "emp_clct_amt"))
+            if changed:
+                reader.error("clct_base", _("the credit for %(period)s has been made from this contribution; it "
+                                            "cannot change (post a correction instead)") % {"period": period})
+        return values
+
+    def apply_row(self, instance: Contribution, values: dict[str, Any]) -> bool:
+        return assign(instance, **values)
+
+    def after_save_instance(self, instance: Contribution, row: Mapping[str, Any], **kwargs: Any) -> None:
+        self._contributions[(instance.person_id, f"{instance.period:%Y-%m}")] = instance
+
+
+class BalanceResource(ImportResource):
+    """Opening balances from a former system, key psn_no + pocket. The first import posts an opening-balance entry;
+    a later file with another amount posts a correction for the difference (entries are never edited)."""
+
+    columns = ("psn_no", "pocket", "amount", "as_of")
+    key_columns = ("psn_no", "pocket")
+
+    psn_no = Field(attribute="account__person__psn_no", column_name="psn_no")
+    pocket = Field(attribute="pocket", column_name="pocket")
+    amount = Field(attribute="amount", column_name="amount")
+    as_of = Field(attribute="period", column_name="as_of", widget=DATE)
+
+    class Meta(ImportResource.Meta):
+        model = LedgerEntry
+        fields = ("psn_no", "pocket", "amount", "as_of")
+        import_id_fields = ("psn_no", "pocket")
+        name = gettext_lazy("Opening balances")
+
+    @property
+    def duplicate_column(self) -> str:
+        return "pocket"
+
+    def preload(self, dataset: tablib.Dataset) -> None:
+        persons = preload(Person.objects.all(), "psn_no", _column(dataset, "psn_no"))
+        self._persons = {p.psn_no: p for p in persons}
+        ids = {p.pk for p in persons}
+        self._regions = {e.person_id: e.region.admdvs for e in preload(
+            Enrollment.objects.filter(insutype=InsuType.EMPLOYEE).select_related("region"), "person_id", ids)}
+        self._openings = {(e.account.person_id, e.pocket): e for e in preload(
+            LedgerEntry.objects.filter(kind=EntryKind.OPENING_BALANCE).select_related("account"),
+            "account__person_id", ids)}
+        # The opening balance as it stands: the opening entry plus corrections made by later imports.
+        self._standing: dict[tuple[int, str], Decimal] = {}
+        imported = LedgerEntry.objects.filter(ref_type=BALANCES_IMPORT).values_list("account__person_id", "pocket",
+                                                                                   "amount")
+        for person_id, pocket, amount in preload(imported, "account__person_id", ids):
+            self._standing[(person_id, pocket)] = self._standing.get((person_id, pocket), Decimal(0)) + amount
+        self._two_pockets: dict[str, bool] = {}
+
+    def find_instance(self, row: Mapping[str, Any]) -> LedgerEntry | None:
+        person = self._persons.get(str(row.get("psn_no") or "").strip())
+        return None if person is None else self._openings.get((person.pk, str(row.get("pocket") or "").strip()))
+
+    def _keeps_two_pockets(self, admdvs: str, day: datetime.date) -> bool | None:
+        key = f"{admdvs}:{day}"
+        if key not in self._two_pockets:
+            try:
+                self._two_pockets[key] = policy_version_in_force(admdvs, day).two_pockets
+            except PolicyError:
+                self._two_pockets[key] = None
+        return self._two_pockets[key]
+
+    def clean_row(self, reader: RowReader, instance: LedgerEntry, line: int) -> dict[str, Any]:
+        person = reader.lookup("psn_no", self._persons, _("no person has the number %(value)s"))
+        pocket = reader.choice("pocket", ["current", "historical"])
+        amount = reader.decimal("amount", min_value=Decimal(0))
+        as_of = reader.date("as_of")
+        if person is not None and person.pk not in self._regions:
+            reader.error("psn_no", _("%(psn_no)s has no employee insurance, so no personal account")
+                         % {"psn_no": person.psn_no})
+        elif person is not None and pocket == "current" and as_of is not None:
+            if self._keeps_two_pockets(self._regions[person.pk], as_of) is False:
+                reader.error("pocket", _("the policy of region %(admdvs)s keeps one pocket: use historical")
+                             % {"admdvs": self._regions[person.pk]})
+        return {"person": person, "pocket": pocket, "amount": amount, "as_of": as_of}
+
+    def apply_row(self, instance: LedgerEntry, values: dict[str, Any]) -> bool:
+        self._values = values
+        standing = self._standing.get((values["person"].pk, values["pocket"]))
+        return standing is None or standing != values["amount"]
+
+    def save_instance(self, instance: LedgerEntry, is_create: bool, row: Mapping[str, Any], **kwargs: Any) -> None:
+        values, user = self._values, kwargs.get("user")
+        person, pocket = values["person"], values["pocket"]
+        key = (person.pk, pocket)
+        account = accounts_lock(person_ids=[person.pk])[person.pk]
+        if key not in self._openings:
+            if values["amount"] == 0:
+                return
+            entry = ledger_post(account=account, pocket=pocket, amount=values["amount"],
+                                kind=EntryKind.OPENING_BALANCE, period=values["as_of"], ref_type=BALANCES_IMPORT,
+                                reason=_("opening balance from the former system"), user=user)
+            self._openings[key] = entry
+        else:
+            difference = values["amount"] - self._standing[key]
+            ledger_post(account=account, pocket=pocket, amount=difference, kind=EntryKind.CORRECTION,
+                        period=values["as_of"], ref_type=BALANCES_IMPORT,
+                        reason=_("opening balance re-imported: %(old)s → %(new)s")
+                        % {"old": self._standing[key], "new": values["amount"]}, user=user)
+        self._standing[key] = values["amount"]
 

@@ -35,6 +35,8 @@ IMPORT_KINDS: dict[str, str] = {
     "items": "claims.resources.ItemResource",
     "diseases": "claims.resources.DiseaseResource",
     "recognitions": "claims.resources.RecognitionResource",
+    "contributions": "accounts.resources.ContributionResource",
+    "balances": "accounts.resources.BalanceResource",
 }
 
 # SQLite allows 32,766 parameters per statement; stay well below for `__in` preloads.

@@ -1,0 +1,162 @@
+"""Staff admin for personal accounts: contributions (with import), accounts and their ledger (read-only; opening
+balances by import), and credit runs with their progress, started from the admin."""
+
+import datetime
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportMixin, ImportMixin
+
+from accounts.models import Contribution, CreditRun, LedgerEntry, PersonalAccount
+from accounts.resources import BalanceResource, ContributionResource
+from core.admin import CertnoMaskMixin, HistoryAdmin, PersonSearchMixin
+from policies.models import Region
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Visible to staff with the view permission; nobody adds, changes or deletes here."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Contribution)
+class ContributionAdmin(CertnoMaskMixin, PersonSearchMixin, ImportExportMixin, HistoryAdmin):
+    resource_classes = [ContributionResource]
+    certno_path = "person__certno"
+    person_search_prefixes = ("person__",)
+    list_display = ["person", "certno_masked", "period", "clct_base", "psn_clct_amt", "emp_clct_amt"]
+    list_filter = ["period"]
+    list_select_related = ["person"]
+    search_fields = ["person__psn_no", "person__certno", "person__psn_name"]
+    autocomplete_fields = ["person"]
+    date_hierarchy = "period"
+
+
+class LedgerEntryInline(admin.TabularInline):
+    """The latest entries on the account page; the full ledger is the filtered, paginated list it links to."""
+
+    model = LedgerEntry
+    fields = ["created_at", "kind", "pocket", "amount", "balance_after", "period", "policy_version", "reason"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = _("latest ledger entries")
+
+    def get_queryset(self, request: HttpRequest):  # noqa: ANN201
+        return super().get_queryset(request).select_related("policy_version").order_by("-id")
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(PersonalAccount)
+class PersonalAccountAdmin(CertnoMaskMixin, PersonSearchMixin, ReadOnlyAdmin):
+    certno_path = "person__certno"
+    person_search_prefixes = ("person__",)
+    list_display = ["person", "certno_masked", "balc_current", "balc_historical", "balance", "ledger_link"]
+    list_select_related = ["person"]
+    search_fields = ["person__psn_no", "person__certno", "person__psn_name"]
+    fields = ["person", "balc_current", "balc_historical", "balance", "ledger_link", "created_at"]
+    readonly_fields = fields
+    show_full_result_count = False
+
+    @admin.display(description=_("balance"))
+    def balance(self, obj: PersonalAccount) -> str:
+        return f"{obj.balc:.2f}"
+
+    @admin.display(description=_("ledger"))
+    def ledger_link(self, obj: PersonalAccount) -> str:
+        url = reverse("admin:accounts_ledgerentry_changelist") + f"?account__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, _("all entries"))
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(CertnoMaskMixin, PersonSearchMixin, ImportMixin, ReadOnlyAdmin):
+    """The ledger: every entry, read-only. Opening balances from a former system come in through the import."""
+
+    resource_classes = [BalanceResource]
+    certno_path = "account__person__certno"
+    person_search_prefixes = ("account__person__",)
+    list_display = ["id", "account", "certno_masked", "kind", "pocket", "amount", "balance_after", "period",
+                    "policy_version", "credit_rule", "ref", "created_at"]
+    list_filter = ["kind", "pocket", "period", "policy_version"]
+    list_select_related = ["account__person", "policy_version", "credit_rule"]
+    search_fields = ["account__person__psn_no", "account__person__certno", "account__person__psn_name"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    readonly_fields = ["account", "kind", "pocket", "amount", "balance_after", "period", "policy_version",
+                       "credit_rule", "run", "reverses", "ref_type", "ref_id", "reason", "created_at", "created_by"]
+    fields = readonly_fields
+
+    @admin.display(description=_("refers to"))
+    def ref(self, obj: LedgerEntry) -> str:
+        return f"{obj.ref_type} {obj.ref_id}".strip()
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.add_ledgerentry")
+
+
+class CreditRunForm(forms.Form):
+    month = forms.CharField(label=_("month"), help_text=_("YYYY-MM"), max_length=7)
+    region = forms.ModelChoiceField(label=_("region"), queryset=Region.objects.all(), required=False,
+                                    empty_label=_("every region"))
+
+    def clean_month(self) -> datetime.date:
+        try:
+            return datetime.datetime.strptime(self.cleaned_data["month"], "%Y-%m").date()
+        except ValueError:
+            raise forms.ValidationError(_("Enter a month as YYYY-MM.")) from None
+
+
+@admin.register(CreditRun)
+class CreditRunAdmin(ReadOnlyAdmin):
+    list_display = ["id", "kind", "period", "region", "status", "progress_bar", "entries_created", "amount_total",
+                    "started_by", "started_at", "finished_at"]
+    list_filter = ["kind", "status", "region"]
+    list_select_related = ["region", "started_by"]
+    fields = ["kind", "period", "region", "status", "progress_bar", "chunks_done", "chunks_total",
+              "entries_created", "amount_total", "started_by", "started_at", "finished_at", "error"]
+    readonly_fields = fields
+    change_list_template = "admin/accounts/creditrun/change_list.html"
+    change_form_template = "admin/accounts/creditrun/change_form.html"
+
+    @admin.display(description=_("progress"))
+    def progress_bar(self, obj: CreditRun) -> str:
+        return format_html('<progress max="100" value="{}"></progress> {}%', obj.progress, obj.progress)
+
+    def get_urls(self) -> list:
+        return [path("start/", self.admin_site.admin_view(self.start_view), name="accounts_creditrun_start"),
+                *super().get_urls()]
+
+    def start_view(self, request: HttpRequest) -> HttpResponse:
+        """Start a month's credit run in the background (Celery; in-process without a broker)."""
+        if not request.user.has_perm("accounts.add_creditrun"):
+            raise PermissionDenied
+        form = CreditRunForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            from accounts.tasks import credits_month_task
+
+            month, region = form.cleaned_data["month"], form.cleaned_data["region"]
+            admdvs = region.admdvs if region else None
+            transaction.on_commit(lambda: credits_month_task.delay(f"{month:%Y-%m}", admdvs))
+            messages.success(request, _("The credit run for %(month)s has been started.") % {"month": f"{month:%Y-%m}"})
+            return HttpResponseRedirect(reverse("admin:accounts_creditrun_changelist"))
+        context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta,
+                   "title": _("Start a credit run")}
+        return TemplateResponse(request, "admin/accounts/creditrun/start.html", context)
