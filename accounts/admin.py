@@ -1,10 +1,12 @@
 """Staff admin for the registry: employers, persons (with their enrollments, family links and recognitions),
 enrollments and family links."""
 
+from urllib.parse import urlencode
+
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Prefetch, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -156,6 +158,20 @@ class FamilyLinkAdmin(CertnoExportMixin, PersonSearchMixin, ImportExportMixin, H
     search_fields = ["holder__psn_no", "holder__certno", "holder__psn_name",
                      "relative__psn_no", "relative__certno", "relative__psn_name"]
     autocomplete_fields = ["holder", "relative"]
+    actions = ["pay_relative_contribution"]
+
+    @admin.action(description=_("Pay a contribution for the selected relative from the holder's account"),
+                  permissions=["pay_contribution"])
+    def pay_relative_contribution(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        links = list(queryset.select_related("holder", "relative")[:2])
+        if len(links) != 1:
+            self.message_user(request, _("Select exactly one family link."), messages.ERROR)
+            return None
+        query = urlencode({"holder": links[0].holder.psn_no, "relative": links[0].relative.psn_no})
+        return HttpResponseRedirect(reverse("admin:accounts_relativecontribution_add") + "?" + query)
+
+    def has_pay_contribution_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.add_relativecontribution")
 
 
 from accounts import admin_ledger  # noqa: E402,F401  (registers the account and ledger admins)

@@ -2,6 +2,7 @@
 balances by import), and credit runs with their progress, started from the admin."""
 
 import datetime
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -14,7 +15,17 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin, ImportMixin
 
-from accounts.models import Contribution, CreditRun, LedgerEntry, PersonalAccount
+from accounts.errors import AccountError
+from accounts.family_payments import relative_contribution_pay
+from accounts.models import (
+    Contribution,
+    ContributionKind,
+    CreditRun,
+    LedgerEntry,
+    Person,
+    PersonalAccount,
+    RelativeContribution,
+)
 from accounts.resources import BalanceResource, ContributionResource
 from core.admin import CertnoMaskMixin, HistoryAdmin, PersonSearchMixin
 from policies.models import Region
@@ -160,3 +171,65 @@ class CreditRunAdmin(ReadOnlyAdmin):
         context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta,
                    "title": _("Start a credit run")}
         return TemplateResponse(request, "admin/accounts/creditrun/start.html", context)
+
+
+class RelativeContributionForm(forms.Form):
+    holder = forms.CharField(label=_("account holder (psn_no)"), max_length=30)
+    relative = forms.CharField(label=_("relative (psn_no)"), max_length=30)
+    kind = forms.ChoiceField(label=_("kind"), choices=ContributionKind.choices)
+    year = forms.IntegerField(label=_("contribution year"), min_value=2000, max_value=2100)
+    amount = forms.DecimalField(label=_("amount"), max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    reference = forms.CharField(label=_("payment reference"), max_length=64,
+                                help_text=_("the collecting body's payment order; it is never paid twice"))
+
+    def clean(self) -> dict:
+        data = super().clean()
+        persons = {p.psn_no: p for p in Person.objects.filter(psn_no__in=[data.get("holder"), data.get("relative")])}
+        for field in ("holder", "relative"):
+            if data.get(field) and data[field] not in persons:
+                self.add_error(field, _("no person has the number %(psn_no)s") % {"psn_no": data[field]})
+            else:
+                data[field] = persons.get(data.get(field))
+        return data
+
+
+@admin.register(RelativeContribution)
+class RelativeContributionAdmin(CertnoMaskMixin, PersonSearchMixin, admin.ModelAdmin):
+    """Relatives' contributions paid from accounts: read-only once paid; "add" pays one through the service."""
+
+    person_search_prefixes = ("holder__", "relative__")
+    list_display = ["reference", "holder", "relative", "kind", "year", "amount", "policy_version", "created_at",
+                    "created_by"]
+    list_filter = ["kind", "year", "policy_version"]
+    list_select_related = ["holder", "relative", "policy_version", "created_by"]
+    search_fields = ["=reference", "holder__psn_no", "relative__psn_no"]
+    readonly_fields = list_display
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = RelativeContributionForm(request.POST or None, initial=request.GET.dict())
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                record, created = relative_contribution_pay(
+                    holder=data["holder"], relative=data["relative"], kind=data["kind"], year=data["year"],
+                    amount=data["amount"], reference=data["reference"], user=request.user)
+            except AccountError as e:
+                form.add_error(None, e.err_msg)
+            else:
+                if created:
+                    messages.success(request, _("Paid %(amount)s yuan from %(holder)s's account.")
+                                     % {"amount": record.amount, "holder": record.holder.psn_no})
+                else:
+                    messages.info(request, _("Payment %(ref)s had been made already.") % {"ref": record.reference})
+                return HttpResponseRedirect(reverse("admin:accounts_relativecontribution_changelist"))
+        context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta,
+                   "title": _("Pay a relative's contribution from an account")}
+        return TemplateResponse(request, "admin/accounts/relativecontribution/pay.html", context)

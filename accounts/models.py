@@ -2,6 +2,7 @@
 and the family links that let one person's account pay for another."""
 
 import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
@@ -384,3 +385,42 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> None:
         raise PermissionError("ledger entries are immutable; post a correction instead")
+
+
+class ContributionKind(models.TextChoices):
+    RESIDENT = "resident", _("resident medical insurance (390)")
+    LTC = "ltc", _("long-term care insurance (410)")
+    COMMERCIAL = "commercial", _("government-guided commercial insurance")
+
+
+class RelativeContribution(models.Model):
+    """A relative's insurance contribution paid from an account holder's personal account (家庭共济缴费).
+
+    `reference` is the payment order of the collecting body: the same reference is never paid twice."""
+
+    holder = models.ForeignKey(Person, verbose_name=_("account holder"), on_delete=models.PROTECT,
+                               related_name="relative_contributions_paid")
+    relative = models.ForeignKey(Person, verbose_name=_("relative"), on_delete=models.PROTECT,
+                                 related_name="relative_contributions_received")
+    kind = models.CharField(_("kind"), max_length=12, choices=ContributionKind.choices)
+    year = models.PositiveSmallIntegerField(_("contribution year"))
+    amount = money_field(_("amount"), validators=[MinValueValidator(Decimal("0.01"))])
+    reference = models.CharField(_("payment reference"), max_length=64, unique=True)
+    policy_version = models.ForeignKey("policies.PolicyVersion", verbose_name=_("policy version"),
+                                       on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("paid at"), auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("relative's contribution")
+        verbose_name_plural = _("relatives' contributions")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="relativecontribution_amount_positive"),
+            models.CheckConstraint(condition=Q(kind__in=ContributionKind.values), name="relativecontribution_kind"),
+            models.CheckConstraint(condition=~Q(holder=F("relative")), name="relativecontribution_not_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.get_kind_display()} {self.amount}"

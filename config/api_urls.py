@@ -11,4 +11,5 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema", authentication_classes=[],
                                                  permission_classes=[AllowAny]), name="api-docs"),
     path("", include("policies.api.urls")),
+    path("", include("accounts.api.urls")),
 ]

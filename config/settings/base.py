@@ -130,6 +130,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ContributionKindEnum": "accounts.models.ContributionKind",
+        "ReferenceKindEnum": "policies.models.ReferenceKind",
+    },
 }
 
 # Mask for resident ID numbers shown to staff without the `accounts.view_full_certno` permission.

@@ -1,0 +1,31 @@
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from accounts.models import ContributionKind, RelativeContribution
+from core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
+
+
+class RelativeContributionInputSerializer(serializers.Serializer):
+    relative_psn_no = serializers.CharField(max_length=30)
+    kind = serializers.ChoiceField(choices=ContributionKind.choices)
+    year = serializers.IntegerField(min_value=2000, max_value=2100)
+    amount = serializers.DecimalField(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES,
+                                      min_value=Decimal("0.01"))
+    reference = serializers.CharField(max_length=64, help_text="the collecting body's payment order; idempotency key")
+
+
+class RelativeContributionOutputSerializer(serializers.ModelSerializer):
+    holder_psn_no = serializers.CharField(source="holder.psn_no")
+    relative_psn_no = serializers.CharField(source="relative.psn_no")
+    policy_version = serializers.CharField(source="policy_version.code")
+    balc = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RelativeContribution
+        fields = ["id", "reference", "holder_psn_no", "relative_psn_no", "kind", "year", "amount",
+                  "policy_version", "created_at", "balc"]
+
+    def get_balc(self, obj: RelativeContribution) -> str:
+        """The holder's account balance after the payment."""
+        return f"{obj.holder.account.balc:.2f}"

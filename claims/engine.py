@@ -1,0 +1,502 @@
+"""The adjudication engine: one outpatient settlement computed from plain values, with no database.
+
+Services load the benefit terms, the year-to-date accumulator of the visit's bucket and the account balances (under
+row locks), call `adjudicate`, and save what it returns; the engine reads and writes nothing, so it can be tested
+exhaustively (claims/tests/test_engine.py by hand, test_engine_properties.py with random visits).
+
+Who pays, in this order (POLICY.md "How one outpatient settlement is computed", CONTRACT.md "Who pays"):
+
+1. The bill is split line by line by catalog class: out of scope (class C or not in the catalog), over the price
+   limit, class B's pre-self-pay share, and the in-scope rest.
+2. Where the policy pays the current-year pocket first (Shanghai) and the accounts are used, the patient's
+   current-year pocket pays in-scope cost before anything else. That payment counts in `acct_pay` and not towards
+   the deductible.
+3. The deductible takes what is left of the year's threshold out of the remaining in-scope cost. It is not a payer:
+   it stays in the personal part, paid below.
+4. The pooled fund pays its rate of the rest, up to what is left of its annual cap; a supplementary fund pays its
+   share of what the cap cut off.
+5. The personal part (total minus fund payments) is paid by the patient's own account (current-year pocket, then
+   historical), then by each linked relative's account in the order the caller gives, from the pockets the policy
+   lets mutual aid use, then in cash. A policy that forbids the accounts to pay out-of-scope cost leaves that part
+   to cash.
+
+Money is Decimal yuan. Each product is rounded half-up to the fen once (core.money.fen); sums, differences and
+minimums of fen amounts are exact and need no rounding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.utils.functional import Promise, lazy
+from django.utils.translation import gettext_lazy as _
+
+from core.money import ZERO, fen
+
+if TYPE_CHECKING:
+    from policies.models import PolicyVersion
+    from policies.selectors import BenefitTerms
+
+CLASS_A, CLASS_B, CLASS_C = "01", "02", "03"
+CURRENT, HISTORICAL = "current", "historical"
+POCKETS = (CURRENT, HISTORICAL)
+OWN = "own"
+POOLED_FUND = "310100"
+SUPPLEMENTARY_FUND = "LOCAL_SUPP"
+
+STEP_LINES = "lines"
+STEP_CURRENT_FIRST = "current_pocket_first"
+STEP_DEDUCTIBLE = "deductible"
+STEP_POOLED_FUND = "pooled_fund"
+STEP_PERSONAL_PART = "personal_part"
+STEP_OWN_ACCOUNT = "own_account"
+STEP_MUTUAL_AID = "mutual_aid"
+STEP_CASH = "cash"
+STEP_CODES = (STEP_LINES, STEP_CURRENT_FIRST, STEP_DEDUCTIBLE, STEP_POOLED_FUND, STEP_PERSONAL_PART,
+              STEP_OWN_ACCOUNT, STEP_MUTUAL_AID, STEP_CASH)
+
+
+# --- inputs -----------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LineIn:
+    """One bill line with its catalog entry. `chrg_item_lv` None: the code is not in the catalog (class C)."""
+
+    item_code: str
+    qty: Decimal
+    price: Decimal
+    chrg_item_lv: str | None
+    selfpay_prop: Decimal = Decimal("0")
+    pric_uplmt_amt: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """The options of the policy version in force that change who pays."""
+
+    current_pocket_first: bool
+    acct_pays_out_of_scope: bool
+
+    @classmethod
+    def of(cls, version: PolicyVersion) -> EngineOptions:
+        return cls(current_pocket_first=version.current_pocket_first,
+                   acct_pays_out_of_scope=version.acct_pays_out_of_scope)
+
+
+@dataclass(frozen=True)
+class Accumulator:
+    """The patient's year-to-date counters of the visit's bucket, before this visit."""
+
+    dedc_used: Decimal = ZERO
+    hifp_paid: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class Pockets:
+    """The balances of one account."""
+
+    current: Decimal = ZERO
+    historical: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.current + self.historical
+
+    def get(self, pocket: str) -> Decimal:
+        return {CURRENT: self.current, HISTORICAL: self.historical}[pocket]
+
+
+@dataclass(frozen=True)
+class MulaidPayer:
+    """A linked relative whose account may pay: active on the service date, in the order to try.
+    `allowed`: the pockets the policy lets mutual aid draw on, in the order they pay."""
+
+    psn_no: str
+    pockets: Pockets
+    allowed: tuple[str, ...] = (HISTORICAL,)
+
+
+# --- outputs ----------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LineOut:
+    """One line split into its parts; `amount` = the sum of the four parts. `chrg_item_lv` is the class applied
+    (03 for a code not in the catalog, `in_catalog` False)."""
+
+    item_code: str
+    chrg_item_lv: str
+    in_catalog: bool
+    amount: Decimal
+    fulamt_ownpay_amt: Decimal
+    overlmt_selfpay: Decimal
+    preselfpay_amt: Decimal
+    inscp_scp_amt: Decimal
+
+
+@dataclass(frozen=True)
+class FundPayment:
+    """One `setldetail` row."""
+
+    fund_pay_type: str
+    fund_payamt: Decimal
+
+
+@dataclass(frozen=True)
+class Debit:
+    """What one pocket pays: `payer` is "own" or the relative's psn_no. One per payer and pocket, in the order paid."""
+
+    payer: str
+    pocket: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class MulaidPayment:
+    """What one relative's account paid in all (only relatives who paid something)."""
+
+    psn_no: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class AccumulatorDelta:
+    """What this settlement adds to the bucket's year-to-date counters (a reversal subtracts it)."""
+
+    dedc: Decimal
+    hifp: Decimal
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the explanation. `amount_in`: what the step starts from; `amount_out`: what it pays or sets
+    aside. `label`: a translatable sentence naming the rule and the numbers; `detail`: those numbers by name."""
+
+    code: str
+    label: Promise
+    amount_in: Decimal
+    amount_out: Decimal
+    detail: tuple[tuple[str, Decimal], ...] = ()
+
+
+@dataclass(frozen=True)
+class Adjudication:
+    """Every amount of a settlement (CONTRACT.md field names), who pays from which pocket, the accumulator change
+    and the explanation. `balc` is the patient's own balance after (0 without an account), `own_after` its pockets."""
+
+    medfee_sumamt: Decimal
+    fulamt_ownpay_amt: Decimal
+    overlmt_selfpay: Decimal
+    preselfpay_amt: Decimal
+    inscp_scp_amt: Decimal
+    act_pay_dedc: Decimal
+    hifp_pay: Decimal
+    oth_pay: Decimal
+    fund_pay_sumamt: Decimal
+    psn_part_amt: Decimal
+    acct_pay: Decimal
+    acct_mulaid_pay: Decimal
+    psn_cash_pay: Decimal
+    balc: Decimal
+    setldetail: tuple[FundPayment, ...]
+    debits: tuple[Debit, ...]
+    mulaid: tuple[MulaidPayment, ...]
+    bucket: str
+    accumulator_delta: AccumulatorDelta
+    own_after: Pockets | None
+    lines: tuple[LineOut, ...]
+    warnings: tuple[Promise, ...] = field(default=())
+    steps: tuple[Step, ...] = field(default=())
+
+
+# --- the computation --------------------------------------------------------------------------------------------
+
+def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: EngineOptions,
+               accumulator: Accumulator, own: Pockets | None, acct_used: bool,
+               mulaid_payers: Sequence[MulaidPayer]) -> Adjudication:
+    """Compute one settlement (module docstring for the order of payers).
+
+    `terms` None: the patient has no employee insurance here, so no fund pays; `terms.fund_pays` False: accounts
+    and cash only. `own` None: the patient has no account. `acct_used` False: no account pays anything.
+    Raises ValueError for inputs no caller should pass (negative or sub-fen money, an unknown class or pocket, a
+    relative listed twice); the request's own mistakes are checked before the engine is called.
+    """
+    _check(lines=lines, terms=terms, accumulator=accumulator, own=own, mulaid_payers=mulaid_payers)
+    steps: list[Step] = []
+
+    # 1. Lines.
+    line_outs: list[LineOut] = []
+    warnings: list[Promise] = []
+    for line in lines:
+        line_outs.append(_split_line(line))
+        if line.chrg_item_lv is None:
+            warnings.append(_explain(_("item %(code)s is not in the catalog: settled as class C (out of scope)"),
+                                     code=line.item_code))
+    medfee = sum((o.amount for o in line_outs), ZERO)
+    fulamt = sum((o.fulamt_ownpay_amt for o in line_outs), ZERO)
+    overlmt = sum((o.overlmt_selfpay for o in line_outs), ZERO)
+    preselfpay = sum((o.preselfpay_amt for o in line_outs), ZERO)
+    inscp = sum((o.inscp_scp_amt for o in line_outs), ZERO)
+    steps.append(Step(
+        STEP_LINES,
+        _explain(_("%(n)s lines, total %(medfee)s: out of scope %(fulamt)s, over the price limit %(overlmt)s, "
+                   "class B pre-self-pay %(preselfpay)s, in scope %(inscp)s"),
+                 n=str(len(line_outs)), medfee=medfee, fulamt=fulamt, overlmt=overlmt, preselfpay=preselfpay,
+                 inscp=inscp),
+        medfee, inscp,
+        (("medfee_sumamt", medfee), ("fulamt_ownpay_amt", fulamt), ("overlmt_selfpay", overlmt),
+         ("preselfpay_amt", preselfpay), ("inscp_scp_amt", inscp))))
+
+    # 2. Current-year pocket first.
+    balances = {OWN: {CURRENT: own.current, HISTORICAL: own.historical}} if own is not None else {}
+    paid: dict[tuple[str, str], Decimal] = {}
+    cur_first = ZERO
+    if options.current_pocket_first and acct_used and own is not None:
+        cur_first = min(own.current, inscp)
+        _debit(balances, paid, OWN, CURRENT, cur_first)
+        label = _explain(_("the current-year pocket pays in-scope cost first, not counted towards the deductible: "
+                           "balance %(balance)s, in-scope cost %(inscp)s, %(paid)s paid"),
+                         balance=own.current, inscp=inscp, paid=cur_first)
+    elif not options.current_pocket_first:
+        label = _explain(_("the policy does not pay the current-year pocket first"))
+    elif not acct_used:
+        label = _explain(_("the accounts are not used for this settlement: the current-year pocket does not pay "
+                           "first"))
+    else:
+        label = _explain(_("the patient has no account: the current-year pocket does not pay first"))
+    remaining_inscp = inscp - cur_first
+    steps.append(Step(STEP_CURRENT_FIRST, label, inscp, cur_first, (("current_pocket_paid", cur_first),)))
+
+    # 3. Deductible.
+    fund_pays = terms is not None and terms.fund_pays
+    dedc = ZERO
+    if fund_pays:
+        dedc_left = max(ZERO, terms.deductible - accumulator.dedc_used)
+        dedc = min(remaining_inscp, dedc_left)
+        label = _explain(_("deductible %(deductible)s of which %(used)s already used this year: %(left)s left, "
+                           "%(paid)s paid now"),
+                         deductible=terms.deductible, used=accumulator.dedc_used, left=dedc_left, paid=dedc)
+        detail = (("deductible", terms.deductible), ("dedc_used", accumulator.dedc_used), ("dedc_left", dedc_left),
+                  ("act_pay_dedc", dedc))
+    else:
+        label = _no_fund_label(terms, _("no deductible applies"))
+        detail = (("act_pay_dedc", dedc),)
+    steps.append(Step(STEP_DEDUCTIBLE, label, remaining_inscp, dedc, detail))
+
+    # 4. Pooled fund, and a supplementary fund above its cap.
+    base = remaining_inscp - dedc
+    hifp = oth = ZERO
+    if fund_pays:
+        due = fen(base * terms.rate)
+        if terms.annual_cap is None:
+            hifp = due
+            label = _explain(_("the pooled fund pays %(rate)s of %(base)s: %(due)s; no annual cap"),
+                             rate=_percent(terms.rate), base=base, due=due)
+            detail = (("base", base), ("rate", terms.rate), ("due", due), ("hifp_pay", hifp))
+        else:
+            cap_left = max(ZERO, terms.annual_cap - accumulator.hifp_paid)
+            hifp = min(due, cap_left)
+            oth = fen((due - hifp) * terms.supplementary_share_above_cap)
+            label = _explain(_("the pooled fund pays %(rate)s of %(base)s: %(due)s due; annual cap %(cap)s of which "
+                               "%(paid_before)s already paid: %(left)s left, %(hifp)s paid; the supplementary fund "
+                               "pays %(share)s of the %(over)s above the cap: %(oth)s"),
+                             rate=_percent(terms.rate), base=base, due=due, cap=terms.annual_cap,
+                             paid_before=accumulator.hifp_paid, left=cap_left, hifp=hifp,
+                             share=_percent(terms.supplementary_share_above_cap), over=due - hifp, oth=oth)
+            detail = (("base", base), ("rate", terms.rate), ("due", due), ("annual_cap", terms.annual_cap),
+                      ("hifp_paid", accumulator.hifp_paid), ("cap_left", cap_left), ("hifp_pay", hifp),
+                      ("supplementary_share_above_cap", terms.supplementary_share_above_cap), ("oth_pay", oth))
+    else:
+        label = _no_fund_label(terms, _("no fund pays"))
+        detail = (("hifp_pay", hifp), ("oth_pay", oth))
+    fund = hifp + oth
+    steps.append(Step(STEP_POOLED_FUND, label, base, fund, detail))
+
+    # 5. Personal part.
+    psn_part = medfee - fund
+    steps.append(Step(
+        STEP_PERSONAL_PART,
+        _explain(_("personal part: total %(medfee)s minus fund payments %(fund)s = %(part)s"),
+                 medfee=medfee, fund=fund, part=psn_part),
+        medfee, psn_part, (("medfee_sumamt", medfee), ("fund_pay_sumamt", fund), ("psn_part_amt", psn_part))))
+
+    # 6. Own account. Out-of-scope cost that the accounts may not pay is kept aside for cash from here on.
+    reserved_for_cash = ZERO if options.acct_pays_out_of_scope else fulamt
+    unpaid = psn_part - cur_first
+    acct_payable = unpaid - reserved_for_cash
+    own_paid = ZERO
+    if acct_used and own is not None:
+        own_paid = _draw(balances, paid, OWN, POCKETS, acct_payable)
+        label = _explain(_("the own account pays %(paid)s of the %(owed)s it may pay, current-year pocket then "
+                           "historical; balance after %(balc)s"),
+                         paid=own_paid, owed=acct_payable, balc=_total(balances[OWN]))
+    elif own is None:
+        label = _explain(_("the patient has no account"))
+    else:
+        label = _explain(_("the accounts are not used for this settlement"))
+    if reserved_for_cash:
+        label = _explain(_("%(label)s (the accounts may not pay the %(fulamt)s out of scope: cash pays it)"),
+                         label=label, fulamt=reserved_for_cash)
+    acct_pay = cur_first + own_paid
+    unpaid -= own_paid
+    acct_payable -= own_paid
+    steps.append(Step(STEP_OWN_ACCOUNT, label, psn_part - cur_first, own_paid,
+                      (("current_pocket_first", cur_first), ("own_account", own_paid), ("acct_pay", acct_pay),
+                       ("reserved_for_cash", reserved_for_cash))))
+
+    # 7. Mutual aid.
+    mulaid: list[MulaidPayment] = []
+    mulaid_payable = acct_payable
+    if acct_used:
+        for payer in mulaid_payers:
+            balances[payer.psn_no] = {CURRENT: payer.pockets.current, HISTORICAL: payer.pockets.historical}
+            amount = _draw(balances, paid, payer.psn_no, payer.allowed, acct_payable)
+            acct_payable -= amount
+            if amount:
+                mulaid.append(MulaidPayment(payer.psn_no, amount))
+    mulaid_pay = sum((m.amount for m in mulaid), ZERO)
+    if not acct_used:
+        label = _explain(_("the accounts are not used for this settlement: no relative's account pays"))
+    elif not mulaid_payers:
+        label = _explain(_("no linked relative's account may pay"))
+    else:
+        label = _explain(_("relatives' accounts pay %(paid)s of %(owed)s, in order: %(payers)s"),
+                         paid=mulaid_pay, owed=mulaid_payable,
+                         payers=", ".join(f"{m.psn_no} {m.amount:.2f}" for m in mulaid) or "-")
+    steps.append(Step(STEP_MUTUAL_AID, label, unpaid, mulaid_pay,
+                      tuple((m.psn_no, m.amount) for m in mulaid)))
+    unpaid -= mulaid_pay
+
+    # 8. Cash.
+    cash = unpaid
+    steps.append(Step(STEP_CASH, _explain(_("cash pays the rest: %(cash)s"), cash=cash), unpaid, cash,
+                      (("psn_cash_pay", cash),)))
+
+    own_after = Pockets(balances[OWN][CURRENT], balances[OWN][HISTORICAL]) if own is not None else None
+    setldetail: list[FundPayment] = []
+    if fund_pays:
+        setldetail.append(FundPayment(POOLED_FUND, hifp))
+        if oth > 0:
+            setldetail.append(FundPayment(SUPPLEMENTARY_FUND, oth))
+    return Adjudication(
+        medfee_sumamt=medfee, fulamt_ownpay_amt=fulamt, overlmt_selfpay=overlmt, preselfpay_amt=preselfpay,
+        inscp_scp_amt=inscp, act_pay_dedc=dedc, hifp_pay=hifp, oth_pay=oth, fund_pay_sumamt=fund,
+        psn_part_amt=psn_part, acct_pay=acct_pay, acct_mulaid_pay=mulaid_pay, psn_cash_pay=cash,
+        balc=own_after.total if own_after is not None else ZERO,
+        setldetail=tuple(setldetail),
+        debits=tuple(Debit(payer, pocket, amount) for (payer, pocket), amount in paid.items()),
+        mulaid=tuple(mulaid), bucket=terms.bucket if fund_pays else "",
+        accumulator_delta=AccumulatorDelta(dedc=dedc, hifp=hifp), own_after=own_after,
+        lines=tuple(line_outs), warnings=tuple(warnings), steps=tuple(steps),
+    )
+
+
+def _split_line(line: LineIn) -> LineOut:
+    """CONTRACT.md's line rule: each part rounded half-up to the fen on its own line."""
+    level = CLASS_C if line.chrg_item_lv is None else line.chrg_item_lv
+    amount = fen(line.qty * line.price)
+    fulamt = overlmt = preselfpay = ZERO
+    if level == CLASS_C:
+        fulamt = amount
+    else:
+        if line.pric_uplmt_amt is not None:
+            overlmt = fen(max(ZERO, line.price - line.pric_uplmt_amt) * line.qty)
+        if level == CLASS_B:
+            preselfpay = fen((amount - overlmt) * line.selfpay_prop)
+    return LineOut(item_code=line.item_code, chrg_item_lv=level, in_catalog=line.chrg_item_lv is not None,
+                   amount=amount, fulamt_ownpay_amt=fulamt, overlmt_selfpay=overlmt, preselfpay_amt=preselfpay,
+                   inscp_scp_amt=amount - fulamt - overlmt - preselfpay)
+
+
+def _debit(balances: dict[str, dict[str, Decimal]], paid: dict[tuple[str, str], Decimal], payer: str, pocket: str,
+           amount: Decimal) -> None:
+    if amount > 0:
+        balances[payer][pocket] -= amount
+        paid[(payer, pocket)] = paid.get((payer, pocket), ZERO) + amount
+
+
+def _draw(balances: dict[str, dict[str, Decimal]], paid: dict[tuple[str, str], Decimal], payer: str,
+          pockets: Sequence[str], owed: Decimal) -> Decimal:
+    """Take up to `owed` from `payer`'s `pockets` in order; returns what was taken."""
+    taken = ZERO
+    for pocket in pockets:
+        amount = min(balances[payer][pocket], owed - taken)
+        _debit(balances, paid, payer, pocket, amount)
+        taken += max(ZERO, amount)
+    return taken
+
+
+def _total(pockets: dict[str, Decimal]) -> Decimal:
+    return pockets[CURRENT] + pockets[HISTORICAL]
+
+
+def _no_fund_label(terms: BenefitTerms | None, consequence: Promise) -> Promise:
+    if terms is None:
+        return _explain(_("the patient has no employee insurance here: %(consequence)s"), consequence=consequence)
+    return _explain(_("the policy pays this visit from the accounts and cash only: %(consequence)s"),
+                    consequence=consequence)
+
+
+def _percent(rate: Decimal) -> str:
+    return f"{(rate * 100).normalize():f}%"
+
+
+def _render(message: Promise, values: dict[str, Any]) -> str:
+    shown = {k: f"{v:.2f}" if isinstance(v, Decimal) else str(v) for k, v in values.items()}
+    return str(message) % shown if shown else str(message)
+
+
+_render_lazy = lazy(_render, str)
+
+
+def _explain(message: Promise, **values: Any) -> Promise:
+    """`message % values`, translated when it is shown, not when the settlement is computed (gettext_lazy's own
+    `%` would translate at once). Decimal values show with two places; lazy values are translated too."""
+    return _render_lazy(message, values)
+
+
+def _check(*, lines: Sequence[LineIn], terms: BenefitTerms | None, accumulator: Accumulator,
+           own: Pockets | None, mulaid_payers: Sequence[MulaidPayer]) -> None:
+    """Refuse inputs that would break the invariants rather than settle them wrongly."""
+
+    def money(name: str, value: Decimal) -> None:
+        if not isinstance(value, Decimal) or not value.is_finite() or value < 0 or fen(value) != value:
+            raise ValueError(f"{name} must be a non-negative Decimal in whole fen, not {value!r}")
+
+    def share(name: str, value: Decimal) -> None:
+        if not isinstance(value, Decimal) or not value.is_finite() or not 0 <= value <= 1:
+            raise ValueError(f"{name} must be a Decimal from 0 to 1, not {value!r}")
+
+    def non_negative(name: str, value: Decimal) -> None:
+        if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
+            raise ValueError(f"{name} must be a non-negative Decimal, not {value!r}")
+
+    for line in lines:
+        if line.chrg_item_lv not in (None, CLASS_A, CLASS_B, CLASS_C):
+            raise ValueError(f"line {line.item_code}: unknown chrg_item_lv {line.chrg_item_lv!r}")
+        non_negative(f"line {line.item_code} qty", line.qty)
+        non_negative(f"line {line.item_code} price", line.price)
+        share(f"line {line.item_code} selfpay_prop", line.selfpay_prop)
+        if line.pric_uplmt_amt is not None:
+            non_negative(f"line {line.item_code} pric_uplmt_amt", line.pric_uplmt_amt)
+    if terms is not None and terms.fund_pays:
+        money("terms.deductible", terms.deductible)
+        share("terms.rate", terms.rate)
+        share("terms.supplementary_share_above_cap", terms.supplementary_share_above_cap)
+        if terms.annual_cap is not None:
+            money("terms.annual_cap", terms.annual_cap)
+    money("accumulator.dedc_used", accumulator.dedc_used)
+    money("accumulator.hifp_paid", accumulator.hifp_paid)
+    accounts = ([(OWN, own)] if own is not None else []) + [(p.psn_no, p.pockets) for p in mulaid_payers]
+    for name, pockets in accounts:
+        money(f"{name} current pocket", pockets.current)
+        money(f"{name} historical pocket", pockets.historical)
+    seen = {OWN}
+    for payer in mulaid_payers:
+        if payer.psn_no in seen:
+            raise ValueError(f"mutual-aid payer {payer.psn_no!r} listed twice or named like the patient")
+        seen.add(payer.psn_no)
+        if len(set(payer.allowed)) != len(payer.allowed) or not set(payer.allowed) <= set(POCKETS):
+            raise ValueError(f"mutual-aid payer {payer.psn_no}: allowed pockets {payer.allowed!r}")
