@@ -2,6 +2,7 @@
 
 import datetime
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -171,3 +172,136 @@ class PartnerToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.facility.fixmedins_code} {self.prefix}…"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Settlements (结算) and the year-to-date accumulators they change.
+# ---------------------------------------------------------------------------------------------------------------
+
+def money_field(verbose_name: str, **kwargs: object) -> models.DecimalField:
+    return models.DecimalField(verbose_name, max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES,
+                               default=0, **kwargs)
+
+
+class Accumulator(models.Model):
+    """What one person has used of one bucket (`general` or a disease code) in one benefit year: the deductible paid
+    and what the pooled fund paid. Changed only under a row lock, together with the settlement that explains it."""
+
+    person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.PROTECT,
+                               related_name="accumulators")
+    year_start = models.DateField(_("benefit year from"))
+    bucket = models.CharField(_("bucket"), max_length=20)
+    dedc_used = money_field(_("deductible paid"))
+    hifp_paid = money_field(_("pooled fund paid"))
+
+    class Meta:
+        verbose_name = _("accumulator")
+        verbose_name_plural = _("accumulators")
+        ordering = ["person_id", "-year_start", "bucket"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "year_start", "bucket"], name="accumulator_unique"),
+            models.CheckConstraint(condition=Q(dedc_used__gte=0, hifp_paid__gte=0),
+                                   name="accumulator_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person.psn_no} {self.year_start:%Y} {self.bucket}"
+
+
+class SettlementStatus(models.TextChoices):
+    SETTLED = "settled", _("settled")
+    REVERSED = "reversed", _("reversed")
+
+
+class Settlement(models.Model):
+    """One outpatient settlement (national 2207) and its result, kept exactly as it was answered."""
+
+    setl_id = models.CharField(_("settlement id"), max_length=32, unique=True)
+    facility = models.ForeignKey(Facility, verbose_name=_("facility"), on_delete=models.PROTECT,
+                                 related_name="settlements")
+    medins_setl_id = models.CharField(_("facility's settlement id"), max_length=64)
+    request_digest = models.CharField(_("request digest"), max_length=64,
+                                      help_text=_("SHA-256 of the request, to tell a retry from another request"))
+    status = models.CharField(_("status"), max_length=10, choices=SettlementStatus.choices,
+                              default=SettlementStatus.SETTLED)
+    person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.PROTECT,
+                               related_name="settlements")
+    insutype = models.CharField(_("insurance type"), max_length=3, blank=True)
+    psn_type = models.CharField(_("person type"), max_length=4, blank=True)
+    med_type = models.CharField(_("medical type"), max_length=2)
+    setl_date = models.DateField(_("service date"))
+    dise_codg = models.CharField(_("disease code"), max_length=20, blank=True)
+    ext_rx = models.BooleanField(_("external prescription"), default=False)
+    acct_used_flag = models.CharField(_("accounts may pay"), max_length=1, default="1")
+    policy_version = models.ForeignKey("policies.PolicyVersion", verbose_name=_("policy version"),
+                                       on_delete=models.PROTECT, null=True, blank=True, related_name="settlements")
+    benefit_rule = models.ForeignKey("policies.BenefitRule", verbose_name=_("benefit rule"),
+                                     on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    enrollee_class = models.CharField(_("enrollee class"), max_length=30, blank=True)
+    hosp_lv = models.CharField(_("facility level"), max_length=10, blank=True)
+    bucket = models.CharField(_("bucket"), max_length=20, blank=True)
+    year_start = models.DateField(_("benefit year from"), null=True, blank=True)
+    medfee_sumamt = money_field(_("total"))
+    fulamt_ownpay_amt = money_field(_("out of scope"))
+    overlmt_selfpay = money_field(_("over the price limit"))
+    preselfpay_amt = money_field(_("pre-self-pay"))
+    inscp_scp_amt = money_field(_("in scope"))
+    act_pay_dedc = money_field(_("deductible"))
+    hifp_pay = money_field(_("pooled fund"))
+    oth_pay = money_field(_("supplementary fund"))
+    fund_pay_sumamt = money_field(_("funds"))
+    psn_part_amt = money_field(_("personal part"))
+    acct_pay = money_field(_("own account"))
+    acct_mulaid_pay = money_field(_("relatives' accounts"))
+    psn_cash_pay = money_field(_("cash"))
+    balc = money_field(_("balance after"))
+    response = models.JSONField(_("answer"), help_text=_("the answer given, returned again to a retry"))
+    explanation = models.JSONField(_("explanation"), default=list)
+    created_at = models.DateTimeField(_("settled at"), auto_now_add=True)
+    reversed_at = models.DateTimeField(_("reversed at"), null=True, blank=True)
+    reversal_reason = models.CharField(_("reversal reason"), max_length=200, blank=True)
+    reversed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("reversed by"), on_delete=models.PROTECT,
+                                    null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("settlement")
+        verbose_name_plural = _("settlements")
+        ordering = ["-setl_date", "-id"]
+        permissions = [("reverse_settlement", _("Can reverse settlements"))]
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "medins_setl_id"], name="settlement_idempotency_key"),
+            models.CheckConstraint(condition=Q(status__in=SettlementStatus.values), name="settlement_status_valid"),
+        ]
+        indexes = [models.Index(fields=["facility", "setl_date"]), models.Index(fields=["person", "setl_date"]),
+                   models.Index(fields=["setl_date", "med_type"])]
+
+    def __str__(self) -> str:
+        return self.setl_id
+
+    @property
+    def is_reversed(self) -> bool:
+        return self.status == SettlementStatus.REVERSED
+
+
+class SettlementLine(models.Model):
+    settlement = models.ForeignKey(Settlement, verbose_name=_("settlement"), on_delete=models.PROTECT,
+                                   related_name="lines")
+    item_code = models.CharField(_("item code"), max_length=50)
+    item = models.ForeignKey(Item, verbose_name=_("catalog item"), on_delete=models.PROTECT, null=True, blank=True,
+                             related_name="+")
+    chrg_item_lv = models.CharField(_("catalog class"), max_length=2, choices=ItemClass.choices)
+    qty = models.DecimalField(_("quantity"), max_digits=12, decimal_places=4)
+    price = models.DecimalField(_("unit price"), max_digits=14, decimal_places=4)
+    amount = money_field(_("amount"))
+    fulamt_ownpay_amt = money_field(_("out of scope"))
+    overlmt_selfpay = money_field(_("over the price limit"))
+    preselfpay_amt = money_field(_("pre-self-pay"))
+    inscp_scp_amt = money_field(_("in scope"))
+
+    class Meta:
+        verbose_name = _("settlement line")
+        verbose_name_plural = _("settlement lines")
+        ordering = ["settlement_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.item_code} × {self.qty}"

@@ -1,0 +1,373 @@
+"""Settlement services: preview (nothing written), settle and reverse.
+
+`settlement_create` runs in one transaction: it locks the patient's accumulator row, then every account that may
+pay (in primary-key order, so two tills settling against one family never deadlock), calls the pure engine, and
+writes the settlement, its lines, the ledger debits and the accumulator change together. It is idempotent on
+(facility, medins_setl_id): the same request again returns the first answer; another request under that id is a
+conflict. `settlement_reverse` restores every balance and counter, one reversal entry per debit, once.
+"""
+
+import datetime
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from accounts.ledger import accounts_lock, ledger_post
+from accounts.models import Enrollment, EntryKind, FamilyLink, InsuType, LedgerEntry, Person, PersonalAccount
+from claims import engine
+from claims.errors import ClaimError
+from claims.models import Accumulator, Facility, Item, Recognition, Settlement, SettlementLine, SettlementStatus
+from policies.errors import PolicyError
+from policies.models import PolicyVersion
+from policies.selectors import BenefitTerms, benefit_rule_for, facility_level_of, policy_version_in_force
+
+PHARMACY_PURCHASE = "41"
+CHRONIC = "14"
+
+
+@dataclass
+class Payer:
+    person: Person
+    relation: str
+    allowed: tuple[str, ...]
+    version: PolicyVersion | None
+
+
+@dataclass
+class Visit:
+    """Everything a settlement is computed from, resolved and checked (no locks yet)."""
+
+    facility: Facility
+    person: Person
+    enrollment: Enrollment | None
+    version: PolicyVersion | None
+    terms: BenefitTerms | None
+    options: engine.EngineOptions
+    year_start: datetime.date | None
+    lines: list[engine.LineIn]
+    items: dict[str, Item]
+    payers: list[Payer] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def bucket(self) -> str:
+        return self.terms.bucket if self.terms is not None and self.terms.fund_pays else ""
+
+
+def request_digest(data: dict[str, Any]) -> str:
+    """A digest of the request as the facility meant it: key order, number formatting ("2" or "2.00") and an
+    absent versus empty optional field do not matter."""
+
+    def norm(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return format(value.normalize(), "f")
+        if isinstance(value, datetime.date):
+            return value.isoformat()
+        if isinstance(value, dict):
+            return {k: norm(v) for k, v in sorted(value.items()) if v not in (None, "")}
+        if isinstance(value, list | tuple):
+            return [norm(v) for v in value]
+        return value
+
+    return hashlib.sha256(json.dumps(norm(data), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _policy(admdvs: str, day: datetime.date) -> PolicyVersion:
+    try:
+        version = policy_version_in_force(admdvs, day)
+    except PolicyError as e:
+        raise ClaimError(ClaimError.NO_POLICY_IN_FORCE, e.err_msg) from None
+    return PolicyVersion.objects.prefetch_related("benefit_rules", "enrollee_classes").get(pk=version.pk)
+
+
+def _payers(person: Person, day: datetime.date, mulaid_psn_no: str | None) -> list[Payer]:
+    links = (FamilyLink.objects.select_related("holder").filter(relative=person, begndate__lte=day)
+             .filter(Q(enddate__isnull=True) | Q(enddate__gte=day)).order_by("order", "id"))
+    if mulaid_psn_no:
+        links = links.filter(holder__psn_no=mulaid_psn_no)
+        if not links:
+            raise ClaimError(ClaimError.MULAID_NOT_LINKED,
+                             _("%(holder)s's account is not linked to %(psn_no)s on %(day)s")
+                             % {"holder": mulaid_psn_no, "psn_no": person.psn_no, "day": day})
+    links = list(links)
+    enrollments = {e.person_id: e for e in Enrollment.objects.select_related("region").filter(
+        person_id__in=[link.holder_id for link in links], insutype=InsuType.EMPLOYEE)}
+    payers = []
+    for link in links:
+        enrollment = enrollments.get(link.holder_id)
+        version = None
+        if enrollment is not None:
+            try:
+                version = policy_version_in_force(enrollment.region.admdvs, day)
+            except PolicyError:
+                version = None
+        allowed = tuple(version.mulaid_pockets) if version is not None else ()
+        payers.append(Payer(person=link.holder, relation=link.relation, allowed=allowed, version=version))
+    return payers
+
+
+def visit_resolve(*, facility: Facility, data: dict[str, Any]) -> Visit:
+    """Check a settlement request against the registry and the policy in force on the service date
+    (POLICY.md step 1) and gather what the engine needs. Raises ClaimError with CONTRACT.md's codes."""
+    day: datetime.date = data["setl_date"]
+    med_type: str = data["med_type"]
+    person = Person.objects.filter(psn_no=data["psn_no"]).first()
+    if person is None:
+        raise ClaimError(ClaimError.PERSON_NOT_FOUND, _("no person has the number %(psn_no)s")
+                         % {"psn_no": data["psn_no"]})
+    if not facility.designated_on(day):
+        raise ClaimError(ClaimError.FACILITY_NOT_DESIGNATED,
+                         _("facility %(code)s is not designated on %(day)s")
+                         % {"code": facility.fixmedins_code, "day": day})
+    if facility.is_pharmacy:
+        allowed = {PHARMACY_PURCHASE} | ({"11", "13"} if data.get("ext_rx") else set())
+    else:
+        allowed = {"11", "13", CHRONIC}
+    if med_type not in allowed:
+        raise ClaimError(ClaimError.MED_TYPE_NOT_ALLOWED,
+                         _("medical type %(med_type)s is not settled at a %(kind)s")
+                         % {"med_type": med_type, "kind": facility.get_fixmedins_type_display()})
+
+    enrollment = (Enrollment.objects.select_related("region")
+                  .filter(person=person, insutype=InsuType.EMPLOYEE).first())
+    version, terms = None, None
+    if enrollment is not None:
+        if not enrollment.covers(day):
+            raise ClaimError(ClaimError.NOT_INSURED_ON_DATE,
+                             _("%(psn_no)s is not insured and active on %(day)s")
+                             % {"psn_no": person.psn_no, "day": day})
+        version = _policy(enrollment.region.admdvs, day)
+        if med_type == CHRONIC:
+            recognised = Recognition.objects.filter(
+                person=person, disease__opsp_dise_code=data.get("dise_codg", ""), facility=facility,
+                begndate__lte=day).filter(Q(enddate__isnull=True) | Q(enddate__gte=day)).exists()
+            if not recognised:
+                raise ClaimError(ClaimError.DISEASE_NOT_RECOGNISED,
+                                 _("%(psn_no)s is not recognised for %(dise)s at %(code)s on %(day)s")
+                                 % {"psn_no": person.psn_no, "dise": data.get("dise_codg", ""),
+                                    "code": facility.fixmedins_code, "day": day})
+        try:
+            terms = benefit_rule_for(version=version, psn_type=enrollment.psn_type_on(day),
+                                     retire_date=enrollment.retire_date if enrollment.is_retired_on(day) else None,
+                                     facility_level=facility_level_of(facility), med_type=med_type,
+                                     ext_rx=bool(data.get("ext_rx")), dise_code=data.get("dise_codg", ""))
+        except PolicyError as e:
+            code = e.err_code if e.err_code in (ClaimError.MED_TYPE_NOT_ALLOWED, ClaimError.DISEASE_NOT_COVERED,
+                                                ClaimError.NO_POLICY_IN_FORCE) else ClaimError.MED_TYPE_NOT_ALLOWED
+            raise ClaimError(code, e.err_msg) from None
+    if version is None:
+        # No employee insurance here: no fund; the facility's region decides nothing but the options' defaults.
+        options = engine.EngineOptions(current_pocket_first=False, acct_pays_out_of_scope=True)
+        year_start = None
+    else:
+        options = engine.EngineOptions.of(version)
+        year_start = version.benefit_year_start_for(day)
+
+    codes = [line["item_code"] for line in data["items"]]
+    items = {i.item_code: i for i in Item.objects.filter(item_code__in=codes)}
+    lines = []
+    for line in data["items"]:
+        item = items.get(line["item_code"])
+        lines.append(engine.LineIn(
+            item_code=line["item_code"], qty=Decimal(line["qty"]), price=Decimal(line["price"]),
+            chrg_item_lv=item.chrg_item_lv if item else None,
+            selfpay_prop=item.selfpay_prop if item else Decimal(0),
+            pric_uplmt_amt=item.pric_uplmt_amt if item else None))
+    visit = Visit(facility=facility, person=person, enrollment=enrollment, version=version, terms=terms,
+                  options=options, year_start=year_start, lines=lines, items=items, data=data)
+    visit.payers = _payers(person, day, data.get("mulaid_psn_no") or None)
+    return visit
+
+
+def _pockets(account: PersonalAccount | None) -> engine.Pockets | None:
+    return None if account is None else engine.Pockets(current=account.balc_current,
+                                                      historical=account.balc_historical)
+
+
+def _compute(visit: Visit, accumulator: engine.Accumulator,
+             accounts: dict[int, PersonalAccount]) -> engine.Adjudication:
+    own = accounts.get(visit.person.pk) if visit.enrollment is not None else None
+    mulaid = [engine.MulaidPayer(psn_no=p.person.psn_no, pockets=_pockets(accounts[p.person.pk]),
+                                 allowed=p.allowed)
+              for p in visit.payers if p.allowed and p.person.pk in accounts]
+    return engine.adjudicate(lines=visit.lines, terms=visit.terms, options=visit.options, accumulator=accumulator,
+                             own=_pockets(own), acct_used=visit.data.get("acct_used_flag", "1") == "1",
+                             mulaid_payers=mulaid)
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def settlement_answer(*, visit: Visit, result: engine.Adjudication, setl_id: str, status: str) -> dict[str, Any]:
+    """The settlement as CONTRACT.md answers it (money as strings with two decimals)."""
+    data = visit.data
+    return {
+        "setl_id": setl_id, "medins_setl_id": data["medins_setl_id"], "status": status,
+        "psn_no": visit.person.psn_no, "insutype": InsuType.EMPLOYEE if visit.enrollment else "",
+        "psn_type": visit.enrollment.psn_type_on(data["setl_date"]) if visit.enrollment else "",
+        "med_type": data["med_type"], "setl_date": data["setl_date"].isoformat(),
+        "fixmedins_code": visit.facility.fixmedins_code,
+        "policy_version": visit.version.code if visit.version else "",
+        **{name: _money(getattr(result, name)) for name in MONEY_FIELDS},
+        "setldetail": [{"fund_pay_type": f.fund_pay_type, "fund_payamt": _money(f.fund_payamt)}
+                       for f in result.setldetail],
+        "warnings": [str(w) for w in result.warnings],
+    }
+
+
+MONEY_FIELDS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
+                "act_pay_dedc", "hifp_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay",
+                "acct_mulaid_pay", "psn_cash_pay", "balc")
+
+
+def explanation_of(result: engine.Adjudication) -> list[dict[str, Any]]:
+    """The engine's steps, with their labels in both shipped languages (staff read them in the admin)."""
+    steps = []
+    for step in result.steps:
+        labels = {}
+        for language in ("zh-hans", "en"):
+            with translation.override(language):
+                labels[language] = str(step.label)
+        steps.append({"code": step.code, "label": labels, "amount_in": _money(step.amount_in),
+                      "amount_out": _money(step.amount_out),
+                      "detail": {name: _money(value) for name, value in step.detail}})
+    return steps
+
+
+def settlement_preview(*, facility: Facility, data: dict[str, Any]) -> dict[str, Any]:
+    """What settling would answer now (national 2206); nothing is written or locked."""
+    visit = visit_resolve(facility=facility, data=data)
+    counters = engine.Accumulator()
+    if visit.bucket:
+        row = Accumulator.objects.filter(person=visit.person, year_start=visit.year_start,
+                                         bucket=visit.bucket).first()
+        if row is not None:
+            counters = engine.Accumulator(dedc_used=row.dedc_used, hifp_paid=row.hifp_paid)
+    ids = [visit.person.pk] + [p.person.pk for p in visit.payers]
+    accounts = {a.person_id: a for a in PersonalAccount.objects.filter(person_id__in=ids)}
+    result = _compute(visit, counters, accounts)
+    return settlement_answer(visit=visit, result=result, setl_id="", status="preview")
+
+
+def _existing_answer(facility: Facility, medins_setl_id: str, digest: str) -> dict[str, Any] | None:
+    existing = Settlement.objects.filter(facility=facility, medins_setl_id=medins_setl_id).first()
+    if existing is None:
+        return None
+    if existing.request_digest != digest:
+        raise ClaimError(ClaimError.IDEMPOTENCY_CONFLICT,
+                         _("medins_setl_id %(id)s was settled with another request (settlement %(setl_id)s)")
+                         % {"id": medins_setl_id, "setl_id": existing.setl_id})
+    return existing.response
+
+
+def settlement_create(*, facility: Facility, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Settle a request (national 2207). Returns the answer and whether it was created now (False: a retry)."""
+    digest = request_digest(data)
+    answer = _existing_answer(facility, data["medins_setl_id"], digest)
+    if answer is not None:
+        return answer, False
+    try:
+        return _settle(facility=facility, data=data, digest=digest), True
+    except IntegrityError:
+        # A concurrent request with the same medins_setl_id committed first.
+        answer = _existing_answer(facility, data["medins_setl_id"], digest)
+        if answer is None:
+            raise
+        return answer, False
+
+
+def _lock_counters(visit: Visit) -> Accumulator | None:
+    if not visit.bucket:
+        return None
+    Accumulator.objects.bulk_create([Accumulator(person=visit.person, year_start=visit.year_start,
+                                                 bucket=visit.bucket)], ignore_conflicts=True)
+    return Accumulator.objects.select_for_update().get(person=visit.person, year_start=visit.year_start,
+                                                       bucket=visit.bucket)
+
+
+@transaction.atomic
+def _settle(*, facility: Facility, data: dict[str, Any], digest: str) -> dict[str, Any]:
+    visit = visit_resolve(facility=facility, data=data)
+    counters = _lock_counters(visit)
+    payer_ids = [p.person.pk for p in visit.payers if p.allowed]
+    accounts = accounts_lock(person_ids=([visit.person.pk] if visit.enrollment else []) + payer_ids)
+    result = _compute(visit, engine.Accumulator(dedc_used=counters.dedc_used, hifp_paid=counters.hifp_paid)
+                      if counters else engine.Accumulator(), accounts)
+
+    setl_id = f"{data['setl_date']:%Y%m%d}{secrets.token_hex(8).upper()}"
+    answer = settlement_answer(visit=visit, result=result, setl_id=setl_id, status=SettlementStatus.SETTLED)
+    settlement = Settlement.objects.create(
+        setl_id=setl_id, facility=facility, medins_setl_id=data["medins_setl_id"], request_digest=digest,
+        person=visit.person, insutype=answer["insutype"], psn_type=answer["psn_type"], med_type=data["med_type"],
+        setl_date=data["setl_date"], dise_codg=data.get("dise_codg") or "", ext_rx=bool(data.get("ext_rx")),
+        acct_used_flag=data.get("acct_used_flag", "1"), policy_version=visit.version,
+        benefit_rule_id=visit.terms.rule_id if visit.terms else None,
+        enrollee_class=visit.terms.enrollee_class if visit.terms else "", hosp_lv=facility_level_of(facility),
+        bucket=visit.bucket, year_start=visit.year_start if visit.bucket else None, response=answer,
+        explanation=explanation_of(result), **{name: getattr(result, name) for name in MONEY_FIELDS})
+    SettlementLine.objects.bulk_create([
+        SettlementLine(settlement=settlement, item_code=out.item_code, item=visit.items.get(out.item_code),
+                       chrg_item_lv=out.chrg_item_lv, qty=line.qty, price=line.price, amount=out.amount,
+                       fulamt_ownpay_amt=out.fulamt_ownpay_amt, overlmt_selfpay=out.overlmt_selfpay,
+                       preselfpay_amt=out.preselfpay_amt, inscp_scp_amt=out.inscp_scp_amt)
+        for line, out in zip(visit.lines, result.lines, strict=True)])
+
+    by_psn_no = {p.person.psn_no: p for p in visit.payers}
+    for debit in result.debits:
+        own = debit.payer == engine.OWN
+        person = visit.person if own else by_psn_no[debit.payer].person
+        payer_version = visit.version if own else by_psn_no[debit.payer].version
+        ledger_post(account=accounts[person.pk], pocket=debit.pocket, amount=-debit.amount,
+                    kind=EntryKind.SETTLEMENT if own else EntryKind.MULAID_SETTLEMENT, ref_type="settlement",
+                    ref_id=setl_id, period=data["setl_date"], policy_version=payer_version,
+                    reason="" if own else _("mutual aid for %(psn_no)s") % {"psn_no": visit.person.psn_no})
+    if counters is not None:
+        counters.dedc_used += result.accumulator_delta.dedc
+        counters.hifp_paid += result.accumulator_delta.hifp
+        counters.save(update_fields=["dedc_used", "hifp_paid"])
+    return answer
+
+
+def settlement_current(settlement: Settlement) -> dict[str, Any]:
+    """The settlement as it stands now: the first answer, with its status after a reversal."""
+    return {**settlement.response, "status": settlement.status}
+
+
+@transaction.atomic
+def settlement_reverse(*, settlement: Settlement, reason: str, user=None) -> Settlement:  # noqa: ANN001
+    """Reverse a settlement (national 2208): every ledger debit gets its reversal entry and the accumulators go
+    back by what it added. A second call returns the settlement as it is (reversed once)."""
+    settlement = Settlement.objects.select_for_update().get(pk=settlement.pk)
+    if settlement.is_reversed:
+        return settlement
+    if settlement.bucket:
+        counters = Accumulator.objects.select_for_update().get(person=settlement.person_id,
+                                                               year_start=settlement.year_start,
+                                                               bucket=settlement.bucket)
+    debits = list(LedgerEntry.objects.select_related("account").filter(
+        ref_type="settlement", ref_id=settlement.setl_id,
+        kind__in=[EntryKind.SETTLEMENT, EntryKind.MULAID_SETTLEMENT]).order_by("id"))
+    accounts = accounts_lock(person_ids=[d.account.person_id for d in debits])
+    for debit in debits:
+        ledger_post(account=accounts[debit.account.person_id], pocket=debit.pocket, amount=-debit.amount,
+                    kind=EntryKind.REVERSAL, reverses=debit, ref_type="settlement", ref_id=settlement.setl_id,
+                    period=debit.period, policy_version=debit.policy_version, reason=reason[:200], user=user)
+    if settlement.bucket:
+        counters.dedc_used -= settlement.act_pay_dedc
+        counters.hifp_paid -= settlement.hifp_pay
+        counters.save(update_fields=["dedc_used", "hifp_paid"])
+    settlement.status = SettlementStatus.REVERSED
+    settlement.reversed_at = timezone.now()
+    settlement.reversal_reason = reason[:200]
+    settlement.reversed_by = user if getattr(user, "is_authenticated", False) else None
+    settlement.save(update_fields=["status", "reversed_at", "reversal_reason", "reversed_by"])
+    return settlement
