@@ -1,0 +1,226 @@
+"""Input and output of the partner API (CONTRACT.md, "Partner REST API"). Inputs turn a partner's JSON into the
+plain dicts `claims.services` takes; outputs render money as strings with two decimals."""
+
+import datetime
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from accounts.models import Enrollment, Person
+from claims.selectors import person_account
+from core.certno import certno_clean
+from core.money import FEN, MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO, fen
+
+NUMBER_PATTERN = r"^[0-9A-Za-z]+$"
+MAX_ITEMS = 500
+# The largest amount a money column holds (12 digits, 2 decimals): a bill above it cannot be recorded.
+MONEY_LIMIT = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES) - FEN
+# Service dates are bounded so that no date arithmetic (benefit years) can leave the calendar.
+SETL_DATE_MIN = datetime.date(1900, 1, 1)
+SETL_DATE_MAX = datetime.date(2099, 12, 31)
+
+
+def money(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES,
+                                    coerce_to_string=True, read_only=True, **kwargs)
+
+
+def psn_no_field(**kwargs: Any) -> serializers.RegexField:
+    return serializers.RegexField(NUMBER_PATTERN, max_length=30, error_messages={
+        "invalid": _("a person number is letters and digits")}, **kwargs)
+
+
+# --- persons ----------------------------------------------------------------------------------------------------
+
+class PersonLookupInputSerializer(serializers.Serializer):
+    mdtrt_cert_type = serializers.ChoiceField(choices=[("02", "resident ID card")],
+                                              help_text="`02`: resident ID card (the only type accepted)")
+    mdtrt_cert_no = serializers.CharField(max_length=20, help_text="the 18-character resident ID number")
+
+    def validate_mdtrt_cert_no(self, value: str) -> str:
+        try:
+            return certno_clean(value)
+        except DjangoValidationError as e:
+            raise serializers.ValidationError(e.messages) from None
+
+
+class PersonBaseInfoSerializer(serializers.Serializer):
+    psn_no = serializers.CharField()
+    psn_name = serializers.CharField()
+    gend = serializers.CharField(help_text="1 male, 2 female")
+    brdy = serializers.DateField()
+    age = serializers.SerializerMethodField()
+    certno = serializers.CharField(source="certno_masked", help_text="masked in the middle: 310101********1234")
+
+    def get_age(self, person: Person) -> int:
+        """Completed years today."""
+        return person.age_on(self.context["today"])
+
+
+class PersonInsuInfoSerializer(serializers.Serializer):
+    insutype = serializers.CharField()
+    psn_type = serializers.SerializerMethodField()
+    psn_insu_stas = serializers.CharField(help_text="1 active, 2 suspended, 4 terminated")
+    insuplc_admdvs = serializers.CharField(source="region.admdvs")
+    emp_name = serializers.SerializerMethodField()
+    balc = serializers.SerializerMethodField(help_text="the personal account balance, money")
+
+    def get_psn_type(self, enrollment: Enrollment) -> str:
+        """The person type today (a retired type counts as in-service before retire_date)."""
+        return enrollment.psn_type_on(self.context["today"])
+
+    def get_emp_name(self, enrollment: Enrollment) -> str:
+        return enrollment.employer.emp_name if enrollment.employer else ""
+
+    def get_balc(self, enrollment: Enrollment) -> str:
+        account = person_account(enrollment.person)
+        return f"{account.balc if account else ZERO:.2f}"
+
+
+class PersonMulaidPayerSerializer(serializers.Serializer):
+    psn_no = serializers.CharField(source="holder.psn_no")
+    relation = serializers.CharField(help_text="the patient's relation to the payer: spouse, parent or child")
+
+
+class PersonRecognitionSerializer(serializers.Serializer):
+    opsp_dise_code = serializers.CharField(source="disease.opsp_dise_code")
+    opsp_dise_name = serializers.CharField(source="disease.opsp_dise_name")
+    begndate = serializers.DateField()
+    enddate = serializers.DateField(allow_null=True)
+
+
+class PersonOutputSerializer(serializers.Serializer):
+    """A person (national 1101). Needs `today` in the context and a person from `person_for_facility`."""
+
+    baseinfo = PersonBaseInfoSerializer(source="*")
+    insuinfo = PersonInsuInfoSerializer(source="enrollments", many=True)
+    mulaid_payers = PersonMulaidPayerSerializer(source="active_links", many=True,
+                                          help_text="whose accounts may pay for this person today, in order")
+    opsp_recognitions = PersonRecognitionSerializer(source="facility_recognitions", many=True,
+                                                    help_text="the chronic-disease recognitions at this facility")
+
+
+class AccountPocketsSerializer(serializers.Serializer):
+    current = money()
+    historical = money()
+
+
+class AccountOutputSerializer(serializers.Serializer):
+    psn_no = serializers.CharField()
+    balc = money()
+    pockets = AccountPocketsSerializer()
+
+
+class AccumulatorQuerySerializer(serializers.Serializer):
+    year = serializers.IntegerField(min_value=1900, max_value=2099,
+                                    help_text="the calendar year in which the benefit year starts")
+
+
+class AccumulatorBucketSerializer(serializers.Serializer):
+    bucket = serializers.CharField(help_text="`general` or a disease code")
+    dedc_used = money(help_text="deductible paid")
+    hifp_paid = money(help_text="paid by the pooled fund")
+
+
+class AccumulatorsOutputSerializer(serializers.Serializer):
+    psn_no = serializers.CharField()
+    year = serializers.IntegerField()
+    buckets = AccumulatorBucketSerializer(many=True)
+
+
+# --- settlements ------------------------------------------------------------------------------------------------
+
+class SettlementItemInputSerializer(serializers.Serializer):
+    item_code = serializers.CharField(max_length=50)
+    qty = serializers.DecimalField(max_digits=12, decimal_places=4, min_value=Decimal("0.0001"),
+                                   help_text="greater than 0, up to 4 decimals")
+    price = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=Decimal(0),
+                                     help_text="unit price, 0 or more, up to 4 decimals")
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, Mapping):
+            # DRF would report this under non_field_errors, which the error body prints without the line's path.
+            raise serializers.ValidationError(_("a bill line is an object with item_code, qty and price"))
+        return dict(super().to_internal_value(data))
+
+
+class SettlementRequestSerializer(serializers.Serializer):
+    """A settlement request (national 2206/2207). `validated_data` is what `claims.services` takes."""
+
+    medins_setl_id = serializers.CharField(max_length=64, help_text="the facility's own id: the idempotency key")
+    psn_no = psn_no_field()
+    med_type = serializers.ChoiceField(choices=[("11", "general outpatient"), ("13", "emergency"),
+                                                ("14", "chronic or special disease"), ("41", "pharmacy purchase")])
+    setl_date = serializers.DateField(input_formats=["%Y-%m-%d"], help_text="the service date, YYYY-MM-DD")
+    dise_codg = serializers.CharField(max_length=20, required=False, allow_blank=True, allow_null=True, default="",
+                                      help_text="the disease code; required when med_type is 14")
+    ext_rx = serializers.BooleanField(default=False, help_text="an external prescription filled at a pharmacy")
+    acct_used_flag = serializers.ChoiceField(choices=[("0", "accounts do not pay"), ("1", "accounts may pay")],
+                                             default="1")
+    mulaid_psn_no = psn_no_field(required=False, allow_blank=True, allow_null=True,
+                                 help_text="the relative whose account may pay; absent: the links in their order")
+    # A ListField rather than many=True: its errors stay under `items` (a list serializer's go to non_field_errors).
+    items = serializers.ListField(child=SettlementItemInputSerializer(), min_length=1, max_length=MAX_ITEMS,
+                                  help_text="1 to 500 bill lines")
+
+    def validate_setl_date(self, value: datetime.date) -> datetime.date:
+        if not SETL_DATE_MIN <= value <= SETL_DATE_MAX:
+            raise serializers.ValidationError(_("a service date between %(min)s and %(max)s")
+                                              % {"min": SETL_DATE_MIN, "max": SETL_DATE_MAX})
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs["dise_codg"] = attrs.get("dise_codg") or ""
+        if attrs.get("mulaid_psn_no") is None:
+            attrs.pop("mulaid_psn_no", None)
+        if attrs["med_type"] == "14" and not attrs["dise_codg"]:
+            raise serializers.ValidationError({"dise_codg": _("required when med_type is 14")})
+        total = sum((fen(line["qty"] * line["price"]) for line in attrs["items"]), ZERO)
+        if total > MONEY_LIMIT:
+            raise serializers.ValidationError({"items": _("the bill's total %(total)s is above %(limit)s")
+                                                        % {"total": total, "limit": MONEY_LIMIT}})
+        return dict(attrs)
+
+
+class SettlementFundPaymentSerializer(serializers.Serializer):
+    fund_pay_type = serializers.CharField()
+    fund_payamt = serializers.CharField(help_text="money")
+
+
+class SettlementOutputSerializer(serializers.Serializer):
+    """A settlement answer as `claims.services` gives it (money already strings with two decimals)."""
+
+    setl_id = serializers.CharField(help_text="empty in a preview")
+    medins_setl_id = serializers.CharField()
+    status = serializers.CharField(help_text="preview, settled or reversed")
+    psn_no = serializers.CharField()
+    insutype = serializers.CharField(help_text="310, or empty for a person without employee insurance")
+    psn_type = serializers.CharField()
+    med_type = serializers.CharField()
+    setl_date = serializers.CharField(help_text="YYYY-MM-DD")
+    fixmedins_code = serializers.CharField()
+    policy_version = serializers.CharField()
+    medfee_sumamt = serializers.CharField(help_text="money")
+    fulamt_ownpay_amt = serializers.CharField(help_text="money")
+    overlmt_selfpay = serializers.CharField(help_text="money")
+    preselfpay_amt = serializers.CharField(help_text="money")
+    inscp_scp_amt = serializers.CharField(help_text="money")
+    act_pay_dedc = serializers.CharField(help_text="money")
+    hifp_pay = serializers.CharField(help_text="money")
+    oth_pay = serializers.CharField(help_text="money")
+    fund_pay_sumamt = serializers.CharField(help_text="money")
+    psn_part_amt = serializers.CharField(help_text="money")
+    acct_pay = serializers.CharField(help_text="money")
+    acct_mulaid_pay = serializers.CharField(help_text="money")
+    psn_cash_pay = serializers.CharField(help_text="money")
+    balc = serializers.CharField(help_text="money: the patient's own balance after")
+    setldetail = SettlementFundPaymentSerializer(many=True)
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class ReversalInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200)

@@ -1,0 +1,217 @@
+"""The partner API for designated facilities (CONTRACT.md, "Partner REST API"): persons, accounts, accumulators
+and settlements. Views check input, call a selector or a service and render; every rule lives in the services.
+A request acts for its token's facility only; staff sessions have no facility and are refused."""
+
+from typing import IO, Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, parsers, permissions, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Person
+from claims.api.authentication import request_facility
+from claims.api.serializers import (
+    AccountOutputSerializer,
+    AccumulatorQuerySerializer,
+    AccumulatorsOutputSerializer,
+    PersonLookupInputSerializer,
+    PersonOutputSerializer,
+    ReversalInputSerializer,
+    SettlementOutputSerializer,
+    SettlementRequestSerializer,
+)
+from claims.errors import ClaimError
+from claims.models import Facility, Settlement
+from claims.selectors import (
+    SettlementFilter,
+    accumulators_of_year,
+    person_account,
+    person_for_facility,
+    person_get,
+    settlement_of_facility,
+    settlements_of_facility,
+)
+from claims.services import settlement_create, settlement_current, settlement_preview, settlement_reverse
+from core.api_schema import ERROR_SERIALIZER
+from core.money import ZERO
+
+ERROR = OpenApiResponse(ERROR_SERIALIZER)
+READ_ERRORS = {400: ERROR, 403: ERROR, 404: ERROR}
+SETTLE_ERRORS = {400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR}
+SETTLE_CODES = ("Refused with PERSON_NOT_FOUND or NO_POLICY_IN_FORCE (404), NOT_INSURED_ON_DATE, "
+                "FACILITY_NOT_DESIGNATED, MED_TYPE_NOT_ALLOWED, DISEASE_NOT_RECOGNISED, DISEASE_NOT_COVERED, "
+                "MULAID_NOT_LINKED or INVALID_REQUEST (400).")
+PSN_NO = OpenApiParameter("psn_no", str, OpenApiParameter.PATH, description="the person number")
+SETL_ID = OpenApiParameter("setl_id", str, OpenApiParameter.PATH, description="the settlement id")
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's, refusing JSON nested too deeply as a parse error (Python's decoder raises RecursionError, a 500)."""
+
+    def parse(self, stream: IO[Any], media_type: str | None = None,
+              parser_context: dict[str, Any] | None = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError(_("JSON parse error: nested too deeply")) from None
+
+
+class IsPartner(permissions.BasePermission):
+    """A partner token's request: it acts for a facility."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return request_facility(request) is not None
+
+
+class PartnerView(APIView):
+    permission_classes = [permissions.IsAuthenticated, IsPartner]
+    parser_classes = [JSONParser, parsers.FormParser, parsers.MultiPartParser]
+
+    def facility(self) -> Facility:
+        facility = request_facility(self.request)
+        assert facility is not None  # IsPartner
+        return facility
+
+
+def _person_not_found(psn_no: str) -> ClaimError:
+    return ClaimError(ClaimError.PERSON_NOT_FOUND, _("no person has the number %(psn_no)s") % {"psn_no": psn_no})
+
+
+def _person_answer(person: Person) -> dict[str, Any]:
+    return PersonOutputSerializer(person, context={"today": timezone.localdate()}).data
+
+
+class PersonLookupView(PartnerView):
+    @extend_schema(summary="Find a person by ID card (national 1101)", request=PersonLookupInputSerializer,
+                   responses={200: PersonOutputSerializer, **READ_ERRORS},
+                   description="PERSON_NOT_FOUND (404) when no one has that ID number; a malformed number or "
+                               "another document type is INVALID_REQUEST.")
+    def post(self, request: Request) -> Response:
+        query = PersonLookupInputSerializer(data=request.data)
+        query.is_valid(raise_exception=True)
+        certno = query.validated_data["mdtrt_cert_no"]
+        person = person_for_facility(facility=self.facility(), day=timezone.localdate(), certno=certno)
+        if person is None:
+            raise ClaimError(ClaimError.PERSON_NOT_FOUND, _("no person has this ID number"))
+        return Response(_person_answer(person))
+
+
+class PersonDetailView(PartnerView):
+    @extend_schema(summary="A person (national 1101)", parameters=[PSN_NO],
+                   responses={200: PersonOutputSerializer, **READ_ERRORS})
+    def get(self, request: Request, psn_no: str) -> Response:
+        person = person_for_facility(facility=self.facility(), day=timezone.localdate(), psn_no=psn_no)
+        if person is None:
+            raise _person_not_found(psn_no)
+        return Response(_person_answer(person))
+
+
+class PersonAccountView(PartnerView):
+    @extend_schema(summary="A person's personal account balance", parameters=[PSN_NO],
+                   responses={200: AccountOutputSerializer, **READ_ERRORS},
+                   description="Zeros for a person who has no account.")
+    def get(self, request: Request, psn_no: str) -> Response:
+        person = person_get(psn_no=psn_no)
+        if person is None:
+            raise _person_not_found(psn_no)
+        account = person_account(person)
+        current, historical = (account.balc_current, account.balc_historical) if account else (ZERO, ZERO)
+        return Response(AccountOutputSerializer({
+            "psn_no": person.psn_no, "balc": current + historical,
+            "pockets": {"current": current, "historical": historical}}).data)
+
+
+class PersonAccumulatorsView(PartnerView):
+    @extend_schema(summary="A person's year-to-date counters (national 5206)",
+                   parameters=[PSN_NO, AccumulatorQuerySerializer],
+                   responses={200: AccumulatorsOutputSerializer, **READ_ERRORS})
+    def get(self, request: Request, psn_no: str) -> Response:
+        query = AccumulatorQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        person = person_get(psn_no=psn_no)
+        if person is None:
+            raise _person_not_found(psn_no)
+        year = query.validated_data["year"]
+        return Response(AccumulatorsOutputSerializer({
+            "psn_no": person.psn_no, "year": year,
+            "buckets": accumulators_of_year(person=person, year=year)}).data)
+
+
+def _settlement_request(request: Request) -> dict[str, Any]:
+    data = SettlementRequestSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    return data.validated_data
+
+
+class SettlementPreviewView(PartnerView):
+    @extend_schema(summary="Preview a settlement (national 2206): nothing is saved",
+                   request=SettlementRequestSerializer,
+                   responses={200: SettlementOutputSerializer, **SETTLE_ERRORS}, description=SETTLE_CODES)
+    def post(self, request: Request) -> Response:
+        answer = settlement_preview(facility=self.facility(), data=_settlement_request(request))
+        return Response(SettlementOutputSerializer(answer).data)
+
+
+class SettlementListCreateView(PartnerView, GenericAPIView):
+    filterset_class = SettlementFilter
+    serializer_class = SettlementRequestSerializer  # what OPTIONS describes for POST
+
+    def get_queryset(self) -> QuerySet[Settlement]:
+        if getattr(self, "swagger_fake_view", False):  # the schema generator has no facility
+            return Settlement.objects.none()
+        return settlements_of_facility(facility=self.facility())
+
+    @extend_schema(summary="This facility's settlements (national 3202)",
+                   responses={200: SettlementOutputSerializer(many=True), 400: ERROR, 403: ERROR, 404: ERROR},
+                   description="Newest service date first; `setl_date_after` and `setl_date_before` inclusive.")
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        settlements: list[Settlement] = page if page is not None else []
+        answers = [settlement_current(s) for s in settlements]
+        return self.get_paginated_response(SettlementOutputSerializer(answers, many=True).data)
+
+    @extend_schema(summary="Settle (national 2207)", request=SettlementRequestSerializer,
+                   responses={201: SettlementOutputSerializer, 200: SettlementOutputSerializer, **SETTLE_ERRORS},
+                   description="201 when settled now. The same `medins_setl_id` with the same request again: 200 and "
+                               "the first answer; with another request: 409 IDEMPOTENCY_CONFLICT. " + SETTLE_CODES)
+    def post(self, request: Request) -> Response:
+        answer, created = settlement_create(facility=self.facility(), data=_settlement_request(request))
+        return Response(SettlementOutputSerializer(answer).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+def _settlement(facility: Facility, setl_id: str) -> Settlement:
+    settlement = settlement_of_facility(facility=facility, setl_id=setl_id)
+    if settlement is None:
+        raise ClaimError(ClaimError.SETTLEMENT_NOT_FOUND,
+                         _("this facility has no settlement %(setl_id)s") % {"setl_id": setl_id})
+    return settlement
+
+
+class SettlementDetailView(PartnerView):
+    @extend_schema(summary="A settlement of this facility (national 5203)", parameters=[SETL_ID],
+                   responses={200: SettlementOutputSerializer, 403: ERROR, 404: ERROR},
+                   description="SETTLEMENT_NOT_FOUND (404) also for another facility's settlement.")
+    def get(self, request: Request, setl_id: str) -> Response:
+        settlement = _settlement(self.facility(), setl_id)
+        return Response(SettlementOutputSerializer(settlement_current(settlement)).data)
+
+
+class SettlementReversalView(PartnerView):
+    @extend_schema(summary="Reverse a settlement (national 2208)", parameters=[SETL_ID],
+                   request=ReversalInputSerializer,
+                   responses={200: SettlementOutputSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+                   description="Answers the settlement with status `reversed`; reversing it again answers the same.")
+    def post(self, request: Request, setl_id: str) -> Response:
+        data = ReversalInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        settlement = _settlement(self.facility(), setl_id)
+        # A partner is not a staff user: the facility reversing its own settlement is the actor on record.
+        settlement = settlement_reverse(settlement=settlement, reason=data.validated_data["reason"], user=None)
+        return Response(SettlementOutputSerializer(settlement_current(settlement)).data)

@@ -1,0 +1,177 @@
+"""`persons/…` of the partner API: lookup by ID card, the person, the account and the accumulators. Money as the
+contract writes it (strings with two decimals), ID numbers masked, recognitions of the token's facility only."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.tests.factories import EmployerFactory, FamilyLinkFactory, PersonFactory, make_certno
+from claims.models import Accumulator
+from claims.services import settlement_create
+from claims.tests.conftest import D, RecognitionFactory, enrollee, fund, request
+from claims.tokens import partner_token_create
+
+pytestmark = pytest.mark.django_db
+
+
+def partner(facility) -> APIClient:
+    _, raw = partner_token_create(facility=facility)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
+    return client
+
+
+@pytest.fixture
+def family(world):
+    """A Shanghai enrollee with an employer, funds, two active family links (and an ended and a future one), and
+    recognitions at SH1 and SH2."""
+    sh = world["regions"]["310000"]
+    e = enrollee(sh, brdy=D(1980, 1, 1))
+    e.employer = EmployerFactory(emp_name="上海某某有限公司", region=sh)
+    e.save()
+    p = e.person
+    fund(p, current="100.00", historical="1000.50")
+    spouse, mother, old, later = (PersonFactory() for _ in range(4))
+    FamilyLinkFactory(holder=mother, relative=p, relation="child", begndate=D(2023, 1, 1), order=1)
+    FamilyLinkFactory(holder=spouse, relative=p, relation="spouse", begndate=D(2023, 1, 1), order=0)
+    FamilyLinkFactory(holder=old, relative=p, relation="spouse", begndate=D(2020, 1, 1), enddate=D(2022, 12, 31))
+    FamilyLinkFactory(holder=later, relative=p, relation="child", begndate=D(2099, 1, 1))
+    RecognitionFactory(person=p, disease__opsp_dise_code="M03900", facility=world["facilities"]["SH1"],
+                       begndate=D(2024, 1, 1), enddate=D(2026, 12, 31))
+    RecognitionFactory(person=p, disease__opsp_dise_code="M07803", facility=world["facilities"]["SH2"],
+                       begndate=D(2024, 1, 1))
+    return {"person": p, "spouse": spouse, "mother": mother}
+
+
+def expected_person(family) -> dict:
+    p = family["person"]
+    return {
+        "baseinfo": {"psn_no": p.psn_no, "psn_name": p.psn_name, "gend": "1", "brdy": "1980-01-01",
+                     # Born on 1 January: completed years are the difference of the years.
+                     "age": timezone.localdate().year - 1980,
+                     "certno": f"310101********{p.certno[-4:]}"},
+        # 100.00 current + 1,000.50 historical.
+        "insuinfo": [{"insutype": "310", "psn_type": "1101", "psn_insu_stas": "1", "insuplc_admdvs": "310000",
+                      "emp_name": "上海某某有限公司", "balc": "1100.50"}],
+        # Active links in their order (the spouse's is 0, the mother's 1); the ended and the future one are not.
+        "mulaid_payers": [{"psn_no": family["spouse"].psn_no, "relation": "spouse"},
+                          {"psn_no": family["mother"].psn_no, "relation": "child"}],
+        # SH1 sees its own recognition, not SH2's.
+        "opsp_recognitions": [{"opsp_dise_code": "M03900", "opsp_dise_name": "高血压", "begndate": "2024-01-01",
+                               "enddate": "2026-12-31"}],
+    }
+
+
+def test_lookup_by_id_card_and_get_answer_the_person_with_a_masked_id(world, family):
+    api = partner(world["facilities"]["SH1"])
+    p = family["person"]
+    looked_up = api.post("/api/v1/persons/lookup/", {"mdtrt_cert_type": "02", "mdtrt_cert_no": p.certno},
+                         format="json")
+    assert looked_up.status_code == 200, looked_up.json()
+    assert looked_up.json() == expected_person(family)
+    assert p.certno not in looked_up.content.decode()
+    got = api.get(f"/api/v1/persons/{p.psn_no}/")
+    assert got.status_code == 200 and got.json() == expected_person(family)
+    form = api.post("/api/v1/persons/lookup/", {"mdtrt_cert_type": "02", "mdtrt_cert_no": p.certno})
+    assert form.status_code == 200 and form.json() == expected_person(family)
+
+
+def test_another_facility_sees_its_own_recognitions_only(world, family):
+    body = partner(world["facilities"]["SH2"]).get(f"/api/v1/persons/{family['person'].psn_no}/").json()
+    assert body["opsp_recognitions"] == [{"opsp_dise_code": "M07803", "opsp_dise_name": "血液透析",
+                                          "begndate": "2024-01-01", "enddate": None}]
+    body = partner(world["facilities"]["JN1"]).get(f"/api/v1/persons/{family['person'].psn_no}/").json()
+    assert body["opsp_recognitions"] == []
+
+
+def test_person_without_insurance_has_no_insuinfo(world):
+    child = PersonFactory(brdy=D(2015, 6, 1), gend="2")
+    body = partner(world["facilities"]["SH1"]).get(f"/api/v1/persons/{child.psn_no}/").json()
+    assert body["insuinfo"] == [] and body["mulaid_payers"] == [] and body["baseinfo"]["gend"] == "2"
+
+
+def test_person_detail_costs_a_fixed_number_of_queries(world, family, django_assert_max_num_queries):
+    api = partner(world["facilities"]["SH1"])
+    # token, person + account, enrollments, links, recognitions
+    with django_assert_max_num_queries(5):
+        assert api.get(f"/api/v1/persons/{family['person'].psn_no}/").status_code == 200
+
+
+def test_lookup_refusals(world):
+    api = partner(world["facilities"]["SH1"])
+    nobody = make_certno(D(1990, 2, 3), "2")
+    unknown = api.post("/api/v1/persons/lookup/", {"mdtrt_cert_type": "02", "mdtrt_cert_no": nobody}, format="json")
+    assert unknown.status_code == 404 and unknown.json()["err_code"] == "PERSON_NOT_FOUND"
+    other_card = api.post("/api/v1/persons/lookup/", {"mdtrt_cert_type": "03", "mdtrt_cert_no": nobody},
+                          format="json")
+    assert other_card.status_code == 400 and other_card.json()["err_code"] == "INVALID_REQUEST"
+    assert "mdtrt_cert_type" in other_card.json()["err_msg"]
+    bad_check_digit = nobody[:17] + ("0" if nobody[17] != "0" else "1")
+    bad = api.post("/api/v1/persons/lookup/", {"mdtrt_cert_type": "02", "mdtrt_cert_no": bad_check_digit},
+                   format="json")
+    assert bad.status_code == 400 and "mdtrt_cert_no" in bad.json()["err_msg"]
+    missing = api.get("/api/v1/persons/P404/")
+    assert missing.status_code == 404 and missing.json()["err_code"] == "PERSON_NOT_FOUND"
+
+
+def test_lookup_accepts_a_lower_case_x(world):
+    for serial in range(1, 60):
+        certno = make_certno(D(1985, 3, 4), serial=serial)
+        if certno.endswith("X"):
+            break
+    assert certno.endswith("X")
+    person = PersonFactory(brdy=D(1985, 3, 4), certno=certno)
+    body = partner(world["facilities"]["SH1"]).post(
+        "/api/v1/persons/lookup/", {"mdtrt_cert_type": "02", "mdtrt_cert_no": certno.lower()}, format="json").json()
+    assert body["baseinfo"]["psn_no"] == person.psn_no
+
+
+def test_account_pockets_and_zeros_without_an_account(world, family):
+    api = partner(world["facilities"]["JN1"])
+    p = family["person"]
+    assert api.get(f"/api/v1/persons/{p.psn_no}/account/").json() == {
+        "psn_no": p.psn_no, "balc": "1100.50", "pockets": {"current": "100.00", "historical": "1000.50"}}
+    nobody = PersonFactory()
+    assert api.get(f"/api/v1/persons/{nobody.psn_no}/account/").json() == {
+        "psn_no": nobody.psn_no, "balc": "0.00", "pockets": {"current": "0.00", "historical": "0.00"}}
+    missing = api.get("/api/v1/persons/NOPE/account/")
+    assert missing.status_code == 404 and missing.json()["err_code"] == "PERSON_NOT_FOUND"
+
+
+def test_accumulators_of_the_benefit_year_starting_in_the_year(world):
+    p = enrollee(world["regions"]["370100"], brdy=D(1980, 1, 1)).person
+    # Jinan level 1, in-service: A50 10 × 50.00 = 500.00 in scope; deductible 200.00; fund 70% × 300.00 = 210.00.
+    settlement_create(facility=world["facilities"]["JN1"], data=request(p.psn_no, ("A50", "10", "50")))
+    Accumulator.objects.create(person=p, year_start=D(2024, 1, 1), bucket="M03900", dedc_used=0, hifp_paid=12)
+    api = partner(world["facilities"]["SH3"])
+    body = api.get(f"/api/v1/persons/{p.psn_no}/accumulators/", {"year": "2025"}).json()
+    assert body == {"psn_no": p.psn_no, "year": 2025,
+                    "buckets": [{"bucket": "general", "dedc_used": "200.00", "hifp_paid": "210.00"}]}
+    assert api.get(f"/api/v1/persons/{p.psn_no}/accumulators/", {"year": 2024}).json()["buckets"] == [
+        {"bucket": "M03900", "dedc_used": "0.00", "hifp_paid": "12.00"}]
+    assert api.get(f"/api/v1/persons/{p.psn_no}/accumulators/", {"year": 2023}).json()["buckets"] == []
+    for params in ({}, {"year": "twenty"}, {"year": "20250"}, {"year": ""}):
+        refused = api.get(f"/api/v1/persons/{p.psn_no}/accumulators/", params)
+        assert refused.status_code == 400 and refused.json()["err_code"] == "INVALID_REQUEST"
+        assert "year" in refused.json()["err_msg"]
+    missing = api.get("/api/v1/persons/NOPE/accumulators/", {"year": 2025})
+    assert missing.status_code == 404 and missing.json()["err_code"] == "PERSON_NOT_FOUND"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/persons/{psn_no}/", "/api/v1/persons/{psn_no}/account/",
+                                  "/api/v1/persons/{psn_no}/accumulators/?year=2025"])
+def test_staff_sessions_and_missing_or_bad_tokens_are_refused(world, family, path):
+    path = path.format(psn_no=family["person"].psn_no)
+    staff = APIClient()
+    staff.force_login(get_user_model().objects.create_user("clerk", password="x", is_staff=True))
+    anonymous = APIClient()
+    forged = APIClient()
+    forged.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+    for client in (staff, anonymous, forged):
+        response = client.get(path)
+        assert response.status_code == 403, response.content
+        assert set(response.json()) == {"err_code", "err_msg"}
+    lookup = staff.post("/api/v1/persons/lookup/", {"mdtrt_cert_type": "02",
+                                                    "mdtrt_cert_no": family["person"].certno}, format="json")
+    assert lookup.status_code == 403
