@@ -1,11 +1,37 @@
-"""Staff admin for designated facilities, the disease and item catalogs, and disease recognitions."""
+"""Staff admin for designated facilities, the disease and item catalogs, disease recognitions, settlements (read-only,
+reversed through the service), accumulators and partner API tokens."""
 
-from django.contrib import admin
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 
-from claims.models import Disease, Facility, Item, Recognition
+from accounts.admin_ledger import ReadOnlyAdmin
+from accounts.models import LedgerEntry
+from claims.models import (
+    Accumulator,
+    Disease,
+    Facility,
+    Item,
+    PartnerToken,
+    Recognition,
+    Settlement,
+    SettlementLine,
+)
 from claims.resources import DiseaseResource, FacilityResource, ItemResource, RecognitionResource
+from claims.services import settlement_reverse
+from claims.tokens import partner_token_create, partner_token_revoke
 from core.admin import CertnoMaskMixin, HistoryAdmin, PersonSearchMixin
 
 
@@ -50,3 +76,271 @@ class RecognitionAdmin(CertnoMaskMixin, PersonSearchMixin, ImportExportMixin, Hi
     search_fields = ["person__psn_no", "person__certno", "person__psn_name", "disease__opsp_dise_code",
                      "facility__fixmedins_code"]
     autocomplete_fields = ["person", "disease", "facility"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Settlements, their accumulators and the partner API tokens. Read-only: settling happens through the API, and
+# reversing a settlement or creating and revoking a token goes through the services.
+# ---------------------------------------------------------------------------------------------------------------
+
+MED_TYPES = {
+    "11": _("general outpatient"),
+    "13": _("emergency"),
+    "14": _("outpatient chronic or special disease"),
+    "41": _("pharmacy purchase"),
+}
+
+
+class MedTypeFilter(admin.SimpleListFilter):
+    """The medical types from a fixed list: no DISTINCT over the settlements table."""
+
+    title = _("medical type")
+    parameter_name = "med_type"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [(code, f"{code} {label}") for code, label in MED_TYPES.items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(med_type=self.value()) if self.value() else queryset
+
+
+def explanation_rows(explanation: list[dict[str, Any]], language: str | None) -> list[dict[str, Any]]:
+    """The steps of `Settlement.explanation` for a table: the label in `language` (falling back to English), the
+    amounts, and the step's details as (name, value) pairs."""
+    language = (language or "en").lower()
+    rows = []
+    for number, step in enumerate(explanation, start=1):
+        labels = step.get("label") or {}
+        if isinstance(labels, dict):
+            label = labels.get(language) or labels.get(language.split("-")[0]) or labels.get("en") or ""
+        else:
+            label = str(labels)
+        rows.append({"number": number, "code": step.get("code", ""), "label": label,
+                     "amount_in": step.get("amount_in", ""), "amount_out": step.get("amount_out", ""),
+                     "detail": list((step.get("detail") or {}).items())})
+    return rows
+
+
+class SettlementLineInline(admin.TabularInline):
+    model = SettlementLine
+    fields = ["item_code", "item", "chrg_item_lv", "qty", "price", "amount", "fulamt_ownpay_amt", "overlmt_selfpay",
+              "preselfpay_amt", "inscp_scp_amt"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("item")
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+MAX_REVERSALS = 100  # one reversal is one transaction; a longer list is a job, not a click
+
+
+class ReversalForm(forms.Form):
+    reason = forms.CharField(label=_("reason"), max_length=200, widget=forms.TextInput(attrs={"size": 60}),
+                             help_text=_("kept with the settlement and on every reversal entry of the ledger"))
+
+
+@admin.register(Settlement)
+class SettlementAdmin(CertnoMaskMixin, PersonSearchMixin, ReadOnlyAdmin):
+    """Settlements as they were answered, with their lines, the engine's explanation and the ledger entries they
+    wrote. Nobody edits one; a settlement auditor reverses one through `settlement_reverse`."""
+
+    certno_path = "person__certno"
+    person_search_prefixes = ("person__",)
+    exact_search_fields = ("setl_id", "medins_setl_id")
+    search_fields = ["=setl_id", "=medins_setl_id", "person__psn_no", "person__certno"]
+    search_help_text = _("Settlement id, the facility's settlement id, a person number or a full ID number.")
+    list_display = ["setl_id", "medins_setl_id", "facility", "person", "certno_masked", "medical_type", "setl_date",
+                    "status", "policy_version", "medfee_sumamt", "hifp_pay", "acct_pay", "acct_mulaid_pay",
+                    "psn_cash_pay"]
+    list_filter = ["facility", MedTypeFilter, "status", "policy_version"]
+    list_select_related = ["facility", "person", "policy_version"]
+    date_hierarchy = "setl_date"
+    show_full_result_count = False
+    list_per_page = 50
+    actions = ["reverse_settlements"]
+    inlines = [SettlementLineInline]
+    change_form_template = "admin/claims/settlement/change_form.html"
+    fieldsets = [
+        (None, {"fields": [("setl_id", "status"), ("facility", "medins_setl_id"), ("person", "certno_masked"),
+                           ("insutype", "psn_type"), ("medical_type", "setl_date"), ("dise_codg", "ext_rx"),
+                           "acct_used_flag", "created_at"]}),
+        (_("Policy applied"), {"fields": [("policy_version", "benefit_rule"), ("enrollee_class", "hosp_lv"),
+                                          ("bucket", "year_start")]}),
+        (_("The bill"), {"fields": [("medfee_sumamt", "inscp_scp_amt"),
+                                    ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt")]}),
+        (_("Funds"), {"fields": [("act_pay_dedc", "hifp_pay", "oth_pay", "fund_pay_sumamt")]}),
+        (_("Personal part"), {"fields": [("psn_part_amt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay", "balc")]}),
+        (_("Reversal"), {"fields": [("reversed_at", "reversed_by"), "reversal_reason"]}),
+        (_("Request and answer"), {"classes": ["collapse"], "fields": ["request_digest", "response"]}),
+    ]
+
+    @admin.display(description=_("medical type"), ordering="med_type")
+    def medical_type(self, obj: Settlement) -> str:
+        label = MED_TYPES.get(obj.med_type)
+        return f"{obj.med_type} {label}" if label else obj.med_type
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict | None = None) -> HttpResponse:
+        settlement = self.get_object(request, object_id)
+        if settlement is not None:
+            entries = (LedgerEntry.objects.select_related("account__person")
+                       .filter(ref_type="settlement", ref_id=settlement.setl_id).order_by("id"))
+            extra_context = {**(extra_context or {}),
+                             "explanation_rows": explanation_rows(settlement.explanation, get_language()),
+                             "ledger_entries": list(entries),
+                             "can_reverse": self.has_reverse_permission(request) and not settlement.is_reversed}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def has_reverse_permission(self, request: HttpRequest) -> bool:
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.reverse_{opts.model_name}")
+
+    @admin.action(description=_("Reverse selected settlements"), permissions=["reverse"])
+    def reverse_settlements(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Ask for a reason first; then reverse each settlement through `settlement_reverse`. Settlements reversed
+        already are reported and left as they are."""
+        selected = list(queryset.select_related("person", "facility").order_by("pk")[:MAX_REVERSALS + 1])
+        if len(selected) > MAX_REVERSALS:
+            self.message_user(request, _("Select at most %(max)d settlements to reverse at once.")
+                              % {"max": MAX_REVERSALS}, messages.ERROR)
+            return None
+        form = ReversalForm(request.POST if "confirm" in request.POST else None)
+        if form.is_valid():
+            reason = form.cleaned_data["reason"]
+            done, already = [], []
+            for settlement in selected:
+                if settlement.is_reversed:
+                    already.append(settlement.setl_id)
+                    continue
+                result = settlement_reverse(settlement=settlement, reason=reason, user=request.user)
+                # A concurrent reversal made this one a no-op.
+                (done if result.reversed_by_id == request.user.pk and result.reversal_reason == reason[:200]
+                 else already).append(settlement.setl_id)
+            if done:
+                self.message_user(request, ngettext(
+                    "Reversed %(count)d settlement: %(ids)s.", "Reversed %(count)d settlements: %(ids)s.",
+                    len(done)) % {"count": len(done), "ids": ", ".join(done)}, messages.SUCCESS)
+            if already:
+                self.message_user(request, ngettext(
+                    "%(count)d settlement had been reversed already and was left as it is: %(ids)s.",
+                    "%(count)d settlements had been reversed already and were left as they are: %(ids)s.",
+                    len(already)) % {"count": len(already), "ids": ", ".join(already)}, messages.WARNING)
+            return None
+        context = {
+            **self.admin_site.each_context(request), "opts": self.opts, "form": form,
+            "title": _("Reverse settlements"), "settlements": selected,
+            "to_reverse": [s for s in selected if not s.is_reversed],
+            "already_reversed": [s for s in selected if s.is_reversed],
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "action": "reverse_settlements",
+            "select_across": request.POST.get("select_across", "0"),
+        }
+        return TemplateResponse(request, "admin/claims/settlement/reverse.html", context)
+
+
+class BucketFilter(admin.SimpleListFilter):
+    """Buckets are `general` or a disease code: listed from the disease catalog, not by a DISTINCT over the
+    accumulators."""
+
+    title = _("bucket")
+    parameter_name = "bucket"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        diseases = Disease.objects.order_by("opsp_dise_code").values_list("opsp_dise_code", "opsp_dise_name")
+        return [("general", _("general outpatient")), *((code, f"{code} {name}") for code, name in diseases)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(bucket=self.value()) if self.value() else queryset
+
+
+@admin.register(Accumulator)
+class AccumulatorAdmin(CertnoMaskMixin, PersonSearchMixin, ReadOnlyAdmin):
+    """What each person has used of a benefit year's deductible and fund: changed only by settling and reversing."""
+
+    certno_path = "person__certno"
+    person_search_prefixes = ("person__",)
+    list_display = ["person", "certno_masked", "year_start", "bucket", "dedc_used", "hifp_paid"]
+    list_filter = [BucketFilter, ("year_start", admin.AllValuesFieldListFilter)]
+    list_select_related = ["person"]
+    search_fields = ["person__psn_no", "person__certno", "person__psn_name"]
+    fields = ["person", "certno_masked", "year_start", "bucket", "dedc_used", "hifp_paid", "settlements_link"]
+    show_full_result_count = False
+    list_per_page = 50
+
+    @admin.display(description=_("settlements"))
+    def settlements_link(self, obj: Accumulator) -> str:
+        url = (reverse("admin:claims_settlement_changelist")
+               + "?" + urlencode({"q": obj.person.psn_no}))
+        return format_html('<a href="{}">{}</a>', url, _("this person's settlements"))
+
+
+class PartnerTokenForm(forms.Form):
+    facility = forms.CharField(label=_("facility code"), max_length=30,
+                               help_text=_("the designated facility the token will act for"))
+    label = forms.CharField(label=_("label"), max_length=100, required=False,
+                            help_text=_("what the token is for, e.g. the facility's system"))
+
+    def clean_facility(self) -> Facility:
+        code = self.cleaned_data["facility"].strip()
+        facility = Facility.objects.filter(fixmedins_code=code).first()
+        if facility is None:
+            raise forms.ValidationError(_("no designated facility has the code %(code)s"), params={"code": code})
+        return facility
+
+
+@admin.register(PartnerToken)
+class PartnerTokenAdmin(HistoryAdmin):
+    """Partner API tokens. "Add" creates one through `partner_token_create` and shows it once; only its digest is
+    kept. Tokens are never edited or deleted, only revoked."""
+
+    list_display = ["facility", "prefix", "label", "created_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "facility__region"]
+    list_select_related = ["facility"]
+    search_fields = ["=facility__fixmedins_code", "=prefix", "label"]
+    search_help_text = _("Facility code, the token's first characters, or part of the label.")
+    fields = ["facility", "prefix", "label", "created_at", "revoked_at"]
+    readonly_fields = fields
+    actions = ["revoke_tokens"]
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("claims.change_partnertoken")
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = PartnerTokenForm(request.POST or None, initial=request.GET.dict())
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form,
+                   "title": _("Create a partner API token")}
+        if request.method == "POST" and form.is_valid():
+            token, raw = partner_token_create(facility=form.cleaned_data["facility"], label=form.cleaned_data["label"])
+            self.log_addition(request, token, [{"added": {}}])
+            context.update(token=token, raw_token=raw, title=_("Partner API token created"))
+            return TemplateResponse(request, "admin/claims/partnertoken/created.html", context)
+        return TemplateResponse(request, "admin/claims/partnertoken/add.html", context)
+
+    @admin.action(description=_("Revoke selected tokens"), permissions=["revoke"])
+    def revoke_tokens(self, request: HttpRequest, queryset: QuerySet) -> None:
+        revoked = 0
+        for token in queryset.filter(revoked_at__isnull=True).order_by("pk"):
+            partner_token_revoke(token=token)
+            self.log_change(request, token, [{"changed": {"fields": ["revoked_at"]}}])
+            revoked += 1
+        self.message_user(request, ngettext("Revoked %(count)d token.", "Revoked %(count)d tokens.", revoked)
+                          % {"count": revoked}, messages.SUCCESS)

@@ -1,18 +1,38 @@
-"""Demo data for `seed_demo`: facilities, catalogs and a registry of about 2,000 enrollees in Shanghai and Jinan.
+"""Demo data for `seed_demo`: facilities, catalogs and a registry of about 2,000 enrollees in Shanghai and Jinan;
+then their contributions for the second half of 2025, the credit runs of July 2025 to January 2026, and a few
+hundred outpatient settlements of 2026 (some reversed), all through the same services staff and facilities use.
 
-Deterministic (a fixed random seed) so that two machines show the same demo. Jinan's numbers are illustrative.
+Deterministic (fixed random seeds) so that two machines show the same demo (the setl_ids the service draws
+differ). Jinan's numbers, facilities and policy are illustrative, not published figures.
 """
 
 import datetime
 import random
+from collections import Counter
 from decimal import Decimal
 
 from simple_history.utils import bulk_create_with_history
 
-from accounts.models import Employer, Enrollment, FamilyLink, InsuStatus, Person, PsnType, Relation
-from claims.models import Disease, Facility, Item, Recognition
+from accounts.credits import credits_run_month, rollover_run
+from accounts.models import (
+    Contribution,
+    Employer,
+    Enrollment,
+    FamilyLink,
+    InsuStatus,
+    InsuType,
+    Person,
+    PsnType,
+    Relation,
+)
+from claims.errors import ClaimError
+from claims.models import Disease, Facility, Item, Recognition, Settlement
+from claims.services import settlement_create, settlement_reverse
 from core.certno import certno_make
+from core.money import fen
+from policies.errors import PolicyError
 from policies.models import Region
+from policies.selectors import policy_version_in_force
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
@@ -85,6 +105,13 @@ def _birth(rng: random.Random, age_low: int, age_high: int) -> datetime.date:
     return datetime.date(TODAY.year - age, rng.randint(1, 12), rng.randint(1, 28))
 
 
+def _insured_from(brdy: datetime.date) -> datetime.date:
+    """Insured from 1993 or the July after turning 22; the youngest, from the September after turning 18 (never
+    after the demo's today)."""
+    start = max(datetime.date(1993, 1, 1), datetime.date(brdy.year + 22, 7, 1))
+    return start if start < datetime.date(TODAY.year - 1, 1, 1) else datetime.date(brdy.year + 18, 9, 1)
+
+
 def demo_registry_create(*, enrollees: int = 2000, seed: int = 20260701) -> dict[str, int]:
     """Create the demo registry unless it is there already (demo facilities present). Returns row counts made."""
     if Facility.objects.filter(fixmedins_code=FACILITIES[0][0]).exists():
@@ -142,7 +169,7 @@ def demo_registry_create(*, enrollees: int = 2000, seed: int = 20260701) -> dict
             person=person, psn_type=psn_type, region=regions[admdvs],
             employer=None if flexible else rng.choice(employers_by_region[admdvs]),
             clct_base=None if retired else Decimal(rng.randrange(7_000, 36_000, 100)),
-            begndate=max(datetime.date(1993, 1, 1), datetime.date(brdy.year + 22, 7, 1)),
+            begndate=_insured_from(brdy),
             retire_date=retire_date,
             psn_insu_stas=InsuStatus.ACTIVE if rng.random() > 0.02 else InsuStatus.SUSPENDED,
         ))
@@ -190,3 +217,200 @@ def demo_registry_create(*, enrollees: int = 2000, seed: int = 20260701) -> dict
     return {"facilities": len(facilities), "items": len(ITEMS), "diseases": len(diseases),
             "employers": len(employers), "enrollees": len(persons), "relatives": len(children),
             "family_links": len(links), "recognitions": len(recognitions)}
+
+
+# --- accounts and settlements -----------------------------------------------------------------------------------
+
+CONTRIBUTION_MONTHS = [datetime.date(2025, month, 1) for month in range(7, 13)]
+CREDIT_MONTHS = [*CONTRIBUTION_MONTHS, datetime.date(2026, 1, 1)]
+BENEFIT_YEAR_2026 = datetime.date(2026, 1, 1)
+SERVICE_FROM, SERVICE_TO = datetime.date(2026, 1, 5), datetime.date(2026, 10, 31)
+# Contribution rates, illustrative: the enrollee's 2% (what the in-service credit is computed from) and an
+# employer's share; a flexible-employment enrollee pays both.
+PERSONAL_RATE, EMPLOYER_RATE = Decimal("0.02"), Decimal("0.09")
+# The visits of the demo, with their weights: (kind, weight).
+VISIT_KINDS = [("general", 40), ("emergency", 8), ("pharmacy", 15), ("ext_rx", 10), ("chronic", 12),
+               ("relative", 15)]
+# What a visit bills, by kind: items drawn from these (codes of ITEMS).
+CONSULTATION, EMERGENCY_FEE = "XA01AAA001", "XA01AAA002"
+DRUGS = ["XC09AAA003", "XA10BAA004", "XJ01CAA005", "XN02BEA006", "XB01ACA007", "XC10AAA008", "XA02BCA009"]
+EXAMS = ["F00000001202", "F00000001203", "F00000001204"]
+OUT_OF_SCOPE = ["ZC00000001301", "ZC00000001302", "ZC00000001303"]
+CHRONIC_ITEMS = {"M03900": ["XC09AAA003", "XB01ACA007", "XC10AAA008"], "M07803": ["F00000001201", "XB03XAA011"]}
+REGULARS = 12  # per region
+DEMO_REVERSAL_REASON = "演示：重复结算，已撤销 (demo: settled twice, reversed)"
+
+
+def demo_settlements_exist() -> bool:
+    return Settlement.objects.filter(facility__fixmedins_code__in=[row[0] for row in FACILITIES]).exists()
+
+
+def demo_contributions_create() -> int:
+    """Monthly contributions of the active in-service demo enrollees for the last six months of 2025."""
+    enrollments = (Enrollment.objects.select_related("person")
+                   .filter(insutype=InsuType.EMPLOYEE, psn_insu_stas=InsuStatus.ACTIVE, clct_base__isnull=False,
+                           psn_type__in=[PsnType.IN_SERVICE, PsnType.FLEXIBLE_IN_SERVICE],
+                           region__admdvs__in=list(AREAS))
+                   .order_by("pk"))
+    existing = set(Contribution.objects.filter(period__in=CONTRIBUTION_MONTHS).values_list("person_id", "period"))
+    rows = []
+    for enrollment in enrollments:
+        base = enrollment.clct_base
+        flexible = enrollment.psn_type == PsnType.FLEXIBLE_IN_SERVICE
+        for month in CONTRIBUTION_MONTHS:
+            if (enrollment.person_id, month) in existing or enrollment.begndate > month:
+                continue
+            rows.append(Contribution(
+                person=enrollment.person, period=month, clct_base=base,
+                psn_clct_amt=fen(base * (PERSONAL_RATE + EMPLOYER_RATE if flexible else PERSONAL_RATE)),
+                emp_clct_amt=Decimal("0.00") if flexible else fen(base * EMPLOYER_RATE)))
+    bulk_create_with_history(rows, Contribution, batch_size=1000)
+    return len(rows)
+
+
+def demo_credits_run() -> list[str]:
+    """The credit runs of July 2025 to January 2026, and the rollover at the 2026 benefit-year start where the
+    policy keeps two pockets (Shanghai), in date order. Returns a line per run."""
+    lines = []
+    for month in CREDIT_MONTHS:
+        if month == BENEFIT_YEAR_2026:
+            for admdvs in AREAS:
+                try:
+                    version = policy_version_in_force(admdvs, month)
+                except PolicyError:
+                    continue
+                if version.two_pockets and version.benefit_year_start_for(month) == month:
+                    run = rollover_run(admdvs=admdvs, day=month)
+                    lines.append(f"rollover {month} {admdvs}: {run.entries_created} entries, "
+                                 f"{run.amount_total} yuan {run.status}")
+        run = credits_run_month(month=month)
+        lines.append(f"credits {month:%Y-%m}: {run.entries_created} entries, {run.amount_total} yuan {run.status}"
+                     + (f" ({run.error})" if run.error else ""))
+    return lines
+
+
+def _price(rng: random.Random, item: Item) -> Decimal:
+    """A unit price: mostly at or under the item's limit, about one in six over it."""
+    if item.pric_uplmt_amt is None:
+        return fen(Decimal(rng.randrange(500, 12_000)) / 100)
+    limit = item.pric_uplmt_amt
+    factor = Decimal(rng.randrange(110, 140)) / 100 if rng.random() < 0.16 else Decimal(rng.randrange(80, 101)) / 100
+    return fen(limit * factor)
+
+
+def _lines(rng: random.Random, items: dict[str, Item], codes: list[tuple[str, int]]) -> list[dict]:
+    return [{"item_code": code, "qty": Decimal(qty), "price": _price(rng, items[code])} for code, qty in codes]
+
+
+def _bill(rng: random.Random, kind: str, dise_code: str = "") -> list[tuple[str, int]]:
+    """What one visit of `kind` bills: (item code, quantity)."""
+    codes: list[tuple[str, int]] = []
+    if kind in ("general", "relative"):
+        codes.append((CONSULTATION, 1))
+    elif kind == "emergency":
+        codes.append((EMERGENCY_FEE, 1))
+    if kind == "chronic":
+        return [(code, rng.randint(1, 4) if code != "F00000001201" else rng.randint(4, 12))
+                for code in CHRONIC_ITEMS[dise_code]]
+    codes += [(code, rng.randint(1, 6)) for code in rng.sample(DRUGS, rng.randint(1, 4))]
+    if kind in ("general", "emergency", "relative") and rng.random() < 0.45:
+        codes += [(code, 1) for code in rng.sample(EXAMS, rng.randint(1, 2))]
+    if rng.random() < (0.4 if kind == "pharmacy" else 0.15):
+        codes.append((rng.choice(OUT_OF_SCOPE), rng.randint(1, 3)))
+    return codes
+
+
+def _visits(rng: random.Random, count: int) -> list[tuple[Facility, dict]]:
+    """`count` settlement requests at the demo facilities, sorted by service date."""
+    facilities = {f.fixmedins_code: f for f in Facility.objects.filter(
+        fixmedins_code__in=[row[0] for row in FACILITIES]).select_related("region")}
+    by_region: dict[str, dict[str, list[Facility]]] = {admdvs: {"hospital": [], "pharmacy": []} for admdvs in AREAS}
+    for facility in facilities.values():
+        by_region[facility.region.admdvs]["pharmacy" if facility.is_pharmacy else "hospital"].append(facility)
+    items = {i.item_code: i for i in Item.objects.filter(item_code__in=[row[0] for row in ITEMS])}
+    enrollees = {admdvs: list(Enrollment.objects.filter(region__admdvs=admdvs, insutype=InsuType.EMPLOYEE)
+                              .select_related("person").order_by("pk"))
+                 for admdvs in AREAS}
+    # Recognitions whose disease the region's policy covers (the seeded Shanghai version has no chronic rules).
+    recognitions = list(Recognition.objects.filter(facility__region__admdvs="370100")
+                        .select_related("person", "disease", "facility").order_by("pk"))
+    children = list(FamilyLink.objects.filter(relative__enrollments__isnull=True)
+                    .select_related("holder", "relative").order_by("pk"))
+    regions_by_holder = dict(Enrollment.objects.filter(person_id__in=[link.holder_id for link in children])
+                             .values_list("person_id", "region__admdvs"))
+    # Regular patients, mostly retired, who come back often enough to use up their deductible and show the
+    # pooled fund paying.
+    regulars = {}
+    for admdvs, rows in enrollees.items():
+        pool = [e for e in rows if e.retire_date] or rows
+        regulars[admdvs] = rng.sample(pool, min(REGULARS, len(pool)))
+    kinds, weights = zip(*VISIT_KINDS, strict=True)
+    days = (SERVICE_TO - SERVICE_FROM).days
+
+    visits = []
+    for n in range(count):
+        kind = rng.choices(kinds, weights)[0]
+        if (kind == "chronic" and not recognitions) or (kind == "relative" and not children):
+            kind = "general"
+        admdvs = "310000" if rng.random() < 0.55 else "370100"
+        day = SERVICE_FROM + datetime.timedelta(days=rng.randint(0, days))
+        extra: dict = {}
+        if kind == "chronic":
+            recognition = rng.choice(recognitions)
+            person, facility = recognition.person, recognition.facility
+            med_type, extra["dise_codg"] = "14", recognition.disease.opsp_dise_code
+        elif kind == "relative":
+            link = rng.choice(children)
+            admdvs = regions_by_holder.get(link.holder_id, admdvs)
+            person, facility, med_type = link.relative, rng.choice(by_region[admdvs]["hospital"]), "11"
+            if rng.random() < 0.5:
+                extra["mulaid_psn_no"] = link.holder.psn_no
+        else:
+            if kind == "ext_rx":
+                admdvs = "370100"
+            person = rng.choice(regulars[admdvs] if rng.random() < 0.5 else enrollees[admdvs]).person
+            if kind in ("general", "emergency"):
+                facility, med_type = rng.choice(by_region[admdvs]["hospital"]), "11" if kind == "general" else "13"
+            else:
+                facility = rng.choice(by_region[admdvs]["pharmacy"])
+                med_type = "41" if kind == "pharmacy" else "11"
+                extra["ext_rx"] = kind == "ext_rx"
+        data = {"medins_setl_id": f"DEMO{day:%Y%m%d}{n + 1:05d}", "psn_no": person.psn_no, "med_type": med_type,
+                "setl_date": day, "acct_used_flag": "0" if rng.random() < 0.05 else "1",
+                "items": _lines(rng, items, _bill(rng, kind, extra.get("dise_codg", ""))), **extra}
+        visits.append((facility, data))
+    visits.sort(key=lambda visit: (visit[1]["setl_date"], visit[1]["medins_setl_id"]))
+    return visits
+
+
+def demo_settlements_create(*, count: int = 300, reversals: int | None = None, seed: int = 20260105,
+                            user: object = None) -> dict[str, object]:
+    """About `count` outpatient settlements of 2026 through `settlement_create`, then `reversals` of them
+    (default one in thirty) reversed through `settlement_reverse` by `user`. A refused request is counted by its
+    error code, not raised. Returns {"settled": n, "refused": {code: n}, "reversed": n}."""
+    rng = random.Random(seed)
+    settled: list[str] = []
+    refused: Counter[str] = Counter()
+    for facility, data in _visits(rng, count):
+        try:
+            answer, _created = settlement_create(facility=facility, data=data)
+        except ClaimError as e:
+            refused[e.err_code] += 1
+            continue
+        settled.append(answer["setl_id"])
+    reversals = len(settled) // 30 if reversals is None else min(reversals, len(settled))
+    chosen = rng.sample(settled, reversals)
+    for settlement in Settlement.objects.filter(setl_id__in=chosen).order_by("pk"):
+        settlement_reverse(settlement=settlement, reason=DEMO_REVERSAL_REASON, user=user)
+    return {"settled": len(settled), "refused": dict(sorted(refused.items())), "reversed": len(chosen)}
+
+
+def demo_activity_create(*, settlements: int = 300, user: object = None) -> dict[str, object] | None:
+    """Contributions, credit runs and settlements for the demo registry, unless demo settlements exist already
+    (then None). Returns the counts for `seed_demo` to print."""
+    if demo_settlements_exist():
+        return None
+    contributions = demo_contributions_create()
+    runs = demo_credits_run()
+    result = demo_settlements_create(count=settlements, user=user)
+    return {"contributions": contributions, "runs": runs, **result}

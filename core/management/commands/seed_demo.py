@@ -1,3 +1,5 @@
+import time
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
@@ -5,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from accounts.roles import ROLES, roles_sync
-from core.demo import demo_registry_create
+from core.demo import demo_activity_create, demo_registry_create
 
 DEMO_PASSWORD = "demo-2026"  # the demo's logins only; `make run` serves on 127.0.0.1
 DEMO_USERS = {"registry_clerk": "clerk", "policy_manager": "policy", "settlement_auditor": "auditor",
@@ -14,12 +16,16 @@ DEMO_USERS = {"registry_clerk": "clerk", "policy_manager": "policy", "settlement
 
 class Command(BaseCommand):
     help = ("seed_policies, then demo facilities, catalogs, about 2,000 enrollees with family links and "
-            "recognitions, and staff logins (printed). Safe to run again: existing demo data is kept.")
+            "recognitions, staff logins (printed), contributions and credit runs (July 2025 to January 2026) and "
+            "a few hundred settlements of 2026, some reversed. Safe to run again: existing demo data is kept.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--enrollees", type=int, default=2000)
+        parser.add_argument("--settlements", type=int, default=300,
+                            help="settlement requests to make (a few are refused, about one in thirty reversed)")
 
-    def handle(self, *args: object, enrollees: int, **options: object) -> None:
+    def handle(self, *args: object, enrollees: int, settlements: int, **options: object) -> None:
+        started = time.monotonic()
         call_command("seed_policies", verbosity=options.get("verbosity", 1), stdout=self.stdout)
         with transaction.atomic():
             made = demo_registry_create(enrollees=enrollees)
@@ -28,9 +34,25 @@ class Command(BaseCommand):
             self.stdout.write("demo data: " + ", ".join(f"{k} {v}" for k, v in made.items()))
         else:
             self.stdout.write("demo data already present, kept as it is")
+
+        auditor = get_user_model().objects.get(username=DEMO_USERS["settlement_auditor"])
+        with transaction.atomic():
+            activity = demo_activity_create(settlements=settlements, user=auditor)
+        if activity is None:
+            self.stdout.write("demo settlements already present: no contributions, credits or settlements added")
+        else:
+            self.stdout.write(f"contributions: {activity['contributions']} (2025-07 to 2025-12)")
+            for line in activity["runs"]:
+                self.stdout.write(f"  {line}")
+            refused = activity["refused"]
+            self.stdout.write(f"settlements: {activity['settled']} settled, {activity['reversed']} of them reversed, "
+                              f"{sum(refused.values())} refused"
+                              + (" (" + ", ".join(f"{code} {n}" for code, n in refused.items()) + ")"
+                                 if refused else ""))
         self.stdout.write(self.style.SUCCESS(f"Staff logins (password for all: {DEMO_PASSWORD}):"))
         for username, role in users:
             self.stdout.write(f"  {username:<10} {role}")
+        self.stdout.write(f"seed_demo took {time.monotonic() - started:.1f} s")
 
     def _users(self) -> list[tuple[str, str]]:
         User = get_user_model()
