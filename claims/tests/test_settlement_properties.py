@@ -1,0 +1,212 @@
+"""Stateful property test of settling and reversing through the services, against one family in one region:
+a holder and a spouse who pay for each other, a retired parent and an uninsured child, all linked to the holder.
+
+Hypothesis settles random bills, reverses random live settlements and retries earlier requests; after every step
+the books must hold (POLICY.md step 7 and its invariant): every settlement adds up, no pocket is below zero, every
+accumulator equals the sum over the live settlements of its person, year and bucket, every account equals its
+ledger, each settlement's debits are its account payments, and the money the family's accounts lost is what their
+live settlements say the accounts paid. A preview answers what settling then does; a retry answers the first
+answer and writes nothing; settling then reversing restores every balance and counter. Each example runs in a
+savepoint rolled back at its end.
+"""
+
+import datetime
+from collections import defaultdict
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+
+from accounts.ledger import ledger_verify
+from accounts.models import EntryKind, LedgerEntry, PersonalAccount
+from accounts.tests.factories import FamilyLinkFactory, PersonFactory
+from claims.errors import ClaimError
+from claims.models import Accumulator, Settlement, SettlementStatus
+from claims.services import settlement_create, settlement_preview, settlement_reverse
+from claims.tests.conftest import D, PsnType, enrollee, fund
+
+pytestmark = pytest.mark.django_db
+
+ZERO = Decimal("0.00")
+PREFIX = {"310000": "SH", "370100": "JN"}
+ITEM_CODES = ("A50", "B30", "C", "Z999")  # Z999 is not in the catalog: class C with a warning
+PATIENTS = ("holder", "spouse", "parent", "child")
+PAYER_CHOICES = (None, "holder", "spouse", "stranger")
+FIRST_DAY, LAST_DAY = D(2024, 1, 1), D(2025, 12, 31)
+
+line = st.tuples(
+    st.sampled_from(ITEM_CODES),
+    st.integers(1, 2000).map(lambda n: Decimal(n) / 100),  # 0.01 to 20 packs
+    st.integers(1, 12_000).map(lambda n: Decimal(n) / 100),  # up to 120.00 a unit, price limits are 50 and 28
+)
+bill = st.fixed_dictionaries({
+    "patient": st.sampled_from(PATIENTS),
+    "lines": st.lists(line, min_size=1, max_size=4),
+    "med_type": st.sampled_from(["11", "13"]),
+    "level": st.sampled_from(["1", "2", "3"]),
+    "acct_used_flag": st.sampled_from(["1", "0"]),
+    "payer": st.sampled_from(PAYER_CHOICES),
+    "day": st.integers(0, (LAST_DAY - FIRST_DAY).days).map(lambda n: FIRST_DAY + datetime.timedelta(days=n)),
+})
+
+
+def make_family(region) -> dict:  # noqa: ANN001
+    """The family, funded: Shanghai with both pockets, Jinan with its one (historical) pocket."""
+    shanghai = region.admdvs == "310000"
+    holder = enrollee(region, brdy=D(1980, 1, 1)).person
+    spouse = enrollee(region, brdy=D(1982, 6, 1)).person
+    parent = enrollee(region, brdy=D(1952, 3, 1), psn_type=PsnType.RETIRED, retire_date=D(2012, 3, 1),
+                      clct_base=None).person
+    child = PersonFactory(brdy=D(2015, 6, 1))
+    stranger = enrollee(region, brdy=D(1990, 1, 1)).person
+    for relative, relation in ((spouse, "spouse"), (parent, "parent"), (child, "child")):
+        FamilyLinkFactory(holder=holder, relative=relative, relation=relation, begndate=D(2022, 7, 1))
+    FamilyLinkFactory(holder=spouse, relative=holder, relation="spouse", begndate=D(2022, 7, 1))
+    FamilyLinkFactory(holder=spouse, relative=child, relation="child", begndate=D(2022, 7, 1), order=1)
+    for person, current, historical in ((holder, "300.00", "2000.00"), (spouse, "200.00", "600.00"),
+                                        (parent, "1680.00", "300.00"), (stranger, "50.00", "50.00")):
+        fund(person, current=current if shanghai else "0", historical=historical)
+    return {"holder": holder, "spouse": spouse, "parent": parent, "child": child, "stranger": stranger}
+
+
+def snapshot() -> tuple[dict, dict]:
+    """Every pocket balance and every accumulator (a missing row counts as zeros)."""
+    accounts = {a.person_id: (a.balc_current, a.balc_historical) for a in PersonalAccount.objects.all()}
+    counters = {(a.person_id, a.year_start, a.bucket): (a.dedc_used, a.hifp_paid)
+                for a in Accumulator.objects.all() if (a.dedc_used, a.hifp_paid) != (ZERO, ZERO)}
+    return accounts, counters
+
+
+def books_check() -> None:
+    """The invariants of POLICY.md over everything in the database."""
+    settlements = list(Settlement.objects.all())
+    for s in settlements:
+        assert s.medfee_sumamt == s.fund_pay_sumamt + s.acct_pay + s.acct_mulaid_pay + s.psn_cash_pay, s.setl_id
+        assert s.fund_pay_sumamt == s.hifp_pay + s.oth_pay, s.setl_id
+        assert min(s.acct_pay, s.acct_mulaid_pay, s.psn_cash_pay, s.hifp_pay, s.act_pay_dedc) >= 0, s.setl_id
+    for a in PersonalAccount.objects.all():
+        assert a.balc_current >= 0 and a.balc_historical >= 0, a.person_id
+    assert ledger_verify() == []
+
+    expected: dict[tuple, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    for s in settlements:
+        if s.bucket and s.status == SettlementStatus.SETTLED:
+            expected[(s.person_id, s.year_start, s.bucket)][0] += s.act_pay_dedc
+            expected[(s.person_id, s.year_start, s.bucket)][1] += s.hifp_pay
+    rows = {(a.person_id, a.year_start, a.bucket): [a.dedc_used, a.hifp_paid] for a in Accumulator.objects.all()}
+    for key, row in rows.items():
+        assert row == expected.get(key, [ZERO, ZERO]), (key, row)
+    assert set(expected) <= set(rows)
+
+    entries: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for e in LedgerEntry.objects.filter(ref_type="settlement"):
+        entries[e.ref_id][e.kind] += e.amount
+    for s in settlements:
+        paid = entries[s.setl_id][EntryKind.SETTLEMENT]
+        mulaid = entries[s.setl_id][EntryKind.MULAID_SETTLEMENT]
+        assert (-paid, -mulaid) == (s.acct_pay, s.acct_mulaid_pay), s.setl_id
+        reversal = entries[s.setl_id][EntryKind.REVERSAL]
+        assert reversal == (s.acct_pay + s.acct_mulaid_pay if s.status == SettlementStatus.REVERSED else ZERO)
+
+
+class SettlementMachine(RuleBasedStateMachine):
+    world: dict
+    admdvs: str
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._atomic = transaction.atomic()
+        self._atomic.__enter__()
+        self.family = make_family(self.world["regions"][self.admdvs])
+        self.funded = sum((a.balc for a in PersonalAccount.objects.all()), ZERO)
+        self.answered: dict[str, tuple] = {}  # medins_setl_id -> (facility, request, first answer)
+        self.serial = 0
+        books_check()
+
+    def teardown(self) -> None:
+        transaction.set_rollback(True)
+        self._atomic.__exit__(None, None, None)
+
+    def _request(self, b: dict) -> tuple:
+        self.serial += 1
+        facility = self.world["facilities"][f"{PREFIX[self.admdvs]}{b['level']}"]
+        data = {"medins_setl_id": f"S{self.serial}", "psn_no": self.family[b["patient"]].psn_no,
+                "med_type": b["med_type"], "setl_date": b["day"], "acct_used_flag": b["acct_used_flag"],
+                "items": [{"item_code": code, "qty": qty, "price": price} for code, qty, price in b["lines"]]}
+        if b["payer"] is not None:
+            data["mulaid_psn_no"] = self.family[b["payer"]].psn_no
+        return facility, data
+
+    def _settle(self, b: dict) -> dict | None:
+        facility, data = self._request(b)
+        before = snapshot(), Settlement.objects.count(), LedgerEntry.objects.count()
+        try:
+            preview = settlement_preview(facility=facility, data=data)
+        except ClaimError:
+            preview = None
+        try:
+            answer, created = settlement_create(facility=facility, data=data)
+        except ClaimError as e:
+            # Only a relative who is not linked (or the patient themselves) can be refused here; nothing written.
+            assert e.err_code == ClaimError.MULAID_NOT_LINKED, e.err_code
+            assert (snapshot(), Settlement.objects.count(), LedgerEntry.objects.count()) == before
+            return None
+        assert created
+        # With nothing else running, the preview (no locks, nothing written) is the settlement to the fen.
+        assert preview == {**answer, "setl_id": "", "status": "preview"}
+        total = sum((Decimal(answer[k]) for k in ("fund_pay_sumamt", "acct_pay", "acct_mulaid_pay",
+                                                  "psn_cash_pay")), ZERO)
+        assert Decimal(answer["medfee_sumamt"]) == total
+        assert bool(answer["warnings"]) == any(code == "Z999" for code, _, _ in b["lines"])
+        self.answered[data["medins_setl_id"]] = (facility, data, answer)
+        return answer
+
+    @rule(b=bill)
+    def settle(self, b: dict) -> None:
+        self._settle(b)
+
+    @precondition(lambda self: Settlement.objects.filter(status=SettlementStatus.SETTLED).exists())
+    @rule(pick=st.integers(0, 10_000))
+    def reverse(self, pick: int) -> None:
+        live = list(Settlement.objects.filter(status=SettlementStatus.SETTLED).order_by("id"))
+        settlement = settlement_reverse(settlement=live[pick % len(live)], reason="property test")
+        assert settlement.status == SettlementStatus.REVERSED
+        again = settlement_reverse(settlement=settlement, reason="again")
+        assert again.reversed_at == settlement.reversed_at
+
+    @precondition(lambda self: bool(self.answered))
+    @rule(pick=st.integers(0, 10_000))
+    def retry(self, pick: int) -> None:
+        ids = sorted(self.answered)
+        facility, data, first = self.answered[ids[pick % len(ids)]]
+        before = snapshot(), Settlement.objects.count(), LedgerEntry.objects.count()
+        answer, created = settlement_create(facility=facility, data=dict(data))
+        assert (answer, created) == (first, False)
+        assert (snapshot(), Settlement.objects.count(), LedgerEntry.objects.count()) == before
+
+    @rule(b=bill)
+    def settle_then_reverse_restores(self, b: dict) -> None:
+        before = snapshot()
+        answer = self._settle(b)
+        if answer is None:
+            return
+        settlement_reverse(settlement=Settlement.objects.get(setl_id=answer["setl_id"]), reason="restore")
+        assert snapshot() == before
+
+    @invariant()
+    def books_hold(self) -> None:
+        books_check()
+        live = Settlement.objects.filter(status=SettlementStatus.SETTLED)
+        spent = sum((s.acct_pay + s.acct_mulaid_pay for s in live), ZERO)
+        assert sum((a.balc for a in PersonalAccount.objects.all()), ZERO) == self.funded - spent
+
+
+@pytest.mark.parametrize("admdvs", ["310000", "370100"])
+def test_settle_reverse_retry_keep_the_books(world, admdvs):
+    machine = type(f"SettlementMachine{admdvs}", (SettlementMachine,), {"world": world, "admdvs": admdvs})
+    run_state_machine_as_test(machine, settings=settings(
+        max_examples=30, stateful_step_count=20, deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
