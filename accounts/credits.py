@@ -3,10 +3,11 @@
 A run computes, for each region, the policy version in force on the first day of the month and each of its credit
 rules that is due that month, and per rule and chunk issues a handful of statements:
 
-1. open accounts for the chunk's enrollees that have none;
-2. lock the chunk's accounts (PostgreSQL: `FOR UPDATE`, in primary-key order);
-3. `INSERT … SELECT` one entry per eligible enrollee that has no entry for that rule and period yet;
-4. `UPDATE … FROM` the accounts by the entries just made.
+1. open accounts for the chunk's enrollees that have none, and lock the chunk's accounts (PostgreSQL:
+   `FOR UPDATE`, in primary-key order);
+2. `INSERT … SELECT` one entry per eligible enrollee that has no entry for that rule and period yet;
+3. `UPDATE … FROM` the accounts by the entries just made (PostgreSQL: 2 and 3 are one statement, with the
+   chunk's totals).
 
 The unique constraint (account, credit rule, period) makes a second run, a redelivered task or the re-run of an
 interrupted one credit nothing twice; a chunk that fails rolls back whole, and the next run picks it up.
@@ -160,23 +161,49 @@ def _credit_chunk(*, run: CreditRun, credit: DueCredit, region_id: int, lo: int,
         amount_params = [credit.constant]
 
     now = timezone.now()
+    join_person = f"JOIN {persons} p ON p.id = e.person_id" if rule.age_min is not None or rule.age_max is not None \
+        else ""
     insert = f"""
         INSERT INTO {ledger} (account_id, kind, pocket, amount, balance_after, period, policy_version_id,
                               credit_rule_id, run_id, ref_type, ref_id, reason, created_at)
         SELECT a.id, %s, %s, {amount_sql}, a.{pocket_column} + {amount_sql}, %s, %s, %s, %s, %s, %s, %s, %s
         FROM {enrollments} e
-        JOIN {persons} p ON p.id = e.person_id
+        {join_person}
         JOIN {accounts} a ON a.person_id = e.person_id
         {join_contribution}
         WHERE {' AND '.join(where)}
-          AND NOT EXISTS (SELECT 1 FROM {ledger} x
-                          WHERE x.account_id = a.id AND x.credit_rule_id = %s AND x.period = %s)
     """  # noqa: S608  (table names from the models; every value is a parameter)
     insert_params = [credit.kind, rule.pocket, *amount_params, *amount_params, month, credit.version.pk, rule.pk,
                      run.pk, "credit_run", str(run.pk), rule.name[:200], now]
     if join_contribution:
         insert_params.append(month)
-    insert_params += [*params, rule.pk, month]
+    insert_params += params
+    if connection.vendor == "postgresql":
+        # One statement: the entries, the balances they move and the chunk's totals. ON CONFLICT on
+        # ledger_credit_once instead of NOT EXISTS leaves the planner no anti-join to get wrong on a ledger that
+        # grew since it was last analysed (an empty ledger made it a nested loop over a sequential scan of the
+        # entries the statement itself was inserting: quadratic in the chunk).
+        with connection.cursor() as cursor:
+            cursor.execute(f"""
+                WITH credited AS (
+                    {insert}
+                    ON CONFLICT (account_id, credit_rule_id, period) WHERE credit_rule_id IS NOT NULL DO NOTHING
+                    RETURNING account_id, amount
+                ), moved AS (
+                    UPDATE {accounts} SET {pocket_column} = {accounts}.{pocket_column} + credited.amount
+                    FROM credited WHERE {accounts}.id = credited.account_id
+                    RETURNING credited.amount
+                )
+                SELECT count(*), COALESCE(SUM(amount), 0) FROM moved
+            """, insert_params)  # noqa: S608
+            created, total = cursor.fetchone()
+        return created, fen(total)
+
+    insert += f"""
+          AND NOT EXISTS (SELECT 1 FROM {ledger} x
+                          WHERE x.account_id = a.id AND x.credit_rule_id = %s AND x.period = %s)
+    """  # noqa: S608
+    insert_params += [rule.pk, month]
     update = f"""
         UPDATE {accounts} SET {pocket_column} = {accounts}.{pocket_column} + x.amount
         FROM {ledger} x
@@ -199,26 +226,53 @@ def _credit_chunk(*, run: CreditRun, credit: DueCredit, region_id: int, lo: int,
     return created, fen(total or 0)
 
 
+def _chunk_enrollees_sql() -> str:
+    return (f"SELECT e.person_id FROM {Enrollment._meta.db_table} e "  # noqa: S608
+            "WHERE e.region_id = %s AND e.insutype = %s AND e.id BETWEEN %s AND %s")
+
+
 def _open_accounts_sql(*, region_id: int, lo: int, hi: int) -> None:
-    accounts, enrollments = PersonalAccount._meta.db_table, Enrollment._meta.db_table
+    accounts = PersonalAccount._meta.db_table
+    if connection.vendor == "postgresql":
+        # ON CONFLICT rather than NOT EXISTS: on the first run the accounts table is empty when the statement is
+        # planned, and the anti-join rescanned every account the statement had just opened (quadratic).
+        missing, conflict = "", "ON CONFLICT (person_id) DO NOTHING"
+    else:
+        missing, conflict = f"WHERE NOT EXISTS (SELECT 1 FROM {accounts} a WHERE a.person_id = e.person_id)", ""
     with connection.cursor() as cursor:
         cursor.execute(f"""
             INSERT INTO {accounts} (person_id, balc_current, balc_historical, created_at)
-            SELECT e.person_id, 0, 0, %s FROM {enrollments} e
-            WHERE e.region_id = %s AND e.insutype = %s AND e.id BETWEEN %s AND %s
-              AND NOT EXISTS (SELECT 1 FROM {accounts} a WHERE a.person_id = e.person_id)
+            SELECT e.person_id, 0, 0, %s FROM ({_chunk_enrollees_sql()}) e {missing} {conflict}
         """, [timezone.now(), region_id, InsuType.EMPLOYEE, lo, hi])  # noqa: S608
 
 
-def _lock_accounts_sql(*, region_id: int, lo: int, hi: int) -> None:
+def _lock_accounts_sql(*, region_id: int, lo: int, hi: int) -> int:
+    """Lock the chunk's accounts in primary-key order (PostgreSQL); returns how many it locked."""
     if connection.vendor != "postgresql":
-        return  # SQLite locks the whole database for the writing transaction
-    accounts, enrollments = PersonalAccount._meta.db_table, Enrollment._meta.db_table
+        return 0  # SQLite locks the whole database for the writing transaction
+    # The chunk's person ids as one array: an index lookup per enrollee whatever the statistics say (as a join,
+    # the planner hashed the whole accounts table for every chunk).
     with connection.cursor() as cursor:
         cursor.execute(f"""
-            SELECT a.id FROM {accounts} a JOIN {enrollments} e ON e.person_id = a.person_id
-            WHERE e.region_id = %s AND e.insutype = %s AND e.id BETWEEN %s AND %s ORDER BY a.id FOR UPDATE OF a
+            SELECT a.id FROM {PersonalAccount._meta.db_table} a
+            WHERE a.person_id = ANY (ARRAY({_chunk_enrollees_sql()})) ORDER BY a.id FOR UPDATE
         """, [region_id, InsuType.EMPLOYEE, lo, hi])  # noqa: S608
+        return cursor.rowcount
+
+
+def _open_and_lock_accounts(*, region_id: int, lo: int, hi: int) -> None:
+    """Open an account for each of the chunk's enrollees that has none, and lock the chunk's accounts."""
+    if connection.vendor != "postgresql":
+        _open_accounts_sql(region_id=region_id, lo=lo, hi=hi)
+        return
+    locked = _lock_accounts_sql(region_id=region_id, lo=lo, hi=hi)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM ({_chunk_enrollees_sql()}) e",  # noqa: S608
+                       [region_id, InsuType.EMPLOYEE, lo, hi])
+        enrollees = cursor.fetchone()[0]
+    if locked < enrollees:  # only on a chunk's first run, as a rule: opening costs a lookup per enrollee
+        _open_accounts_sql(region_id=region_id, lo=lo, hi=hi)
+        _lock_accounts_sql(region_id=region_id, lo=lo, hi=hi)  # again: another transaction may have opened some
 
 
 @dataclass(frozen=True)
@@ -275,8 +329,7 @@ def credit_run_chunk(*, run: CreditRun, chunk: Chunk, number: int) -> tuple[int,
         if version is not None:
             due = credits_due(version=version, month=run.period)
             if due:
-                _open_accounts_sql(region_id=chunk.region_id, lo=chunk.lo, hi=chunk.hi)
-                _lock_accounts_sql(region_id=chunk.region_id, lo=chunk.lo, hi=chunk.hi)
+                _open_and_lock_accounts(region_id=chunk.region_id, lo=chunk.lo, hi=chunk.hi)
                 for credit in due:
                     n, total = _credit_chunk(run=run, credit=credit, region_id=chunk.region_id, lo=chunk.lo,
                                              hi=chunk.hi, month=run.period)
