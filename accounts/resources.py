@@ -29,14 +29,20 @@ from accounts.models import (
     Relation,
 )
 from accounts.services import PsnNoSequence, employer_ensure, person_create_uninsured
-from core.certno import certno_birth_date, certno_gender, certno_mask
+from core.certno import certno_gender, certno_mask
 from core.imports import ImportResource, RowReader, assign, chunked, preload
+from core.imports.base import certno_birth
 from policies.errors import PolicyError
 from policies.models import Region
 from policies.selectors import policy_version_in_force
 
 PSN_NO_PATTERN = r"[0-9A-Za-z]+"
 FLEXIBLE_PSN_TYPES = (PsnType.FLEXIBLE_IN_SERVICE, PsnType.FLEXIBLE_RETIRED)
+# Computed once: `Choices.values` builds a new list on every call, and the messages are formatted only for bad rows.
+GENDERS, PSN_TYPES, INSU_STATUSES, RELATIONS = (tuple(c.values) for c in (Gender, PsnType, InsuStatus, Relation))
+PSN_NO_MESSAGE = gettext_lazy("a person number has letters and digits only")
+NO_REGION = gettext_lazy("no region has the code %(value)s")
+NO_PERSON = gettext_lazy("no person has the number %(value)s")
 DATE = DateWidget(format="%Y-%m-%d")
 
 
@@ -76,19 +82,29 @@ class RosterResource(ImportResource):
         import_id_fields = ("certno",)
         name = gettext_lazy("Roster (persons and enrollments)")
 
-    def preload(self, dataset: tablib.Dataset) -> None:
+    def begin_file(self) -> None:
+        super().begin_file()
+        self._psn_no_in_file: dict[str, tuple[int, str]] = {}
+        self._emp_name_in_file: dict[str, tuple[int, str]] = {}
+
+    def preload_for_validation(self, dataset: tablib.Dataset) -> None:
         certnos = [_certno_key(v) for v in _column(dataset, "certno")]
         psn_nos = _column(dataset, "psn_no")
         self._regions = {r.admdvs: r for r in Region.objects.all()}
         self._employers = {e.emp_no: e for e in preload(Employer.objects.all(), "emp_no", _column(dataset, "emp_no"))}
-        persons = preload(Person.objects.all(), "certno", certnos) + preload(Person.objects.all(), "psn_no", psn_nos)
+        # Only what validation reads: the ID number, the number and the key.
+        persons = (preload(Person.objects.only("pk", "psn_no", "certno"), "certno", certnos)
+                   + preload(Person.objects.only("pk", "psn_no", "certno"), "psn_no", psn_nos))
         self._persons = {p.certno: p for p in persons}
         self._psn_no_owner = {p.psn_no: p.certno for p in persons}
+
+    def preload(self, dataset: tablib.Dataset) -> None:
+        self.preload_for_validation(dataset)
+        persons = preload(Person.objects.all(), "certno", list(self._persons))
+        self._persons = {p.certno: p for p in persons}
         self._enrollments = {e.person_id: e for e in preload(
             Enrollment.objects.filter(insutype=InsuType.EMPLOYEE), "person_id", {p.pk for p in persons})}
-        self._psn_no_in_file: dict[str, tuple[int, str]] = {}
-        self._emp_name_in_file: dict[str, tuple[int, str]] = {}
-        self._psn_nos = PsnNoSequence(taken=psn_nos)
+        self._psn_nos = PsnNoSequence(taken=_column(dataset, "psn_no"))
 
     def find_instance(self, row: Mapping[str, Any]) -> Person | None:
         return self._persons.get(_certno_key(row.get("certno")))
@@ -96,24 +112,24 @@ class RosterResource(ImportResource):
     def clean_row(self, reader: RowReader, instance: Person, line: int) -> dict[str, Any]:
         certno = reader.certno("certno")
         psn_no = reader.text("psn_no", required=False, max_length=30, pattern=PSN_NO_PATTERN,
-                             pattern_message=_("a person number has letters and digits only"))
+                             pattern_message=PSN_NO_MESSAGE)
         psn_name = reader.text("psn_name", max_length=50)
-        gend = reader.choice("gend", Gender.values, required=False)
+        gend = reader.choice("gend", GENDERS, required=False)
         brdy = reader.date("brdy", required=False)
-        psn_type = reader.choice("psn_type", PsnType.values)
-        region = reader.lookup("insuplc_admdvs", self._regions, _("no region has the code %(value)s"))
+        psn_type = reader.choice("psn_type", PSN_TYPES)
+        region = reader.lookup("insuplc_admdvs", self._regions, NO_REGION)
         emp_no = reader.text("emp_no", required=False, max_length=30)
         emp_name = reader.text("emp_name", required=False, max_length=200)
         clct_base = reader.decimal("clct_base", required=False, min_value=0)
         begndate = reader.date("begndate")
         retire_date = reader.date("retire_date", required=False)
-        psn_insu_stas = reader.choice("psn_insu_stas", InsuStatus.values, required=False) or InsuStatus.ACTIVE
+        psn_insu_stas = reader.choice("psn_insu_stas", INSU_STATUSES, required=False) or InsuStatus.ACTIVE
 
         if certno:
             if gend and gend != certno_gender(certno):
                 reader.error("certno", _("gend %(gend)s does not match the ID number, whose 17th digit says %(want)s")
                              % {"gend": gend, "want": certno_gender(certno)})
-            brdy_in_certno = certno_birth_date(certno)
+            brdy_in_certno = certno_birth(certno)
             if brdy and brdy != brdy_in_certno:
                 reader.error("certno", _("brdy %(brdy)s does not match the birth date in the ID number, %(want)s")
                              % {"brdy": brdy.isoformat(), "want": brdy_in_certno.isoformat()})
@@ -289,6 +305,9 @@ class FamilyLinkResource(ImportResource):
                                            .values_list("person_id", "region__admdvs"),
                                            "person_id", {p.pk for p in holders}))
         self._psn_nos = PsnNoSequence()
+
+    def begin_file(self) -> None:
+        super().begin_file()
         self._new_relatives_in_file: set[str] = set()
 
     def find_instance(self, row: Mapping[str, Any]) -> FamilyLink | None:
@@ -299,7 +318,7 @@ class FamilyLinkResource(ImportResource):
         return self._links.get((holder.pk, relative.pk))
 
     def clean_row(self, reader: RowReader, instance: FamilyLink, line: int) -> dict[str, Any]:
-        holder = reader.lookup("holder_psn_no", self._holders, _("no person has the number %(value)s"))
+        holder = reader.lookup("holder_psn_no", self._holders, NO_PERSON)
         certno = reader.certno("relative_certno")
         relative = self._relatives.get(certno) if certno else None
         named_before = certno in self._new_relatives_in_file
@@ -307,7 +326,7 @@ class FamilyLinkResource(ImportResource):
                                     max_length=50)
         if relative is None and certno and relative_name:
             self._new_relatives_in_file.add(certno)
-        relation = reader.choice("relation", Relation.values)
+        relation = reader.choice("relation", RELATIONS)
         begndate = reader.date("begndate")
         enddate = reader.date("enddate", required=False)
         reader.period("enddate", begndate, enddate)
@@ -395,7 +414,7 @@ class ContributionResource(ImportResource):
         return None if person is None else self._contributions.get((person.pk, str(row.get("period") or "").strip()))
 
     def clean_row(self, reader: RowReader, instance: Contribution, line: int) -> dict[str, Any]:
-        person = reader.lookup("psn_no", self._persons, _("no person has the number %(value)s"))
+        person = reader.lookup("psn_no", self._persons, NO_PERSON)
         period = reader.text("period", pattern=PERIOD_PATTERN,
                              pattern_message=_("a period is a month in the form YYYY-MM"))
         values = {"person": person, "period": _period(period) if period and reader.ok("period") else None,
@@ -453,7 +472,10 @@ class BalanceResource(ImportResource):
                                                                                    "amount")
         for person_id, pocket, amount in preload(imported, "account__person_id", ids):
             self._standing[(person_id, pocket)] = self._standing.get((person_id, pocket), Decimal(0)) + amount
-        self._two_pockets: dict[str, bool] = {}
+
+    def begin_file(self) -> None:
+        super().begin_file()
+        self._two_pockets: dict[str, bool | None] = {}
 
     def find_instance(self, row: Mapping[str, Any]) -> LedgerEntry | None:
         person = self._persons.get(str(row.get("psn_no") or "").strip())
@@ -469,7 +491,7 @@ class BalanceResource(ImportResource):
         return self._two_pockets[key]
 
     def clean_row(self, reader: RowReader, instance: LedgerEntry, line: int) -> dict[str, Any]:
-        person = reader.lookup("psn_no", self._persons, _("no person has the number %(value)s"))
+        person = reader.lookup("psn_no", self._persons, NO_PERSON)
         pocket = reader.choice("pocket", ["current", "historical"])
         amount = reader.decimal("amount", min_value=Decimal(0))
         as_of = reader.date("as_of")

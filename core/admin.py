@@ -1,13 +1,17 @@
 """Shared pieces of the staff admin: the site's titles, the base admin with history pages, the resident-ID mask
-and the person search used by every admin that lists people."""
+and the person search used by every admin that lists people; and the background import jobs."""
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import HistoricalChanges, ModelChange
@@ -15,6 +19,9 @@ from simple_history.template_utils import HistoricalRecordContextHelper
 from stdnum.cn import ric
 
 from core.certno import certno_mask
+from core.imports import IMPORT_KINDS, import_resource_class
+from core.imports.jobs import import_job_submit, import_jobs_fail_stale
+from core.models import ImportJob
 
 admin.site.site_header = _("Medical insurance back office")
 admin.site.site_title = _("Medical insurance back office")
@@ -146,3 +153,132 @@ class HistoryAdmin(SimpleHistoryAdmin):
         if request.method == "POST" and not self.has_change_permission(request):
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+# --- background imports -------------------------------------------------------------------------------------------
+
+
+def import_permission(kind: str) -> str:
+    """The permission an import of KIND needs: adding the kind's model (as on the admin's import pages)."""
+    model = import_resource_class(kind)._meta.model
+    return f"{model._meta.app_label}.add_{model._meta.model_name}"
+
+
+def importable_kinds(user: Any) -> list[str]:
+    return [kind for kind in IMPORT_KINDS if user.has_perm(import_permission(kind))]
+
+
+class ImportJobForm(forms.ModelForm):
+    """Upload: a kind the user may import, and the file."""
+
+    class Meta:
+        model = ImportJob
+        fields = ("kind", "file", "dry_run")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        allowed = importable_kinds(self.user) if getattr(self, "user", None) else list(IMPORT_KINDS)
+        self.fields["kind"].choices = [(k, label) for k, label in self.fields["kind"].choices if k in allowed]
+        self.fields["file"].help_text = _("CSV (UTF-8) or XLSX with the kind's header row; any size")
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload and not upload.name.lower().endswith((".csv", ".txt", ".xlsx")):
+            raise forms.ValidationError(_("use a .csv or .xlsx file"))
+        return upload
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """Background imports: the list with who started each, an upload form, and a job page whose progress bar
+    refreshes itself while the job runs, with the result and the bad rows to download."""
+
+    form = ImportJobForm
+    list_display = ("id", "kind", "status", "progress_display", "started_by", "created_at", "created", "updated",
+                    "unchanged", "bad")
+    list_filter = ("status", "kind")
+    list_select_related = ("started_by",)
+    show_full_result_count = False
+
+    @admin.display(description=_("progress"))
+    def progress_display(self, job: ImportJob) -> str:
+        return f"{job.percent}% ({job.rows_read:,} rows read)"
+
+    # permissions: uploading needs the add permission of a kind's model; everyone sees the jobs they started.
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return bool(importable_kinds(request.user))
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        if super().has_view_permission(request, obj):
+            return True
+        return bool(importable_kinds(request.user)) and (obj is None or obj.started_by_id == request.user.pk)
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request)
+        if request.user.has_perm("core.view_importjob"):
+            return queryset
+        return queryset.filter(started_by=request.user)
+
+    def get_form(self, request: HttpRequest, obj: Model | None = None, change: bool = False,
+                 **kwargs: Any) -> type[forms.ModelForm]:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"user": request.user})
+
+    def save_model(self, request: HttpRequest, obj: ImportJob, form: forms.ModelForm, change: bool) -> None:
+        import_job_submit(job=obj, user=request.user)
+
+    def response_add(self, request: HttpRequest, obj: ImportJob, post_url_continue: str | None = None
+                     ) -> HttpResponse:
+        return HttpResponseRedirect(reverse("admin:core_importjob_change", args=[obj.pk]))
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        import_jobs_fail_stale()
+        return super().changelist_view(request, extra_context)
+
+    def get_urls(self) -> list:
+        urls = super().get_urls()
+        view = self.admin_site.admin_view
+        return [
+            path("<int:job_id>/progress/", view(self.progress_view), name="core_importjob_progress"),
+            path("<int:job_id>/bad-rows/", view(self.bad_rows_view), name="core_importjob_bad_rows"),
+        ] + urls
+
+    def _job(self, request: HttpRequest, job_id: int) -> ImportJob:
+        job = self.get_queryset(request).filter(pk=job_id).first()
+        if job is None or not self.has_view_permission(request, job):
+            raise Http404
+        return job
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict | None = None) -> HttpResponse:
+        import_jobs_fail_stale()
+        try:
+            job = self._job(request, int(object_id))
+        except ValueError:
+            raise Http404 from None
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "job": job,
+                   "title": _("Import job %(id)s: %(kind)s") % {"id": job.pk, "kind": job.kind},
+                   "progress_url": reverse("admin:core_importjob_progress", args=[job.pk]),
+                   "bad_rows_url": reverse("admin:core_importjob_bad_rows", args=[job.pk]) if job.bad_rows else "",
+                   **(extra_context or {})}
+        return TemplateResponse(request, "admin/core/importjob/job.html", context)
+
+    def progress_view(self, request: HttpRequest, job_id: int) -> JsonResponse:
+        job = self._job(request, job_id)
+        return JsonResponse({"status": job.status, "finished": job.finished, "percent": job.percent,
+                             **{name: getattr(job, name) for name in ("rows_read", "rows_validated", "rows_written",
+                                                                      "created", "updated", "unchanged", "bad")}})
+
+    def bad_rows_view(self, request: HttpRequest, job_id: int) -> FileResponse:
+        job = self._job(request, job_id)
+        if not job.bad_rows:
+            raise Http404
+        return FileResponse(job.bad_rows.open("rb"), as_attachment=True, filename=Path(job.bad_rows.name).name,
+                            content_type="text/csv")

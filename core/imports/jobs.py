@@ -1,0 +1,169 @@
+"""Background import jobs: submit a file, run it (the Celery task calls `import_job_run`), report progress while it
+runs, fail jobs whose worker died.
+
+Progress is written while the import's transaction is open, so it cannot go through that transaction: on
+PostgreSQL a monitor thread writes it, with the heartbeat, every `PROGRESS_SECONDS` through the thread's own
+database connection (Django gives each thread its own, in autocommit: each update is a short transaction of its
+own, visible at once). A second DB alias would do the same but needs a settings change for every deployment; the
+thread also keeps the heartbeat going during long set-based statements, when the import itself cannot. On SQLite
+(development, one writer at a time) the counts are written when the job ends.
+
+A worker killed mid-import takes its connection with it: PostgreSQL rolls the import's transaction back, so
+nothing is written. The job stays `running` with a heartbeat that no longer moves; `import_jobs_fail_stale` marks
+such jobs failed (when a worker starts, and whenever the job list or a job page is shown).
+"""
+
+import datetime
+import logging
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from django.core.files import File
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.imports.engine import ImportProgress, import_file
+from core.models import ImportJob
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_SECONDS = 1.0
+# A running job whose heartbeat is older than this has lost its worker (the monitor beats every second).
+STALE_AFTER = datetime.timedelta(minutes=5)
+
+
+def import_job_submit(*, job: ImportJob, user: Any) -> ImportJob:
+    """Save a new job (kind and file set) as started by `user` and queue its task once the upload is committed."""
+    from core.tasks import import_job_task
+
+    with transaction.atomic():
+        job.started_by = user if getattr(user, "pk", None) else None
+        job.status = ImportJob.Status.QUEUED
+        job.save()
+        transaction.on_commit(lambda: import_job_task.delay(job.pk))
+    return job
+
+
+class JobMonitor:
+    """Receives an import's progress (`update`, cheap: called after every batch) and, on PostgreSQL, writes the
+    latest counts and a heartbeat from a thread with its own connection every `interval` seconds."""
+
+    def __init__(self, job_id: int, *, interval: float = PROGRESS_SECONDS, threaded: bool | None = None) -> None:
+        self.job_id = job_id
+        self.interval = interval
+        self.threaded = connection.vendor == "postgresql" if threaded is None else threaded
+        self.latest: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def update(self, progress: ImportProgress) -> None:
+        self.latest = {"rows_read": progress.rows_read, "rows_validated": progress.rows_validated,
+                       "rows_written": progress.rows_written, "bad": progress.bad, "percent": progress.percent}
+
+    def __enter__(self) -> "JobMonitor":
+        if self.threaded:
+            self._thread = threading.Thread(target=self._loop, name=f"import-job-{self.job_id}", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _loop(self) -> None:
+        try:
+            while not self._stop.wait(self.interval):
+                self.write()
+        finally:
+            connection.close()  # this thread's connection
+
+    def write(self) -> None:
+        """One short transaction: the latest counts and the heartbeat."""
+        try:
+            ImportJob.objects.filter(pk=self.job_id, status=ImportJob.Status.RUNNING).update(
+                heartbeat_at=timezone.now(), **self.latest)
+        except Exception:  # a missed beat is not worth failing the import
+            logger.warning("import job %s: progress not written", self.job_id, exc_info=True)
+
+
+def _local_copy(job: ImportJob, directory: Path) -> Path:
+    """The uploaded file as a local path (storages without paths are copied to `directory`)."""
+    try:
+        return Path(job.file.path)
+    except NotImplementedError:
+        target = directory / Path(job.file.name).name
+        with job.file.open("rb") as source, target.open("wb") as out:
+            shutil.copyfileobj(source, out)
+        return target
+
+
+def import_job_run(*, job_id: int, monitor_interval: float = PROGRESS_SECONDS) -> ImportJob | None:
+    """Run a queued job: claim it (queued → running; a redelivered task finds it claimed and does nothing),
+    import its file with `import_file`, then record the counts, the bad-rows file and the status: done when the
+    file was imported, failed when it was refused (bad rows or unreadable) or the import crashed."""
+    now = timezone.now()
+    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
+        status=ImportJob.Status.RUNNING, started_at=now, heartbeat_at=now)
+    if not claimed:
+        return None
+    job = ImportJob.objects.select_related("started_by").get(pk=job_id)
+    workdir = Path(tempfile.mkdtemp(prefix=f"import-job-{job_id}-"))
+    bad_path = workdir / f"{job.kind}-{job_id}-bad-rows.csv"
+    try:
+        with JobMonitor(job_id, interval=monitor_interval) as monitor:
+            outcome = import_file(job.kind, _local_copy(job, workdir), dry_run=job.dry_run, user=job.started_by,
+                                  progress=monitor.update, bad_rows_path=bad_path)
+        job.refresh_from_db()
+        for name, value in monitor.latest.items():
+            setattr(job, name, value)
+        job.created, job.updated, job.unchanged, job.bad = (outcome.created, outcome.updated, outcome.unchanged,
+                                                             outcome.bad)
+        job.rows_read = job.rows_validated = outcome.rows
+        job.rows_written = outcome.rows if outcome.ok and not job.dry_run else 0
+        job.percent = 100
+        if outcome.ok:
+            job.status = ImportJob.Status.DONE
+        else:
+            job.status = ImportJob.Status.FAILED
+            if outcome.bad:
+                job.error = _("%(bad)d bad row(s) out of %(rows)d: nothing imported") % {"bad": outcome.bad,
+                                                                                         "rows": outcome.rows}
+            else:
+                job.error = "\n".join(outcome.errors)
+        if bad_path.exists():
+            with bad_path.open("rb") as f:
+                job.bad_rows.save(bad_path.name, File(f), save=False)
+        job.finished_at = timezone.now()
+        job.save()
+        return job
+    except Exception as e:
+        logger.exception("import job %s failed", job_id)
+        import_job_fail(job_id=job_id, error=_("the import stopped with an error, nothing was imported: %(error)s")
+                        % {"error": e})
+        return ImportJob.objects.get(pk=job_id)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def import_job_fail(*, job_id: int, error: str) -> None:
+    """Mark a job failed (its import's transaction has been rolled back: nothing of it is written)."""
+    ImportJob.objects.filter(pk=job_id).exclude(status=ImportJob.Status.DONE).update(
+        status=ImportJob.Status.FAILED, error=error, finished_at=timezone.now())
+
+
+def import_jobs_fail_stale(*, older_than: datetime.timedelta = STALE_AFTER) -> int:
+    """Fail every running job whose heartbeat is older than `older_than`: its worker died (a killed worker's
+    import transaction is rolled back by PostgreSQL). Returns how many were failed."""
+    now = timezone.now()
+    cutoff = now - older_than
+    stale = ImportJob.objects.filter(status=ImportJob.Status.RUNNING).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
+    return stale.update(status=ImportJob.Status.FAILED, finished_at=now,
+                        error=_("the worker stopped during the import (no sign of life for %(minutes)s minutes); "
+                                "nothing was imported") % {"minutes": round(older_than.total_seconds() / 60, 1)})

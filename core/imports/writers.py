@@ -1,0 +1,353 @@
+"""The set-based writers of the streaming engine, one per kind.
+
+A writer receives the validated values of each good row (`add`), loads them into a temporary staging table in
+batches (`flush`: COPY on PostgreSQL), and, once the whole file is known to be good, writes everything with a few
+statements (`finish`): a plan table joins the staging rows to the existing ones by the natural key and marks each
+new, changed or unchanged; new rows are inserted, changed rows updated, unchanged rows not touched, and the
+historical tables get one row per insert ('+') or update ('~') with the importing user, as django-simple-history
+would have written them. All of it runs in the import's one transaction.
+"""
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tablib
+from django.db import models
+
+from core.imports import sql
+from core.imports.base import ImportResource, result_error_lines
+
+WriteProgress = Callable[[float], None]  # the fraction of the writing done
+
+
+@dataclass
+class WriteResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[str] | None = None
+
+
+class Writer:
+    """The interface of a kind's writer (see the module docstring)."""
+
+    def __init__(self, resource: ImportResource, *, user_id: int | None, path: Path) -> None:
+        self.resource = resource
+        self.user_id = user_id
+        self.path = path
+        self.rows: list[tuple[Any, ...]] = []
+        self.tables: list[str] = []
+
+    def begin(self, cursor: Any) -> None:
+        """Create the staging table(s)."""
+
+    def add(self, line: int, values: dict[str, Any], instance: models.Model) -> None:
+        """Keep one good row for the next `flush`."""
+
+    def flush(self, cursor: Any) -> None:
+        """Load the rows kept since the last flush into the staging table."""
+
+    def finish(self, cursor: Any, *, now: datetime.datetime, progress: WriteProgress) -> WriteResult:
+        """Write the staged rows; counts of created, updated and unchanged rows."""
+        raise NotImplementedError
+
+    def end(self, cursor: Any) -> None:
+        sql.drop_temp_tables(cursor, self.tables)
+
+
+def _pk(value: Any) -> Any:
+    return value.pk if isinstance(value, models.Model) else value
+
+
+class TableWriter(Writer):
+    """One table keyed by a natural key; `clean_row` returns its values under the model's field names."""
+
+    key: tuple[str, ...] = ()
+    value_fields: tuple[str, ...] = ()
+
+    def __init__(self, resource: ImportResource, *, user_id: int | None, path: Path) -> None:
+        super().__init__(resource, user_id=user_id, path=path)
+        self.model = resource._meta.model
+        self.fields = [self.model._meta.get_field(name) for name in (*self.key, *self.value_fields)]
+        self.columns = [f.column for f in self.fields]
+        self.key_columns = self.columns[:len(self.key)]
+        self.value_columns = self.columns[len(self.key):]
+
+    def begin(self, cursor: Any) -> None:
+        self.stage = sql.temp_name("stage")
+        self.plan = sql.temp_name("plan")
+        self.tables += [self.stage, self.plan]
+        sql.create_temp_table(cursor, self.stage, [("line", "integer")]
+                              + [(f.column, sql.column_type(f)) for f in self.fields])
+
+    def add(self, line: int, values: dict[str, Any], instance: models.Model) -> None:
+        self.rows.append((line, *(_pk(values[f.name]) for f in self.fields)))
+
+    def flush(self, cursor: Any) -> None:
+        sql.load_rows(cursor, self.stage, ["line", *self.columns], self.rows)
+        self.rows = []
+
+    def finish(self, cursor: Any, *, now: datetime.datetime, progress: WriteProgress) -> WriteResult:
+        table = self.model._meta.db_table
+        sql.analyze(cursor, self.stage)
+        on_key = " AND ".join(f"t.{c} = s.{c}" for c in self.key_columns)
+        changed = " OR ".join(sql.differs(f"t.{c}", f"s.{c}") for c in self.value_columns) or "1 = 0"
+        sql.create_temp_table_as(cursor, self.plan, (
+            f"SELECT s.*, t.id AS target_id, CASE WHEN t.id IS NOT NULL AND ({changed}) THEN 1 ELSE 0 END AS changed "
+            f"FROM {self.stage} s LEFT JOIN {table} t ON {on_key}"))
+        progress(0.2)
+        on_plan_key = " AND ".join(f"t.{c} = p.{c}" for c in self.key_columns)
+        sql.insert_with_history(
+            cursor, self.model, insert=(f"INSERT INTO {table} ({', '.join(self.columns)}) "
+                                        f"SELECT {', '.join(self.columns)} FROM {self.plan} WHERE target_id IS NULL "
+                                        f"ORDER BY line"), params=[],
+            created_source=f"{table} t JOIN {self.plan} p ON {on_plan_key} WHERE p.target_id IS NULL",
+            when=now, user_id=self.user_id)
+        progress(0.6)
+        if self.value_columns:
+            assignments = ", ".join(f"{c} = p.{c}" for c in self.value_columns)
+            cursor.execute(f"UPDATE {table} SET {assignments} FROM {self.plan} p "
+                           f"WHERE {table}.id = p.target_id AND p.changed = 1")
+            sql.insert_history(cursor, self.model, source=f"{table} t JOIN {self.plan} p ON t.id = p.target_id "
+                               "WHERE p.changed = 1", history_type="~", when=now, user_id=self.user_id)
+        progress(1.0)
+        cursor.execute(f"SELECT COUNT(*), SUM(CASE WHEN target_id IS NULL THEN 1 ELSE 0 END), SUM(changed) "
+                       f"FROM {self.plan}")
+        total, created, updated = (int(v or 0) for v in cursor.fetchone())
+        return WriteResult(created=created, updated=updated, unchanged=total - created - updated)
+
+
+class FacilityWriter(TableWriter):
+    key = ("fixmedins_code",)
+    value_fields = ("fixmedins_name", "fixmedins_type", "hosp_lv", "region", "begndate", "enddate")
+
+
+class ItemWriter(TableWriter):
+    key = ("item_code",)
+    value_fields = ("item_name", "chrg_item_lv", "selfpay_prop", "pric_uplmt_amt")
+
+
+class DiseaseWriter(TableWriter):
+    key = ("opsp_dise_code",)
+    value_fields = ("opsp_dise_name", "opsp_dise_majcls_name", "recognition_criteria")
+
+
+class RecognitionWriter(TableWriter):
+    key = ("person", "disease", "facility", "begndate")
+    value_fields = ("enddate",)
+
+
+class ContributionWriter(TableWriter):
+    key = ("person", "period")
+    value_fields = ("clct_base", "psn_clct_amt", "emp_clct_amt")
+
+
+class ResourceWriter(Writer):
+    """For kinds whose writes are not set-based yet (family links: new relatives and link order; opening
+    balances: ledger entries with running balances): once the whole file has been validated, a second pass
+    streams it again through the kind's resource in batches, inside the same transaction."""
+
+    batch_rows = 2000
+
+    def finish(self, cursor: Any, *, now: datetime.datetime, progress: WriteProgress) -> WriteResult:
+        from django.contrib.auth import get_user_model
+
+        from core.imports.streaming import open_rows
+
+        user = get_user_model().objects.filter(pk=self.user_id).first() if self.user_id else None
+        resource = type(self.resource)()
+        result = WriteResult()
+        stream = open_rows(self.path)
+        try:
+            batch: list[tuple[int, list[str]]] = []
+
+            def run(rows: list[tuple[int, list[str]]]) -> bool:
+                dataset = tablib.Dataset(*[cells for _line, cells in rows], headers=stream.header)
+                outcome = resource.import_data(dataset, dry_run=False, raise_errors=False, use_transactions=True,
+                                               rollback_on_validation_errors=True,
+                                               line_numbers=[line for line, _cells in rows], user=user)
+                errors = result_error_lines(outcome, resource)
+                if errors:
+                    result.errors = errors
+                    return False
+                result.created += outcome.totals["new"]
+                result.updated += outcome.totals["update"]
+                result.unchanged += outcome.totals["skip"]
+                progress(stream.fraction())
+                return True
+
+            for line, cells in stream.rows:
+                batch.append((line, cells))
+                if len(batch) >= self.batch_rows:
+                    if not run(batch):
+                        return result
+                    batch = []
+            if batch:
+                run(batch)
+        finally:
+            stream.close()
+        return result
+
+
+class RosterWriter(Writer):
+    """Three tables from one row: employers (key emp_no), persons (key certno; psn_no generated per region when
+    blank, continuing from the highest number in the database or the file) and employee enrollments."""
+
+    stage_columns = [("line", "integer"), ("certno", "varchar(18)"), ("psn_no", "varchar(30)"),
+                     ("psn_name", "varchar(50)"), ("gend", "varchar(1)"), ("brdy", "date"),
+                     ("psn_type", "varchar(4)"), ("region_id", "bigint"), ("admdvs", "varchar(12)"),
+                     ("emp_no", "varchar(30)"), ("emp_name", "varchar(200)"), ("clct_base", "numeric(14, 2)"),
+                     ("begndate", "date"), ("retire_date", "date"), ("psn_insu_stas", "varchar(1)"),
+                     ("person_id", "bigint")]
+    # Both imports would otherwise hand out the same new numbers; the second waits for the first's commit.
+    PSN_NO_LOCK = 3100_0001
+
+    def __init__(self, resource: ImportResource, *, user_id: int | None, path: Path) -> None:
+        super().__init__(resource, user_id=user_id, path=path)
+        self.file_max_serial: dict[str, int] = {}
+
+    def begin(self, cursor: Any) -> None:
+        self.stage, self.emp, self.plan, self.bases = (sql.temp_name(p) for p in ("stage", "emp", "plan", "bases"))
+        self.tables += [self.stage, self.emp, self.plan, self.bases]
+        sql.create_temp_table(cursor, self.stage, self.stage_columns)
+
+    def add(self, line: int, values: dict[str, Any], instance: models.Model) -> None:
+        from accounts.services import PSN_NO_SERIAL_DIGITS
+
+        psn_no = values["psn_no"]
+        if psn_no and len(psn_no) == 6 + PSN_NO_SERIAL_DIGITS and psn_no.isdigit():
+            region, serial = psn_no[:6], int(psn_no[6:])
+            if serial > self.file_max_serial.get(region, 0):
+                self.file_max_serial[region] = serial
+        region = values["region"]
+        self.rows.append((line, values["certno"], psn_no, values["psn_name"], values["gend"], values["brdy"],
+                          values["psn_type"], region.pk, region.admdvs, values["emp_no"], values["emp_name"],
+                          values["clct_base"], values["begndate"], values["retire_date"], values["psn_insu_stas"],
+                          instance.pk))
+
+    def flush(self, cursor: Any) -> None:
+        sql.load_rows(cursor, self.stage, [c for c, _t in self.stage_columns], self.rows)
+        self.rows = []
+
+    def _bases(self, cursor: Any) -> None:
+        from accounts.services import _psn_no_highest_serial
+
+        if sql.on_postgres():
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [self.PSN_NO_LOCK])
+        cursor.execute(f"SELECT DISTINCT admdvs FROM {self.stage} WHERE person_id IS NULL AND psn_no = ''")
+        bases = [(admdvs, max(_psn_no_highest_serial(admdvs), self.file_max_serial.get(admdvs, 0)))
+                 for (admdvs,) in cursor.fetchall()]
+        sql.create_temp_table(cursor, self.bases, [("admdvs", "varchar(12)"), ("base", "bigint")])
+        sql.load_rows(cursor, self.bases, ["admdvs", "base"], bases)
+
+    def finish(self, cursor: Any, *, now: datetime.datetime, progress: WriteProgress) -> WriteResult:
+        from accounts.models import Employer, Enrollment, InsuType, Person
+        from accounts.services import PSN_NO_SERIAL_DIGITS
+
+        person, enrollment, employer = (m._meta.db_table for m in (Person, Enrollment, Employer))
+        user, stage, emp, plan = self.user_id, self.stage, self.emp, self.plan
+        cursor.execute(f"CREATE INDEX {stage}_line ON {stage} (line)")
+        sql.analyze(cursor, stage)
+
+        # Employers: the first row naming one creates it in that row's region; a later name renames it.
+        sql.create_temp_table_as(cursor, emp, (
+            f"SELECT f.emp_no, f.emp_name, s.region_id, f.first_line, e.id AS employer_id, "
+            f"CASE WHEN e.id IS NULL THEN 1 ELSE 0 END AS is_new, "
+            f"CASE WHEN e.id IS NOT NULL AND f.emp_name <> '' AND e.emp_name <> f.emp_name THEN 1 ELSE 0 END "
+            f"AS is_changed "
+            f"FROM (SELECT emp_no, MAX(emp_name) AS emp_name, MIN(line) AS first_line FROM {stage} "
+            f"WHERE emp_no <> '' GROUP BY emp_no) f JOIN {stage} s ON s.line = f.first_line "
+            f"LEFT JOIN {employer} e ON e.emp_no = f.emp_no"))
+        cursor.execute(f"INSERT INTO {employer} (emp_no, emp_name, region_id) "
+                       f"SELECT emp_no, emp_name, region_id FROM {emp} WHERE is_new = 1 ORDER BY first_line")
+        cursor.execute(f"UPDATE {employer} SET emp_name = x.emp_name FROM {emp} x "
+                       f"WHERE {employer}.id = x.employer_id AND x.is_changed = 1")
+        sql.insert_history(cursor, Employer, source=f"{employer} t JOIN {emp} x ON x.emp_no = t.emp_no "
+                           "WHERE x.is_new = 1 OR x.is_changed = 1",
+                           history_type="CASE WHEN x.is_new = 1 THEN '+' ELSE '~' END", when=now, user_id=user)
+        progress(0.1)
+
+        # The plan: each row's employer id, enrollment id and what changes.
+        d = sql.differs
+        sql.create_temp_table_as(cursor, plan, (
+            f"SELECT s.*, em.id AS employer_id, e.id AS enrollment_id, "
+            f"CASE WHEN s.person_id IS NOT NULL AND (p.psn_name <> s.psn_name OR p.gend <> s.gend "
+            f"OR p.brdy <> s.brdy) THEN 1 ELSE 0 END AS person_changed, "
+            f"CASE WHEN e.id IS NULL OR e.psn_type <> s.psn_type OR e.region_id <> s.region_id "
+            f"OR {d('e.employer_id', 'em.id')} OR {d('e.clct_base', 's.clct_base')} OR e.begndate <> s.begndate "
+            f"OR {d('e.retire_date', 's.retire_date')} OR e.psn_insu_stas <> s.psn_insu_stas "
+            f"THEN 1 ELSE 0 END AS enrollment_changed, "
+            f"CASE WHEN x.first_line = s.line AND (x.is_new = 1 OR x.is_changed = 1) THEN 1 ELSE 0 END "
+            f"AS employer_changed "
+            f"FROM {stage} s LEFT JOIN {person} p ON p.id = s.person_id "
+            f"LEFT JOIN {enrollment} e ON e.person_id = s.person_id AND e.insutype = %s "
+            f"LEFT JOIN {employer} em ON em.emp_no = s.emp_no LEFT JOIN {emp} x ON x.emp_no = s.emp_no"),
+            [InsuType.EMPLOYEE.value])
+        progress(0.25)
+
+        # New persons, numbered per region in file order when the file gives no number.
+        self._bases(cursor)
+        generated = f"g.admdvs || {sql.zero_pad('g.base + g.rn', PSN_NO_SERIAL_DIGITS)}"
+        sql.insert_with_history(cursor, Person, insert=(
+            f"INSERT INTO {person} (psn_no, certno, psn_name, gend, brdy, created_at) "
+            f"SELECT CASE WHEN g.psn_no <> '' THEN g.psn_no ELSE {generated} END, g.certno, g.psn_name, g.gend, "
+            f"g.brdy, %s FROM (SELECT pl.line, pl.psn_no, pl.admdvs, pl.certno, pl.psn_name, pl.gend, pl.brdy, "
+            f"COALESCE(b.base, 0) AS base, ROW_NUMBER() OVER (PARTITION BY pl.admdvs, "
+            f"CASE WHEN pl.psn_no = '' THEN 0 ELSE 1 END ORDER BY pl.line) AS rn "
+            f"FROM {plan} pl LEFT JOIN {self.bases} b ON b.admdvs = pl.admdvs WHERE pl.person_id IS NULL) g "
+            f"ORDER BY g.line"), params=[sql.param(now)],
+            created_source=f"{person} t JOIN {plan} pl ON pl.certno = t.certno WHERE pl.person_id IS NULL",
+            when=now, user_id=user)
+        progress(0.45)
+        cursor.execute(f"UPDATE {person} SET psn_name = pl.psn_name, gend = pl.gend, brdy = pl.brdy FROM {plan} pl "
+                       f"WHERE {person}.id = pl.person_id AND pl.person_changed = 1")
+        sql.insert_history(cursor, Person, source=f"{person} t JOIN {plan} pl ON pl.person_id = t.id "
+                           "WHERE pl.person_changed = 1", history_type="~", when=now, user_id=user)
+        progress(0.55)
+
+        # Enrollments: new ones (new persons, or persons without an employee enrollment), then changed ones.
+        employee = InsuType.EMPLOYEE.value
+        sql.insert_with_history(cursor, Enrollment, insert=(
+            f"INSERT INTO {enrollment} (person_id, insutype, psn_type, region_id, employer_id, clct_base, begndate, "
+            f"enddate, retire_date, psn_insu_stas) SELECT p.id, '{employee}', pl.psn_type, pl.region_id, "
+            f"pl.employer_id, pl.clct_base, pl.begndate, NULL, pl.retire_date, pl.psn_insu_stas FROM {plan} pl "
+            f"JOIN {person} p ON p.certno = pl.certno WHERE pl.enrollment_id IS NULL ORDER BY pl.line"), params=[],
+            created_source=(f"{enrollment} t JOIN {person} p ON p.id = t.person_id JOIN {plan} pl "
+                            f"ON pl.certno = p.certno WHERE pl.enrollment_id IS NULL AND t.insutype = '{employee}'"),
+            when=now, user_id=user)
+        progress(0.8)
+        cursor.execute(
+            f"UPDATE {enrollment} SET psn_type = pl.psn_type, region_id = pl.region_id, "
+            f"employer_id = pl.employer_id, clct_base = pl.clct_base, begndate = pl.begndate, "
+            f"retire_date = pl.retire_date, psn_insu_stas = pl.psn_insu_stas FROM {plan} pl "
+            f"WHERE {enrollment}.id = pl.enrollment_id AND pl.enrollment_changed = 1")
+        sql.insert_history(cursor, Enrollment, source=f"{enrollment} t JOIN {plan} pl ON pl.enrollment_id = t.id "
+                           "WHERE pl.enrollment_changed = 1", history_type="~", when=now, user_id=user)
+        progress(1.0)
+
+        cursor.execute(
+            f"SELECT COUNT(*), SUM(CASE WHEN person_id IS NULL THEN 1 ELSE 0 END), "
+            f"SUM(CASE WHEN person_id IS NOT NULL AND (person_changed = 1 OR enrollment_changed = 1 "
+            f"OR employer_changed = 1) THEN 1 ELSE 0 END) FROM {plan}")
+        total, created, updated = (int(v or 0) for v in cursor.fetchone())
+        return WriteResult(created=created, updated=updated, unchanged=total - created - updated)
+
+
+WRITERS: dict[str, type[Writer]] = {
+    "roster": RosterWriter,
+    "facilities": FacilityWriter,
+    "items": ItemWriter,
+    "diseases": DiseaseWriter,
+    "recognitions": RecognitionWriter,
+    "contributions": ContributionWriter,
+    "family_links": ResourceWriter,
+    "balances": ResourceWriter,
+}
+
+
+def writer_for(kind: str, resource: ImportResource, *, user_id: int | None, path: Path) -> Writer:
+    """The writer of KIND (a kind without a set-based writer goes through its resource)."""
+    return WRITERS.get(kind, ResourceWriter)(resource, user_id=user_id, path=path)

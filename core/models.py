@@ -1,0 +1,52 @@
+"""Background imports: one `ImportJob` per file uploaded in the admin, run by a Celery task."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from core.imports.base import IMPORT_KINDS
+
+
+class ImportJob(models.Model):
+    """A file of a KIND imported in the background: who started it, how far it is (updated while it runs, from a
+    connection of its own), what it did, and the bad rows with their messages when there were any."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=[(kind, kind) for kind in IMPORT_KINDS])
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
+    dry_run = models.BooleanField(_("dry run"), default=False, help_text=_("validate and count, write nothing"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("started by"), on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    percent = models.PositiveSmallIntegerField(_("progress, %"), default=0)
+    rows_read = models.PositiveIntegerField(_("rows read"), default=0)
+    rows_validated = models.PositiveIntegerField(_("rows validated"), default=0)
+    rows_written = models.PositiveIntegerField(_("rows written"), default=0)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    bad = models.PositiveIntegerField(_("bad rows"), default=0)
+    bad_rows = models.FileField(_("bad rows file"), upload_to="imports/bad/%Y/%m/", blank=True)
+    error = models.TextField(_("error"), blank=True, help_text=_("why the file was refused or the job failed"))
+
+    class Meta:
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
