@@ -28,6 +28,7 @@ from claims.models import Accumulator, Facility, Item, Recognition, Settlement, 
 from policies.errors import PolicyError
 from policies.models import PolicyVersion
 from policies.selectors import BenefitTerms, benefit_rule_for, facility_level_of, policy_version_in_force
+from reports import summaries
 
 PHARMACY_PURCHASE = "41"
 CHRONIC = "14"
@@ -334,6 +335,8 @@ def _settle(*, facility: Facility, data: dict[str, Any], digest: str) -> dict[st
         counters.dedc_used += result.accumulator_delta.dedc
         counters.hifp_paid += result.accumulator_delta.hifp
         counters.save(update_fields=["dedc_used", "hifp_paid"])
+    # Last, after the accumulator and account locks: the report summaries' rows (one atomic upsert).
+    summaries.settlement_applied(settlement, sign=+1)
     return answer
 
 
@@ -370,4 +373,5 @@ def settlement_reverse(*, settlement: Settlement, reason: str, user=None) -> Set
     settlement.reversal_reason = reason[:200]
     settlement.reversed_by = user if getattr(user, "is_authenticated", False) else None
     settlement.save(update_fields=["status", "reversed_at", "reversal_reason", "reversed_by"])
+    summaries.settlement_applied(settlement, sign=-1)
     return settlement

@@ -12,4 +12,6 @@ urlpatterns = [
                                                  permission_classes=[AllowAny]), name="api-docs"),
     path("", include("policies.api.urls")),
     path("", include("accounts.api.urls")),
+    path("", include("claims.api.urls")),
+    path("", include("reports.api.urls")),
 ]

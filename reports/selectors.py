@@ -1,0 +1,104 @@
+"""Reads for the reports: each returns an aggregated queryset over a summary table (never over the settlements,
+so a page answers in milliseconds whatever the number of settlements). Money stays Decimal."""
+
+import datetime
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from accounts.models import EntryKind
+from claims.models import Facility, Recognition
+from reports.models import AccountFlow, FacilityMonth, FundExpenditure
+from reports.summaries import month_next
+
+CHRONIC = "14"
+FAMILY_KINDS = (EntryKind.MULAID_SETTLEMENT, EntryKind.RELATIVE_CONTRIBUTION)
+
+
+def _months(qs: QuerySet, first: datetime.date, last: datetime.date) -> QuerySet:
+    return qs.filter(month__gte=first, month__lte=last)
+
+
+def fund_expenditure(*, first: datetime.date, last: datetime.date, admdvs: str = "", fund_type: str = "",
+                     hosp_lv: str = "", enrollee_class: str = "", med_type: str = "") -> QuerySet:
+    """Fund paid by month × region × fund type × facility level × enrollee class × medical type."""
+    qs = _months(FundExpenditure.objects.all(), first, last)
+    for field, value in (("region__admdvs", admdvs), ("fund_type", fund_type), ("hosp_lv", hosp_lv),
+                         ("enrollee_class", enrollee_class), ("med_type", med_type)):
+        if value:
+            qs = qs.filter(**{field: value})
+    keys = ("month", "region__admdvs", "fund_type", "hosp_lv", "enrollee_class", "med_type")
+    return (qs.values(*keys).annotate(n_settlements=Sum("settlements"), fund_paid=Sum("amount"))
+            .exclude(n_settlements=0, fund_paid=0).order_by(*keys))
+
+
+def account_flows(*, first: datetime.date, last: datetime.date, admdvs: str = "", direction: str = "") -> QuerySet:
+    """Personal accounts' income and spending by month × region × direction × kind × credit rule."""
+    qs = _months(AccountFlow.objects.all(), first, last)
+    if admdvs:
+        qs = qs.filter(region__admdvs=admdvs)
+    if direction:
+        qs = qs.filter(direction=direction)
+    keys = ("month", "region__admdvs", "direction", "kind", "credit_rule")
+    return (qs.values(*keys).annotate(n_entries=Sum("entries"), total=Sum("amount"))
+            .exclude(n_entries=0, total=0).order_by(*keys))
+
+
+def mutual_aid(*, first: datetime.date, last: datetime.date, admdvs: str = "") -> QuerySet:
+    """Family payments (mutual-aid settlements and relatives' contributions) by relation and kind."""
+    qs = _months(AccountFlow.objects.filter(kind__in=FAMILY_KINDS), first, last)
+    if admdvs:
+        qs = qs.filter(region__admdvs=admdvs)
+    return (qs.values("relation", "kind").annotate(n_entries=Sum("entries"), total=Sum("amount"))
+            .exclude(n_entries=0, total=0).order_by("relation", "kind"))
+
+
+def chronic_visits(*, first: datetime.date, last: datetime.date, admdvs: str = "", disease: str = "") -> QuerySet:
+    """Chronic-disease (`med_type` 14) visits and payments per disease, at facilities of the region."""
+    qs = _months(FacilityMonth.objects.filter(med_type=CHRONIC), first, last)
+    if admdvs:
+        qs = qs.filter(facility__region__admdvs=admdvs)
+    if disease:
+        qs = qs.filter(dise_codg=disease)
+    return (qs.values("dise_codg").annotate(n_settlements=Sum("settlements"), medfee=Sum("medfee_sumamt"),
+                                            fund_paid=Sum("fund_pay_sumamt"), hifp=Sum("hifp_pay"))
+            .exclude(n_settlements=0).order_by("dise_codg"))
+
+
+def chronic_recognised(*, first: datetime.date, last: datetime.date, admdvs: str = "", disease: str = "",
+                       ) -> QuerySet:
+    """Persons recognised for each disease at some time in the period (at facilities of the region)."""
+    end = month_next(last) - datetime.timedelta(days=1)
+    qs = Recognition.objects.filter(begndate__lte=end).filter(Q(enddate__isnull=True) | Q(enddate__gte=first))
+    if admdvs:
+        qs = qs.filter(facility__region__admdvs=admdvs)
+    if disease:
+        qs = qs.filter(disease__opsp_dise_code=disease)
+    return (qs.values("disease__opsp_dise_code", "disease__opsp_dise_name")
+            .annotate(persons=Count("person", distinct=True)).order_by("disease__opsp_dise_code"))
+
+
+def facility_ranking(*, first: datetime.date, last: datetime.date, admdvs: str = "", fixmedins_type: str = "",
+                     hosp_lv: str = "", order: str = "fund_paid", limit: int = 20) -> QuerySet:
+    """Facilities ranked by fund paid (or by number of settlements) in the period."""
+    qs = _months(FacilityMonth.objects.all(), first, last)
+    if admdvs:
+        qs = qs.filter(facility__region__admdvs=admdvs)
+    if fixmedins_type:
+        qs = qs.filter(facility__fixmedins_type=fixmedins_type)
+    if hosp_lv:
+        qs = qs.filter(facility__hosp_lv=hosp_lv)
+    keys = ("facility__fixmedins_code", "facility__fixmedins_name", "facility__fixmedins_type", "facility__hosp_lv")
+    ranked = (qs.values(*keys).annotate(n_settlements=Sum("settlements"), medfee=Sum("medfee_sumamt"),
+                                        fund_paid=Sum("fund_pay_sumamt"))
+              .exclude(n_settlements=0))
+    second = "fund_paid" if order == "n_settlements" else "n_settlements"
+    return ranked.order_by(f"-{order}", f"-{second}", "facility__fixmedins_code")[:limit]
+
+
+def reconciliation(*, facility: Facility, first: datetime.date, last: datetime.date) -> dict:
+    """A facility's totals for the months `first`..`last`, by payer (settled, not reversed)."""
+    totals = _months(FacilityMonth.objects.filter(facility=facility), first, last).aggregate(
+        setl_cnt=Sum("settlements"), medfee_sumamt=Sum("medfee_sumamt"), hifp_pay=Sum("hifp_pay"),
+        oth_pay=Sum("oth_pay"), fund_pay_sumamt=Sum("fund_pay_sumamt"), acct_pay=Sum("acct_pay"),
+        acct_mulaid_pay=Sum("acct_mulaid_pay"), psn_cash_pay=Sum("psn_cash_pay"))
+    return {key: (value if value is not None else 0) for key, value in totals.items()}

@@ -1,0 +1,230 @@
+"""The summary tables behind the reports: kept current by the settlement services, rebuilt set-based by jobs.
+
+`settlement_applied` is called by `claims.services` inside the settle (+1) and reverse (−1) transactions, as their
+last statement: it takes the summary rows' locks after the accumulator and account locks, in one atomic upsert
+(`INSERT … ON CONFLICT DO UPDATE`, on PostgreSQL and SQLite alike), so two tills never deadlock on it.
+
+Each incremental table has a direct aggregate over `claims_settlement` (`*_direct`): the rebuild inserts exactly
+that, and the tests prove the incremental rows equal it. Personal-account flows are rebuilt per month from the
+ledger (`account_flows_rebuild`), which credit runs write in bulk where no hook can reach.
+"""
+
+import datetime
+import time
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import Count, F, QuerySet, Sum, Value
+from django.db.models.functions import TruncMonth
+
+from accounts.models import EntryKind, FamilyLink, LedgerEntry, PersonalAccount, RelativeContribution
+from claims.models import Settlement, SettlementStatus
+from policies.models import CreditRule
+from reports.models import (
+    POOLED_FUND,
+    SUPPLEMENTARY_FUND,
+    AccountFlow,
+    FacilityMonth,
+    FlowDirection,
+    FundExpenditure,
+    SummaryRebuild,
+)
+
+FUND_FIELDS = {POOLED_FUND: "hifp_pay", SUPPLEMENTARY_FUND: "oth_pay"}
+FACILITY_MONEY = ("medfee_sumamt", "hifp_pay", "oth_pay", "fund_pay_sumamt", "acct_pay", "acct_mulaid_pay",
+                  "psn_cash_pay")
+FUND_KEY = ("month", "region_id", "fund_type", "hosp_lv", "enrollee_class", "med_type")
+FACILITY_KEY = ("month", "facility_id", "med_type", "dise_codg")
+INCOME_KINDS = (EntryKind.CREDIT_IN_SERVICE, EntryKind.CREDIT_RETIRED, EntryKind.OPENING_BALANCE)
+SPENDING_KINDS = (EntryKind.SETTLEMENT, EntryKind.MULAID_SETTLEMENT, EntryKind.RELATIVE_CONTRIBUTION)
+
+
+def month_of(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+def month_next(month: datetime.date) -> datetime.date:
+    return (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+
+
+def months_between(first: datetime.date, last: datetime.date) -> list[datetime.date]:
+    months, month = [], month_of(first)
+    while month <= last:
+        months.append(month)
+        month = month_next(month)
+    return months
+
+
+def _upsert(table: str, key: tuple[str, ...], values: dict[str, object], rows: list[tuple]) -> None:
+    """Add `rows` (key values then the additive values) to `table`, creating missing rows: one statement."""
+    columns = [*key, *values]
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
+    updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in values)
+    sql = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES {placeholders} "
+           f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [v for row in rows for v in row])
+
+
+def settlement_applied(settlement: Settlement, *, sign: int) -> None:
+    """Add a settlement to the summary tables (`sign` +1 when settled, −1 when reversed). Call inside the
+    settlement's transaction, after its other locks."""
+    month = connection.ops.adapt_datefield_value(month_of(settlement.setl_date))
+    fund_rows = []
+    region_id = settlement.policy_version.region_id if settlement.policy_version_id else None
+    if region_id is not None:
+        for fund_type, name in FUND_FIELDS.items():
+            amount = getattr(settlement, name)
+            if amount:
+                fund_rows.append((month, region_id, fund_type, settlement.hosp_lv, settlement.enrollee_class,
+                                  settlement.med_type, sign, Decimal(sign) * amount))
+    if fund_rows:
+        _upsert(FundExpenditure._meta.db_table, FUND_KEY, {"settlements": 0, "amount": 0}, fund_rows)
+    money = [Decimal(sign) * getattr(settlement, name) for name in FACILITY_MONEY]
+    _upsert(FacilityMonth._meta.db_table, FACILITY_KEY, dict.fromkeys(("settlements", *FACILITY_MONEY), 0),
+            [(month, settlement.facility_id, settlement.med_type, settlement.dise_codg or "", sign, *money)])
+
+
+# --- direct aggregates and set-based rebuilds ---------------------------------------------------------------------
+
+def _settled(first: datetime.date | None, last: datetime.date | None) -> QuerySet:
+    qs = Settlement.objects.filter(status=SettlementStatus.SETTLED).order_by()
+    if first is not None:
+        qs = qs.filter(setl_date__gte=month_of(first))
+    if last is not None:
+        qs = qs.filter(setl_date__lt=month_next(month_of(last)))
+    return qs
+
+
+def fund_expenditure_direct(first: datetime.date | None = None, last: datetime.date | None = None,
+                            ) -> list[QuerySet]:
+    """What `FundExpenditure` holds, aggregated straight from the settlements: one queryset per fund type."""
+    out = []
+    for fund_type, name in FUND_FIELDS.items():
+        out.append(_settled(first, last).filter(policy_version__isnull=False).exclude(**{name: 0})
+                   .annotate(r_month=TruncMonth("setl_date"), r_region=F("policy_version__region_id"),
+                             r_fund=Value(fund_type))
+                   .values("hosp_lv", "enrollee_class", "med_type", "r_month", "r_region", "r_fund")
+                   .annotate(r_settlements=Count("id"), r_amount=Sum(name)))
+    return out
+
+
+def facility_month_direct(first: datetime.date | None = None, last: datetime.date | None = None) -> QuerySet:
+    """What `FacilityMonth` holds, aggregated straight from the settlements."""
+    return (_settled(first, last).annotate(r_month=TruncMonth("setl_date"))
+            .values("facility_id", "med_type", "dise_codg", "r_month")
+            .annotate(r_settlements=Count("id"), **{f"r_{name}": Sum(name) for name in FACILITY_MONEY}))
+
+
+def _insert_select(table: str, qs: QuerySet) -> int:
+    """INSERT the rows of an aggregate queryset; its output names map to columns (`r_x` → `x`)."""
+    query = qs.query
+    names = [*query.values_select, *query.annotation_select]
+    columns = [{"r_region": "region_id", "r_fund": "fund_type"}.get(n, n.removeprefix("r_")) for n in names]
+    sql, params = query.sql_with_params()
+    outer = ", ".join(f"sub.{n}" for n in names)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {outer} FROM ({sql}) sub", params)
+        return cursor.rowcount
+
+
+@transaction.atomic
+def settlement_summaries_rebuild(*, first: datetime.date, last: datetime.date, user=None) -> int:  # noqa: ANN001
+    """Replace the settlement summaries of the months `first`..`last` by the direct aggregate (repair, bulk loads).
+    Takes a table lock on PostgreSQL so no settlement adds to a row being rebuilt."""
+    started = time.perf_counter()
+    first, last = month_of(first), month_of(last)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {FundExpenditure._meta.db_table}, {FacilityMonth._meta.db_table} "
+                           "IN SHARE ROW EXCLUSIVE MODE")
+    FundExpenditure.objects.filter(month__gte=first, month__lte=last).delete()
+    FacilityMonth.objects.filter(month__gte=first, month__lte=last).delete()
+    rows = sum(_insert_select(FundExpenditure._meta.db_table, qs) for qs in fund_expenditure_direct(first, last))
+    rows += _insert_select(FacilityMonth._meta.db_table, facility_month_direct(first, last))
+    seconds = Decimal(f"{time.perf_counter() - started:.3f}")
+    SummaryRebuild.objects.bulk_create([SummaryRebuild(table="settlements", month=m, rows=rows, seconds=seconds,
+                                                       rebuilt_by=user) for m in months_between(first, last)])
+    return rows
+
+
+def _flows_sql() -> str:
+    t = {m.__name__: m._meta.db_table for m in (LedgerEntry, PersonalAccount, CreditRule, Settlement,
+                                                 RelativeContribution, FamilyLink, AccountFlow)}
+    enrollment = PersonalAccount._meta.get_field("person").related_model._meta.get_field("enrollments")
+    enrollment_table = enrollment.related_model._meta.db_table
+    income = ", ".join(f"'{k}'" for k in INCOME_KINDS)
+    spending = ", ".join(f"'{k}'" for k in SPENDING_KINDS)
+    return f"""
+        INSERT INTO {t['AccountFlow']} (month, region_id, direction, kind, credit_rule, relation, entries, amount)
+        SELECT %s, x.region_id,
+               CASE WHEN x.k IN ({income}) THEN '{FlowDirection.INCOME}'
+                    WHEN x.k IN ({spending}) THEN '{FlowDirection.SPENDING}'
+                    ELSE '{FlowDirection.OTHER}' END,
+               x.k, x.rule, x.rel, SUM(x.sign), SUM(x.amount)
+        FROM (
+            SELECT en.region_id AS region_id, e.k AS k, COALESCE(cr.name, '') AS rule,
+                   COALESCE(fl.relation, '') AS rel,
+                   CASE WHEN e.kind = '{EntryKind.REVERSAL}' THEN -1 ELSE 1 END AS sign, e.amount AS amount
+            FROM (
+                -- A reversal counts under the kind (and credit rule) of the entry it reverses: looked up for the
+                -- few reversal rows only, never by hashing the whole ledger.
+                SELECT e.*, CASE WHEN e.reverses_id IS NULL THEN e.kind ELSE
+                                 (SELECT o.kind FROM {t['LedgerEntry']} o WHERE o.id = e.reverses_id) END AS k,
+                       CASE WHEN e.reverses_id IS NULL THEN e.credit_rule_id ELSE
+                                 (SELECT o.credit_rule_id FROM {t['LedgerEntry']} o WHERE o.id = e.reverses_id)
+                            END AS rule_id
+                FROM {t['LedgerEntry']} e
+                WHERE (e.period >= %s AND e.period < %s)
+                   OR (e.period IS NULL AND e.created_at >= %s AND e.created_at < %s)
+            ) e
+            JOIN {t['PersonalAccount']} a ON a.id = e.account_id
+            LEFT JOIN {enrollment_table} en ON en.person_id = a.person_id AND en.insutype = '310'
+            LEFT JOIN {t['CreditRule']} cr ON cr.id = e.rule_id
+            -- A mutual-aid debit's period is its settlement's service date: only that month's settlements.
+            LEFT JOIN {t['Settlement']} s ON e.k = '{EntryKind.MULAID_SETTLEMENT}' AND e.ref_type = 'settlement'
+                 AND s.setl_id = e.ref_id AND s.setl_date >= %s AND s.setl_date < %s
+            LEFT JOIN {t['RelativeContribution']} rc ON e.ref_type = 'relative_contribution'
+                 AND CAST(rc.id AS VARCHAR(20)) = e.ref_id
+            LEFT JOIN {t['FamilyLink']} fl ON fl.holder_id = a.person_id
+                 AND fl.relative_id = COALESCE(s.person_id, rc.relative_id)
+        ) x
+        GROUP BY x.region_id, x.k, x.rule, x.rel"""
+
+
+def _aware(day: datetime.date) -> datetime.datetime:
+    from django.utils import timezone
+
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+@transaction.atomic
+def account_flows_rebuild(*, month: datetime.date, user=None) -> SummaryRebuild:  # noqa: ANN001
+    """Rebuild one month of `AccountFlow` from the ledger, set-based (one INSERT … SELECT … GROUP BY). An entry's
+    month is its `period` (the credited month, the service date) or, without one, the day it was written."""
+    started = time.perf_counter()
+    month = month_of(month)
+    following = month_next(month)
+    AccountFlow.objects.filter(month=month).delete()
+    ops = connection.ops
+    first, after = ops.adapt_datefield_value(month), ops.adapt_datefield_value(following)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL jit = off")  # compiling this one-off plan cost more than running it
+        cursor.execute(_flows_sql(), [first, first, after, ops.adapt_datetimefield_value(_aware(month)),
+                                      ops.adapt_datetimefield_value(_aware(following)), first, after])
+        rows = cursor.rowcount
+    return SummaryRebuild.objects.create(table="account_flows", month=month, rows=max(rows, 0),
+                                         seconds=Decimal(f"{time.perf_counter() - started:.3f}"), rebuilt_by=user)
+
+
+def account_flows_rebuild_months(*, months: Iterable[datetime.date], user=None) -> list[SummaryRebuild]:  # noqa: ANN001
+    return [account_flows_rebuild(month=m, user=user) for m in months]
+
+
+def last_rebuilt(table: str, months: Iterable[datetime.date] | None = None) -> SummaryRebuild | None:
+    qs = SummaryRebuild.objects.filter(table=table)
+    if months is not None:
+        qs = qs.filter(month__in=list(months))
+    return qs.order_by("-rebuilt_at").first()

@@ -1,0 +1,170 @@
+"""Each supervision rule fires on its case and stays quiet on a near miss; reruns do not duplicate; reviews need
+the supervisor's permission and a note."""
+
+import itertools
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from accounts.tests.factories import FamilyLinkFactory, PersonFactory
+from claims.services import settlement_create
+from reports.models import Alert, AlertStatus, Rule, SupervisionSetting
+from reports.supervision import alert_review, supervision_run
+from reports.tests.conftest import D, enrollee, fund, request, user_in
+
+pytestmark = pytest.mark.django_db
+MARCH = D(2025, 3, 1)
+_ids = itertools.count(1)
+
+
+def settle(facility, person, *items, day="2025-03-10", **kw):  # noqa: ANN001, ANN002, ANN003, ANN201
+    answer, _ = settlement_create(facility=facility, data=request(person.psn_no, *items, setl_date=day,
+                                                                  medins_setl_id=f"S{next(_ids)}", **kw))
+    return answer
+
+
+def person(world, historical="0"):  # noqa: ANN001, ANN201
+    p = enrollee(world["regions"]["370100"], brdy=D(1980, 1, 1)).person
+    fund(p, historical=historical)
+    return p
+
+
+def alerts(rule: str) -> dict[str, Alert]:
+    supervision_run(month=MARCH, rules=[rule])
+    return {a.subject_key: a for a in Alert.objects.filter(rule=rule)}
+
+
+def test_several_facilities_on_one_day(world):
+    f = world["facilities"]
+    hit, near = person(world), person(world)
+    for code in ("JN1", "JN2", "JN3"):
+        settle(f[code], hit, ("C", "1", "20"))
+    settle(f["JN1"], near, ("C", "1", "20"))
+    settle(f["JN2"], near, ("C", "1", "20"))
+    settle(f["JN3"], near, ("C", "1", "20"), day="2025-03-11")  # another day: only 2 facilities on each
+    found = alerts(Rule.MULTI_FACILITY_DAY)
+    assert set(found) == {hit.psn_no}
+    alert = found[hit.psn_no]
+    assert alert.period_start == alert.period_end == D(2025, 3, 10) and alert.score == 3
+    assert alert.settlements.count() == 3
+
+
+def test_visits_far_above_the_usual_count(world):
+    SupervisionSetting.objects.filter(rule=Rule.FREQUENT_VISITS).update(min_count=10, ratio=3)
+    f = world["facilities"]
+    heavy, near, *others = (person(world) for _ in range(5))
+    for n in range(10):
+        settle(f["JN1"], heavy, ("C", "1", "20"), day=f"2025-03-{n + 1:02d}")
+    for n in range(9):  # near miss: 9 visits, under the minimum of 10
+        settle(f["JN1"], near, ("C", "1", "20"), day=f"2025-03-{n + 1:02d}")
+    for p in others:
+        settle(f["JN1"], p, ("C", "1", "20"))
+    # mean = (10 + 9 + 3) / 5 = 4.40; 10 > 3 × 4.40 = 13.20? no → raise the bar first, then lower it.
+    assert alerts(Rule.FREQUENT_VISITS) == {}
+    SupervisionSetting.objects.filter(rule=Rule.FREQUENT_VISITS).update(ratio=2)
+    # 10 > 2 × 4.40 = 8.80 and 10 ≥ 10: heavy; 9 > 8.80 but 9 < 10: near miss.
+    found = alerts(Rule.FREQUENT_VISITS)
+    assert set(found) == {heavy.psn_no} and found[heavy.psn_no].settlements.count() == 10
+
+
+def _relative_spending(world, amounts: list[str]) -> list:  # noqa: ANN001
+    relatives = []
+    for amount in amounts:
+        holder = person(world, historical="5000.00")
+        relative = PersonFactory(brdy=D(2012, 1, 1))
+        FamilyLinkFactory(holder=holder, relative=relative, relation="child", begndate=D(2024, 1, 1))
+        # No insurance: the whole bill is personal, paid from the holder's account (mutual aid).
+        answer = settle(world["facilities"]["JN1"], relative, ("C", "1", amount))
+        assert answer["acct_mulaid_pay"] == f"{Decimal(amount):.2f}"
+        relatives.append(relative)
+    return relatives
+
+
+def test_mutual_aid_far_above_peers(world):
+    # mean = (1000 + 3 × 100) / 4 = 325.00; 1000.00 > 3 × 325.00 = 975.00 and ≥ 500.00: fires.
+    outlier, *_ = _relative_spending(world, ["1000", "100", "100", "100"])
+    assert set(alerts(Rule.MULAID_OUTLIER)) == {outlier.psn_no}
+
+
+def test_mutual_aid_near_miss(world):
+    # mean = (900 + 300) / 4 = 300.00; 900.00 > 3 × 300.00 = 900.00? no.
+    _relative_spending(world, ["900", "100", "100", "100"])
+    assert alerts(Rule.MULAID_OUTLIER) == {}
+
+
+def test_repeated_bills_just_under_a_cap(world):
+    SupervisionSetting.objects.filter(rule=Rule.JUST_UNDER_CAP).update(amount=Decimal("200"), ratio=Decimal("0.05"),
+                                                                       min_count=3)
+    f = world["facilities"]
+    hit, near = person(world), person(world)
+    for day in ("2025-03-03", "2025-03-10", "2025-03-17"):
+        settle(f["JN1"], hit, ("C", "1", "195"), day=day)  # 190.00 ≤ 195.00 < 200.00
+    settle(f["JN1"], near, ("C", "1", "195"), day="2025-03-03")
+    settle(f["JN1"], near, ("C", "1", "199.99"), day="2025-03-10")
+    settle(f["JN1"], near, ("C", "1", "200"), day="2025-03-17")  # at the cap, not under it
+    found = alerts(Rule.JUST_UNDER_CAP)
+    assert set(found) == {hit.psn_no} and found[hit.psn_no].score == 3
+
+
+def test_items_over_their_price_limit(world):
+    f = world["facilities"]
+    p = person(world)
+    settle(f["JN1"], p, ("A50", "2", "55"))  # limit 50.00: 2 × 5.00 over
+    settle(f["JN2"], p, ("A50", "2", "50"))  # at the limit: near miss
+    found = alerts(Rule.OVER_PRICE_LIMIT)
+    assert set(found) == {"HJN1"}
+    assert found["HJN1"].detail["overlmt_selfpay"] == "10.00" and found["HJN1"].settlements.count() == 1
+
+
+def _pharmacy_months(world, previous: str, march: str) -> None:  # noqa: ANN001
+    buyer = person(world, historical="100000.00")
+    for month in ("2024-12", "2025-01", "2025-02"):
+        settle(world["facilities"]["JNP"], buyer, ("C", "1", previous), med_type="41", day=f"{month}-15")
+    settle(world["facilities"]["JNP"], buyer, ("C", "1", march), med_type="41", day="2025-03-15")
+
+
+def test_pharmacy_account_spending_jumps(world):
+    # previous 3 months average 100.00; March 1,100.00 > 2 × 100.00 and ≥ 1,000.00.
+    _pharmacy_months(world, "100", "1100")
+    found = alerts(Rule.PHARMACY_JUMP)
+    assert set(found) == {"PJN"} and found["PJN"].score == Decimal("1100.00")
+
+
+def test_pharmacy_near_miss(world):
+    # previous average 600.00; March 1,200.00 > 2 × 600.00? no.
+    _pharmacy_months(world, "600", "1200")
+    assert alerts(Rule.PHARMACY_JUMP) == {}
+
+
+def test_rerun_does_not_duplicate_and_leaves_reviews_alone(world):
+    f = world["facilities"]
+    p = person(world)
+    for code in ("JN1", "JN2", "JN3"):
+        settle(f[code], p, ("C", "1", "20"))
+    supervision_run(month=MARCH)
+    supervision_run(month=MARCH)
+    alert = Alert.objects.get(rule=Rule.MULTI_FACILITY_DAY)
+    supervisor = user_in("supervisor", "sup")
+    alert_review(alert=alert, status=AlertStatus.DISMISSED, note="a referral chain", user=supervisor)
+    settle(f["SH1"], p, ("C", "1", "20"))  # a fourth facility that day
+    supervision_run(month=MARCH)
+    alert.refresh_from_db()
+    assert Alert.objects.filter(rule=Rule.MULTI_FACILITY_DAY).count() == 1
+    assert alert.status == AlertStatus.DISMISSED and alert.settlements.count() == 3 and alert.reviewer == supervisor
+
+
+def test_review_needs_the_permission_and_a_note(world):
+    f = world["facilities"]
+    p = person(world)
+    for code in ("JN1", "JN2", "JN3"):
+        settle(f[code], p, ("C", "1", "20"))
+    supervision_run(month=MARCH)
+    alert = Alert.objects.get()
+    with pytest.raises(PermissionDenied):
+        alert_review(alert=alert, status=AlertStatus.CONFIRMED, note="x", user=user_in("read_only", "ro"))
+    supervisor = user_in("supervisor", "sup")
+    with pytest.raises(ValueError):
+        alert_review(alert=alert, status=AlertStatus.CONFIRMED, note=" ", user=supervisor)
+    reviewed = alert_review(alert=alert, status=AlertStatus.CONFIRMED, note="billing three times", user=supervisor)
+    assert reviewed.status == AlertStatus.CONFIRMED and reviewed.reviewed_at is not None
