@@ -31,3 +31,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_policy_cache() -> None:
+    """Each test's database starts anew; so must the process-local cache of resolved policy versions."""
+    from policies.cache import policy_cache_clear
+
+    policy_cache_clear()

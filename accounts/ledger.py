@@ -37,12 +37,20 @@ def accounts_open(*, person_ids: Iterable[int]) -> None:
 
 
 def accounts_lock(*, person_ids: Iterable[int]) -> dict[int, PersonalAccount]:
-    """Open missing accounts, then lock the accounts of these persons in primary-key order (no deadlocks between
-    two transactions locking overlapping sets). Must run inside a transaction. Returns them by person id."""
+    """Lock the accounts of these persons in primary-key order (no deadlocks between two transactions locking
+    overlapping sets), opening the missing ones first. Must run inside a transaction. Returns them by person id."""
     ids = sorted(set(person_ids))
-    accounts_open(person_ids=ids)
-    locked = PersonalAccount.objects.select_for_update().filter(person_id__in=ids).order_by("pk")
-    return {account.person_id: account for account in locked}
+    if not ids:
+        return {}
+    locked = {account.person_id: account
+              for account in PersonalAccount.objects.select_for_update().filter(person_id__in=ids).order_by("pk")}
+    missing = [pk for pk in ids if pk not in locked]
+    if missing:
+        # New accounts get higher keys than every account locked above, so the pk order still holds.
+        PersonalAccount.objects.bulk_create([PersonalAccount(person_id=pk) for pk in missing], ignore_conflicts=True)
+        locked.update({account.person_id: account for account in PersonalAccount.objects.select_for_update()
+                       .filter(person_id__in=missing).order_by("pk")})
+    return locked
 
 
 def ledger_post(*, account: PersonalAccount, pocket: str, amount: Decimal, kind: str, reason: str = "",

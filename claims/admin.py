@@ -24,6 +24,7 @@ from claims.models import (
     Disease,
     Facility,
     Item,
+    MedType,
     PartnerToken,
     Recognition,
     Settlement,
@@ -83,12 +84,7 @@ class RecognitionAdmin(CertnoMaskMixin, PersonSearchMixin, ImportExportMixin, Hi
 # reversing a settlement or creating and revoking a token goes through the services.
 # ---------------------------------------------------------------------------------------------------------------
 
-MED_TYPES = {
-    "11": _("general outpatient"),
-    "13": _("emergency"),
-    "14": _("outpatient chronic or special disease"),
-    "41": _("pharmacy purchase"),
-}
+MED_TYPES = dict(MedType.choices)
 
 
 class MedTypeFilter(admin.SimpleListFilter):

@@ -208,6 +208,13 @@ class Accumulator(models.Model):
         return f"{self.person.psn_no} {self.year_start:%Y} {self.bucket}"
 
 
+class MedType(models.TextChoices):
+    GENERAL_OUTPATIENT = "11", _("general outpatient")
+    EMERGENCY = "13", _("emergency")
+    CHRONIC = "14", _("outpatient chronic or special disease")
+    PHARMACY_PURCHASE = "41", _("pharmacy purchase")
+
+
 class SettlementStatus(models.TextChoices):
     SETTLED = "settled", _("settled")
     REVERSED = "reversed", _("reversed")
@@ -228,7 +235,7 @@ class Settlement(models.Model):
                                related_name="settlements")
     insutype = models.CharField(_("insurance type"), max_length=3, blank=True)
     psn_type = models.CharField(_("person type"), max_length=4, blank=True)
-    med_type = models.CharField(_("medical type"), max_length=2)
+    med_type = models.CharField(_("medical type"), max_length=2, choices=MedType.choices)
     setl_date = models.DateField(_("service date"))
     dise_codg = models.CharField(_("disease code"), max_length=20, blank=True)
     ext_rx = models.BooleanField(_("external prescription"), default=False)
@@ -262,6 +269,8 @@ class Settlement(models.Model):
     reversal_reason = models.CharField(_("reversal reason"), max_length=200, blank=True)
     reversed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("reversed by"), on_delete=models.PROTECT,
                                     null=True, blank=True, related_name="+")
+    reversed_by_token = models.ForeignKey(PartnerToken, verbose_name=_("reversed through the partner token"),
+                                          on_delete=models.PROTECT, null=True, blank=True, related_name="+")
 
     class Meta:
         verbose_name = _("settlement")
@@ -273,7 +282,7 @@ class Settlement(models.Model):
             models.CheckConstraint(condition=Q(status__in=SettlementStatus.values), name="settlement_status_valid"),
         ]
         indexes = [models.Index(fields=["facility", "setl_date"]), models.Index(fields=["person", "setl_date"]),
-                   models.Index(fields=["setl_date", "med_type"])]
+                   models.Index(fields=["setl_date", "med_type"]), models.Index(fields=["medins_setl_id"])]
 
     def __str__(self) -> str:
         return self.setl_id

@@ -24,10 +24,20 @@ from accounts.ledger import accounts_lock, ledger_post
 from accounts.models import Enrollment, EntryKind, FamilyLink, InsuType, LedgerEntry, Person, PersonalAccount
 from claims import engine
 from claims.errors import ClaimError
-from claims.models import Accumulator, Facility, Item, Recognition, Settlement, SettlementLine, SettlementStatus
+from claims.models import (
+    Accumulator,
+    Facility,
+    Item,
+    PartnerToken,
+    Recognition,
+    Settlement,
+    SettlementLine,
+    SettlementStatus,
+)
+from policies.cache import policy_version_resolved
 from policies.errors import PolicyError
 from policies.models import PolicyVersion
-from policies.selectors import BenefitTerms, benefit_rule_for, facility_level_of, policy_version_in_force
+from policies.selectors import BenefitTerms, benefit_rule_for, facility_level_of
 from reports import summaries
 
 PHARMACY_PURCHASE = "41"
@@ -83,10 +93,9 @@ def request_digest(data: dict[str, Any]) -> str:
 
 def _policy(admdvs: str, day: datetime.date) -> PolicyVersion:
     try:
-        version = policy_version_in_force(admdvs, day)
+        return policy_version_resolved(admdvs, day)
     except PolicyError as e:
         raise ClaimError(ClaimError.NO_POLICY_IN_FORCE, e.err_msg) from None
-    return PolicyVersion.objects.prefetch_related("benefit_rules", "enrollee_classes").get(pk=version.pk)
 
 
 def _payers(person: Person, day: datetime.date, mulaid_psn_no: str | None) -> list[Payer]:
@@ -100,14 +109,14 @@ def _payers(person: Person, day: datetime.date, mulaid_psn_no: str | None) -> li
                              % {"holder": mulaid_psn_no, "psn_no": person.psn_no, "day": day})
     links = list(links)
     enrollments = {e.person_id: e for e in Enrollment.objects.select_related("region").filter(
-        person_id__in=[link.holder_id for link in links], insutype=InsuType.EMPLOYEE)}
+        person_id__in=[link.holder_id for link in links], insutype=InsuType.EMPLOYEE).order_by()} if links else {}
     payers = []
     for link in links:
         enrollment = enrollments.get(link.holder_id)
         version = None
         if enrollment is not None:
             try:
-                version = policy_version_in_force(enrollment.region.admdvs, day)
+                version = policy_version_resolved(enrollment.region.admdvs, day)
             except PolicyError:
                 version = None
         allowed = tuple(version.mulaid_pockets) if version is not None else ()
@@ -120,7 +129,10 @@ def visit_resolve(*, facility: Facility, data: dict[str, Any]) -> Visit:
     (POLICY.md step 1) and gather what the engine needs. Raises ClaimError with CONTRACT.md's codes."""
     day: datetime.date = data["setl_date"]
     med_type: str = data["med_type"]
-    person = Person.objects.filter(psn_no=data["psn_no"]).first()
+    found = list(Enrollment.objects.select_related("person", "region")
+                 .filter(person__psn_no=data["psn_no"], insutype=InsuType.EMPLOYEE).order_by()[:1])
+    enrollment = found[0] if found else None
+    person = enrollment.person if enrollment else Person.objects.filter(psn_no=data["psn_no"]).order_by().first()
     if person is None:
         raise ClaimError(ClaimError.PERSON_NOT_FOUND, _("no person has the number %(psn_no)s")
                          % {"psn_no": data["psn_no"]})
@@ -137,8 +149,6 @@ def visit_resolve(*, facility: Facility, data: dict[str, Any]) -> Visit:
                          _("medical type %(med_type)s is not settled at a %(kind)s")
                          % {"med_type": med_type, "kind": facility.get_fixmedins_type_display()})
 
-    enrollment = (Enrollment.objects.select_related("region")
-                  .filter(person=person, insutype=InsuType.EMPLOYEE).first())
     version, terms = None, None
     if enrollment is not None:
         if not enrollment.covers(day):
@@ -173,7 +183,7 @@ def visit_resolve(*, facility: Facility, data: dict[str, Any]) -> Visit:
         year_start = version.benefit_year_start_for(day)
 
     codes = [line["item_code"] for line in data["items"]]
-    items = {i.item_code: i for i in Item.objects.filter(item_code__in=codes)}
+    items = {i.item_code: i for i in Item.objects.filter(item_code__in=codes).order_by()}
     lines = []
     for line in data["items"]:
         item = items.get(line["item_code"])
@@ -260,7 +270,7 @@ def settlement_preview(*, facility: Facility, data: dict[str, Any]) -> dict[str,
 
 
 def _existing_answer(facility: Facility, medins_setl_id: str, digest: str) -> dict[str, Any] | None:
-    existing = Settlement.objects.filter(facility=facility, medins_setl_id=medins_setl_id).first()
+    existing = Settlement.objects.filter(facility=facility, medins_setl_id=medins_setl_id).order_by().first()
     if existing is None:
         return None
     if existing.request_digest != digest:
@@ -289,10 +299,12 @@ def settlement_create(*, facility: Facility, data: dict[str, Any]) -> tuple[dict
 def _lock_counters(visit: Visit) -> Accumulator | None:
     if not visit.bucket:
         return None
-    Accumulator.objects.bulk_create([Accumulator(person=visit.person, year_start=visit.year_start,
-                                                 bucket=visit.bucket)], ignore_conflicts=True)
-    return Accumulator.objects.select_for_update().get(person=visit.person, year_start=visit.year_start,
-                                                       bucket=visit.bucket)
+    key = {"person": visit.person, "year_start": visit.year_start, "bucket": visit.bucket}
+    row = Accumulator.objects.select_for_update().filter(**key).order_by().first()
+    if row is None:
+        Accumulator.objects.bulk_create([Accumulator(**key)], ignore_conflicts=True)
+        row = Accumulator.objects.select_for_update().get(**key)
+    return row
 
 
 @transaction.atomic
@@ -346,9 +358,11 @@ def settlement_current(settlement: Settlement) -> dict[str, Any]:
 
 
 @transaction.atomic
-def settlement_reverse(*, settlement: Settlement, reason: str, user=None) -> Settlement:  # noqa: ANN001
+def settlement_reverse(*, settlement: Settlement, reason: str, user=None,  # noqa: ANN001
+                       token: PartnerToken | None = None) -> Settlement:
     """Reverse a settlement (national 2208): every ledger debit gets its reversal entry and the accumulators go
-    back by what it added. A second call returns the settlement as it is (reversed once)."""
+    back by what it added. A second call returns the settlement as it is (reversed once). The actor is a staff
+    `user` or a partner `token`."""
     settlement = Settlement.objects.select_for_update().get(pk=settlement.pk)
     if settlement.is_reversed:
         return settlement
@@ -372,6 +386,7 @@ def settlement_reverse(*, settlement: Settlement, reason: str, user=None) -> Set
     settlement.reversed_at = timezone.now()
     settlement.reversal_reason = reason[:200]
     settlement.reversed_by = user if getattr(user, "is_authenticated", False) else None
-    settlement.save(update_fields=["status", "reversed_at", "reversal_reason", "reversed_by"])
+    settlement.reversed_by_token = token
+    settlement.save(update_fields=["status", "reversed_at", "reversal_reason", "reversed_by", "reversed_by_token"])
     summaries.settlement_applied(settlement, sign=-1)
     return settlement

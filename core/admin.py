@@ -28,6 +28,7 @@ admin.site.site_title = _("Medical insurance back office")
 admin.site.index_title = _("Registry, policies and settlements")
 
 FULL_CERTNO_PERMISSION = "accounts.view_full_certno"
+KINDS_WITH_CERTNO = ("roster", "family_links")
 CERTNO_MASKED = "certno_masked"
 
 
@@ -104,8 +105,17 @@ class CertnoMaskMixin:
     def get_list_display(self, request: HttpRequest) -> Sequence[Any]:
         list_display = super().get_list_display(request)
         if can_view_full_certno(request):
-            return [self.certno_path if name == CERTNO_MASKED else name for name in list_display]
+            return ["certno_full" if name == CERTNO_MASKED else name for name in list_display]
         return list_display
+
+    @admin.display(description=_("ID number"))
+    def certno_full(self, obj: Model) -> str:
+        value: Any = obj
+        for part in self.certno_path.split("__"):
+            value = getattr(value, part, None)
+            if value is None:
+                return ""
+        return value
 
     def get_fieldsets(self, request: HttpRequest, obj: Model | None = None) -> list[tuple[Any, dict]]:
         fieldsets = super().get_fieldsets(request, obj)
@@ -266,7 +276,8 @@ class ImportJobAdmin(admin.ModelAdmin):
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "job": job,
                    "title": _("Import job %(id)s: %(kind)s") % {"id": job.pk, "kind": job.kind},
                    "progress_url": reverse("admin:core_importjob_progress", args=[job.pk]),
-                   "bad_rows_url": reverse("admin:core_importjob_bad_rows", args=[job.pk]) if job.bad_rows else "",
+                   "bad_rows_url": reverse("admin:core_importjob_bad_rows", args=[job.pk])
+                   if job.bad_rows and (job.kind not in KINDS_WITH_CERTNO or can_view_full_certno(request)) else "",
                    **(extra_context or {})}
         return TemplateResponse(request, "admin/core/importjob/job.html", context)
 
@@ -280,5 +291,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         job = self._job(request, job_id)
         if not job.bad_rows:
             raise Http404
+        if job.kind in KINDS_WITH_CERTNO and not can_view_full_certno(request):
+            raise PermissionDenied  # the file repeats the rows as given, whole ID numbers included
         return FileResponse(job.bad_rows.open("rb"), as_attachment=True, filename=Path(job.bad_rows.name).name,
                             content_type="text/csv")

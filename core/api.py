@@ -1,4 +1,4 @@
-"""The API's one exception handler: every error is `{err_code, err_msg}` with 400, 403, 404 or 409."""
+"""The API's one exception handler: every error is `{err_code, err_msg}`."""
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -30,7 +30,8 @@ def _flatten(detail: object, prefix: str = "") -> list[str]:
         out: list[str] = []
         for key, value in detail.items():
             name = f"{prefix}.{key}" if prefix else str(key)
-            out += _flatten(value, "" if key == "non_field_errors" else name)
+            # non_field_errors of a nested serializer belong to the field that holds it (e.g. "items: …").
+            out += _flatten(value, prefix if key == "non_field_errors" else name)
         return out
     if isinstance(detail, list):
         return [m for item in detail for m in _flatten(item, prefix)]

@@ -1,11 +1,11 @@
 from django.db import migrations
 
-from accounts.schedules import schedules_install
+from config.schedules import schedules_install
 
 
 def forwards(apps, schema_editor) -> None:  # noqa: ANN001
     schedules_install(apps.get_model("django_celery_beat", "CrontabSchedule"),
-                      apps.get_model("django_celery_beat", "PeriodicTask"))
+                      apps.get_model("django_celery_beat", "PeriodicTask"), app="accounts")
 
 
 class Migration(migrations.Migration):

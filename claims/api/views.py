@@ -2,13 +2,13 @@
 and settlements. Views check input, call a selector or a service and render; every rule lives in the services.
 A request acts for its token's facility only; staff sessions have no facility and are refused."""
 
-from typing import IO, Any
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, parsers, permissions, status
+from rest_framework import permissions, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -51,17 +51,6 @@ PSN_NO = OpenApiParameter("psn_no", str, OpenApiParameter.PATH, description="the
 SETL_ID = OpenApiParameter("setl_id", str, OpenApiParameter.PATH, description="the settlement id")
 
 
-class JSONParser(parsers.JSONParser):
-    """DRF's, refusing JSON nested too deeply as a parse error (Python's decoder raises RecursionError, a 500)."""
-
-    def parse(self, stream: IO[Any], media_type: str | None = None,
-              parser_context: dict[str, Any] | None = None) -> Any:
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise exceptions.ParseError(_("JSON parse error: nested too deeply")) from None
-
-
 class IsPartner(permissions.BasePermission):
     """A partner token's request: it acts for a facility."""
 
@@ -71,8 +60,6 @@ class IsPartner(permissions.BasePermission):
 
 class PartnerView(APIView):
     permission_classes = [permissions.IsAuthenticated, IsPartner]
-    parser_classes = [JSONParser, parsers.FormParser, parsers.MultiPartParser]
-
     def facility(self) -> Facility:
         facility = request_facility(self.request)
         assert facility is not None  # IsPartner
@@ -212,6 +199,7 @@ class SettlementReversalView(PartnerView):
         data = ReversalInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         settlement = _settlement(self.facility(), setl_id)
-        # A partner is not a staff user: the facility reversing its own settlement is the actor on record.
-        settlement = settlement_reverse(settlement=settlement, reason=data.validated_data["reason"], user=None)
+        # A partner is not a staff user: the token that reversed it is the actor on record.
+        settlement = settlement_reverse(settlement=settlement, reason=data.validated_data["reason"],
+                                        token=request.auth)
         return Response(SettlementOutputSerializer(settlement_current(settlement)).data)

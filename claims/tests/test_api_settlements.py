@@ -122,6 +122,9 @@ def test_reversal_restores_and_answers_the_same_twice(world, jinan):
     assert api.get(f"/api/v1/persons/{jinan.psn_no}/accumulators/", {"year": 2025}).json()["buckets"] == [
         {"bucket": "general", "dedc_used": "0.00", "hifp_paid": "0.00"}]
     assert api.get(f"{SETTLEMENTS}{answer['setl_id']}/").json()["status"] == "reversed"
+    # The partner token that reversed it is the actor on record.
+    reversed_ = Settlement.objects.get(setl_id=answer["setl_id"])
+    assert reversed_.reversed_by_token.facility == world["facilities"]["JN1"] and reversed_.reversed_by is None
     missing_reason = api.post(url, {}, format="json")
     assert missing_reason.status_code == 400 and "reason" in missing_reason.json()["err_msg"]
 

@@ -115,6 +115,11 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["claims.api.throttling.PartnerTokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"partner": env("PARTNER_THROTTLE_RATE", default="6000/min")},
     "EXCEPTION_HANDLER": "core.api.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

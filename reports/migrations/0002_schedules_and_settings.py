@@ -2,14 +2,14 @@ from decimal import Decimal
 
 from django.db import migrations
 
-from reports.schedules import schedules_install
+from config.schedules import schedules_install
 
 
 def forwards(apps, schema_editor) -> None:  # noqa: ANN001
     from reports.supervision import DEFAULTS
 
     schedules_install(apps.get_model("django_celery_beat", "CrontabSchedule"),
-                      apps.get_model("django_celery_beat", "PeriodicTask"))
+                      apps.get_model("django_celery_beat", "PeriodicTask"), app="reports")
     setting = apps.get_model("reports", "SupervisionSetting")
     for rule, spec in DEFAULTS.items():
         setting.objects.get_or_create(rule=str(rule), defaults={

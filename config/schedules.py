@@ -1,0 +1,39 @@
+"""Every periodic task of the system, declared in this one place and installed into django-celery-beat (by the
+apps' migrations and by `manage.py schedules_install`); staff can change the times in the admin afterwards.
+
+The names start with the app that owns the task, which is how each app's migration installs its own."""
+
+TIMEZONE = "Asia/Shanghai"
+DAILY = {"day_of_month": "*", "month_of_year": "*", "day_of_week": "*"}
+
+SCHEDULES = [
+    # Rollover first: at benefit-year start the current-year pocket moves before the new year's credits land.
+    {"name": "accounts: rollover at benefit-year start (daily check)", "task": "accounts.tasks.rollover_due_task",
+     "crontab": {"minute": "30", "hour": "0", **DAILY}},
+    {"name": "accounts: monthly and annual credits (1st of the month)", "task": "accounts.tasks.credits_month_task",
+     "crontab": {"minute": "0", "hour": "1", "day_of_month": "1", "month_of_year": "*", "day_of_week": "*"}},
+    # After the credit run of the 1st (01:00): the night's ledger is complete before it is summed.
+    {"name": "reports: rebuild account income and spending (nightly)",
+     "task": "reports.tasks.account_flows_rebuild_task", "crontab": {"minute": "0", "hour": "2", **DAILY}},
+    {"name": "reports: supervision rules (nightly)", "task": "reports.tasks.supervision_run_task",
+     "crontab": {"minute": "30", "hour": "2", **DAILY}},
+    # A worker that died mid-import leaves its job "running"; this marks it failed (its transaction rolled back).
+    {"name": "core: fail import jobs whose worker died (every 10 minutes)",
+     "task": "core.tasks.import_jobs_fail_stale_task",
+     "crontab": {"minute": "*/10", "hour": "*", **DAILY}},
+]
+
+
+def schedules_install(crontab_model: type, task_model: type, app: str | None = None) -> int:
+    """Create the periodic tasks that are missing, of one app or all (an existing one, perhaps edited by staff, is
+    left alone). Takes the models so that migrations can pass their historical ones."""
+    created = 0
+    for spec in SCHEDULES:
+        if app is not None and not spec["name"].startswith(f"{app}:"):
+            continue
+        if task_model.objects.filter(name=spec["name"]).exists():
+            continue
+        crontab, _ = crontab_model.objects.get_or_create(timezone=TIMEZONE, **spec["crontab"])
+        task_model.objects.create(name=spec["name"], task=spec["task"], crontab=crontab, enabled=True)
+        created += 1
+    return created
