@@ -28,8 +28,7 @@ test: lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 messages: install
-	cd accounts && ../$(PY) ../manage.py makemessages -l zh_Hans -l en --no-obsolete
-	$(PY) manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore=.venv --ignore=bench
+	$(PY) manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore=.venv --ignore=bench --ignore=staticfiles --ignore=media
 	$(PY) manage.py compilemessages --ignore=.venv
 
 clean:

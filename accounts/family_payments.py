@@ -20,6 +20,7 @@ from accounts.models import (
     RelativeContribution,
 )
 from core.money import fen
+from core.queries import only_row
 from policies.errors import PolicyError
 from policies.selectors import policy_version_in_force
 
@@ -48,7 +49,7 @@ def relative_contribution_pay(*, holder: Person, relative: Person, kind: str, ye
     if amount <= 0:
         raise ValueError(_("the amount must be more than zero"))
     account = accounts_lock(person_ids=[holder.pk])[holder.pk]  # serialises payments from this account
-    existing = RelativeContribution.objects.filter(reference=reference).first()
+    existing = only_row(RelativeContribution.objects.filter(reference=reference))
     if existing is not None:
         if _same_payment(existing, holder=holder, relative=relative, kind=kind, year=year, amount=amount):
             return existing, False
@@ -60,8 +61,8 @@ def relative_contribution_pay(*, holder: Person, relative: Person, kind: str, ye
         raise AccountError(AccountError.MULAID_NOT_LINKED,
                            _("%(relative)s is not linked to %(holder)s's account on %(day)s")
                            % {"relative": relative.psn_no, "holder": holder.psn_no, "day": day})
-    enrollment = (Enrollment.objects.select_related("region").filter(person=holder, insutype=InsuType.EMPLOYEE)
-                  .first())
+    enrollment = only_row(Enrollment.objects.select_related("region").filter(person=holder,
+                                                                            insutype=InsuType.EMPLOYEE))
     if enrollment is None or not enrollment.covers(day):
         raise AccountError(AccountError.NOT_INSURED_ON_DATE,
                            _("%(holder)s has no active employee insurance on %(day)s")

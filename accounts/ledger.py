@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import EntryKind, LedgerEntry, Person, PersonalAccount
 from core.money import ZERO, fen
+from core.queries import only_row
 
 POCKETS = ("current", "historical")
 POCKET_FIELD = {"current": "balc_current", "historical": "balc_historical"}
@@ -81,7 +82,7 @@ def ledger_post(*, account: PersonalAccount, pocket: str, amount: Decimal, kind:
 @transaction.atomic
 def ledger_entry_reverse(*, entry: LedgerEntry, reason: str, user=None) -> LedgerEntry:  # noqa: ANN001
     """Post the exact opposite of `entry` (once: a second call returns the first reversal)."""
-    existing = LedgerEntry.objects.filter(reverses=entry).first()
+    existing = only_row(LedgerEntry.objects.filter(reverses=entry))
     if existing is not None:
         return existing
     account = accounts_lock(person_ids=[entry.account.person_id])[entry.account.person_id]

@@ -9,6 +9,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import Enrollment, FamilyLink, Person, PersonalAccount
 from claims.models import Accumulator, Facility, Recognition, Settlement
+from core.queries import only_row
 
 # Person and settlement numbers are letters and digits; anything else is no one's number (and never reaches the
 # database, which may refuse such strings, e.g. PostgreSQL and NUL).
@@ -20,7 +21,7 @@ def _is_number(value: str) -> bool:
 
 
 def person_get(*, psn_no: str) -> Person | None:
-    return Person.objects.filter(psn_no=psn_no).first() if _is_number(psn_no) else None
+    return only_row(Person.objects.filter(psn_no=psn_no)) if _is_number(psn_no) else None
 
 
 def person_for_facility(*, facility: Facility, day: datetime.date, psn_no: str | None = None,
@@ -40,12 +41,11 @@ def person_for_facility(*, facility: Facility, day: datetime.date, psn_no: str |
              .filter(Q(enddate__isnull=True) | Q(enddate__gte=day)).order_by("order", "id"))
     recognitions = (Recognition.objects.select_related("disease").filter(facility=facility)
                     .order_by("begndate", "disease__opsp_dise_code", "id"))
-    return (Person.objects.filter(lookup).select_related("account")
+    return only_row(Person.objects.filter(lookup).select_related("account")
             .prefetch_related(Prefetch("enrollments", Enrollment.objects.select_related("region", "employer")
                                        .order_by("insutype", "id")),
                               Prefetch("links_as_relative", links, to_attr="active_links"),
-                              Prefetch("recognitions", recognitions, to_attr="facility_recognitions"))
-            .first())
+                              Prefetch("recognitions", recognitions, to_attr="facility_recognitions")))
 
 
 def person_account(person: Person) -> PersonalAccount | None:
@@ -70,7 +70,7 @@ def settlements_of_facility(*, facility: Facility) -> QuerySet[Settlement]:
 def settlement_of_facility(*, facility: Facility, setl_id: str) -> Settlement | None:
     if not _is_number(setl_id):
         return None
-    return Settlement.objects.filter(facility=facility, setl_id=setl_id).first()
+    return only_row(Settlement.objects.filter(facility=facility, setl_id=setl_id))
 
 
 class SettlementFilter(django_filters.FilterSet):

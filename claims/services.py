@@ -34,6 +34,7 @@ from claims.models import (
     SettlementLine,
     SettlementStatus,
 )
+from core.queries import only_row
 from policies.cache import policy_version_resolved
 from policies.errors import PolicyError
 from policies.models import PolicyVersion
@@ -132,7 +133,7 @@ def visit_resolve(*, facility: Facility, data: dict[str, Any]) -> Visit:
     found = list(Enrollment.objects.select_related("person", "region")
                  .filter(person__psn_no=data["psn_no"], insutype=InsuType.EMPLOYEE).order_by()[:1])
     enrollment = found[0] if found else None
-    person = enrollment.person if enrollment else Person.objects.filter(psn_no=data["psn_no"]).order_by().first()
+    person = enrollment.person if enrollment else only_row(Person.objects.filter(psn_no=data["psn_no"]))
     if person is None:
         raise ClaimError(ClaimError.PERSON_NOT_FOUND, _("no person has the number %(psn_no)s")
                          % {"psn_no": data["psn_no"]})
@@ -259,8 +260,8 @@ def settlement_preview(*, facility: Facility, data: dict[str, Any]) -> dict[str,
     visit = visit_resolve(facility=facility, data=data)
     counters = engine.Accumulator()
     if visit.bucket:
-        row = Accumulator.objects.filter(person=visit.person, year_start=visit.year_start,
-                                         bucket=visit.bucket).first()
+        row = only_row(Accumulator.objects.filter(person=visit.person, year_start=visit.year_start,
+                                                  bucket=visit.bucket))
         if row is not None:
             counters = engine.Accumulator(dedc_used=row.dedc_used, hifp_paid=row.hifp_paid)
     ids = [visit.person.pk] + [p.person.pk for p in visit.payers]
@@ -270,7 +271,7 @@ def settlement_preview(*, facility: Facility, data: dict[str, Any]) -> dict[str,
 
 
 def _existing_answer(facility: Facility, medins_setl_id: str, digest: str) -> dict[str, Any] | None:
-    existing = Settlement.objects.filter(facility=facility, medins_setl_id=medins_setl_id).order_by().first()
+    existing = only_row(Settlement.objects.filter(facility=facility, medins_setl_id=medins_setl_id))
     if existing is None:
         return None
     if existing.request_digest != digest:
@@ -300,7 +301,7 @@ def _lock_counters(visit: Visit) -> Accumulator | None:
     if not visit.bucket:
         return None
     key = {"person": visit.person, "year_start": visit.year_start, "bucket": visit.bucket}
-    row = Accumulator.objects.select_for_update().filter(**key).order_by().first()
+    row = only_row(Accumulator.objects.select_for_update().filter(**key))
     if row is None:
         Accumulator.objects.bulk_create([Accumulator(**key)], ignore_conflicts=True)
         row = Accumulator.objects.select_for_update().get(**key)

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from claims.models import Facility, PartnerToken
+from core.queries import only_row
 
 
 def token_digest(raw: str) -> str:
@@ -30,5 +31,5 @@ def partner_token_revoke(*, token: PartnerToken) -> None:
 
 def partner_token_lookup(raw: str) -> PartnerToken | None:
     """The live token with this value, with its facility, or None."""
-    return (PartnerToken.objects.select_related("facility", "facility__region")
-            .filter(digest=token_digest(raw), revoked_at__isnull=True).first())
+    return only_row(PartnerToken.objects.select_related("facility", "facility__region")
+                    .filter(digest=token_digest(raw), revoked_at__isnull=True))
