@@ -178,7 +178,7 @@ class SettlementAdmin(CertnoMaskMixin, PersonSearchMixin, ReadOnlyAdmin):
                                     ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt")]}),
         (_("Funds"), {"fields": [("act_pay_dedc", "hifp_pay", "oth_pay", "fund_pay_sumamt")]}),
         (_("Personal part"), {"fields": [("psn_part_amt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay", "balc")]}),
-        (_("Reversal"), {"fields": [("reversed_at", "reversed_by"), "reversal_reason"]}),
+        (_("Reversal"), {"fields": [("reversed_at", "reversed_by", "reversed_by_token"), "reversal_reason"]}),
         (_("Request and answer"), {"classes": ["collapse"], "fields": ["request_digest", "response"]}),
     ]
 

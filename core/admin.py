@@ -122,7 +122,8 @@ class CertnoMaskMixin:
         if obj is not None and not can_view_full_certno(request):
             return fieldsets
         return [
-            (name, {**options, "fields": _swap(options["fields"], CERTNO_MASKED, self.certno_path)})
+            (name, {**options, "fields": _swap(options["fields"], CERTNO_MASKED,
+                                                  "certno_full" if "__" in self.certno_path else self.certno_path)})
             for name, options in fieldsets
         ]
 
