@@ -41,7 +41,7 @@ def bar_chart_svg(chart: Chart, *, width: int = 760, bar: int = 14, label_width:
         out.append(f'<text x="{label_width - 6}" y="{y + group / 2:.0f}" text-anchor="end">{escape(label)}</text>')
         for i, (_name, vs) in enumerate(chart.series):
             value = vs[row]
-            length = float(abs(value)) / float(top) * plot
+            length = abs(Decimal(value)) / top * plot  # pixels; Decimal like the amounts it draws
             by = y + i * bar
             out.append(f'<rect x="{label_width}" y="{by}" width="{length:.1f}" height="{bar - 2}" '
                        f'fill="{COLOURS[i % len(COLOURS)]}"><title>{escape(label)}: {value}</title></rect>'
