@@ -90,6 +90,8 @@ class Person(models.Model):
         verbose_name_plural = _("persons")
         ordering = ["psn_no"]
         permissions = [("view_full_certno", _("Can see full ID numbers"))]
+        # The admin searches names by prefix; the pattern opclass lets PostgreSQL use the index for LIKE 'x%'.
+        indexes = [models.Index(fields=["psn_name"], name="person_name_prefix", opclasses=["varchar_pattern_ops"])]
         constraints = [
             models.CheckConstraint(condition=models.lookups.Exact(Length("certno"), 18), name="person_certno_18"),
             models.CheckConstraint(condition=Q(gend__in=Gender.values), name="person_gend_valid"),
