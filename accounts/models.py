@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from core.certno import certno_clean, certno_mask
-from core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
+from core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, money_field
 from policies.models import Region
 
 
@@ -213,9 +213,6 @@ class FamilyLink(models.Model):
 # Personal accounts (个人账户): contributions that earn credits, the account's pockets, and its immutable ledger.
 # ---------------------------------------------------------------------------------------------------------------
 
-def money_field(verbose_name: str, **kwargs: object) -> models.DecimalField:
-    return models.DecimalField(verbose_name, max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES,
-                               **kwargs)
 
 
 class Contribution(models.Model):

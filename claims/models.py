@@ -1,6 +1,7 @@
 """Designated facilities, the item and chronic-disease catalogs, and recognitions of enrollees for a disease."""
 
 import datetime
+from functools import partial
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -11,6 +12,7 @@ from simple_history.models import HistoricalRecords
 
 from accounts.models import Person
 from core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
+from core.money import money_field as core_money_field
 from policies.models import Region
 
 
@@ -178,9 +180,7 @@ class PartnerToken(models.Model):
 # Settlements (结算) and the year-to-date accumulators they change.
 # ---------------------------------------------------------------------------------------------------------------
 
-def money_field(verbose_name: str, **kwargs: object) -> models.DecimalField:
-    return models.DecimalField(verbose_name, max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES,
-                               default=0, **kwargs)
+money_field = partial(core_money_field, default=0)
 
 
 class Accumulator(models.Model):

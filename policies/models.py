@@ -2,6 +2,7 @@
 
 import datetime
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,7 +13,7 @@ from django.db.models.functions import Length
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
+from core.money import money_field as core_money_field
 
 admdvs_validator = RegexValidator(r"^\d{6}$", _("a region code is six digits"))
 
@@ -73,9 +74,7 @@ def rate_field(verbose_name: str, **kwargs: object) -> models.DecimalField:
                                validators=[MinValueValidator(0), MaxValueValidator(1)], **kwargs)
 
 
-def money_field(verbose_name: str, **kwargs: object) -> models.DecimalField:
-    return models.DecimalField(verbose_name, max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES,
-                               validators=[MinValueValidator(0)], **kwargs)
+money_field = partial(core_money_field, validators=[MinValueValidator(0)])
 
 
 class PolicyStatus(models.TextChoices):
