@@ -2,6 +2,7 @@
 (COPY on PostgreSQL, executemany on SQLite), null-safe comparison, zero padding, parameter adaptation."""
 
 import datetime
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -87,15 +88,43 @@ def zero_pad(expression: str, width: int) -> str:
     return f"substr('{'0' * width}' || ({expression}), -{width}, {width})"
 
 
+def money(expression: str) -> str:
+    """A sum or difference of money columns, exact: PostgreSQL's numeric is; SQLite computes in floating point,
+    so the result is rounded back to the fen (what Django reads back from the column anyway)."""
+    return expression if on_postgres() else f"ROUND({expression}, 2)"
+
+
+def money_text(expression: str) -> str:
+    """A money value as Python prints a two-place Decimal (`1200.50`). The `%%` is a literal percent sign in a
+    statement executed with parameters."""
+    return f"CAST({expression} AS text)" if on_postgres() else f"printf('%%.2f', {expression})"
+
+
+def text_template(template: str, expressions: dict[str, str]) -> tuple[str, list[str]]:
+    """A (translated) message with `%(name)s` placeholders as a SQL text expression: the literal parts become
+    parameters, each placeholder the SQL text expression given for it. Returns the expression and its parameters."""
+    parts = re.split(r"%\((\w+)\)s", template)
+    pieces: list[str] = []
+    params: list[str] = []
+    for i, part in enumerate(parts):
+        if i % 2:
+            pieces.append(f"({expressions[part]})")
+        elif part:
+            pieces.append("%s")
+            params.append(part.replace("%%", "%"))
+    return " || ".join(pieces) or "''", params
+
+
 def column_type(field: Field) -> str:
     """The SQL type a staging column needs to hold a field's values (a foreign key: the key's type)."""
     return field.rel_db_type(connection) if field.is_relation else field.db_type(connection)
 
 
 def history_columns(model: type[Model]) -> list[str]:
-    """The columns django-simple-history copies from `model` into its historical table."""
+    """The columns django-simple-history copies from `model` into its historical table, quoted (a family link's
+    `order` is a reserved word)."""
     history_model = model.history.model
-    return [f.column for f in history_model._meta.concrete_fields
+    return [connection.ops.quote_name(f.column) for f in history_model._meta.concrete_fields
             if not f.name.startswith("history_")]
 
 

@@ -5,17 +5,18 @@ batches (`flush`: COPY on PostgreSQL), and, once the whole file is known to be g
 statements (`finish`): a plan table joins the staging rows to the existing ones by the natural key and marks each
 new, changed or unchanged; new rows are inserted, changed rows updated, unchanged rows not touched, and the
 historical tables get one row per insert ('+') or update ('~') with the importing user, as django-simple-history
-would have written them. All of it runs in the import's one transaction.
+would have written them. Opening balances are ledger entries, posted as `accounts.ledger` posts them (accounts
+locked, running balances, no pocket below zero). All of it runs in the import's one transaction.
 """
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import tablib
-from django.db import models
+from django.db import connection, models
 
 from core.imports import sql
 from core.imports.base import ImportResource, result_error_lines
@@ -146,9 +147,9 @@ class ContributionWriter(TableWriter):
 
 
 class ResourceWriter(Writer):
-    """For kinds whose writes are not set-based yet (family links: new relatives and link order; opening
-    balances: ledger entries with running balances): once the whole file has been validated, a second pass
-    streams it again through the kind's resource in batches, inside the same transaction."""
+    """The row-by-row fallback for a kind without a set-based writer: once the whole file has been validated, a
+    second pass streams it again through the kind's resource (django-import-export's save path) in batches,
+    inside the same transaction. Every kind has its own writer now; the tests compare each with this path."""
 
     batch_rows = 2000
 
@@ -192,6 +193,35 @@ class ResourceWriter(Writer):
         return result
 
 
+# Two imports creating persons would otherwise hand out the same new numbers; the second waits for the first's commit.
+PSN_NO_LOCK = 3100_0001
+
+
+def psn_no_bases(cursor: Any, table: str, *, regions: str, file_max_serial: Mapping[str, int] | None = None) -> None:
+    """Create the temporary `table` (admdvs, base): for each region code the SELECT `regions` gives, the highest
+    serial of a generated psn_no there, in the database or in the file (`file_max_serial`); new numbers are
+    `admdvs || zero-padded (base + n)` for n = 1, 2, … in file order (see `generated_psn_no`), as
+    `accounts.services.PsnNoSequence` hands them out. One query per region, none per person. On PostgreSQL it
+    first takes the transaction-level lock every import creating persons takes."""
+    from accounts.services import _psn_no_highest_serial
+
+    if sql.on_postgres():
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PSN_NO_LOCK])
+    cursor.execute(regions)
+    known = file_max_serial or {}
+    bases = [(admdvs, max(_psn_no_highest_serial(admdvs), known.get(admdvs, 0))) for (admdvs,) in cursor.fetchall()]
+    sql.create_temp_table(cursor, table, [("admdvs", "varchar(12)"), ("base", "bigint")])
+    sql.load_rows(cursor, table, ["admdvs", "base"], bases)
+
+
+def generated_psn_no(alias: str) -> str:
+    """The SQL of a new psn_no from the columns `admdvs`, `base` (see `psn_no_bases`) and `rn` (the person's rank
+    among the region's new persons, from 1) of `alias`."""
+    from accounts.services import PSN_NO_SERIAL_DIGITS
+
+    return f"{alias}.admdvs || {sql.zero_pad(f'{alias}.base + {alias}.rn', PSN_NO_SERIAL_DIGITS)}"
+
+
 class RosterWriter(Writer):
     """Three tables from one row: employers (key emp_no), persons (key certno; psn_no generated per region when
     blank, continuing from the highest number in the database or the file) and employee enrollments."""
@@ -202,9 +232,6 @@ class RosterWriter(Writer):
                      ("emp_no", "varchar(30)"), ("emp_name", "varchar(200)"), ("clct_base", "numeric(14, 2)"),
                      ("begndate", "date"), ("retire_date", "date"), ("psn_insu_stas", "varchar(1)"),
                      ("person_id", "bigint")]
-    # Both imports would otherwise hand out the same new numbers; the second waits for the first's commit.
-    PSN_NO_LOCK = 3100_0001
-
     def __init__(self, resource: ImportResource, *, user_id: int | None, path: Path) -> None:
         super().__init__(resource, user_id=user_id, path=path)
         self.file_max_serial: dict[str, int] = {}
@@ -232,20 +259,8 @@ class RosterWriter(Writer):
         sql.load_rows(cursor, self.stage, [c for c, _t in self.stage_columns], self.rows)
         self.rows = []
 
-    def _bases(self, cursor: Any) -> None:
-        from accounts.services import _psn_no_highest_serial
-
-        if sql.on_postgres():
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [self.PSN_NO_LOCK])
-        cursor.execute(f"SELECT DISTINCT admdvs FROM {self.stage} WHERE person_id IS NULL AND psn_no = ''")
-        bases = [(admdvs, max(_psn_no_highest_serial(admdvs), self.file_max_serial.get(admdvs, 0)))
-                 for (admdvs,) in cursor.fetchall()]
-        sql.create_temp_table(cursor, self.bases, [("admdvs", "varchar(12)"), ("base", "bigint")])
-        sql.load_rows(cursor, self.bases, ["admdvs", "base"], bases)
-
     def finish(self, cursor: Any, *, now: datetime.datetime, progress: WriteProgress) -> WriteResult:
         from accounts.models import Employer, Enrollment, InsuType, Person
-        from accounts.services import PSN_NO_SERIAL_DIGITS
 
         person, enrollment, employer = (m._meta.db_table for m in (Person, Enrollment, Employer))
         user, stage, emp, plan = self.user_id, self.stage, self.emp, self.plan
@@ -289,8 +304,9 @@ class RosterWriter(Writer):
         progress(0.25)
 
         # New persons, numbered per region in file order when the file gives no number.
-        self._bases(cursor)
-        generated = f"g.admdvs || {sql.zero_pad('g.base + g.rn', PSN_NO_SERIAL_DIGITS)}"
+        psn_no_bases(cursor, self.bases, regions=f"SELECT DISTINCT admdvs FROM {self.stage} "
+                     "WHERE person_id IS NULL AND psn_no = ''", file_max_serial=self.file_max_serial)
+        generated = generated_psn_no("g")
         sql.insert_with_history(cursor, Person, insert=(
             f"INSERT INTO {person} (psn_no, certno, psn_name, gend, brdy, created_at) "
             f"SELECT CASE WHEN g.psn_no <> '' THEN g.psn_no ELSE {generated} END, g.certno, g.psn_name, g.gend, "
@@ -336,6 +352,226 @@ class RosterWriter(Writer):
         return WriteResult(created=created, updated=updated, unchanged=total - created - updated)
 
 
+class FamilyLinkWriter(Writer):
+    """Family links, key (holder, relative). A relative who is not a person yet is created uninsured (gender and
+    birth date from the ID number) from the first row naming it, numbered like the roster's new persons in the
+    region of that row's holder's employee enrollment (the ID number's province, `xx0000`, when the holder has
+    none). A new link comes after the relative's existing links: `order` is their highest plus 1, 2, … in file
+    order. Changed links are updated; `order` never changes."""
+
+    stage_columns = [("line", "integer"), ("holder_id", "bigint"), ("relative_id", "bigint"), ("certno", "varchar(18)"),
+                     ("relative_name", "varchar(50)"), ("gend", "varchar(1)"), ("brdy", "date"),
+                     ("relation", "varchar(10)"), ("begndate", "date"), ("enddate", "date")]
+
+    def begin(self, cursor: Any) -> None:
+        self.stage, self.new, self.bases, self.plan = (sql.temp_name(p) for p in ("stage", "new", "bases", "plan"))
+        self.tables += [self.stage, self.new, self.bases, self.plan]
+        sql.create_temp_table(cursor, self.stage, self.stage_columns)
+
+    def add(self, line: int, values: dict[str, Any], instance: models.Model) -> None:
+        from core.certno import certno_birth_date, certno_gender
+
+        relative, certno = values["relative"], values["certno"]
+        gend, brdy = (None, None) if relative is not None else (certno_gender(certno), certno_birth_date(certno))
+        self.rows.append((line, values["holder"].pk, relative.pk if relative is not None else None, certno,
+                          values["relative_name"], gend, brdy, values["relation"], values["begndate"],
+                          values["enddate"]))
+
+    def flush(self, cursor: Any) -> None:
+        sql.load_rows(cursor, self.stage, [c for c, _t in self.stage_columns], self.rows)
+        self.rows = []
+
+    def finish(self, cursor: Any, *, now: datetime.datetime, progress: WriteProgress) -> WriteResult:
+        from accounts.models import Enrollment, FamilyLink, InsuType, Person
+        from policies.models import Region
+
+        person, link, enrollment, region = (m._meta.db_table for m in (Person, FamilyLink, Enrollment, Region))
+        stage, new, plan, user = self.stage, self.new, self.plan, self.user_id
+        order = connection.ops.quote_name("order")
+        sql.analyze(cursor, stage)
+
+        # New relatives: one per ID number, from its first row in the file (the one that must name it).
+        sql.create_temp_table_as(cursor, new, (
+            f"SELECT f.line, f.certno, f.relative_name AS psn_name, f.gend, f.brdy, "
+            f"COALESCE(r.admdvs, substr(f.certno, 1, 2) || '0000') AS admdvs "
+            f"FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.certno ORDER BY s.line) AS nth "
+            f"FROM {stage} s WHERE s.relative_id IS NULL) f "
+            f"LEFT JOIN {enrollment} e ON e.person_id = f.holder_id AND e.insutype = %s "
+            f"LEFT JOIN {region} r ON r.id = e.region_id WHERE f.nth = 1"), [InsuType.EMPLOYEE.value])
+        psn_no_bases(cursor, self.bases, regions=f"SELECT DISTINCT admdvs FROM {new}")
+        sql.insert_with_history(cursor, Person, insert=(
+            f"INSERT INTO {person} (psn_no, certno, psn_name, gend, brdy, created_at) "
+            f"SELECT {generated_psn_no('g')}, g.certno, g.psn_name, g.gend, g.brdy, %s "
+            f"FROM (SELECT n.*, COALESCE(b.base, 0) AS base, "
+            f"ROW_NUMBER() OVER (PARTITION BY n.admdvs ORDER BY n.line) AS rn "
+            f"FROM {new} n LEFT JOIN {self.bases} b ON b.admdvs = n.admdvs) g ORDER BY g.line"),
+            params=[sql.param(now)], created_source=f"{person} t JOIN {new} n ON n.certno = t.certno",
+            when=now, user_id=user)
+        progress(0.3)
+
+        # The plan: each row's relative, its link if any, whether it changes, and the relative's highest order.
+        d = sql.differs
+        sql.create_temp_table_as(cursor, plan, (
+            f"SELECT s.line, s.holder_id, p.id AS relative_id, s.relation, s.begndate, s.enddate, l.id AS link_id, "
+            f"CASE WHEN l.id IS NOT NULL AND (l.relation <> s.relation OR l.begndate <> s.begndate "
+            f"OR {d('l.enddate', 's.enddate')}) THEN 1 ELSE 0 END AS changed, "
+            f"CASE WHEN l.id IS NULL THEN COALESCE((SELECT MAX(x.{order}) FROM {link} x "
+            f"WHERE x.relative_id = p.id), 0) ELSE 0 END AS max_order "
+            f"FROM {stage} s JOIN {person} p ON p.certno = s.certno "
+            f"LEFT JOIN {link} l ON l.holder_id = s.holder_id AND l.relative_id = p.id"))
+        progress(0.5)
+
+        sql.insert_with_history(cursor, FamilyLink, insert=(
+            f"INSERT INTO {link} (holder_id, relative_id, relation, begndate, enddate, {order}) "
+            f"SELECT holder_id, relative_id, relation, begndate, enddate, "
+            f"max_order + ROW_NUMBER() OVER (PARTITION BY relative_id ORDER BY line) "
+            f"FROM {plan} WHERE link_id IS NULL ORDER BY line"), params=[],
+            created_source=(f"{link} t JOIN {plan} p ON p.holder_id = t.holder_id AND p.relative_id = t.relative_id "
+                            "WHERE p.link_id IS NULL"),
+            when=now, user_id=user)
+        progress(0.8)
+        cursor.execute(f"UPDATE {link} SET relation = p.relation, begndate = p.begndate, enddate = p.enddate "
+                       f"FROM {plan} p WHERE {link}.id = p.link_id AND p.changed = 1")
+        sql.insert_history(cursor, FamilyLink, source=f"{link} t JOIN {plan} p ON p.link_id = t.id "
+                           "WHERE p.changed = 1", history_type="~", when=now, user_id=user)
+        progress(1.0)
+
+        cursor.execute(f"SELECT COUNT(*), SUM(CASE WHEN link_id IS NULL THEN 1 ELSE 0 END), SUM(changed) "
+                       f"FROM {plan}")
+        total, created, updated = (int(v or 0) for v in cursor.fetchone())
+        return WriteResult(created=created, updated=updated, unchanged=total - created - updated)
+
+
+class BalanceWriter(Writer):
+    """Opening balances from a former system, key (person, pocket), posted to the ledger as `accounts.ledger`
+    posts: the accounts locked in primary-key order (PostgreSQL), opened where missing, each entry's
+    `balance_after` its pocket's balance after it, the balances moved in the same transaction, no pocket below
+    zero, entries only ever inserted.
+
+    What the import's own entries of a pocket add up to is the amount last imported (its "standing"). A pocket
+    without an opening entry gets one for the amount (nothing for zero: it still counts as created); an amount
+    other than the standing posts a correction for the difference (updated); the same amount posts nothing
+    (unchanged). The key is unique in a file, so each pocket gets at most one entry per import.
+    """
+
+    stage_columns = [("line", "integer"), ("person_id", "bigint"), ("pocket", "varchar(10)"),
+                     ("amount", "numeric(12, 2)"), ("amount_text", "varchar(40)"), ("as_of", "date")]
+    CREATED, UPDATED, UNCHANGED = 1, 2, 0
+
+    def begin(self, cursor: Any) -> None:
+        self.stage, self.plan = sql.temp_name("stage"), sql.temp_name("plan")
+        self.tables += [self.stage, self.plan]
+        sql.create_temp_table(cursor, self.stage, self.stage_columns)
+
+    def add(self, line: int, values: dict[str, Any], instance: models.Model) -> None:
+        amount = values["amount"]
+        # The amount as the row-by-row path prints it in a correction's reason: the Decimal read from the cell.
+        self.rows.append((line, values["person"].pk, values["pocket"], amount, str(amount), values["as_of"]))
+
+    def flush(self, cursor: Any) -> None:
+        sql.load_rows(cursor, self.stage, [c for c, _t in self.stage_columns], self.rows)
+        self.rows = []
+
+    def _lock(self, cursor: Any, persons: str) -> int:
+        """Lock the accounts of the persons the SELECT `persons` gives, in primary-key order (PostgreSQL; SQLite
+        locks the database for the writing transaction). Returns how many it locked."""
+        if not sql.on_postgres():
+            return 0
+        from accounts.models import PersonalAccount
+
+        cursor.execute(f"SELECT COUNT(*) FROM (SELECT a.id FROM {PersonalAccount._meta.db_table} a "
+                       f"WHERE a.person_id IN ({persons}) ORDER BY a.id FOR UPDATE) locked")
+        return int(cursor.fetchone()[0])
+
+    def finish(self, cursor: Any, *, now: datetime.datetime, progress: WriteProgress) -> WriteResult:
+        from django.utils.translation import gettext as _
+
+        from accounts.models import EntryKind, LedgerEntry, PersonalAccount
+        from accounts.resources import BALANCES_IMPORT
+        from core.imports.base import row_error_line
+        from core.money import fen
+
+        accounts, ledger = PersonalAccount._meta.db_table, LedgerEntry._meta.db_table
+        stage, plan, money = self.stage, self.plan, sql.money
+        created, updated, unchanged = self.CREATED, self.UPDATED, self.UNCHANGED
+        sql.analyze(cursor, stage)
+        # Lock first, so that what the plan reads (entries, balances) cannot change before it is written.
+        self._lock(cursor, f"SELECT person_id FROM {stage}")
+        progress(0.1)
+
+        same = "st.standing = s.amount" if sql.on_postgres() else "ROUND(st.standing - s.amount, 2) = 0"
+        sql.create_temp_table_as(cursor, plan, (
+            f"SELECT s.line, s.person_id, s.pocket, s.amount, s.amount_text, s.as_of, a.id AS account_id, "
+            f"st.standing, CASE WHEN o.id IS NULL THEN {created} "
+            f"WHEN st.standing IS NOT NULL AND {same} THEN {unchanged} ELSE {updated} END AS outcome, "
+            f"CASE WHEN o.id IS NULL THEN s.amount ELSE {money('s.amount - COALESCE(st.standing, 0)')} END AS change "
+            f"FROM {stage} s LEFT JOIN {accounts} a ON a.person_id = s.person_id "
+            f"LEFT JOIN {ledger} o ON o.account_id = a.id AND o.pocket = s.pocket AND o.kind = %s "
+            f"LEFT JOIN (SELECT account_id, pocket, SUM(amount) AS standing FROM {ledger} WHERE ref_type = %s "
+            f"GROUP BY account_id, pocket) st ON st.account_id = a.id AND st.pocket = s.pocket"),
+            [EntryKind.OPENING_BALANCE.value, BALANCES_IMPORT])
+        progress(0.3)
+        cursor.execute(f"SELECT SUM(CASE WHEN outcome = {created} THEN 1 ELSE 0 END), "
+                       f"SUM(CASE WHEN outcome = {updated} THEN 1 ELSE 0 END), "
+                       f"SUM(CASE WHEN outcome = {unchanged} THEN 1 ELSE 0 END), "
+                       f"COUNT(DISTINCT CASE WHEN outcome <> {unchanged} AND account_id IS NULL THEN person_id END) "
+                       f"FROM {plan}")
+        n_created, n_updated, n_unchanged, to_open = (int(v or 0) for v in cursor.fetchone())
+        result = WriteResult(created=n_created, updated=n_updated, unchanged=n_unchanged)
+
+        # A correction may not take a pocket below zero (an opening balance is never negative).
+        balance = "CASE p.pocket WHEN 'current' THEN a.balc_current ELSE a.balc_historical END"
+        cursor.execute(f"SELECT p.line, p.pocket, {balance}, p.change FROM {plan} p "
+                       f"JOIN {accounts} a ON a.id = p.account_id "
+                       f"WHERE p.outcome <> %s AND {money(f'{balance} + p.change')} < 0 ORDER BY p.line", [unchanged])
+        below_zero = cursor.fetchall()
+        if below_zero:
+            # The row-by-row path's message: ledger_post's refusal as the row's save error.
+            result.errors = [row_error_line(line, "psn_no", _("the row could not be saved: %(error)s") % {
+                "error": _("the %(pocket)s pocket holds %(balance)s yuan, %(amount)s yuan is needed")
+                % {"pocket": pocket, "balance": fen(str(held)), "amount": -fen(str(change))}})
+                for line, pocket, held, change in below_zero]
+            return result
+        progress(0.4)
+
+        # Accounts opened where missing (`accounts_open`), for every row that is not unchanged, in file order; on
+        # PostgreSQL a concurrent import may have opened some meanwhile: those are locked now.
+        if to_open:
+            conflict = " ON CONFLICT (person_id) DO NOTHING" if sql.on_postgres() else ""
+            cursor.execute(f"INSERT INTO {accounts} (person_id, balc_current, balc_historical, created_at) "
+                           f"SELECT person_id, 0, 0, %s FROM (SELECT person_id, MIN(line) AS first_line FROM {plan} "
+                           f"WHERE outcome <> %s AND account_id IS NULL GROUP BY person_id) m "
+                           f"ORDER BY first_line{conflict}", [sql.param(now), unchanged])
+            if cursor.rowcount < to_open:
+                self._lock(cursor, f"SELECT person_id FROM {plan} WHERE outcome <> {unchanged} "
+                                   "AND account_id IS NULL")
+        progress(0.5)
+
+        # The entries, in file order: an opening balance, or a correction for the difference from the standing.
+        reason, reason_params = sql.text_template(_("opening balance re-imported: %(old)s → %(new)s"),
+                                                  {"old": sql.money_text("p.standing"), "new": "p.amount_text"})
+        cursor.execute(
+            f"INSERT INTO {ledger} (account_id, kind, pocket, amount, balance_after, period, ref_type, ref_id, reason, "
+            f"created_at, created_by_id) "
+            f"SELECT a.id, CASE WHEN p.outcome = %s THEN %s ELSE %s END, p.pocket, p.change, "
+            f"{money(f'{balance} + p.change')}, p.as_of, %s, '', CASE WHEN p.outcome = %s THEN %s ELSE {reason} END, "
+            f"%s, %s FROM {plan} p JOIN {accounts} a ON a.person_id = p.person_id "
+            f"WHERE p.outcome <> %s AND p.change <> 0 ORDER BY p.line",
+            [created, EntryKind.OPENING_BALANCE.value, EntryKind.CORRECTION.value, BALANCES_IMPORT, created,
+             _("opening balance from the former system"), *reason_params, sql.param(now), self.user_id, unchanged])
+        progress(0.8)
+        # Each account's balances moved by its entries, in one statement.
+        cursor.execute(
+            f"UPDATE {accounts} SET balc_current = {money(f'{accounts}.balc_current + m.cur')}, "
+            f"balc_historical = {money(f'{accounts}.balc_historical + m.hist')} "
+            f"FROM (SELECT person_id, SUM(CASE WHEN pocket = 'current' THEN change ELSE 0 END) AS cur, "
+            f"SUM(CASE WHEN pocket = 'historical' THEN change ELSE 0 END) AS hist FROM {plan} "
+            f"WHERE outcome <> %s AND change <> 0 GROUP BY person_id) m WHERE {accounts}.person_id = m.person_id",
+            [unchanged])
+        progress(1.0)
+        return result
+
+
 WRITERS: dict[str, type[Writer]] = {
     "roster": RosterWriter,
     "facilities": FacilityWriter,
@@ -343,8 +579,8 @@ WRITERS: dict[str, type[Writer]] = {
     "diseases": DiseaseWriter,
     "recognitions": RecognitionWriter,
     "contributions": ContributionWriter,
-    "family_links": ResourceWriter,
-    "balances": ResourceWriter,
+    "family_links": FamilyLinkWriter,
+    "balances": BalanceWriter,
 }
 
 

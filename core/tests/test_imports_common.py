@@ -1,16 +1,21 @@
 """Shared helpers of the import tests (write CSV files, run the command, build rows) and the file-level tests."""
 
+import contextlib
 import csv
 import datetime
 import io
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import transaction
 
 from accounts.tests.factories import RegionFactory, make_certno
-from core.imports import IMPORT_KINDS, import_resource_class
+from core.imports import IMPORT_KINDS, import_file, import_resource_class, writers
 
 # The contract's header rows, straight from the resources (tests below also check them against CONTRACT.md).
 HEADERS = {kind: import_resource_class(kind).columns for kind in IMPORT_KINDS}
@@ -55,6 +60,22 @@ def expect_rejected(kind: str, path: Path, lines: list[str]) -> None:
     status, out = run_import(kind, path)
     assert status == 1
     assert out == lines
+
+
+def import_both_ways(kind: str, path: Path, snapshot: Callable[[], Any], *, user: Any = None) -> tuple[Any, Any]:
+    """Import `path` through the row-by-row `ResourceWriter` (the django-import-export save path), rolled back,
+    then through the kind's own writer, kept. Returns for each what the import said (errors and counts) and
+    `snapshot()` of the database after it: the set-based writer must give the same."""
+    answers = []
+    for rowwise in (True, False):
+        with transaction.atomic():
+            patch = mock.patch.dict(writers.WRITERS, {kind: writers.ResourceWriter}) if rowwise \
+                else contextlib.nullcontext()
+            with patch:
+                outcome = import_file(kind, path, dry_run=False, user=user)
+            answers.append(((outcome.errors, outcome.created, outcome.updated, outcome.unchanged), snapshot()))
+            transaction.set_rollback(rowwise)
+    return answers[0], answers[1]
 
 
 def make_regions() -> None:
