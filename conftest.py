@@ -34,8 +34,8 @@ def on_postgres() -> bool:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_policy_cache() -> None:
-    """Each test's database starts anew; so must the process-local cache of resolved policy versions."""
-    from policies.cache import policy_cache_clear
+def _fresh_process_caches() -> None:
+    """Each test's database starts anew; so must the process-local caches (policy versions, partner tokens)."""
+    from core.cache import process_caches_clear
 
-    policy_cache_clear()
+    process_caches_clear()

@@ -63,7 +63,9 @@ GUNICORN_LOG = Path(tempfile.gettempdir()) / "bench-settle-gunicorn.log"
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (default 4)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
+    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (default sync)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (default 1)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent HTTP clients (default 16)")
     parser.add_argument("--seconds", type=float, default=20, help="full-load run (default 20)")
     parser.add_argument("--paced-seconds", type=float, default=20, help="paced run (default 20)")
@@ -141,7 +143,7 @@ def requests_make(count: int, run: str, rng: random.Random) -> list[tuple[str, b
 
 # --- the server --------------------------------------------------------------------------------------------------
 
-def gunicorn_start(port: int, workers: int) -> subprocess.Popen:
+def gunicorn_start(port: int, workers: int, worker_class: str = "sync", threads: int = 1) -> subprocess.Popen:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.production",
            "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
            "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SECURE_SSL_REDIRECT": "false",
@@ -149,8 +151,8 @@ def gunicorn_start(port: int, workers: int) -> subprocess.Popen:
            "CONN_MAX_AGE": "600"}
     env.pop("DJANGO_DEBUG", None)
     log = open(GUNICORN_LOG, "w")  # noqa: SIM115  (the child keeps it)
-    server = subprocess.Popen([str(VENV_BIN / "gunicorn"), "config.wsgi", "-w", str(workers), "-b",
-                               f"127.0.0.1:{port}"],
+    server = subprocess.Popen([str(VENV_BIN / "gunicorn"), "config.wsgi", "-w", str(workers), "-k", worker_class,
+                               "--threads", str(threads), "-b", f"127.0.0.1:{port}"],
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     log.close()
     deadline = time.monotonic() + 30
@@ -331,10 +333,11 @@ def main() -> None:
     warm_work = requests_make(400, f"{run}W", rng)
     connection.close()
 
-    server = gunicorn_start(args.port, args.workers)
+    server = gunicorn_start(args.port, args.workers, args.worker_class, args.threads)
     rows = []
     try:
-        say(f"gunicorn -w {args.workers} (config.settings.production) on 127.0.0.1:{args.port}; {args.clients} clients")
+        say(f"gunicorn -w {args.workers} -k {args.worker_class} --threads {args.threads} (config.settings.production) "
+            f"on 127.0.0.1:{args.port}; {args.clients} clients")
         summary("warm-up", drive(args.port, args.clients, warm_work, 30))
         before = cpu_sample(server)
         full = summary("full load", drive(args.port, args.clients, full_work, args.seconds))

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.ledger import accounts_lock, ledger_post
-from accounts.models import Enrollment, EntryKind, FamilyLink, InsuType, LedgerEntry, Person, PersonalAccount
+from accounts.ledger import Posting, accounts_lock, ledger_post_many
+from accounts.models import Enrollment, EntryKind, InsuType, LedgerEntry, Person, PersonalAccount
 from claims import engine
 from claims.errors import ClaimError
 from claims.models import (
@@ -34,7 +34,8 @@ from claims.models import (
     SettlementLine,
     SettlementStatus,
 )
-from core.queries import only_row
+from claims.selectors import accumulator_locked, catalog_items, mulaid_links, settlement_patient
+from core.queries import instances_insert, only_row
 from policies.cache import policy_version_resolved
 from policies.errors import PolicyError
 from policies.models import PolicyVersion
@@ -47,7 +48,10 @@ CHRONIC = "14"
 
 @dataclass
 class Payer:
-    person: Person
+    """A relative whose account may pay: `allowed` pockets (empty: none) under the `version` of their region."""
+
+    person_id: int
+    psn_no: str
     relation: str
     allowed: tuple[str, ...]
     version: PolicyVersion | None
@@ -100,28 +104,24 @@ def _policy(admdvs: str, day: datetime.date) -> PolicyVersion:
 
 
 def _payers(person: Person, day: datetime.date, mulaid_psn_no: str | None) -> list[Payer]:
-    links = (FamilyLink.objects.select_related("holder").filter(relative=person, begndate__lte=day)
-             .filter(Q(enddate__isnull=True) | Q(enddate__gte=day)).order_by("order", "id"))
-    if mulaid_psn_no:
-        links = links.filter(holder__psn_no=mulaid_psn_no)
-        if not links:
-            raise ClaimError(ClaimError.MULAID_NOT_LINKED,
-                             _("%(holder)s's account is not linked to %(psn_no)s on %(day)s")
-                             % {"holder": mulaid_psn_no, "psn_no": person.psn_no, "day": day})
-    links = list(links)
-    enrollments = {e.person_id: e for e in Enrollment.objects.select_related("region").filter(
-        person_id__in=[link.holder_id for link in links], insutype=InsuType.EMPLOYEE).order_by()} if links else {}
+    """The relatives whose accounts may pay for `person` on `day`, in the links' order, each with the policy of
+    the region where the relative holds employee insurance (none: the account may not pay)."""
+    links = mulaid_links(person_id=person.pk, day=day, holder_psn_no=mulaid_psn_no)
+    if mulaid_psn_no and not links:
+        raise ClaimError(ClaimError.MULAID_NOT_LINKED,
+                         _("%(holder)s's account is not linked to %(psn_no)s on %(day)s")
+                         % {"holder": mulaid_psn_no, "psn_no": person.psn_no, "day": day})
     payers = []
     for link in links:
-        enrollment = enrollments.get(link.holder_id)
         version = None
-        if enrollment is not None:
+        if link.admdvs:
             try:
-                version = policy_version_resolved(enrollment.region.admdvs, day)
+                version = policy_version_resolved(link.admdvs, day)
             except PolicyError:
                 version = None
         allowed = tuple(version.mulaid_pockets) if version is not None else ()
-        payers.append(Payer(person=link.holder, relation=link.relation, allowed=allowed, version=version))
+        payers.append(Payer(person_id=link.holder_id, psn_no=link.holder_psn_no, relation=link.relation,
+                            allowed=allowed, version=version))
     return payers
 
 
@@ -130,10 +130,7 @@ def visit_resolve(*, facility: Facility, data: dict[str, Any]) -> Visit:
     (POLICY.md step 1) and gather what the engine needs. Raises ClaimError with CONTRACT.md's codes."""
     day: datetime.date = data["setl_date"]
     med_type: str = data["med_type"]
-    found = list(Enrollment.objects.select_related("person", "region")
-                 .filter(person__psn_no=data["psn_no"], insutype=InsuType.EMPLOYEE).order_by()[:1])
-    enrollment = found[0] if found else None
-    person = enrollment.person if enrollment else only_row(Person.objects.filter(psn_no=data["psn_no"]))
+    person, enrollment = settlement_patient(psn_no=data["psn_no"])
     if person is None:
         raise ClaimError(ClaimError.PERSON_NOT_FOUND, _("no person has the number %(psn_no)s")
                          % {"psn_no": data["psn_no"]})
@@ -184,7 +181,7 @@ def visit_resolve(*, facility: Facility, data: dict[str, Any]) -> Visit:
         year_start = version.benefit_year_start_for(day)
 
     codes = [line["item_code"] for line in data["items"]]
-    items = {i.item_code: i for i in Item.objects.filter(item_code__in=codes).order_by()}
+    items = catalog_items(codes)
     lines = []
     for line in data["items"]:
         item = items.get(line["item_code"])
@@ -207,9 +204,8 @@ def _pockets(account: PersonalAccount | None) -> engine.Pockets | None:
 def _compute(visit: Visit, accumulator: engine.Accumulator,
              accounts: dict[int, PersonalAccount]) -> engine.Adjudication:
     own = accounts.get(visit.person.pk) if visit.enrollment is not None else None
-    mulaid = [engine.MulaidPayer(psn_no=p.person.psn_no, pockets=_pockets(accounts[p.person.pk]),
-                                 allowed=p.allowed)
-              for p in visit.payers if p.allowed and p.person.pk in accounts]
+    mulaid = [engine.MulaidPayer(psn_no=p.psn_no, pockets=_pockets(accounts[p.person_id]), allowed=p.allowed)
+              for p in visit.payers if p.allowed and p.person_id in accounts]
     return engine.adjudicate(lines=visit.lines, terms=visit.terms, options=visit.options, accumulator=accumulator,
                              own=_pockets(own), acct_used=visit.data.get("acct_used_flag", "1") == "1",
                              mulaid_payers=mulaid)
@@ -241,18 +237,19 @@ MONEY_FIELDS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "presel
                 "acct_mulaid_pay", "psn_cash_pay", "balc")
 
 
+EXPLANATION_LANGUAGES = ("zh-hans", "en")
+
+
 def explanation_of(result: engine.Adjudication) -> list[dict[str, Any]]:
     """The engine's steps, with their labels in both shipped languages (staff read them in the admin)."""
-    steps = []
-    for step in result.steps:
-        labels = {}
-        for language in ("zh-hans", "en"):
-            with translation.override(language):
-                labels[language] = str(step.label)
-        steps.append({"code": step.code, "label": labels, "amount_in": _money(step.amount_in),
-                      "amount_out": _money(step.amount_out),
-                      "detail": {name: _money(value) for name, value in step.detail}})
-    return steps
+    labels: dict[str, list[str]] = {}
+    for language in EXPLANATION_LANGUAGES:
+        with translation.override(language):
+            labels[language] = [str(step.label) for step in result.steps]
+    return [{"code": step.code, "label": {language: labels[language][i] for language in EXPLANATION_LANGUAGES},
+             "amount_in": _money(step.amount_in), "amount_out": _money(step.amount_out),
+             "detail": {name: _money(value) for name, value in step.detail}}
+            for i, step in enumerate(result.steps)]
 
 
 def settlement_preview(*, facility: Facility, data: dict[str, Any]) -> dict[str, Any]:
@@ -264,7 +261,7 @@ def settlement_preview(*, facility: Facility, data: dict[str, Any]) -> dict[str,
                                                   bucket=visit.bucket))
         if row is not None:
             counters = engine.Accumulator(dedc_used=row.dedc_used, hifp_paid=row.hifp_paid)
-    ids = [visit.person.pk] + [p.person.pk for p in visit.payers]
+    ids = [visit.person.pk] + [p.person_id for p in visit.payers]
     accounts = {a.person_id: a for a in PersonalAccount.objects.filter(person_id__in=ids)}
     result = _compute(visit, counters, accounts)
     return settlement_answer(visit=visit, result=result, setl_id="", status="preview")
@@ -282,15 +279,16 @@ def _existing_answer(facility: Facility, medins_setl_id: str, digest: str) -> di
 
 
 def settlement_create(*, facility: Facility, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """Settle a request (national 2207). Returns the answer and whether it was created now (False: a retry)."""
+    """Settle a request (national 2207). Returns the answer and whether it was created now (False: a retry).
+
+    A retry is recognised by the unique (facility, medins_setl_id) of the settlement row, not by a read before
+    settling: the first attempt costs no extra query, and a retry that gets as far as writing (or a concurrent
+    duplicate) is rolled back and answered from the row that is there. A retry refused on the way (the registry
+    changed since, say) is answered the same way: the first answer stands."""
     digest = request_digest(data)
-    answer = _existing_answer(facility, data["medins_setl_id"], digest)
-    if answer is not None:
-        return answer, False
     try:
         return _settle(facility=facility, data=data, digest=digest), True
-    except IntegrityError:
-        # A concurrent request with the same medins_setl_id committed first.
+    except (IntegrityError, ClaimError):
         answer = _existing_answer(facility, data["medins_setl_id"], digest)
         if answer is None:
             raise
@@ -300,26 +298,35 @@ def settlement_create(*, facility: Facility, data: dict[str, Any]) -> tuple[dict
 def _lock_counters(visit: Visit) -> Accumulator | None:
     if not visit.bucket:
         return None
-    key = {"person": visit.person, "year_start": visit.year_start, "bucket": visit.bucket}
-    row = only_row(Accumulator.objects.select_for_update().filter(**key))
+    row = accumulator_locked(person_id=visit.person.pk, year_start=visit.year_start, bucket=visit.bucket)
     if row is None:
-        Accumulator.objects.bulk_create([Accumulator(**key)], ignore_conflicts=True)
-        row = Accumulator.objects.select_for_update().get(**key)
+        Accumulator.objects.bulk_create([Accumulator(person_id=visit.person.pk, year_start=visit.year_start,
+                                                     bucket=visit.bucket)], ignore_conflicts=True)
+        row = accumulator_locked(person_id=visit.person.pk, year_start=visit.year_start, bucket=visit.bucket)
     return row
+
+
+def accumulator_save(counters: Accumulator) -> None:
+    """Write a locked counters row's two amounts (the settlement path's UPDATE, written out: core.queries)."""
+    meta = Accumulator._meta
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {meta.db_table} SET {meta.get_field('dedc_used').column} = %s, "
+                       f"{meta.get_field('hifp_paid').column} = %s WHERE id = %s",
+                       [counters.dedc_used, counters.hifp_paid, counters.pk])
 
 
 @transaction.atomic
 def _settle(*, facility: Facility, data: dict[str, Any], digest: str) -> dict[str, Any]:
     visit = visit_resolve(facility=facility, data=data)
     counters = _lock_counters(visit)
-    payer_ids = [p.person.pk for p in visit.payers if p.allowed]
+    payer_ids = [p.person_id for p in visit.payers if p.allowed]
     accounts = accounts_lock(person_ids=([visit.person.pk] if visit.enrollment else []) + payer_ids)
     result = _compute(visit, engine.Accumulator(dedc_used=counters.dedc_used, hifp_paid=counters.hifp_paid)
                       if counters else engine.Accumulator(), accounts)
 
     setl_id = f"{data['setl_date']:%Y%m%d}{secrets.token_hex(8).upper()}"
     answer = settlement_answer(visit=visit, result=result, setl_id=setl_id, status=SettlementStatus.SETTLED)
-    settlement = Settlement.objects.create(
+    settlement = Settlement(
         setl_id=setl_id, facility=facility, medins_setl_id=data["medins_setl_id"], request_digest=digest,
         person=visit.person, insutype=answer["insutype"], psn_type=answer["psn_type"], med_type=data["med_type"],
         setl_date=data["setl_date"], dise_codg=data.get("dise_codg") or "", ext_rx=bool(data.get("ext_rx")),
@@ -328,26 +335,29 @@ def _settle(*, facility: Facility, data: dict[str, Any], digest: str) -> dict[st
         enrollee_class=visit.terms.enrollee_class if visit.terms else "", hosp_lv=facility_level_of(facility),
         bucket=visit.bucket, year_start=visit.year_start if visit.bucket else None, response=answer,
         explanation=explanation_of(result), **{name: getattr(result, name) for name in MONEY_FIELDS})
-    SettlementLine.objects.bulk_create([
+    instances_insert([settlement])
+    instances_insert([
         SettlementLine(settlement=settlement, item_code=out.item_code, item=visit.items.get(out.item_code),
                        chrg_item_lv=out.chrg_item_lv, qty=line.qty, price=line.price, amount=out.amount,
                        fulamt_ownpay_amt=out.fulamt_ownpay_amt, overlmt_selfpay=out.overlmt_selfpay,
                        preselfpay_amt=out.preselfpay_amt, inscp_scp_amt=out.inscp_scp_amt)
         for line, out in zip(visit.lines, result.lines, strict=True)])
 
-    by_psn_no = {p.person.psn_no: p for p in visit.payers}
+    by_psn_no = {p.psn_no: p for p in visit.payers}
+    postings = []
     for debit in result.debits:
         own = debit.payer == engine.OWN
-        person = visit.person if own else by_psn_no[debit.payer].person
-        payer_version = visit.version if own else by_psn_no[debit.payer].version
-        ledger_post(account=accounts[person.pk], pocket=debit.pocket, amount=-debit.amount,
-                    kind=EntryKind.SETTLEMENT if own else EntryKind.MULAID_SETTLEMENT, ref_type="settlement",
-                    ref_id=setl_id, period=data["setl_date"], policy_version=payer_version,
-                    reason="" if own else _("mutual aid for %(psn_no)s") % {"psn_no": visit.person.psn_no})
+        postings.append(Posting(
+            account=accounts[visit.person.pk if own else by_psn_no[debit.payer].person_id], pocket=debit.pocket,
+            amount=-debit.amount,
+            kind=EntryKind.SETTLEMENT if own else EntryKind.MULAID_SETTLEMENT, ref_type="settlement", ref_id=setl_id,
+            period=data["setl_date"], policy_version=visit.version if own else by_psn_no[debit.payer].version,
+            reason="" if own else _("mutual aid for %(psn_no)s") % {"psn_no": visit.person.psn_no}))
+    ledger_post_many(postings)
     if counters is not None:
         counters.dedc_used += result.accumulator_delta.dedc
         counters.hifp_paid += result.accumulator_delta.hifp
-        counters.save(update_fields=["dedc_used", "hifp_paid"])
+        accumulator_save(counters)
     # Last, after the accumulator and account locks: the report summaries' rows (one atomic upsert).
     summaries.settlement_applied(settlement, sign=+1)
     return answer
@@ -375,14 +385,14 @@ def settlement_reverse(*, settlement: Settlement, reason: str, user=None,  # noq
         ref_type="settlement", ref_id=settlement.setl_id,
         kind__in=[EntryKind.SETTLEMENT, EntryKind.MULAID_SETTLEMENT]).order_by("id"))
     accounts = accounts_lock(person_ids=[d.account.person_id for d in debits])
-    for debit in debits:
-        ledger_post(account=accounts[debit.account.person_id], pocket=debit.pocket, amount=-debit.amount,
-                    kind=EntryKind.REVERSAL, reverses=debit, ref_type="settlement", ref_id=settlement.setl_id,
-                    period=debit.period, policy_version=debit.policy_version, reason=reason[:200], user=user)
+    ledger_post_many([Posting(account=accounts[debit.account.person_id], pocket=debit.pocket, amount=-debit.amount,
+                              kind=EntryKind.REVERSAL, reverses=debit, ref_type="settlement",
+                              ref_id=settlement.setl_id, period=debit.period, policy_version=debit.policy_version,
+                              reason=reason[:200]) for debit in debits], user=user)
     if settlement.bucket:
         counters.dedc_used -= settlement.act_pay_dedc
         counters.hifp_paid -= settlement.hifp_pay
-        counters.save(update_fields=["dedc_used", "hifp_paid"])
+        accumulator_save(counters)
     settlement.status = SettlementStatus.REVERSED
     settlement.reversed_at = timezone.now()
     settlement.reversal_reason = reason[:200]

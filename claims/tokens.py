@@ -1,4 +1,8 @@
-"""Partner API tokens: created for one facility, stored as a digest, checked on every request."""
+"""Partner API tokens: created for one facility, stored as a digest, checked on every request.
+
+The check reads a process cache (core.cache) rather than the database on every request: revoking a token, or
+changing its facility or region, clears the cache in every process that shares Django's cache (Redis in
+production), and an entry lives TOKEN_CACHE_SECONDS at most where the cache is per process."""
 
 import hashlib
 import secrets
@@ -7,7 +11,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from claims.models import Facility, PartnerToken
+from core.cache import process_cache
 from core.queries import only_row
+from policies.models import Region
+
+TOKEN_CACHE_SECONDS = 10
+_tokens = process_cache("partner_tokens", seconds=TOKEN_CACHE_SECONDS)
+_tokens.clear_on_change(PartnerToken, Facility, Region)
 
 
 def token_digest(raw: str) -> str:
@@ -30,6 +40,8 @@ def partner_token_revoke(*, token: PartnerToken) -> None:
 
 
 def partner_token_lookup(raw: str) -> PartnerToken | None:
-    """The live token with this value, with its facility, or None."""
-    return only_row(PartnerToken.objects.select_related("facility", "facility__region")
-                    .filter(digest=token_digest(raw), revoked_at__isnull=True))
+    """The live token with this value, with its facility and region, or None (shared between requests: callers
+    must not change it)."""
+    digest = token_digest(raw)
+    return _tokens.get(digest, lambda: only_row(PartnerToken.objects.select_related("facility", "facility__region")
+                                                .filter(digest=digest, revoked_at__isnull=True)))

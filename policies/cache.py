@@ -1,74 +1,47 @@
 """A process-local cache of resolved policy versions for the settlement path.
 
 Resolving the version in force and prefetching its rule tables costs four queries; a busy till settles thousands of
-bills a day against the same few versions. Entries are keyed by a generation number kept in Django's cache and
-bumped whenever any policy row is saved or deleted (signals below), so every process that shares the cache (Redis
-in production: CACHE_URL) drops its copies at once; entries also expire after POLICY_CACHE_SECONDS, which bounds
-staleness where the cache is per process (the local-memory default).
+bills a day against the few versions of its region. The cache holds, per region, every published version with its
+rule tables prefetched and picks the one in force on a day in memory, so bills of any service date hit it. Any
+change to a policy row clears it in every process that shares Django's cache (core.cache); otherwise an entry lives
+POLICY_CACHE_SECONDS.
 """
 
 import datetime
-import threading
-import time
 
-from django.core.cache import cache
-from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.utils.translation import gettext as _
 
-from policies.models import BenefitRule, CreditRule, EnrolleeClass, PolicyVersion, ReferenceValue
-from policies.selectors import policy_version_in_force
+from core.cache import process_cache
+from policies.errors import PolicyError
+from policies.models import BenefitRule, CreditRule, EnrolleeClass, PolicyStatus, PolicyVersion, ReferenceValue
 
 POLICY_CACHE_SECONDS = 60
-GENERATION_KEY = "policies:generation"
-_MAX_ENTRIES = 10_000
-_entries: dict[tuple[int, str, datetime.date], tuple[float, PolicyVersion]] = {}
-_lock = threading.Lock()
+_versions = process_cache("policies", seconds=POLICY_CACHE_SECONDS, max_entries=1_000)
+_versions.clear_on_change(PolicyVersion, BenefitRule, EnrolleeClass, CreditRule, ReferenceValue)
 
 
-def policy_cache_generation() -> int:
-    generation = cache.get(GENERATION_KEY)
-    if generation is None:
-        cache.add(GENERATION_KEY, 1, timeout=None)
-        generation = cache.get(GENERATION_KEY, 1)
-    return generation
+def policy_cache_clear() -> None:
+    """Forget every resolved version, here and in every process that shares Django's cache."""
+    _versions.clear()
 
 
-def policy_cache_clear(**kwargs: object) -> None:
-    """Forget every resolved version, here and (through the shared generation) in every other process."""
-    with _lock:
-        _entries.clear()
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:
-        cache.set(GENERATION_KEY, 2, timeout=None)
+def _published_versions(admdvs: str) -> tuple[PolicyVersion, ...]:
+    """Every published version of the region, oldest first, with its rule tables (one query per table)."""
+    return tuple(PolicyVersion.objects.select_related("region")
+                 .prefetch_related("benefit_rules", "enrollee_classes", "credit_rules", "reference_values")
+                 .filter(region__admdvs=admdvs, status=PolicyStatus.PUBLISHED).order_by("effective_from", "pk"))
 
 
 def policy_version_resolved(admdvs: str, day: datetime.date) -> PolicyVersion:
     """The published version in force in `admdvs` on `day` with its benefit rules, enrollee classes, credit rules
     and reference values prefetched (read-only: callers must not change it). Raises PolicyError NO_POLICY_IN_FORCE
-    like `policy_version_in_force`."""
-    key = (policy_cache_generation(), admdvs, day)
-    hit = _entries.get(key)
-    now = time.monotonic()
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    version = policy_version_in_force(admdvs, day)
-    version = (PolicyVersion.objects.select_related("region")
-               .prefetch_related("benefit_rules", "enrollee_classes", "credit_rules", "reference_values")
-               .get(pk=version.pk))
-    with _lock:
-        if len(_entries) >= _MAX_ENTRIES:
-            _entries.clear()
-        _entries[key] = (now + POLICY_CACHE_SECONDS, version)
-    return version
-
-
-def _policy_row_changed(**kwargs: object) -> None:
-    # Now, and again once the change is committed: a process resolving in between still read the old rows.
-    policy_cache_clear()
-    transaction.on_commit(policy_cache_clear)
-
-
-for _model in (PolicyVersion, BenefitRule, EnrolleeClass, CreditRule, ReferenceValue):
-    post_save.connect(_policy_row_changed, sender=_model, dispatch_uid=f"policy_cache_save_{_model.__name__}")
-    post_delete.connect(_policy_row_changed, sender=_model, dispatch_uid=f"policy_cache_delete_{_model.__name__}")
+    like `policies.selectors.policy_version_in_force`, whose rule it applies in memory: exactly one published
+    version whose period covers the day."""
+    versions = _versions.get(admdvs, lambda: _published_versions(admdvs))
+    in_force = [v for v in versions
+                if v.effective_from <= day and (v.effective_to is None or v.effective_to >= day)]
+    if len(in_force) != 1:
+        # Two would break the no-overlap rule that publish and the database enforce; refuse rather than guess.
+        raise PolicyError(PolicyError.NO_POLICY_IN_FORCE,
+                          _("no policy in force in region %(admdvs)s on %(day)s") % {"admdvs": admdvs, "day": day})
+    return in_force[0]

@@ -141,8 +141,8 @@ class SettlementPreviewView(PartnerView):
                    request=SettlementRequestSerializer,
                    responses={200: SettlementOutputSerializer, **SETTLE_ERRORS}, description=SETTLE_CODES)
     def post(self, request: Request) -> Response:
-        answer = settlement_preview(facility=self.facility(), data=_settlement_request(request))
-        return Response(SettlementOutputSerializer(answer).data)
+        # The services render the answer in the output serializer's shape (money as strings): sent as it is.
+        return Response(settlement_preview(facility=self.facility(), data=_settlement_request(request)))
 
 
 class SettlementListCreateView(PartnerView, GenericAPIView):
@@ -169,8 +169,7 @@ class SettlementListCreateView(PartnerView, GenericAPIView):
                                "the first answer; with another request: 409 IDEMPOTENCY_CONFLICT. " + SETTLE_CODES)
     def post(self, request: Request) -> Response:
         answer, created = settlement_create(facility=self.facility(), data=_settlement_request(request))
-        return Response(SettlementOutputSerializer(answer).data,
-                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(answer, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 def _settlement(facility: Facility, setl_id: str) -> Settlement:
