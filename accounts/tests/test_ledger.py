@@ -116,3 +116,52 @@ def test_verify_ledger_catches_a_broken_balance_chain(on_postgres):
     whats = [p.what for p in ledger_verify()]
     assert "historical pocket holds 100.00, its entries add up to 110.00" in whats
     assert any("says 999.00 after, the running sum is 110.00" in w for w in whats)
+
+
+def test_posting_many_chains_the_balances_and_writes_one_insert_and_one_update_per_account(
+        django_assert_num_queries):
+    from accounts.ledger import Posting, ledger_post_many
+
+    holder, relative = PersonFactory(), PersonFactory()
+    _credit(holder, "10.00", pocket="current")
+    _credit(holder, "100.00")
+    _credit(relative, "50.00")
+    with transaction.atomic():
+        accounts = accounts_lock(person_ids=[holder.pk, relative.pk])
+        # Holder: current 10.00 − 10.00 = 0.00; historical 100.00 − 25.50 = 74.50, then − 4.50 = 70.00.
+        # Relative: historical 50.00 − 0.01 = 49.99. One INSERT of four entries, one UPDATE per account.
+        postings = [Posting(account=accounts[holder.pk], pocket="current", amount=Decimal("-10.00"),
+                            kind=EntryKind.SETTLEMENT),
+                    Posting(account=accounts[holder.pk], pocket="historical", amount=Decimal("-25.50"),
+                            kind=EntryKind.SETTLEMENT),
+                    Posting(account=accounts[relative.pk], pocket="historical", amount=Decimal("-0.01"),
+                            kind=EntryKind.MULAID_SETTLEMENT),
+                    Posting(account=accounts[holder.pk], pocket="historical", amount=Decimal("-4.50"),
+                            kind=EntryKind.SETTLEMENT)]
+        with django_assert_num_queries(3):
+            entries = ledger_post_many(postings)
+    assert [str(e.balance_after) for e in entries] == ["0.00", "74.50", "49.99", "70.00"]
+    assert all(e.pk for e in entries)
+    assert (str(accounts[holder.pk].balc_current), str(accounts[holder.pk].balc_historical)) == ("0.00", "70.00")
+    saved = PersonalAccount.objects.get(person=holder)
+    assert (saved.balc_current, saved.balc_historical) == (Decimal("0.00"), Decimal("70.00"))
+    assert PersonalAccount.objects.get(person=relative).balc_historical == Decimal("49.99")
+    assert ledger_verify() == []
+
+
+def test_posting_many_writes_nothing_when_one_entry_would_overdraw():
+    from accounts.ledger import Posting, ledger_post_many
+
+    person = PersonFactory()
+    _credit(person, "30.00")
+    before = LedgerEntry.objects.count()
+    with transaction.atomic():
+        account = accounts_lock(person_ids=[person.pk])[person.pk]
+        # 30.00 − 20.00 = 10.00 is fine; a further − 10.01 would leave −0.01.
+        with pytest.raises(InsufficientBalance):
+            ledger_post_many([Posting(account=account, pocket="historical", amount=Decimal("-20.00"),
+                                      kind=EntryKind.SETTLEMENT),
+                              Posting(account=account, pocket="historical", amount=Decimal("-10.01"),
+                                      kind=EntryKind.SETTLEMENT)])
+    assert LedgerEntry.objects.count() == before
+    assert PersonalAccount.objects.get(person=person).balc_historical == Decimal("30.00")

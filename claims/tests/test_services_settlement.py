@@ -169,3 +169,48 @@ def test_refusals(world, case, code):
         settlement_create(facility=facility, data=data)
     assert refused.value.err_code == code
     assert not Settlement.objects.exists()
+
+
+def test_a_retry_refused_on_the_way_still_gets_the_first_answer(world):
+    """Retries are recognised by the idempotency key's constraint, not a read before settling: a retry that the
+    registry would now refuse (the enrollment was suspended since) answers the first answer all the same, and a
+    new request is refused."""
+    enrollment = enrollee(world["regions"]["370100"], brdy=D(1980, 1, 1))
+    p = enrollment.person
+    h1 = world["facilities"]["JN1"]
+    first, _ = settlement_create(facility=h1, data=request(p.psn_no, ("A50", "2", "50")))
+    enrollment.psn_insu_stas = "2"
+    enrollment.save()
+    retry, created = settlement_create(facility=h1, data=request(p.psn_no, ("A50", "2", "50")))
+    assert (retry, created) == (first, False)
+    with pytest.raises(ClaimError) as refused:
+        settlement_create(facility=h1, data=request(p.psn_no, ("A50", "2", "50"), medins_setl_id="M2"))
+    assert refused.value.err_code == "NOT_INSURED_ON_DATE"
+    with pytest.raises(ClaimError) as conflict:
+        settlement_create(facility=h1, data=request(p.psn_no, ("A50", "3", "50")))
+    assert conflict.value.err_code == "IDEMPOTENCY_CONFLICT"
+
+
+def test_a_settlement_costs_a_fixed_number_of_statements(world, django_assert_num_queries):
+    """The settlement path's statements, whatever the number of bill lines: patient and enrollment, catalog
+    items, family links, accumulator lock, accounts lock, settlement, its lines, its ledger entries, the account's
+    balances, the accumulator, the two report summaries; plus the savepoint pair the test's transaction makes of
+    the settlement's own."""
+    p = enrollee(world["regions"]["370100"], brdy=D(1980, 1, 1)).person
+    fund(p, historical="5000.00")
+    h2 = world["facilities"]["JN2"]
+    # The first settlement of the year also creates the accumulator row (insert + lock again: two more).
+    settlement_create(facility=h2, data=request(p.psn_no, ("A50", "10", "50")))
+    lines = [("A50", "1", "50"), ("B30", "2", "28"), ("C", "1", "30")] * 10
+    with django_assert_num_queries(14):
+        answer, created = settlement_create(facility=h2, data=request(p.psn_no, *lines, medins_setl_id="M2"))
+    assert created and answer["hifp_pay"] != "0.00"
+
+
+def test_the_answer_has_exactly_the_fields_the_schema_promises(world):
+    from claims.api.serializers import SettlementOutputSerializer
+
+    p = enrollee(world["regions"]["310000"], brdy=D(1980, 1, 1)).person
+    answer, _ = settlement_create(facility=world["facilities"]["SH1"], data=request(p.psn_no, ("A50", "1", "50")))
+    assert set(answer) == set(SettlementOutputSerializer().fields)
+    assert SettlementOutputSerializer(answer).data == answer

@@ -9,7 +9,7 @@ from rest_framework.test import APIRequestFactory
 from claims.api.authentication import PartnerTokenAuthentication
 from claims.models import PartnerToken
 from claims.tests.factories import FacilityFactory
-from claims.tokens import partner_token_create, partner_token_revoke, token_digest
+from claims.tokens import partner_token_create, partner_token_lookup, partner_token_revoke, token_digest
 
 pytestmark = pytest.mark.django_db
 
@@ -48,3 +48,13 @@ def test_revoked_or_wrong_tokens_are_refused_and_no_header_is_anonymous():
     partner_token_revoke(token=token)
     with pytest.raises(AuthenticationFailed):
         _authenticate(f"Token {raw}")
+
+
+def test_a_known_token_costs_no_query_and_a_revoked_one_is_refused_at_once(django_assert_num_queries):
+    facility = FacilityFactory()
+    token, raw = partner_token_create(facility=facility)
+    assert partner_token_lookup(raw) == token
+    with django_assert_num_queries(0):
+        assert partner_token_lookup(raw).facility == facility
+    partner_token_revoke(token=token)
+    assert partner_token_lookup(raw) is None
