@@ -457,17 +457,24 @@ class BalanceResource(ImportResource):
     def duplicate_column(self) -> str:
         return "pocket"
 
-    def preload(self, dataset: tablib.Dataset) -> None:
+    def preload_for_validation(self, dataset: tablib.Dataset) -> None:
+        """What `clean_row` reads: the persons and the regions of their employee enrollments. The streaming engine
+        validates with this alone (its writer reads the ledger set-based), so `find_instance` finds no opening
+        entry there: every row is validated as a new one, which `clean_row` does not distinguish anyway."""
         persons = preload(Person.objects.all(), "psn_no", _column(dataset, "psn_no"))
         self._persons = {p.psn_no: p for p in persons}
-        ids = {p.pk for p in persons}
-        self._regions = {e.person_id: e.region.admdvs for e in preload(
-            Enrollment.objects.filter(insutype=InsuType.EMPLOYEE).select_related("region"), "person_id", ids)}
+        self._regions = dict(preload(Enrollment.objects.filter(insutype=InsuType.EMPLOYEE)
+                                     .values_list("person_id", "region__admdvs"), "person_id", {p.pk for p in persons}))
+        self._openings: dict[tuple[int, str], LedgerEntry] = {}
+        self._standing: dict[tuple[int, str], Decimal] = {}
+
+    def preload(self, dataset: tablib.Dataset) -> None:
+        self.preload_for_validation(dataset)
+        ids = {p.pk for p in self._persons.values()}
         self._openings = {(e.account.person_id, e.pocket): e for e in preload(
             LedgerEntry.objects.filter(kind=EntryKind.OPENING_BALANCE).select_related("account"),
             "account__person_id", ids)}
         # The opening balance as it stands: the opening entry plus corrections made by later imports.
-        self._standing: dict[tuple[int, str], Decimal] = {}
         imported = LedgerEntry.objects.filter(ref_type=BALANCES_IMPORT).values_list("account__person_id", "pocket",
                                                                                    "amount")
         for person_id, pocket, amount in preload(imported, "account__person_id", ids):
