@@ -1,4 +1,4 @@
-"""Benchmark of roster imports on PostgreSQL (issue 6, item 4).
+"""Benchmark of imports on PostgreSQL (issue 6): rosters, family links and opening balances.
 
 Generates rosters of N rows with valid ID numbers, then, in a database of its own (dropped and created afresh: the
 name in DATABASE_URL must contain "bench"), times `manage.py import_csv roster` as a separate process for a first
@@ -9,6 +9,18 @@ path) for comparison.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/medins_bench_imports .venv/bin/python bench/imports.py \
         --n 100000 --n 1000000 --bad 1000000 --compare 20000
+
+`--links N` and `--balances N` time `import_csv family_links` and `import_csv balances` on an N-row file the same
+way (first import, re-import, then the file with 10% of its rows changed), each in a fresh database holding a
+roster of 0.7 N enrollees imported first (not timed). Family links: spouses linked both ways among the enrollees,
+each couple's child (a new person, named once, linked to both parents: orders 1 and 2) and, for every other
+couple, a parent (a new person); changed: 10% of the rows get an end date. Balances: both pockets for Shanghai
+enrollees, the historical pocket for Jinan's, amounts 0 to 5,000 (1% zero); changed: 10% other amounts, that is
+corrections; `ledger_verify()` after each run. `--rowwise M` also times a first import of the file's first M rows
+set-based and through the row-by-row path the two kinds used before (each in a fresh database).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/medins_bench_imports .venv/bin/python bench/imports.py \
+        --links 100000 --balances 100000 --rowwise 10000 --compare 0
 """
 
 import argparse
@@ -135,20 +147,159 @@ def time_resource_import(path: Path) -> tuple[float, str]:
     return time.perf_counter() - start, outcome.summary() if outcome.ok else outcome.errors[0]
 
 
+def enrollees_setup(args: argparse.Namespace, n: int) -> list[tuple[str, str, str]]:
+    """A fresh database with a roster of n enrollees (imported by `import_csv roster`, not timed); their psn_no,
+    certno and region code, in person order."""
+    from accounts.models import Enrollment
+
+    path = args.dir / f"roster-{n}.csv"
+    if not path.exists():
+        write_roster(path, n, args.seed)
+    database_recreate()
+    seconds, _rss, status, out = run_command("roster", path)
+    if status:
+        sys.exit(f"roster setup failed: {out[-1] if out else ''}")
+    say(f"  setup: roster of {n:,} enrollees in {seconds:.1f} s")
+    persons = list(Enrollment.objects.order_by("person_id")
+                   .values_list("person__psn_no", "person__certno", "region__admdvs"))
+    connection.close()
+    return persons
+
+
+def family_link_rows(persons: list[tuple[str, str, str]], n: int, seed: int) -> list[list[str]]:
+    """n family-link rows over the enrollees (see the module docstring); new relatives born outside the roster's
+    years (children 2005 to 2023, parents 1920 to 1939), so their ID numbers are new."""
+    rng = random.Random(seed)
+    used = {certno for _psn_no, certno, _admdvs in persons}
+
+    def new_certno(admdvs: str, first: D, last: D) -> str:
+        while True:
+            day = first + datetime.timedelta(days=rng.randrange((last - first).days))
+            certno = certno_make(f"{rng.choice(AREAS[admdvs])}{day:%Y%m%d}{rng.randrange(1000):03d}")
+            if certno not in used:
+                used.add(certno)
+                return certno
+
+    rows: list[list[str]] = []
+    for j in range(0, len(persons) - 1, 2):
+        (a, a_certno, admdvs), (b, b_certno, _) = persons[j], persons[j + 1]
+        child = new_certno(admdvs, D(2005, 1, 1), D(2023, 12, 31))
+        rows += [[a, b_certno, "", "spouse", "2020-01-01", ""], [b, a_certno, "", "spouse", "2020-01-01", ""],
+                 [a, child, f"子女{j}", "child", "2020-01-01", ""], [b, child, "", "child", "2020-01-01", ""]]
+        if j % 4 == 0:
+            rows.append([a, new_certno(admdvs, D(1920, 1, 1), D(1939, 12, 31)), f"父母{j}", "parent", "2021-06-01",
+                         ""])
+        if len(rows) >= n:
+            return rows[:n]
+    sys.exit(f"{len(persons):,} enrollees give only {len(rows):,} family-link rows")
+
+
+def balance_rows(persons: list[tuple[str, str, str]], n: int, seed: int) -> list[list[str]]:
+    rng = random.Random(seed)
+    rows: list[list[str]] = []
+    for psn_no, _certno, admdvs in persons:
+        for pocket in ("current", "historical") if admdvs == "310000" else ("historical",):
+            cents = 0 if rng.random() < 0.01 else rng.randrange(1, 500_000)
+            rows.append([psn_no, pocket, f"{cents // 100}.{cents % 100:02d}", "2024-06-30"])
+            if len(rows) >= n:
+                return rows
+    sys.exit(f"{len(persons):,} enrollees give only {len(rows):,} balance rows")
+
+
+def changed_rows(kind: str, rows: list[list[str]], seed: int) -> list[list[str]]:
+    """Every tenth row changed: an end date for a family link, another amount for a balance."""
+    rng = random.Random(seed)
+    changed = [list(row) for row in rows]
+    for row in changed[::10]:
+        if kind == "family_links":
+            row[5] = "2025-12-31"
+        else:
+            cents = rng.randrange(1, 500_000)
+            row[2] = f"{cents // 100}.{cents % 100:02d}"
+    return changed
+
+
+def write_rows(path: Path, kind: str, rows: list[list[str]]) -> Path:
+    from core.imports import import_resource_class
+
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(import_resource_class(kind).columns)
+        writer.writerows(rows)
+    return path
+
+
+def time_rowwise_import(kind: str, path: Path) -> tuple[float, str]:
+    """The same file through the row-by-row `ResourceWriter` these kinds used before their set-based writers
+    (django-import-export's save path after the streaming validation), in this process."""
+    from unittest import mock
+
+    from core.imports import import_file, writers
+
+    start = time.perf_counter()
+    with mock.patch.dict(writers.WRITERS, {kind: writers.ResourceWriter}):
+        outcome = import_file(kind, path, dry_run=False)
+    seconds = time.perf_counter() - start
+    connection.close()
+    return seconds, outcome.summary() if outcome.ok else outcome.errors[0]
+
+
+def bench_kind(args: argparse.Namespace, kind: str, n: int) -> None:
+    """First import, re-import and a changed file of n rows of `kind` (family_links or balances)."""
+    from accounts.ledger import ledger_verify
+
+    for attempt in range(1, args.repeat + 1):
+        say(f"{kind} of {n:,} rows, run {attempt}")
+        persons = enrollees_setup(args, int(n * 0.7))
+        rows = (family_link_rows if kind == "family_links" else balance_rows)(persons, n, args.seed)
+        path = write_rows(args.dir / f"{kind}-{n}.csv", kind, rows)
+        changed = write_rows(args.dir / f"{kind}-{n}-changed.csv", kind, changed_rows(kind, rows, args.seed))
+        for label, file in (("first import", path), ("re-import", path), ("10% changed", changed)):
+            seconds, rss, status, out = run_command(kind, file)
+            say(f"  {label}: {seconds:.1f} s, {n / seconds:,.0f} rows/s, peak RSS {rss:,.0f} MiB, "
+                f"exit {status}: {out[-1] if out else ''}")
+            if kind == "balances":
+                start = time.perf_counter()
+                problems = ledger_verify()
+                say(f"    ledger_verify: {len(problems)} problem(s) in {time.perf_counter() - start:.1f} s")
+                connection.close()
+    if args.rowwise:
+        m = min(args.rowwise, n)
+        say(f"{kind}: the first {m:,} rows, first import, set-based and row by row (fresh database each)")
+        for label in ("import_csv (set-based)", "row by row (ResourceWriter, in process)"):
+            persons = enrollees_setup(args, int(n * 0.7))
+            rows = (family_link_rows if kind == "family_links" else balance_rows)(persons, n, args.seed)
+            path = write_rows(args.dir / f"{kind}-{n}-first-{m}.csv", kind, rows[:m])
+            if label.startswith("import_csv"):
+                seconds, _rss, _status, out = run_command(kind, path)
+                summary = out[-1] if out else ""
+            else:
+                seconds, summary = time_rowwise_import(kind, path)
+            say(f"  {label}: {seconds:.1f} s, {m / seconds:,.0f} rows/s: {summary}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, action="append", help="roster rows, repeatable (default 100,000)")
+    parser.add_argument("--n", type=int, action="append",
+                        help="roster rows, repeatable (default 100,000 unless --links or --balances is given)")
     parser.add_argument("--bad", type=int, action="append", default=[],
                         help="also import a roster of this many rows with 1%% bad rows (repeatable)")
     parser.add_argument("--compare", type=int, default=20_000,
                         help="rows of the file imported both ways for comparison (0: skip; default 20,000)")
+    parser.add_argument("--links", type=int, action="append", default=[],
+                        help="also time a family_links file of this many rows (repeatable)")
+    parser.add_argument("--balances", type=int, action="append", default=[],
+                        help="also time a balances file of this many rows (repeatable)")
+    parser.add_argument("--rowwise", type=int, default=0,
+                        help="with --links or --balances: also time a first import of this many of the rows both "
+                             "set-based and through the row-by-row path they replaced (0: skip, the default)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each measure (default 1)")
     parser.add_argument("--dir", type=Path, default=Path("/tmp/medins-bench-imports"), help="where files go")
     parser.add_argument("--seed", type=int, default=6)
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
 
-    for n in args.n or [100_000]:
+    for n in args.n or ([] if args.links or args.balances else [100_000]):
         path = args.dir / f"roster-{n}.csv"
         if not path.exists():
             start = time.perf_counter()
@@ -174,6 +325,11 @@ def main() -> None:
 
         say(f"  {seconds:.1f} s, {n / seconds:,.0f} rows/s, peak RSS {rss:,.0f} MiB, exit {status}, "
             f"{rows_reported:,} bad rows reported, persons in the database afterwards: {Person.objects.count()}")
+
+    for n in args.links:
+        bench_kind(args, "family_links", n)
+    for n in args.balances:
+        bench_kind(args, "balances", n)
 
     if args.compare:
         path = args.dir / f"roster-{args.compare}.csv"
