@@ -289,12 +289,20 @@ class FamilyLinkResource(ImportResource):
     def row_key(self, row: Mapping[str, Any]) -> tuple[str, ...]:
         return (str(row.get("holder_psn_no") or "").strip(), _certno_key(row.get("relative_certno")))
 
-    def preload(self, dataset: tablib.Dataset) -> None:
+    def preload_for_validation(self, dataset: tablib.Dataset) -> None:
+        """What `clean_row` reads: the holders and the relatives who are persons already. The streaming engine
+        validates with this alone (its writer reads links, orders and regions set-based), so `find_instance` finds
+        no link there: every row is validated as a new one, which `clean_row` does not distinguish anyway."""
         holders = preload(Person.objects.all(), "psn_no", _column(dataset, "holder_psn_no"))
         relatives = preload(Person.objects.all(), "certno", [_certno_key(v) for v in _column(dataset,
                                                                                              "relative_certno")])
         self._holders = {p.psn_no: p for p in holders}
         self._relatives = {p.certno: p for p in relatives}
+        self._links: dict[tuple[int, int], FamilyLink] = {}
+
+    def preload(self, dataset: tablib.Dataset) -> None:
+        self.preload_for_validation(dataset)
+        holders, relatives = self._holders.values(), self._relatives.values()
         self._links = {(link.holder_id, link.relative_id): link
                        for link in preload(FamilyLink.objects.all(), "holder_id", {p.pk for p in holders})}
         self._max_order: dict[int, int] = {}
