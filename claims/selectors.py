@@ -12,6 +12,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import Enrollment, FamilyLink, InsuType, Person, PersonalAccount
 from claims.models import Accumulator, Facility, Item, Recognition, Settlement
+from core.cache import process_cache
 from core.queries import columns_of, for_update, instance_from_row, only_row
 from policies.models import Region
 
@@ -54,32 +55,6 @@ def person_for_facility(*, facility: Facility, day: datetime.date, psn_no: str |
 
 # --- the settlement path (hand-written SQL: core.queries) ---------------------------------------------------------
 
-@functools.cache
-def _patient_sql() -> str:
-    t = {m.__name__: m._meta.db_table for m in (Person, Enrollment, Region)}
-    return (f"SELECT {columns_of(Person, 'p')}, {columns_of(Enrollment, 'e')}, {columns_of(Region, 'r')} "
-            f"FROM {t['Person']} p LEFT JOIN {t['Enrollment']} e ON e.person_id = p.id AND e.insutype = %s "
-            f"LEFT JOIN {t['Region']} r ON r.id = e.region_id WHERE p.psn_no = %s")
-
-
-def settlement_patient(*, psn_no: str) -> tuple[Person | None, Enrollment | None]:
-    """The person with this number and their employee-insurance enrollment with its region (None when they have
-    none here), in one statement."""
-    with connection.cursor() as cursor:
-        cursor.execute(_patient_sql(), [InsuType.EMPLOYEE, psn_no])
-        row = cursor.fetchone()
-    if row is None:
-        return None, None
-    n_person, n_enrollment = len(Person._meta.concrete_fields), len(Enrollment._meta.concrete_fields)
-    person = instance_from_row(Person, row[:n_person])
-    if row[n_person] is None:
-        return person, None
-    enrollment = instance_from_row(Enrollment, row[n_person:n_person + n_enrollment])
-    enrollment.person = person
-    enrollment.region = instance_from_row(Region, row[n_person + n_enrollment:])
-    return person, enrollment
-
-
 @dataclass(frozen=True)
 class MulaidLink:
     """A family link active on the service date, seen from the patient: whose account, and where that holder has
@@ -91,38 +66,77 @@ class MulaidLink:
     admdvs: str
 
 
+@dataclass(frozen=True)
+class Patient:
+    """Who a settlement is for: the person, their employee-insurance enrollment with its region (None when they
+    have none here), and the links through which relatives' accounts may pay on the day, in their order."""
+
+    person: Person
+    enrollment: Enrollment | None
+    links: list[MulaidLink]
+
+
 @functools.cache
-def _links_sql(by_holder: bool) -> str:
-    t = {m.__name__: m._meta.db_table for m in (FamilyLink, Person, Enrollment, Region)}
+def _patient_sql(by_holder: bool) -> str:
+    t = {m.__name__: m._meta.db_table for m in (Person, Enrollment, Region, FamilyLink)}
     quote = connection.ops.quote_name
-    return (f"SELECT l.holder_id, h.psn_no, l.relation, r.admdvs FROM {t['FamilyLink']} l "
-            f"JOIN {t['Person']} h ON h.id = l.holder_id "
-            f"LEFT JOIN {t['Enrollment']} e ON e.person_id = l.holder_id AND e.insutype = %s "
+    return (f"SELECT {columns_of(Person, 'p')}, {columns_of(Enrollment, 'e')}, {columns_of(Region, 'r')}, "
+            "l.holder_id, h.psn_no, l.relation, hr.admdvs "
+            f"FROM {t['Person']} p "
+            f"LEFT JOIN {t['Enrollment']} e ON e.person_id = p.id AND e.insutype = %s "
             f"LEFT JOIN {t['Region']} r ON r.id = e.region_id "
-            f"WHERE l.relative_id = %s AND l.begndate <= %s AND (l.enddate IS NULL OR l.enddate >= %s)"
-            + (" AND h.psn_no = %s" if by_holder else "") + f" ORDER BY l.{quote('order')}, l.id")
+            f"LEFT JOIN ({t['FamilyLink']} l JOIN {t['Person']} h ON h.id = l.holder_id"
+            + (" AND h.psn_no = %s" if by_holder else "") + ") "
+            "ON l.relative_id = p.id AND l.begndate <= %s AND (l.enddate IS NULL OR l.enddate >= %s) "
+            f"LEFT JOIN {t['Enrollment']} he ON he.person_id = l.holder_id AND he.insutype = %s "
+            f"LEFT JOIN {t['Region']} hr ON hr.id = he.region_id "
+            f"WHERE p.psn_no = %s ORDER BY l.{quote('order')}, l.id")
 
 
-def mulaid_links(*, person_id: int, day: datetime.date, holder_psn_no: str | None = None) -> list[MulaidLink]:
-    """The links through which relatives' accounts may pay for this person on `day`, in their order (only the
-    one from `holder_psn_no` when given), in one statement."""
+def settlement_patient(*, psn_no: str, day: datetime.date, holder_psn_no: str | None = None) -> Patient | None:
+    """The patient of a settlement on `day` (None: no person has this number), in one statement. With
+    `holder_psn_no`, only the link from that relative."""
     on = connection.ops.adapt_datefield_value(day)
-    params = [InsuType.EMPLOYEE, person_id, on, on] + ([holder_psn_no] if holder_psn_no else [])
+    params = [InsuType.EMPLOYEE, *([holder_psn_no] if holder_psn_no else []), on, on, InsuType.EMPLOYEE, psn_no]
     with connection.cursor() as cursor:
-        cursor.execute(_links_sql(bool(holder_psn_no)), params)
-        return [MulaidLink(holder_id=holder_id, holder_psn_no=psn_no, relation=relation, admdvs=admdvs or "")
-                for holder_id, psn_no, relation, admdvs in cursor.fetchall()]
+        cursor.execute(_patient_sql(bool(holder_psn_no)), params)
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    n_person, n_enrollment = len(Person._meta.concrete_fields), len(Enrollment._meta.concrete_fields)
+    n_region = len(Region._meta.concrete_fields)
+    row = rows[0]
+    person = instance_from_row(Person, row[:n_person])
+    enrollment = None
+    if row[n_person] is not None:
+        enrollment = instance_from_row(Enrollment, row[n_person:n_person + n_enrollment])
+        enrollment.person = person
+        enrollment.region = instance_from_row(Region, row[n_person + n_enrollment:n_person + n_enrollment + n_region])
+    links = [MulaidLink(holder_id=holder_id, holder_psn_no=holder_psn_no, relation=relation, admdvs=admdvs or "")
+             for holder_id, holder_psn_no, relation, admdvs in (r[-4:] for r in rows) if holder_id is not None]
+    return Patient(person=person, enrollment=enrollment, links=links)
 
 
-def catalog_items(codes: list[str]) -> dict[str, Item]:
-    """The catalog entries of these item codes, by code (codes not in the catalog are absent)."""
-    codes = sorted(set(codes))
+ITEM_CACHE_SECONDS = 60
+_items = process_cache("catalog_items", seconds=ITEM_CACHE_SECONDS, max_entries=50_000)
+_items.clear_on_change(Item)
+
+
+def _items_load(codes: list[str]) -> dict[str, Item]:
     sql = (f"SELECT {columns_of(Item, 'i')} FROM {Item._meta.db_table} i "
            f"WHERE i.item_code IN ({', '.join(['%s'] * len(codes))})")
     with connection.cursor() as cursor:
         cursor.execute(sql, codes)
         items = [instance_from_row(Item, row) for row in cursor.fetchall()]
     return {item.item_code: item for item in items}
+
+
+def catalog_items(codes: list[str]) -> dict[str, Item]:
+    """The catalog entries of these item codes, by code (codes not in the catalog are absent). Bills name the same
+    few thousand items all day: they are kept in a process cache (core.cache), cleared when an item is saved or a
+    catalog imported (read-only: callers must not change them)."""
+    found = _items.get_many(sorted(set(codes)), _items_load)
+    return {code: item for code, item in found.items() if item is not None}
 
 
 def accumulator_locked(*, person_id: int, year_start: datetime.date, bucket: str) -> Accumulator | None:

@@ -34,7 +34,7 @@ from claims.models import (
     SettlementLine,
     SettlementStatus,
 )
-from claims.selectors import accumulator_locked, catalog_items, mulaid_links, settlement_patient
+from claims.selectors import Patient, accumulator_locked, catalog_items, settlement_patient
 from core.queries import instances_insert, only_row
 from policies.cache import policy_version_resolved
 from policies.errors import PolicyError
@@ -103,16 +103,15 @@ def _policy(admdvs: str, day: datetime.date) -> PolicyVersion:
         raise ClaimError(ClaimError.NO_POLICY_IN_FORCE, e.err_msg) from None
 
 
-def _payers(person: Person, day: datetime.date, mulaid_psn_no: str | None) -> list[Payer]:
-    """The relatives whose accounts may pay for `person` on `day`, in the links' order, each with the policy of
-    the region where the relative holds employee insurance (none: the account may not pay)."""
-    links = mulaid_links(person_id=person.pk, day=day, holder_psn_no=mulaid_psn_no)
-    if mulaid_psn_no and not links:
+def _payers(patient: Patient, day: datetime.date, mulaid_psn_no: str | None) -> list[Payer]:
+    """The relatives whose accounts may pay for the patient on `day`, in the links' order, each with the policy
+    of the region where the relative holds employee insurance (none: the account may not pay)."""
+    if mulaid_psn_no and not patient.links:
         raise ClaimError(ClaimError.MULAID_NOT_LINKED,
                          _("%(holder)s's account is not linked to %(psn_no)s on %(day)s")
-                         % {"holder": mulaid_psn_no, "psn_no": person.psn_no, "day": day})
+                         % {"holder": mulaid_psn_no, "psn_no": patient.person.psn_no, "day": day})
     payers = []
-    for link in links:
+    for link in patient.links:
         version = None
         if link.admdvs:
             try:
@@ -130,10 +129,11 @@ def visit_resolve(*, facility: Facility, data: dict[str, Any]) -> Visit:
     (POLICY.md step 1) and gather what the engine needs. Raises ClaimError with CONTRACT.md's codes."""
     day: datetime.date = data["setl_date"]
     med_type: str = data["med_type"]
-    person, enrollment = settlement_patient(psn_no=data["psn_no"])
-    if person is None:
+    patient = settlement_patient(psn_no=data["psn_no"], day=day, holder_psn_no=data.get("mulaid_psn_no") or None)
+    if patient is None:
         raise ClaimError(ClaimError.PERSON_NOT_FOUND, _("no person has the number %(psn_no)s")
                          % {"psn_no": data["psn_no"]})
+    person, enrollment = patient.person, patient.enrollment
     if not facility.designated_on(day):
         raise ClaimError(ClaimError.FACILITY_NOT_DESIGNATED,
                          _("facility %(code)s is not designated on %(day)s")
@@ -192,7 +192,7 @@ def visit_resolve(*, facility: Facility, data: dict[str, Any]) -> Visit:
             pric_uplmt_amt=item.pric_uplmt_amt if item else None))
     visit = Visit(facility=facility, person=person, enrollment=enrollment, version=version, terms=terms,
                   options=options, year_start=year_start, lines=lines, items=items, data=data)
-    visit.payers = _payers(person, day, data.get("mulaid_psn_no") or None)
+    visit.payers = _payers(patient, day, data.get("mulaid_psn_no") or None)
     return visit
 
 

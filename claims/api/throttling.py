@@ -1,7 +1,16 @@
-"""Throttling per partner token (CONTRACT.md: no lower than 6,000 requests a minute by default)."""
+"""Throttling per partner token (CONTRACT.md: no lower than 6,000 requests a minute by default).
+
+DRF's `SimpleRateThrottle` keeps a list of every request's time under one cache key and writes it back on each
+request: with gunicorn's workers sharing Redis two workers overwrite each other's lists (requests go uncounted),
+and at thousands of requests a minute the list itself is the cost. This throttle counts in fixed windows of the
+rate's duration with the cache's atomic `add`/`incr`: one counter per token and window, exact across processes
+that share Django's cache (Redis in production: CACHE_URL; with the local-memory default each process counts its
+own requests). A burst may reach twice the rate across a window boundary, as with any fixed window.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from rest_framework.throttling import SimpleRateThrottle
@@ -23,3 +32,27 @@ class PartnerTokenRateThrottle(SimpleRateThrottle):
         else:
             ident = self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        now = self.timer()
+        window = int(now // self.duration)
+        window_key = f"{key}:{window}"
+        # The counter outlives its window a little, so an `incr` just after `add` never finds it gone.
+        if self.cache.add(window_key, 1, timeout=self.duration + 5):
+            count = 1
+        else:
+            try:
+                count = self.cache.incr(window_key)
+            except ValueError:  # expired between add and incr
+                self.cache.add(window_key, 1, timeout=self.duration + 5)
+                count = 1
+        self.wait_seconds = (window + 1) * self.duration - now
+        return count <= self.num_requests
+
+    def wait(self) -> float | None:
+        return math.ceil(self.wait_seconds) if self.wait_seconds > 0 else None

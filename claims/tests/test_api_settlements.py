@@ -267,3 +267,19 @@ def test_throttling_is_per_token(world, monkeypatch, settings):
     assert throttled.status_code == 429 and throttled.json()["err_code"] == "THROTTLED"
     assert second.get(SETTLEMENTS).status_code == 200
     cache.clear()
+
+
+def test_throttling_counts_every_request_in_a_window_and_says_when_to_retry(world, monkeypatch):
+    # 3 a minute: requests 1 to 3 of the minute pass, the 4th is refused with the seconds left of the minute; the
+    # next minute starts a new count. The clock is the throttle's own (`timer`).
+    monkeypatch.setattr(PartnerTokenRateThrottle, "THROTTLE_RATES", {"partner": "3/min"})
+    now = [600.0 * 60 + 45.2]  # 45.2 s into a minute
+    monkeypatch.setattr(PartnerTokenRateThrottle, "timer", lambda self: now[0])
+    cache.clear()
+    client = partner(world["facilities"]["JN1"])
+    assert [client.get(SETTLEMENTS).status_code for _ in range(3)] == [200, 200, 200]
+    refused = client.get(SETTLEMENTS)
+    assert refused.status_code == 429 and refused["Retry-After"] == "15"  # 60 − 45.2 = 14.8, rounded up
+    now[0] += 15
+    assert client.get(SETTLEMENTS).status_code == 200
+    cache.clear()

@@ -20,6 +20,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.cache import process_caches_clear
 from core.imports.base import (
     ImportFileError,
     ImportOutcome,
@@ -123,6 +124,10 @@ def import_file(kind: str, path: Path, *, dry_run: bool, user: Any = None,
                      batch_rows=batch_rows or BATCH_ROWS)
                 if outcome.errors or dry_run:
                     transaction.set_rollback(True)
+                else:
+                    # Set-based writes send no model signals: the hot-path caches (catalog items, facilities
+                    # behind partner tokens) are cleared once the rows are committed.
+                    transaction.on_commit(process_caches_clear)
         except ImportFileError as e:  # a row found unreadable halfway: the file is refused as a whole
             bad_rows.close()
             if bad_rows_path is not None:
