@@ -1,0 +1,93 @@
+"""Where a settlement's CPU goes, without HTTP: the WSGI application called in this process, one request at a time.
+
+Uses the database `bench/settle.py` prepared (run that first, or pass --prepare), the production settings and the
+same requests. Prints the application's and its PostgreSQL backend's CPU per settlement and the statements per
+settlement; with --profile, the top of a cProfile (CPU time) sorted by cumulative time.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/medins_bench_settle .venv/bin/python bench/settle_profile.py
+"""
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/medins_bench_settle")
+os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.production"
+os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1")
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("CONN_MAX_AGE", "600")
+os.environ.pop("DJANGO_DEBUG", None)
+
+from django.core.wsgi import get_wsgi_application  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from bench import settle  # noqa: E402  (sets Django up)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=1000, help="settlements measured (default 1000)")
+    parser.add_argument("--prepare", action="store_true", help="recreate the database first (as bench/settle.py)")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the measured settlements")
+    args = parser.parse_args()
+    settle.database_prepare(reuse=not args.prepare)
+    work = settle.requests_make(args.n + 100, f"X{int(time.time())}", random.Random(11))
+    app = get_wsgi_application()
+
+    def call(token: str, body: bytes) -> None:
+        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/api/v1/settlements/", "SERVER_NAME": "127.0.0.1",
+                   "SERVER_PORT": "80", "HTTP_HOST": "127.0.0.1", "wsgi.url_scheme": "http",
+                   "SERVER_PROTOCOL": "HTTP/1.1", "CONTENT_TYPE": "application/json",
+                   "CONTENT_LENGTH": str(len(body)), "HTTP_ACCEPT": "application/json",
+                   "HTTP_AUTHORIZATION": f"Token {token}", "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr}
+        status = []
+        b"".join(app(environ, lambda s, headers, exc_info=None: status.append(s)))
+        if not status[0].startswith("201"):
+            sys.exit(f"unexpected answer {status[0]}")
+
+    for token, body in work[:100]:  # warm-up: caches, connections
+        call(token, body)
+    statements = [0]
+
+    def count(execute, sql, params, many, context):  # noqa: ANN001, ANN202
+        statements[0] += 1
+        return execute(sql, params, many, context)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def backend_cpu() -> float:
+        fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    profiler = cProfile.Profile(time.process_time) if args.profile else None
+    app_before, db_before, wall_before = time.process_time(), backend_cpu(), time.perf_counter()
+    with connection.execute_wrapper(count):
+        if profiler:
+            profiler.enable()
+        for token, body in work[100:]:
+            call(token, body)
+        if profiler:
+            profiler.disable()
+    n = args.n
+    print(f"{n} settlements in process: application CPU {(time.process_time() - app_before) * 1000 / n:.2f} ms, "
+          f"PostgreSQL backend CPU {(backend_cpu() - db_before) * 1000 / n:.2f} ms, wall "
+          f"{(time.perf_counter() - wall_before) * 1000 / n:.2f} ms, statements {statements[0] / n:.1f} "
+          "per settlement" + (" (under the profiler: slower)" if profiler else ""))
+    if profiler:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+
+
+if __name__ == "__main__":
+    main()
