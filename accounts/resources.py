@@ -25,6 +25,7 @@ from accounts.models import (
     InsuType,
     LedgerEntry,
     Person,
+    PersonalAccount,
     PsnType,
     Relation,
 )
@@ -487,6 +488,7 @@ class BalanceResource(ImportResource):
                                                                                    "amount")
         for person_id, pocket, amount in preload(imported, "account__person_id", ids):
             self._standing[(person_id, pocket)] = self._standing.get((person_id, pocket), Decimal(0)) + amount
+        self._accounts = set(preload(PersonalAccount.objects.values_list("person_id", flat=True), "person_id", ids))
 
     def begin_file(self) -> None:
         super().begin_file()
@@ -522,6 +524,8 @@ class BalanceResource(ImportResource):
     def apply_row(self, instance: LedgerEntry, values: dict[str, Any]) -> bool:
         self._values = values
         standing = self._standing.get((values["person"].pk, values["pocket"]))
+        if standing is None and values["amount"] == 0:
+            return values["person"].pk not in self._accounts  # nothing to post: new only if it opens the account
         return standing is None or standing != values["amount"]
 
     def save_instance(self, instance: LedgerEntry, is_create: bool, row: Mapping[str, Any], **kwargs: Any) -> None:

@@ -2,6 +2,7 @@
 running balances, accounts opened and locked, no pocket below zero, the same answers as the row-by-row path
 (`ledger_post` per row) it replaced, in a number of queries that does not grow with the file."""
 
+import csv
 import datetime
 import threading
 import time
@@ -65,7 +66,7 @@ def test_first_import_reimport_and_corrections(tmp_path, people):
 
     outcome = import_file("balances", path, dry_run=False, user=user)
 
-    # c's zero opens the account and posts nothing, yet counts as created (as the row-by-row path counted it).
+    # c's zero opens the account and posts nothing: created (the account is new).
     assert (outcome.errors, outcome.created, outcome.updated, outcome.unchanged) == ([], 5, 0, 0)
     d = D(2024, 6, 30)
     assert entries(p) == [
@@ -83,8 +84,8 @@ def test_first_import_reimport_and_corrections(tmp_path, people):
                            "c": (Decimal("0.00"), Decimal("0.00")), "d": (Decimal("0.00"), Decimal("150.00"))}
     assert ledger_verify() == []
 
-    # Again: nothing posted (c's zero is "created" again, still without an entry).
-    assert run_import("balances", path) == (0, ["balances: created 1, updated 0, unchanged 4"])
+    # Again: nothing posted, nothing new (c's zero finds c's account there now).
+    assert run_import("balances", path) == (0, ["balances: created 0, updated 0, unchanged 5"])
     assert len(entries(p)) == 4
 
     rows[1]["amount"] = "1000.00"  # 1,200.50 → 1,000.00: a correction of −200.50
@@ -128,6 +129,18 @@ def test_a_cut_below_what_was_spent_refuses_the_file(tmp_path, people, seeded):
         "needed"])
     assert (entries(p), balances(p), PersonalAccount.objects.count()) == before  # not even the newcomer's account
     assert ledger_verify() == []
+
+    # The rows refused while writing are offered for download like the rows validation refuses: their cells,
+    # row number and message, in file order (the admin's import jobs and `import_file` share this).
+    bad_rows = tmp_path / "bad.csv"
+    outcome = import_file("balances", path, dry_run=False, bad_rows_path=bad_rows)
+    assert outcome.bad == 2 and outcome.created == outcome.updated == outcome.unchanged == 0
+    assert list(csv.reader(bad_rows.open(encoding="utf-8-sig"))) == [
+        ["row", "psn_no", "pocket", "amount", "as_of", "errors"],
+        ["2", p["a"].person.psn_no, "current", "299.99", AS_OF, "psn_no: the row could not be saved: the current "
+         "pocket holds 0.00 yuan, 0.01 yuan is needed"],
+        ["3", p["b"].person.psn_no, "historical", "20.00", AS_OF, "psn_no: the row could not be saved: the "
+         "historical pocket holds 18.80 yuan, 68.80 yuan is needed"]]
 
 
 def _snapshot() -> dict[str, list]:

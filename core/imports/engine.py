@@ -189,12 +189,32 @@ def _run(kind: str, path: Path, stream: Any, outcome: ImportOutcome, state: Impo
             report(state)
 
         result = writer.finish(cursor, now=timezone.now(), progress=written)
+        if result.bad_rows:
+            _bad_rows_found_writing(path, result.bad_rows, bad_rows)
+            return
         if result.errors:
             outcome.errors.extend(result.errors)
             return
         outcome.created, outcome.updated, outcome.unchanged = result.created, result.updated, result.unchanged
         state.rows_written = state.rows_validated
         writer.end(cursor)  # after a rollback the temporary tables are gone with it
+
+
+def _bad_rows_found_writing(path: Path, found: list[tuple[int, str, str]], bad_rows: _BadRows) -> None:
+    """Report rows the writer refused as validation reports its bad rows: their cells are read again from the file
+    (one more pass, only when a write finds bad rows)."""
+    messages: dict[int, list[tuple[str, str]]] = {}
+    for line, column, message in found:
+        messages.setdefault(line, []).append((column, message))
+    stream = open_rows(path)
+    try:
+        for line, cells in stream.rows:
+            if line in messages:
+                bad_rows.add(line, cells, messages.pop(line))
+                if not messages:
+                    break
+    finally:
+        stream.close()
 
 
 def _batches(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[list[tuple[int, list[str]]]]:

@@ -11,7 +11,7 @@ locked, running balances, no pocket below zero). All of it runs in the import's 
 
 import datetime
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,15 @@ WriteProgress = Callable[[float], None]  # the fraction of the writing done
 
 @dataclass
 class WriteResult:
+    """What a writer did. `bad_rows`: rows found bad only when writing, as (line, column, message): the engine
+    reports them like the rows validation refused, bad-rows file included, and nothing is written. `errors`: error
+    lines of a writer that cannot point at rows of the file."""
+
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     errors: list[str] | None = None
+    bad_rows: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 class Writer:
@@ -449,7 +454,8 @@ class BalanceWriter(Writer):
     zero, entries only ever inserted.
 
     What the import's own entries of a pocket add up to is the amount last imported (its "standing"). A pocket
-    without an opening entry gets one for the amount (nothing for zero: it still counts as created); an amount
+    without an opening entry gets one for the amount (nothing for zero: created when that opens the account,
+    unchanged when the account is there already, so a re-import reports nothing new); an amount
     other than the standing posts a correction for the difference (updated); the same amount posts nothing
     (unchanged). The key is unique in a file, so each pocket gets at most one entry per import.
     """
@@ -488,7 +494,6 @@ class BalanceWriter(Writer):
 
         from accounts.models import EntryKind, LedgerEntry, PersonalAccount
         from accounts.resources import BALANCES_IMPORT
-        from core.imports.base import row_error_line
         from core.money import fen
 
         accounts, ledger = PersonalAccount._meta.db_table, LedgerEntry._meta.db_table
@@ -511,7 +516,8 @@ class BalanceWriter(Writer):
         same = "i.standing = s.amount" if sql.on_postgres() else "ROUND(i.standing - s.amount, 2) = 0"
         sql.create_temp_table_as(cursor, plan, (
             f"SELECT s.line, s.person_id, s.pocket, s.amount, s.amount_text, s.as_of, a.id AS account_id, "
-            f"i.standing, CASE WHEN COALESCE(i.opened, 0) = 0 THEN {created} "
+            f"i.standing, CASE WHEN COALESCE(i.opened, 0) = 0 AND s.amount = 0 AND a.id IS NOT NULL THEN {unchanged} "
+            f"WHEN COALESCE(i.opened, 0) = 0 THEN {created} "
             f"WHEN i.standing IS NOT NULL AND {same} THEN {unchanged} ELSE {updated} END AS outcome, "
             f"CASE WHEN COALESCE(i.opened, 0) = 0 THEN s.amount "
             f"ELSE {money('s.amount - COALESCE(i.standing, 0)')} END AS change "
@@ -534,7 +540,7 @@ class BalanceWriter(Writer):
         below_zero = cursor.fetchall()
         if below_zero:
             # The row-by-row path's message: ledger_post's refusal as the row's save error.
-            result.errors = [row_error_line(line, "psn_no", _("the row could not be saved: %(error)s") % {
+            result.bad_rows = [(line, "psn_no", _("the row could not be saved: %(error)s") % {
                 "error": _("the %(pocket)s pocket holds %(balance)s yuan, %(amount)s yuan is needed")
                 % {"pocket": pocket, "balance": fen(str(held)), "amount": -fen(str(change))}})
                 for line, pocket, held, change in below_zero]
