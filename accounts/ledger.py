@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import EntryKind, LedgerEntry, Person, PersonalAccount
 from core.money import ZERO, fen
-from core.queries import columns_of, for_update, instance_from_row, instances_insert, only_row
+from core.queries import for_update, instances_insert, instances_where, only_row, placeholders
 
 POCKETS = ("current", "historical")
 POCKET_FIELD = {"current": "balc_current", "historical": "balc_historical"}
@@ -55,11 +55,8 @@ def accounts_lock(*, person_ids: Iterable[int]) -> dict[int, PersonalAccount]:
 def _accounts_locked(person_ids: list[int]) -> dict[int, PersonalAccount]:
     """`select_for_update().filter(person_id__in=…).order_by("pk")`, written out: settlements lock accounts
     hundreds of times a second (core.queries)."""
-    sql = (f"SELECT {columns_of(PersonalAccount, 'a')} FROM {PersonalAccount._meta.db_table} a "
-           f"WHERE a.person_id IN ({', '.join(['%s'] * len(person_ids))}) ORDER BY a.id{for_update()}")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, person_ids)
-        accounts = [instance_from_row(PersonalAccount, row) for row in cursor.fetchall()]
+    accounts = instances_where(PersonalAccount, f"t.person_id IN ({placeholders(person_ids)})", person_ids,
+                               suffix=f" ORDER BY t.id{for_update()}")
     return {account.person_id: account for account in accounts}
 
 

@@ -13,7 +13,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from accounts.models import Enrollment, FamilyLink, InsuType, Person, PersonalAccount
 from claims.models import Accumulator, Facility, Item, Recognition, Settlement
 from core.cache import process_cache
-from core.queries import columns_of, for_update, instance_from_row, only_row
+from core.queries import columns_of, for_update, instance_from_row, instances_where, only_row, placeholders
 from policies.models import Region
 
 # Person and settlement numbers are letters and digits; anything else is no one's number (and never reaches the
@@ -123,12 +123,7 @@ _items.clear_on_change(Item)
 
 
 def _items_load(codes: list[str]) -> dict[str, Item]:
-    sql = (f"SELECT {columns_of(Item, 'i')} FROM {Item._meta.db_table} i "
-           f"WHERE i.item_code IN ({', '.join(['%s'] * len(codes))})")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, codes)
-        items = [instance_from_row(Item, row) for row in cursor.fetchall()]
-    return {item.item_code: item for item in items}
+    return {item.item_code: item for item in instances_where(Item, f"t.item_code IN ({placeholders(codes)})", codes)}
 
 
 def catalog_items(codes: list[str]) -> dict[str, Item]:
@@ -141,12 +136,9 @@ def catalog_items(codes: list[str]) -> dict[str, Item]:
 
 def accumulator_locked(*, person_id: int, year_start: datetime.date, bucket: str) -> Accumulator | None:
     """The counters row, locked until the transaction ends (None when the person has none yet)."""
-    sql = (f"SELECT {columns_of(Accumulator, 'c')} FROM {Accumulator._meta.db_table} c "
-           f"WHERE c.person_id = %s AND c.year_start = %s AND c.bucket = %s{for_update()}")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [person_id, connection.ops.adapt_datefield_value(year_start), bucket])
-        row = cursor.fetchone()
-    return None if row is None else instance_from_row(Accumulator, row)
+    found = instances_where(Accumulator, "t.person_id = %s AND t.year_start = %s AND t.bucket = %s",
+                            [person_id, connection.ops.adapt_datefield_value(year_start), bucket], suffix=for_update())
+    return found[0] if found else None
 
 
 def person_account(person: Person) -> PersonalAccount | None:

@@ -51,6 +51,20 @@ def instance_from_row(model: type[M], values: Sequence[Any]) -> M:
     return model.from_db(connection.alias, [f.attname for f in model._meta.concrete_fields], converted)
 
 
+def instances_where(model: type[M], where: str, params: Sequence[Any], *, suffix: str = "") -> list[M]:
+    """The instances of `model` (table alias `t`) matching the SQL condition `where`, in one statement; `suffix`
+    is appended (an ORDER BY, `for_update()`)."""
+    sql = f"SELECT {columns_of(model, 't')} FROM {model._meta.db_table} t WHERE {where}{suffix}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [instance_from_row(model, row) for row in cursor.fetchall()]
+
+
+def placeholders(values: Sequence[Any]) -> str:
+    """`%s, %s, …`, one per value (for `IN (…)`)."""
+    return ", ".join(["%s"] * len(values))
+
+
 def for_update() -> str:
     """` FOR UPDATE` where the database locks rows (PostgreSQL); SQLite locks the whole database on write."""
     return " FOR UPDATE" if connection.features.has_select_for_update else ""

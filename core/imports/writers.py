@@ -64,6 +64,15 @@ class Writer:
         sql.drop_temp_tables(cursor, self.tables)
 
 
+def _plan_counts(cursor: Any, plan: str, *, new_column: str) -> WriteResult:
+    """Created, updated and unchanged rows of a plan table: a row is new where `new_column` (the existing row's id)
+    is NULL, changed where `changed` = 1."""
+    cursor.execute(f"SELECT COUNT(*), SUM(CASE WHEN {new_column} IS NULL THEN 1 ELSE 0 END), SUM(changed) "
+                   f"FROM {plan}")
+    total, created, updated = (int(v or 0) for v in cursor.fetchone())
+    return WriteResult(created=created, updated=updated, unchanged=total - created - updated)
+
+
 def _pk(value: Any) -> Any:
     return value.pk if isinstance(value, models.Model) else value
 
@@ -120,10 +129,7 @@ class TableWriter(Writer):
             sql.insert_history(cursor, self.model, source=f"{table} t JOIN {self.plan} p ON t.id = p.target_id "
                                "WHERE p.changed = 1", history_type="~", when=now, user_id=self.user_id)
         progress(1.0)
-        cursor.execute(f"SELECT COUNT(*), SUM(CASE WHEN target_id IS NULL THEN 1 ELSE 0 END), SUM(changed) "
-                       f"FROM {self.plan}")
-        total, created, updated = (int(v or 0) for v in cursor.fetchone())
-        return WriteResult(created=created, updated=updated, unchanged=total - created - updated)
+        return _plan_counts(cursor, self.plan, new_column="target_id")
 
 
 class FacilityWriter(TableWriter):
@@ -441,10 +447,7 @@ class FamilyLinkWriter(Writer):
                            "WHERE p.changed = 1", history_type="~", when=now, user_id=user)
         progress(1.0)
 
-        cursor.execute(f"SELECT COUNT(*), SUM(CASE WHEN link_id IS NULL THEN 1 ELSE 0 END), SUM(changed) "
-                       f"FROM {plan}")
-        total, created, updated = (int(v or 0) for v in cursor.fetchone())
-        return WriteResult(created=created, updated=updated, unchanged=total - created - updated)
+        return _plan_counts(cursor, plan, new_column="link_id")
 
 
 class BalanceWriter(Writer):
