@@ -22,7 +22,7 @@ from reports.definitions import REPORTS, MonthField, PeriodForm, ReportSpec, rep
 from reports.exports import export_csv, export_xlsx
 from reports.models import Alert, AlertStatus, Rule, SummaryRebuild, SupervisionSetting
 from reports.summaries import months_between
-from reports.supervision import alert_review
+from reports.supervision import RULE_HELP, alert_finding, alert_review
 
 REBUILD_PERMISSION = "reports.change_accountflow"
 
@@ -124,10 +124,14 @@ class SummaryRebuildAdmin(admin.ModelAdmin):
 class SupervisionSettingAdmin(HistoryAdmin):
     """Thresholds, changed by the supervisor group (`reports.change_supervisionsetting`); history kept."""
 
-    list_display = ["rule", "enabled", "min_count", "ratio", "amount", "help"]
+    list_display = ["rule", "enabled", "min_count", "ratio", "amount", "parameters"]
     list_editable = ["enabled", "min_count", "ratio", "amount"]
-    fields = ["rule", "help", "enabled", "min_count", "ratio", "amount"]
-    readonly_fields = ["rule", "help"]
+    fields = ["rule", "parameters", "enabled", "min_count", "ratio", "amount"]
+    readonly_fields = ["rule", "parameters"]
+
+    @admin.display(description=_("what the parameters mean"))
+    def parameters(self, obj: SupervisionSetting) -> str:
+        return str(RULE_HELP.get(obj.rule, obj.help))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -163,7 +167,7 @@ class AlertAdmin(HistoryAdmin):
     search_fields = ["=subject_key"]
     date_hierarchy = "period_start"
     readonly_fields = ["rule", "subject_type", "subject_key", "person", "facility", "period_start", "period_end",
-                       "score", "detail", "evidence_table", "reviewer", "reviewed_at", "created_at", "updated_at"]
+                       "score", "finding", "evidence_table", "reviewer", "reviewed_at", "created_at", "updated_at"]
     change_list_template = "reports/admin/alert_change_list.html"
 
     def get_fields(self, request: HttpRequest, obj: Alert | None = None) -> list[str]:
@@ -183,6 +187,10 @@ class AlertAdmin(HistoryAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return request.user.has_perm("reports.review_alert")
+
+    @admin.display(description=_("finding"))
+    def finding(self, obj: Alert) -> str:
+        return alert_finding(obj)
 
     @admin.display(description=_("evidence"))
     def evidence_table(self, obj: Alert) -> str:

@@ -15,8 +15,10 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, F, Q, QuerySet, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Person
 from claims.models import Facility, FacilityType, Settlement, SettlementLine, SettlementStatus
@@ -25,26 +27,61 @@ from reports.summaries import month_next
 
 EVIDENCE_LIMIT = 200
 
-# Defaults and what each parameter means; staff change the numbers in the admin.
-DEFAULTS: dict[str, dict] = {
-    Rule.MULTI_FACILITY_DAY: {"min_count": 3, "ratio": 0, "amount": 0,
-                              "help": "min_count: distinct facilities one person settles at on one day"},
-    Rule.FREQUENT_VISITS: {"min_count": 10, "ratio": 3, "amount": 0,
-                           "help": "min_count: visits in the month at least; ratio: and more than ratio × the "
-                                   "month's mean visits per person who settled"},
-    Rule.MULAID_OUTLIER: {"min_count": 0, "ratio": 3, "amount": 500,
-                          "help": "amount: a relative's mutual-aid spending in the month at least (yuan); ratio: and "
-                                  "more than ratio × the mean of all relatives with mutual aid that month"},
-    Rule.JUST_UNDER_CAP: {"min_count": 3, "ratio": "0.05", "amount": 200,
-                          "help": "amount: the cap (yuan); ratio: the margin below it (0.05 = bills from 95% of the "
-                                  "cap up to, not including, the cap); min_count: such bills of one person in a month"},
-    Rule.OVER_PRICE_LIMIT: {"min_count": 1, "ratio": 0, "amount": 0,
-                            "help": "min_count: lines priced over the item's limit at a facility in the month; "
-                                    "amount: and their over-limit total at least (yuan)"},
-    Rule.PHARMACY_JUMP: {"min_count": 3, "ratio": 2, "amount": 1000,
-                         "help": "min_count: previous months averaged; ratio: this month's account-paid spending "
-                                 "above ratio × that average; amount: and at least this much (yuan)"},
+# What each parameter means, and what a finding says (staff read them in the admin, in their language).
+RULE_HELP: dict[str, Promise] = {
+    Rule.MULTI_FACILITY_DAY: gettext_lazy(
+        "min_count: distinct facilities one person settles at on one day"),
+    Rule.FREQUENT_VISITS: gettext_lazy(
+        "min_count: visits in the month at least; ratio: and more than ratio × the month's mean visits per person "
+        "who settled"),
+    Rule.MULAID_OUTLIER: gettext_lazy(
+        "amount: a relative's mutual-aid spending in the month at least (yuan); ratio: and more than ratio × the "
+        "mean of all relatives with mutual aid that month"),
+    Rule.JUST_UNDER_CAP: gettext_lazy(
+        "amount: the cap (yuan); ratio: the margin below it (0.05 = bills from 95 per cent of the cap up to, not "
+        "including, the cap); min_count: such bills of one person in a month"),
+    Rule.OVER_PRICE_LIMIT: gettext_lazy(
+        "min_count: lines priced over the item's limit at a facility in the month; amount: and their over-limit "
+        "total at least (yuan)"),
+    Rule.PHARMACY_JUMP: gettext_lazy(
+        "min_count: previous months averaged; ratio: this month's account-paid spending above ratio × that "
+        "average; amount: and at least this much (yuan)"),
 }
+RULE_FINDING: dict[str, Promise] = {
+    Rule.MULTI_FACILITY_DAY: gettext_lazy(
+        "settled at %(facilities)s facilities on one day"),
+    Rule.FREQUENT_VISITS: gettext_lazy(
+        "%(visits)s visits in the month; the month's mean is %(mean_visits)s visits per person who settled"),
+    Rule.MULAID_OUTLIER: gettext_lazy(
+        "relatives' accounts paid %(mulaid_amount)s yuan for this person in the month; the mean of everyone helped "
+        "by relatives that month is %(peer_mean)s yuan"),
+    Rule.JUST_UNDER_CAP: gettext_lazy(
+        "%(bills)s bills from %(from)s yuan up to, not including, the cap of %(cap)s yuan"),
+    Rule.OVER_PRICE_LIMIT: gettext_lazy(
+        "%(lines)s bill lines priced over the item's limit, %(overlmt_selfpay)s yuan over in all"),
+    Rule.PHARMACY_JUMP: gettext_lazy(
+        "accounts paid %(account_paid)s yuan this month; the average of the previous %(previous_months)s months is "
+        "%(previous_average)s yuan"),
+}
+
+# Defaults; staff change the numbers in the admin.
+DEFAULTS: dict[str, dict] = {
+    Rule.MULTI_FACILITY_DAY: {"min_count": 3, "ratio": 0, "amount": 0},
+    Rule.FREQUENT_VISITS: {"min_count": 10, "ratio": 3, "amount": 0},
+    Rule.MULAID_OUTLIER: {"min_count": 0, "ratio": 3, "amount": 500},
+    Rule.JUST_UNDER_CAP: {"min_count": 3, "ratio": "0.05", "amount": 200},
+    Rule.OVER_PRICE_LIMIT: {"min_count": 1, "ratio": 0, "amount": 0},
+    Rule.PHARMACY_JUMP: {"min_count": 3, "ratio": 2, "amount": 1000},
+}
+
+
+def alert_finding(alert: Alert) -> str:
+    """What the alert's rule found, as a sentence in the active language (its raw numbers when the rule's sentence
+    does not fit them, e.g. an alert of an older rule)."""
+    try:
+        return str(RULE_FINDING[alert.rule]) % alert.detail
+    except (KeyError, TypeError, ValueError):
+        return ", ".join(f"{k}: {v}" for k, v in sorted(alert.detail.items()))
 
 
 def supervision_settings() -> dict[str, SupervisionSetting]:
@@ -52,9 +89,11 @@ def supervision_settings() -> dict[str, SupervisionSetting]:
     existing = {s.rule: s for s in SupervisionSetting.objects.all()}
     for rule, spec in DEFAULTS.items():
         if rule not in existing:
+            with translation.override("en"):  # the stored copy; the admin shows RULE_HELP translated
+                help_text = str(RULE_HELP[rule])
             existing[rule] = SupervisionSetting.objects.create(
                 rule=rule, min_count=spec["min_count"], ratio=Decimal(str(spec["ratio"])),
-                amount=Decimal(str(spec["amount"])), help=spec["help"])
+                amount=Decimal(str(spec["amount"])), help=help_text)
     return existing
 
 

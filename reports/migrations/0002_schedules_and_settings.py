@@ -6,7 +6,7 @@ from config.schedules import schedules_install
 
 
 def forwards(apps, schema_editor) -> None:  # noqa: ANN001
-    from reports.supervision import DEFAULTS
+    from reports.supervision import DEFAULTS, RULE_HELP
 
     schedules_install(apps.get_model("django_celery_beat", "CrontabSchedule"),
                       apps.get_model("django_celery_beat", "PeriodicTask"), app="reports")
@@ -14,7 +14,14 @@ def forwards(apps, schema_editor) -> None:  # noqa: ANN001
     for rule, spec in DEFAULTS.items():
         setting.objects.get_or_create(rule=str(rule), defaults={
             "min_count": spec["min_count"], "ratio": Decimal(str(spec["ratio"])),
-            "amount": Decimal(str(spec["amount"])), "help": spec["help"]})
+            "amount": Decimal(str(spec["amount"])), "help": _english(RULE_HELP[rule])})
+
+
+def _english(text: object) -> str:
+    from django.utils import translation
+
+    with translation.override("en"):
+        return str(text)
 
 
 class Migration(migrations.Migration):

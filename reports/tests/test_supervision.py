@@ -6,11 +6,12 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.utils import translation
 
 from accounts.tests.factories import FamilyLinkFactory, PersonFactory
 from claims.services import settlement_create
 from reports.models import Alert, AlertStatus, Rule, SupervisionSetting
-from reports.supervision import alert_review, supervision_run
+from reports.supervision import alert_finding, alert_review, supervision_run
 from reports.tests.conftest import D, enrollee, fund, request, user_in
 
 pytestmark = pytest.mark.django_db
@@ -105,6 +106,12 @@ def test_repeated_bills_just_under_a_cap(world):
     settle(f["JN1"], near, ("C", "1", "200"), day="2025-03-17")  # at the cap, not under it
     found = alerts(Rule.JUST_UNDER_CAP)
     assert set(found) == {hit.psn_no} and found[hit.psn_no].score == 3
+    # What staff read on the alert: the finding as a sentence in their language (200 × 0.95 = 190.00).
+    with translation.override("en"):
+        assert alert_finding(found[hit.psn_no]) == (
+            "3 bills from 190.00 yuan up to, not including, the cap of 200.00 yuan")
+    with translation.override("zh-hans"):
+        assert alert_finding(found[hit.psn_no]) == "3 张单据金额在 190.00 元及以上、不到限额 200.00 元"
 
 
 def test_items_over_their_price_limit(world):
