@@ -11,10 +11,11 @@ from django import forms
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import EntryKind, Relation
 from claims.models import Facility, FacilityType, HospitalLevel
-from policies.models import Region
+from policies.models import EnrolleeClass, Region
 from reports import selectors
 from reports.charts import Chart, single
 from reports.models import (
@@ -32,6 +33,23 @@ from reports.summaries import last_rebuilt, months_between
 ZERO = Decimal("0.00")
 MED_TYPES = {"11": _("general outpatient"), "13": _("emergency"), "14": _("chronic or special disease"),
              "41": _("pharmacy purchase")}
+
+
+# The seeded enrollee classes by code (a policy's own classes show their name as the policy gives it).
+ENROLLEE_CLASSES = {"in_service": pgettext_lazy("enrollee class", "in service"),
+                    "retired": pgettext_lazy("enrollee class", "retired"),
+                    "retired_from_2001": pgettext_lazy("enrollee class", "retired on or after 2001-01-01"),
+                    "retired_before_2001": pgettext_lazy("enrollee class", "retired on or before 2000-12-31")}
+
+
+def _labels(choices: object) -> dict[str, str]:
+    return {code: str(label) for code, label in dict(choices).items()}
+
+
+def _enrollee_class_labels() -> dict[str, str]:
+    # The newest version's name of each code wins (later rows overwrite earlier ones).
+    names = dict(EnrolleeClass.objects.order_by("code", "version__effective_from").values_list("code", "name"))
+    return {**names, **_labels(ENROLLEE_CLASSES)}
 
 
 def parse_month(value: str) -> datetime.date:
@@ -87,10 +105,13 @@ def _choices(choices: object, everything: str) -> list:
     return [("", everything), *choices]
 
 
+LEVELS = [*HospitalLevel.choices, ("pharmacy", _("pharmacy"))]
+
+
 class ExpenditureForm(RegionForm):
     fund_type = forms.ChoiceField(label=_("fund type"), required=False, choices=_choices(FundType.choices, "—"))
     hosp_lv = forms.ChoiceField(label=_("facility level"), required=False,
-                                choices=_choices([*HospitalLevel.choices, ("pharmacy", _("pharmacy"))], "—"))
+                                choices=_choices(LEVELS, "—"))
     enrollee_class = forms.CharField(label=_("enrollee class"), required=False, max_length=30)
     med_type = forms.ChoiceField(label=_("medical type"), required=False, choices=_choices(MED_TYPES.items(), "—"))
 
@@ -172,8 +193,13 @@ def _rebuilt_note(table: str, data: dict) -> list[str]:
 
 
 def build_expenditure(data: dict) -> ReportResult:
+    funds, levels, meds = _labels(FundType.choices), _labels(LEVELS), _labels(MED_TYPES)
+    classes = _enrollee_class_labels()
     rows = [{"month": f"{r['month']:%Y-%m}", "admdvs": r["region__admdvs"], "fund_type": r["fund_type"],
-             "hosp_lv": r["hosp_lv"], "enrollee_class": r["enrollee_class"], "med_type": r["med_type"],
+             "fund_type_label": funds.get(r["fund_type"], ""), "hosp_lv": r["hosp_lv"],
+             "hosp_lv_label": levels.get(r["hosp_lv"], ""), "enrollee_class": r["enrollee_class"],
+             "enrollee_class_label": classes.get(r["enrollee_class"], ""), "med_type": r["med_type"],
+             "med_type_label": meds.get(r["med_type"], ""),
              "settlements": r["n_settlements"], "fund_paid": _money(r["fund_paid"])}
             for r in selectors.fund_expenditure(first=data["first"], last=data["last"], admdvs=data["admdvs"],
                                                 fund_type=data.get("fund_type", ""),
@@ -185,13 +211,14 @@ def build_expenditure(data: dict) -> ReportResult:
 
 
 def build_account_flows(data: dict) -> ReportResult:
-    labels = dict(EntryKind.choices)
+    labels, directions = dict(EntryKind.choices), _labels(FlowDirection.choices)
     rows = []
     for r in selectors.account_flows(first=data["first"], last=data["last"], admdvs=data["admdvs"],
                                      direction=data.get("direction", "")):
         amount = _money(r["total"])
         rows.append({"month": f"{r['month']:%Y-%m}", "admdvs": r["region__admdvs"] or "",
-                     "direction": r["direction"], "kind": r["kind"], "kind_label": str(labels.get(r["kind"], "")),
+                     "direction": r["direction"], "direction_label": directions.get(r["direction"], ""),
+                     "kind": r["kind"], "kind_label": str(labels.get(r["kind"], "")),
                      "credit_rule": r["credit_rule"], "entries": r["n_entries"],
                      "income": amount if r["direction"] == FlowDirection.INCOME else ZERO,
                      "spending": -amount if r["direction"] == FlowDirection.SPENDING else ZERO,
@@ -237,9 +264,12 @@ def build_chronic(data: dict) -> ReportResult:
 
 def build_ranking(data: dict) -> ReportResult:
     order = data.get("order") or "fund_paid"
+    types, levels = _labels(FacilityType.choices), _labels(HospitalLevel.choices)
     rows = [{"rank": n, "fixmedins_code": r["facility__fixmedins_code"],
              "fixmedins_name": r["facility__fixmedins_name"], "fixmedins_type": r["facility__fixmedins_type"],
-             "hosp_lv": r["facility__hosp_lv"], "settlements": r["n_settlements"], "medfee_sumamt": _money(r["medfee"]),
+             "fixmedins_type_label": types.get(r["facility__fixmedins_type"], ""), "hosp_lv": r["facility__hosp_lv"],
+             "hosp_lv_label": levels.get(r["facility__hosp_lv"], ""),
+             "settlements": r["n_settlements"], "medfee_sumamt": _money(r["medfee"]),
              "fund_paid": _money(r["fund_paid"])}
             for n, r in enumerate(selectors.facility_ranking(
                 first=data["first"], last=data["last"], admdvs=data["admdvs"],
@@ -274,11 +304,14 @@ C = Column
 REPORTS: dict[str, ReportSpec] = {spec.name: spec for spec in (
     ReportSpec("expenditure", _("Fund expenditure"), FundExpenditure, ExpenditureForm, (
         C("month", _("month")), C("admdvs", _("region")), C("fund_type", _("fund type")),
-        C("hosp_lv", _("facility level")), C("enrollee_class", _("enrollee class")),
-        C("med_type", _("medical type")), C("settlements", _("settlements"), "int"),
+        C("fund_type_label", _("fund name")), C("hosp_lv", _("facility level")), C("hosp_lv_label", _("level name")),
+        C("enrollee_class", _("enrollee class")), C("enrollee_class_label", _("class name")),
+        C("med_type", _("medical type")), C("med_type_label", _("medical type name")),
+        C("settlements", _("settlements"), "int"),
         C("fund_paid", _("fund paid"), "money")), build_expenditure),
     ReportSpec("account-flows", _("Account income and spending"), AccountFlow, AccountFlowForm, (
-        C("month", _("month")), C("admdvs", _("region")), C("direction", _("direction")), C("kind", _("kind")),
+        C("month", _("month")), C("admdvs", _("region")), C("direction", _("direction")),
+        C("direction_label", _("direction name")), C("kind", _("kind")),
         C("kind_label", _("kind")), C("credit_rule", _("credit rule")), C("entries", _("entries"), "int"),
         C("income", _("income"), "money"), C("spending", _("spending"), "money"),
         C("other", _("transfer or correction"), "money")), build_account_flows, rebuildable=True),
@@ -293,7 +326,8 @@ REPORTS: dict[str, ReportSpec] = {spec.name: spec for spec in (
         C("fund_paid", _("funds"), "money")), build_chronic),
     ReportSpec("facilities", _("Facilities ranked"), FacilityMonth, RankingForm, (
         C("rank", _("rank"), "int"), C("fixmedins_code", _("facility code")), C("fixmedins_name", _("facility")),
-        C("fixmedins_type", _("facility type")), C("hosp_lv", _("hospital level")),
+        C("fixmedins_type", _("facility type")), C("fixmedins_type_label", _("facility type name")),
+        C("hosp_lv", _("hospital level")), C("hosp_lv_label", _("level name")),
         C("settlements", _("settlements"), "int"), C("medfee_sumamt", _("total"), "money"),
         C("fund_paid", _("fund paid"), "money")), build_ranking),
     ReportSpec("reconciliation", _("Facility reconciliation"), ReconciliationReport, ReconciliationForm, (

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from reports.definitions import REPORTS, report_run
 from reports.summaries import account_flows_rebuild
@@ -30,6 +31,11 @@ def test_fund_expenditure(book):
         ("2025-04", "370100", "310100", "3", "retired", "11", 1, M("220.00")),     # g
     ]
     assert result.totals == {"settlements": 5, "fund_paid": M("1090.00")}
+    # Beside each code, its name in the reader's language.
+    with translation.override("zh-hans"):
+        named = run("expenditure", month="2025-04").rows[0]
+    assert (named["fund_type_label"], named["hosp_lv_label"], named["enrollee_class_label"],
+            named["med_type_label"]) == ("统筹基金", "三级", "退休", "普通门诊")
     assert result.chart.labels == ["2025-03", "2025-04"]
     assert result.chart.series[0][1] == [M("870.00"), M("220.00")]
     filtered = run("expenditure", month="2025-03", region="370100", hosp_lv="2")
