@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Length
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from core.certno import certno_clean, certno_mask
@@ -79,7 +80,7 @@ class Person(models.Model):
     psn_no = models.CharField(_("person number"), max_length=30, unique=True,
                               validators=[RegexValidator(r"^[0-9A-Za-z]+$", _("letters and digits only"))])
     certno = models.CharField(_("ID number"), max_length=18, unique=True, validators=[certno_validator])
-    psn_name = models.CharField(_("name"), max_length=50)
+    psn_name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     gend = models.CharField(_("gender"), max_length=1, choices=Gender.choices)
     brdy = models.DateField(_("date of birth"))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.imports.base import IMPORT_KINDS
 
@@ -31,7 +32,7 @@ class ImportJob(models.Model):
     rows_read = models.PositiveIntegerField(_("rows read"), default=0)
     rows_validated = models.PositiveIntegerField(_("rows validated"), default=0)
     rows_written = models.PositiveIntegerField(_("rows written"), default=0)
-    created = models.PositiveIntegerField(_("created"), default=0)
+    created = models.PositiveIntegerField(pgettext_lazy("import count", "created"), default=0)
     updated = models.PositiveIntegerField(_("updated"), default=0)
     unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
     bad = models.PositiveIntegerField(_("bad rows"), default=0)

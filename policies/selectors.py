@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from core.money import ZERO, fen
 from policies.errors import PolicyError
@@ -241,7 +242,7 @@ def policy_version_tables(version: PolicyVersion) -> list[Table]:
         (_("source document"), [version.source_document]),
         (_("status"), [version.get_status_display()]),
         (_("in force from"), [str(version.effective_from)]),
-        (_("in force until"), [str(version.effective_to) if version.effective_to else _("open")]),
+        (_("in force until"), [str(version.effective_to) if version.effective_to else pgettext("period end", "open")]),
         (_("benefit year starts"), [f"{version.benefit_year_start_month:02d}-{version.benefit_year_start_day:02d}"]),
         (_("current-year pocket pays first"), [fmt_bool(version.current_pocket_first)]),
         (_("two pockets"), [fmt_bool(version.two_pockets)]),

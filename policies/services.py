@@ -6,6 +6,7 @@ import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from policies.errors import PolicyError
 from policies.models import (
@@ -83,6 +84,7 @@ def policy_version_publish(*, version: PolicyVersion, actor: AbstractBaseUser | 
                           _("policy version %(code)s is %(status)s: only a draft can be published")
                           % {"code": version.code, "status": version.get_status_display()})
     problems = policy_version_problems(version)
+    open_end = pgettext("period end", "open")
     to_end = []
     for other in policy_versions_published_overlapping(region_id=version.region_id, start=version.effective_from,
                                                        end=version.effective_to, exclude_pk=version.pk):
@@ -91,9 +93,9 @@ def policy_version_publish(*, version: PolicyVersion, actor: AbstractBaseUser | 
         else:
             problems.append(_("the period %(start)s to %(end)s overlaps published version %(other)s (%(o_start)s to "
                               "%(o_end)s)")
-                            % {"start": version.effective_from, "end": version.effective_to or _("open"),
+                            % {"start": version.effective_from, "end": version.effective_to or open_end,
                                "other": other.code, "o_start": other.effective_from,
-                               "o_end": other.effective_to or _("open")})
+                               "o_end": other.effective_to or open_end})
     if problems:
         raise PolicyError(PolicyError.PUBLISH_REFUSED,
                           _("policy version %(code)s cannot be published: %(problems)s")

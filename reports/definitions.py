@@ -105,6 +105,7 @@ def _choices(choices: object, everything: str) -> list:
     return [("", everything), *choices]
 
 
+SETTLEMENTS_COUNT = pgettext_lazy("count", "settlements")
 LEVELS = [*HospitalLevel.choices, ("pharmacy", _("pharmacy"))]
 
 
@@ -129,7 +130,7 @@ class RankingForm(RegionForm):
                                        choices=_choices(FacilityType.choices, "—"))
     hosp_lv = forms.ChoiceField(label=_("hospital level"), required=False, choices=_choices(HospitalLevel.choices, "—"))
     order = forms.ChoiceField(label=_("rank by"), required=False, initial="fund_paid",
-                              choices=[("fund_paid", _("fund paid")), ("n_settlements", _("settlements"))])
+                              choices=[("fund_paid", _("fund paid")), ("n_settlements", SETTLEMENTS_COUNT)])
     limit = forms.IntegerField(label=_("how many"), required=False, min_value=1, max_value=1000, initial=20)
 
 
@@ -276,7 +277,7 @@ def build_ranking(data: dict) -> ReportResult:
                 fixmedins_type=data.get("fixmedins_type", ""), hosp_lv=data.get("hosp_lv", ""), order=order,
                 limit=data.get("limit") or 20), start=1)]
     value = "settlements" if order == "n_settlements" else "fund_paid"
-    chart = single(str(_("Facilities ranked")), str(_("settlements") if value == "settlements" else _("fund paid")),
+    chart = single(str(_("Facilities ranked")), str(SETTLEMENTS_COUNT if value == "settlements" else _("fund paid")),
                    [(r["fixmedins_code"], Decimal(r[value])) for r in rows])
     return ReportResult(rows=rows, totals=_sum(rows, "settlements", "medfee_sumamt", "fund_paid"), chart=chart)
 
@@ -307,7 +308,7 @@ REPORTS: dict[str, ReportSpec] = {spec.name: spec for spec in (
         C("fund_type_label", _("fund name")), C("hosp_lv", _("facility level")), C("hosp_lv_label", _("level name")),
         C("enrollee_class", _("enrollee class")), C("enrollee_class_label", _("class name")),
         C("med_type", _("medical type")), C("med_type_label", _("medical type name")),
-        C("settlements", _("settlements"), "int"),
+        C("settlements", SETTLEMENTS_COUNT, "int"),
         C("fund_paid", _("fund paid"), "money")), build_expenditure),
     ReportSpec("account-flows", _("Account income and spending"), AccountFlow, AccountFlowForm, (
         C("month", _("month")), C("admdvs", _("region")), C("direction", _("direction")),
@@ -328,7 +329,7 @@ REPORTS: dict[str, ReportSpec] = {spec.name: spec for spec in (
         C("rank", _("rank"), "int"), C("fixmedins_code", _("facility code")), C("fixmedins_name", _("facility")),
         C("fixmedins_type", _("facility type")), C("fixmedins_type_label", _("facility type name")),
         C("hosp_lv", _("hospital level")), C("hosp_lv_label", _("level name")),
-        C("settlements", _("settlements"), "int"), C("medfee_sumamt", _("total"), "money"),
+        C("settlements", SETTLEMENTS_COUNT, "int"), C("medfee_sumamt", _("total"), "money"),
         C("fund_paid", _("fund paid"), "money")), build_ranking),
     ReportSpec("reconciliation", _("Facility reconciliation"), ReconciliationReport, ReconciliationForm, (
         C("fund_pay_type", _("fund type")), C("label", _("payer")), C("amount", _("amount"), "money")),
