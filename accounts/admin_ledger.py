@@ -27,12 +27,16 @@ from accounts.models import (
     RelativeContribution,
 )
 from accounts.resources import BalanceResource, ContributionResource
-from core.admin import CertnoMaskMixin, HistoryAdmin, PersonSearchMixin
+from core.admin import CertnoMaskMixin, EstimatedCountPaginator, HistoryAdmin, PersonSearchMixin
 from policies.models import Region
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Visible to staff with the view permission; nobody adds, changes or deletes here."""
+    """Visible to staff with the view permission; nobody adds, changes or deletes here. Lists of millions of rows
+    are not counted in full."""
+
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
