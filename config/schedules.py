@@ -21,6 +21,9 @@ SCHEDULES = [
     {"name": "core: fail import jobs whose worker died (every 10 minutes)",
      "task": "core.tasks.import_jobs_fail_stale_task",
      "crontab": {"minute": "*/10", "hour": "*", **DAILY}},
+    # Uploaded and bad-rows files hold ID numbers: deleted IMPORT_FILES_KEEP_DAYS after their job ends.
+    {"name": "core: delete import files past their retention (daily)", "task": "core.tasks.import_files_purge_task",
+     "crontab": {"minute": "15", "hour": "3", **DAILY}},
 ]
 
 

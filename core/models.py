@@ -38,6 +38,9 @@ class ImportJob(models.Model):
     bad = models.PositiveIntegerField(_("bad rows"), default=0)
     bad_rows = models.FileField(_("bad rows file"), upload_to="imports/bad/%Y/%m/", blank=True)
     error = models.TextField(_("error"), blank=True, help_text=_("why the file was refused or the job failed"))
+    files_deleted_at = models.DateTimeField(_("files deleted"), null=True, blank=True,
+                                            help_text=_("the uploaded file and the bad-rows file are deleted "
+                                                        "IMPORT_FILES_KEEP_DAYS after the job ends"))
 
     class Meta:
         verbose_name = _("import job")

@@ -5,7 +5,7 @@ from typing import Any
 from celery import shared_task
 from celery.signals import worker_ready
 
-from core.imports.jobs import import_job_run, import_jobs_fail_stale
+from core.imports.jobs import import_files_purge, import_job_run, import_jobs_fail_stale
 
 
 @shared_task(acks_late=True)
@@ -20,6 +20,12 @@ def import_job_task(job_id: int) -> str:
 def import_jobs_fail_stale_task() -> int:
     """Fail running jobs whose worker died (for a periodic schedule)."""
     return import_jobs_fail_stale()
+
+
+@shared_task
+def import_files_purge_task() -> int:
+    """Delete import files past their retention (for a periodic schedule)."""
+    return import_files_purge()
 
 
 @worker_ready.connect

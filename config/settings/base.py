@@ -99,6 +99,9 @@ MEDIA_URL = "media/"
 LOGIN_URL = "admin:login"
 
 # django-import-export: every import is one transaction; any bad row rolls the whole file back.
+# Uploaded import files and bad-rows files hold ID numbers: they are deleted this many days after their job ends
+# (the job's record stays).
+IMPORT_FILES_KEEP_DAYS = env.int("IMPORT_FILES_KEEP_DAYS", default=90)
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"

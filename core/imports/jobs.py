@@ -21,6 +21,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.files import File
 from django.db import connection, transaction
 from django.db.models import Q
@@ -167,3 +168,21 @@ def import_jobs_fail_stale(*, older_than: datetime.timedelta = STALE_AFTER) -> i
     return stale.update(status=ImportJob.Status.FAILED, finished_at=now,
                         error=_("the worker stopped during the import (no sign of life for %(minutes)s minutes); "
                                 "nothing was imported") % {"minutes": round(older_than.total_seconds() / 60, 1)})
+
+
+def import_files_purge(*, keep_days: int | None = None) -> int:
+    """Delete the uploaded file and the bad-rows file of every job that ended more than `keep_days` (default
+    IMPORT_FILES_KEEP_DAYS) days ago, keeping the job's record; returns how many jobs' files were deleted. The files
+    hold ID numbers and are no longer needed once the import is done or refused."""
+    keep = settings.IMPORT_FILES_KEEP_DAYS if keep_days is None else keep_days
+    cutoff = timezone.now() - datetime.timedelta(days=keep)
+    purged = 0
+    for job in ImportJob.objects.filter(status__in=[ImportJob.Status.DONE, ImportJob.Status.FAILED],
+                                        finished_at__lt=cutoff, files_deleted_at__isnull=True).order_by("pk"):
+        for stored in (job.file, job.bad_rows):
+            if stored:
+                stored.delete(save=False)
+        job.files_deleted_at = timezone.now()
+        job.save(update_fields=["file", "bad_rows", "files_deleted_at"])
+        purged += 1
+    return purged

@@ -27,7 +27,7 @@ from accounts.models import Enrollment, Person
 from accounts.resources import RosterResource
 from accounts.roles import roles_sync
 from core.imports import engine
-from core.imports.jobs import import_job_run, import_jobs_fail_stale
+from core.imports.jobs import import_files_purge, import_job_run, import_jobs_fail_stale
 from core.models import ImportJob
 from core.tests.test_imports_common import HEADERS, make_regions, roster_row, run_import, write_csv
 
@@ -129,6 +129,24 @@ def test_bad_rows_are_offered_for_download_with_the_commands_messages(clerk, tmp
     assert job_lines == command_lines
     page = client.get(reverse("admin:core_importjob_change", args=[job.pk])).content.decode()
     assert reverse("admin:core_importjob_bad_rows", args=[job.pk]) in page
+
+    # 90 days (IMPORT_FILES_KEEP_DAYS) after the job ended its two files, which hold ID numbers, are deleted; the
+    # job's record stays. A job that ended 89 days ago keeps its files.
+    recent = upload(client, "roster", "roster2.csv", path.read_bytes(), django_capture_on_commit_callbacks)
+    ImportJob.objects.filter(pk=job.pk).update(finished_at=timezone.now() - datetime.timedelta(days=90, minutes=1))
+    ImportJob.objects.filter(pk=recent.pk).update(finished_at=timezone.now() - datetime.timedelta(days=89))
+    job.refresh_from_db()
+    stored = [Path(job.file.path), Path(job.bad_rows.path)]
+    assert all(f.exists() for f in stored)
+    assert import_files_purge() == 1 and import_files_purge() == 0
+    job.refresh_from_db()
+    recent.refresh_from_db()
+    assert not any(f.exists() for f in stored) and not job.file and not job.bad_rows and job.files_deleted_at
+    assert (job.status, job.bad, job.rows_read) == ("failed", 3, 30)
+    assert recent.file and recent.bad_rows and Path(recent.file.path).exists() and recent.files_deleted_at is None
+    assert client.get(reverse("admin:core_importjob_bad_rows", args=[job.pk])).status_code == 404
+    page = client.get(reverse("admin:core_importjob_change", args=[job.pk])).content.decode()
+    assert "its retention ended" in page and reverse("admin:core_importjob_bad_rows", args=[job.pk]) not in page
 
 
 @pytest.mark.django_db
