@@ -1,6 +1,7 @@
 """Staff admin for designated facilities, the disease and item catalogs, disease recognitions, settlements (read-only,
 reversed through the service), accumulators and partner API tokens."""
 
+import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,6 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -260,6 +262,28 @@ class BucketFilter(admin.SimpleListFilter):
         return queryset.filter(bucket=self.value()) if self.value() else queryset
 
 
+class BenefitYearFilter(admin.SimpleListFilter):
+    """Benefit years by the calendar year they start in: this year and the four before, not a DISTINCT over the
+    accumulators (millions of rows)."""
+
+    title = _("benefit year from")
+    parameter_name = "year"
+    YEARS = 5
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        this_year = timezone.localdate().year
+        return [(str(year), str(year)) for year in range(this_year, this_year - self.YEARS, -1)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if not value:
+            return queryset
+        if not value.isdigit():
+            return queryset.none()
+        year = int(value)
+        return queryset.filter(year_start__gte=datetime.date(year, 1, 1), year_start__lt=datetime.date(year + 1, 1, 1))
+
+
 @admin.register(Accumulator)
 class AccumulatorAdmin(CertnoMaskMixin, PersonSearchMixin, ReadOnlyAdmin):
     """What each person has used of a benefit year's deductible and fund: changed only by settling and reversing."""
@@ -267,7 +291,7 @@ class AccumulatorAdmin(CertnoMaskMixin, PersonSearchMixin, ReadOnlyAdmin):
     certno_path = "person__certno"
     person_search_prefixes = ("person__",)
     list_display = ["person", "certno_masked", "year_start", "bucket", "dedc_used", "hifp_paid"]
-    list_filter = [BucketFilter, ("year_start", admin.AllValuesFieldListFilter)]
+    list_filter = [BucketFilter, BenefitYearFilter]
     list_select_related = ["person"]
     search_fields = ["person__psn_no", "person__certno", "person__psn_name"]
     fields = ["person", "certno_masked", "year_start", "bucket", "dedc_used", "hifp_paid", "settlements_link"]

@@ -346,3 +346,12 @@ def test_accumulators_are_searched_and_filtered(auditor: tuple[User, Client], wo
     assert settled.person.psn_no in client.get(url, {"bucket": "general"}).content.decode()
     assert settled.person.psn_no not in client.get(url, {"bucket": "M03900"}).content.decode()
     assert settled.person.psn_no in client.get(url, {"year_start": "2025-01-01"}).content.decode()
+
+
+def test_accumulators_filter_by_the_year_their_benefit_year_starts(admin_client: Client, settled: Settlement) -> None:
+    accumulator = Accumulator.objects.get(person=settled.person)
+    url = reverse("admin:claims_accumulator_changelist")
+    year = accumulator.year_start.year
+    shown = admin_client.get(url, {"year": str(year)}).context["cl"].result_list
+    assert list(shown) == [accumulator]
+    assert list(admin_client.get(url, {"year": str(year + 1)}).context["cl"].result_list) == []
