@@ -147,6 +147,8 @@ def gunicorn_start(port: int, workers: int, worker_class: str = "sync", threads:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.production",
            "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
            "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SECURE_SSL_REDIRECT": "false",
+           # Production shares one cache between workers (throttle counters, cache generations): Redis.
+           "CACHE_URL": os.environ.get("BENCH_CACHE_URL", "rediscache://127.0.0.1:6379/15"),
            # Connections live through the whole run, so their backends' CPU time can be read (cpu_sample).
            "CONN_MAX_AGE": "600"}
     env.pop("DJANGO_DEBUG", None)

@@ -25,6 +25,7 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-0123456789-abc
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("CONN_MAX_AGE", "600")
+os.environ.setdefault("CACHE_URL", os.environ.get("BENCH_CACHE_URL", "rediscache://127.0.0.1:6379/15"))
 os.environ.pop("DJANGO_DEBUG", None)
 
 from django.core.wsgi import get_wsgi_application  # noqa: E402

@@ -1,9 +1,9 @@
-"""Production: every secret from the environment, HTTPS only, PostgreSQL and a Redis broker required."""
+"""Production: every secret from the environment, HTTPS only, PostgreSQL and a shared cache (Redis) required."""
 
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, env
+from .base import CACHES, DATABASES, env
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
@@ -11,6 +11,11 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Production needs DATABASE_URL pointing at PostgreSQL.")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+if CACHES["default"]["BACKEND"].rsplit(".", 1)[-1] in ("LocMemCache", "DummyCache"):
+    # Workers count partner requests (throttling) and learn of changed policies, tokens and catalog items through
+    # this cache: each worker's own memory would count and forget on its own.
+    raise ImproperlyConfigured("Production needs CACHE_URL pointing at a cache the workers share, e.g. "
+                               "rediscache://127.0.0.1:6379/1.")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
