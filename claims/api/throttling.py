@@ -42,15 +42,12 @@ class PartnerTokenRateThrottle(SimpleRateThrottle):
         now = self.timer()
         window = int(now // self.duration)
         window_key = f"{key}:{window}"
-        # The counter outlives its window a little, so an `incr` just after `add` never finds it gone.
-        if self.cache.add(window_key, 1, timeout=self.duration + 5):
-            count = 1
-        else:
-            try:
-                count = self.cache.incr(window_key)
-            except ValueError:  # expired between add and incr
-                self.cache.add(window_key, 1, timeout=self.duration + 5)
-                count = 1
+        # Every request but a window's first finds the counter: `incr` first. The counter outlives its window a
+        # little, so it never expires while its window is counted.
+        try:
+            count = self.cache.incr(window_key)
+        except ValueError:  # the window's first request, or a race with another one
+            count = 1 if self.cache.add(window_key, 1, timeout=self.duration + 5) else self.cache.incr(window_key)
         self.wait_seconds = (window + 1) * self.duration - now
         return count <= self.num_requests
 

@@ -2,9 +2,11 @@
 one facility never seeing another's settlements, bounded list queries and throttling per token. The arithmetic of
 each case is in its comments (CONTRACT.md's seeded versions)."""
 
+import os
+
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from rest_framework.test import APIClient
 
 from accounts.models import LedgerEntry
@@ -267,6 +269,17 @@ def test_throttling_is_per_token(world, monkeypatch, settings):
     assert throttled.status_code == 429 and throttled.json()["err_code"] == "THROTTLED"
     assert second.get(SETTLEMENTS).status_code == 200
     cache.clear()
+
+
+@pytest.mark.worker
+def test_throttling_counts_in_redis_as_production_shares_it(world, monkeypatch, settings):
+    # Production's cache is Redis (CACHE_URL), shared by the workers; the same counting as below, on it. The
+    # Redis server is the worker tests' broker (TEST_CELERY_BROKER_URL), a database of its own.
+    server = os.environ["TEST_CELERY_BROKER_URL"].rsplit("/", 1)[0]
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": f"{server}/13"}}
+    assert type(caches["default"]).__name__ == "RedisCache"
+    test_throttling_counts_every_request_in_a_window_and_says_when_to_retry(world, monkeypatch)
 
 
 def test_throttling_counts_every_request_in_a_window_and_says_when_to_retry(world, monkeypatch):
