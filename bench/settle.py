@@ -1,7 +1,8 @@
 """Benchmark of settling through the partner HTTP API (POST /api/v1/settlements/) served by gunicorn on PostgreSQL.
 
 Recreates its own database (the name in DATABASE_URL must contain "bench"), migrates and runs `seed_demo`, makes a
-partner token per demo hospital, then starts `gunicorn config.wsgi -w 4` with the production settings and drives it
+partner token per demo hospital, then starts `gunicorn -c config/gunicorn.py config.wsgi` (3 sync workers) with the
+production settings and Redis as the shared cache (BENCH_CACHE_URL, default db 15), and drives it
 with N keep-alive HTTP clients (threads, `http.client`), each request a valid general-outpatient settlement of a
 demo enrollee at a hospital of their region, with a medins_setl_id of its own:
 
@@ -63,7 +64,7 @@ GUNICORN_LOG = Path(tempfile.gettempdir()) / "bench-settle-gunicorn.log"
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (default 3, as config/gunicorn.py)")
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (default sync)")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (default 1)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent HTTP clients (default 16)")
@@ -153,8 +154,8 @@ def gunicorn_start(port: int, workers: int, worker_class: str = "sync", threads:
            "CONN_MAX_AGE": "600"}
     env.pop("DJANGO_DEBUG", None)
     log = open(GUNICORN_LOG, "w")  # noqa: SIM115  (the child keeps it)
-    server = subprocess.Popen([str(VENV_BIN / "gunicorn"), "config.wsgi", "-w", str(workers), "-k", worker_class,
-                               "--threads", str(threads), "-b", f"127.0.0.1:{port}"],
+    server = subprocess.Popen([str(VENV_BIN / "gunicorn"), "config.wsgi", "-c", "config/gunicorn.py", "-w",
+                               str(workers), "-k", worker_class, "--threads", str(threads), "-b", f"127.0.0.1:{port}"],
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     log.close()
     deadline = time.monotonic() + 30

@@ -3,21 +3,42 @@
 DRF's `SimpleRateThrottle` keeps a list of every request's time under one cache key and writes it back on each
 request: with gunicorn's workers sharing Redis two workers overwrite each other's lists (requests go uncounted),
 and at thousands of requests a minute the list itself is the cost. This throttle counts in fixed windows of the
-rate's duration with the cache's atomic `add`/`incr`: one counter per token and window, exact across processes
-that share Django's cache (Redis in production: CACHE_URL; with the local-memory default each process counts its
-own requests). A burst may reach twice the rate across a window boundary, as with any fixed window.
+rate's duration: one counter per token and window, exact across processes that share Django's cache. On Redis
+(production: CACHE_URL) that is one pipelined INCR and EXPIRE through a client kept for the process; on another
+cache the atomic `incr`/`add` (with the local-memory default each process counts its own requests). A burst may
+reach twice the rate across a window boundary, as with any fixed window.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import SimpleRateThrottle
 
 if TYPE_CHECKING:  # rest_framework.views imports this module through its settings
     from rest_framework.request import Request
     from rest_framework.views import APIView
+
+
+_clients: dict[str, Any] = {}
+
+
+def redis_client() -> Any:
+    """A redis-py client kept for the process when Django's default cache (the throttle's) is its Redis backend,
+    which builds a new client object for every call; else None."""
+    if not isinstance(caches["default"], RedisCache):
+        return None
+    location = settings.CACHES["default"]["LOCATION"]
+    server = (location if isinstance(location, str) else location[0]).split(",")[0].split(";")[0]
+    if server not in _clients:
+        import redis
+
+        _clients[server] = redis.Redis.from_url(server)
+    return _clients[server]
 
 
 class PartnerTokenRateThrottle(SimpleRateThrottle):
@@ -41,15 +62,23 @@ class PartnerTokenRateThrottle(SimpleRateThrottle):
             return True
         now = self.timer()
         window = int(now // self.duration)
-        window_key = f"{key}:{window}"
-        # Every request but a window's first finds the counter: `incr` first. The counter outlives its window a
-        # little, so it never expires while its window is counted.
-        try:
-            count = self.cache.incr(window_key)
-        except ValueError:  # the window's first request, or a race with another one
-            count = 1 if self.cache.add(window_key, 1, timeout=self.duration + 5) else self.cache.incr(window_key)
+        count = self._count(f"{key}:{window}", ttl=self.duration + 5)  # outlives its window a little
         self.wait_seconds = (window + 1) * self.duration - now
         return count <= self.num_requests
+
+    def _count(self, key: str, *, ttl: int) -> int:
+        """Add one to the window's counter and return it."""
+        client = redis_client()
+        if client is not None:  # one round trip: INCR and EXPIRE pipelined
+            pipe = client.pipeline(transaction=False)
+            pipe.incr(self.cache.make_and_validate_key(key))
+            pipe.expire(self.cache.make_and_validate_key(key), ttl)
+            return int(pipe.execute()[0])
+        # Any other cache: every request but a window's first finds the counter, so `incr` first.
+        try:
+            return self.cache.incr(key)
+        except ValueError:  # the window's first request, or a race with another one
+            return 1 if self.cache.add(key, 1, timeout=ttl) else self.cache.incr(key)
 
     def wait(self) -> float | None:
         return math.ceil(self.wait_seconds) if self.wait_seconds > 0 else None
