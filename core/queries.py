@@ -84,6 +84,7 @@ def instances_insert(instances: Sequence[Model]) -> None:
         for field in fields:
             values.append(field.get_db_prep_save(field.pre_save(obj, True), connection))
     pk_column = connection.ops.quote_name(model._meta.pk.column)
+    # The keys come back in the order of the VALUES rows, as `bulk_create` also relies on (PostgreSQL, SQLite).
     sql = f"{sql_head} {', '.join([row] * len(instances))} RETURNING {pk_column}"
     with connection.cursor() as cursor:
         cursor.execute(sql, values)

@@ -20,11 +20,6 @@ _versions = process_cache("policies", seconds=POLICY_CACHE_SECONDS, max_entries=
 _versions.clear_on_change(PolicyVersion, BenefitRule, EnrolleeClass, CreditRule, ReferenceValue)
 
 
-def policy_cache_clear() -> None:
-    """Forget every resolved version, here and in every process that shares Django's cache."""
-    _versions.clear()
-
-
 def _published_versions(admdvs: str) -> tuple[PolicyVersion, ...]:
     """Every published version of the region, oldest first, with its rule tables (one query per table)."""
     return tuple(PolicyVersion.objects.select_related("region")
