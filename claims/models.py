@@ -224,14 +224,15 @@ class Settlement(models.Model):
     """One outpatient settlement (national 2207) and its result, kept exactly as it was answered."""
 
     setl_id = models.CharField(_("settlement id"), max_length=32, unique=True)
-    facility = models.ForeignKey(Facility, verbose_name=_("facility"), on_delete=models.PROTECT,
+    # No index of their own on facility and person: the composite indexes below lead with them.
+    facility = models.ForeignKey(Facility, verbose_name=_("facility"), on_delete=models.PROTECT, db_index=False,
                                  related_name="settlements")
     medins_setl_id = models.CharField(_("facility's settlement id"), max_length=64)
     request_digest = models.CharField(_("request digest"), max_length=64,
                                       help_text=_("SHA-256 of the request, to tell a retry from another request"))
     status = models.CharField(_("status"), max_length=10, choices=SettlementStatus.choices,
                               default=SettlementStatus.SETTLED)
-    person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.PROTECT,
+    person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.PROTECT, db_index=False,
                                related_name="settlements")
     insutype = models.CharField(_("insurance type"), max_length=3, blank=True)
     psn_type = models.CharField(_("person type"), max_length=4, blank=True)
@@ -267,10 +268,12 @@ class Settlement(models.Model):
     created_at = models.DateTimeField(_("settled at"), auto_now_add=True)
     reversed_at = models.DateTimeField(_("reversed at"), null=True, blank=True)
     reversal_reason = models.CharField(_("reversal reason"), max_length=200, blank=True)
+    # Empty on all but the few reversed settlements: indexed only where set (partial indexes below).
     reversed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("reversed by"), on_delete=models.PROTECT,
-                                    null=True, blank=True, related_name="+")
+                                    null=True, blank=True, related_name="+", db_index=False)
     reversed_by_token = models.ForeignKey(PartnerToken, verbose_name=_("reversed through the partner token"),
-                                          on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+                                          on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                          db_index=False)
 
     class Meta:
         verbose_name = _("settlement")
@@ -282,7 +285,11 @@ class Settlement(models.Model):
             models.CheckConstraint(condition=Q(status__in=SettlementStatus.values), name="settlement_status_valid"),
         ]
         indexes = [models.Index(fields=["facility", "setl_date"]), models.Index(fields=["person", "setl_date"]),
-                   models.Index(fields=["setl_date", "med_type"]), models.Index(fields=["medins_setl_id"])]
+                   models.Index(fields=["setl_date", "med_type"]), models.Index(fields=["medins_setl_id"]),
+                   models.Index(fields=["reversed_by"], condition=Q(reversed_by__isnull=False),
+                                name="settlement_reversed_by"),
+                   models.Index(fields=["reversed_by_token"], condition=Q(reversed_by_token__isnull=False),
+                                name="settlement_reversed_by_token")]
 
     def __str__(self) -> str:
         return self.setl_id
