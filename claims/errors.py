@@ -16,6 +16,10 @@ class ClaimError(Exception):
     ALREADY_REVERSED = "ALREADY_REVERSED"
     SETTLEMENT_NOT_FOUND = "SETTLEMENT_NOT_FOUND"
     INVALID_REQUEST = "INVALID_REQUEST"
+    SETL_DATE_OUT_OF_RANGE = "SETL_DATE_OUT_OF_RANGE"
+    CROSS_REGION_NOT_FILED = "CROSS_REGION_NOT_FILED"
+    ALREADY_SETTLED = "ALREADY_SETTLED"
+    NO_ACCOUNT = "NO_ACCOUNT"
 
     def __init__(self, err_code: str, err_msg: str | Promise) -> None:
         self.err_code = err_code

@@ -321,3 +321,23 @@ class SettlementLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_code} × {self.qty}"
+
+
+class PersonLookup(models.Model):
+    """The last time a facility presented a person's full ID number (`persons/lookup/`, national 1101): one row per
+    facility and person, moved forward by every lookup. A lookup in the last 24 hours ties the person to the
+    facility (claims.ties)."""
+
+    facility = models.ForeignKey(Facility, verbose_name=_("facility"), on_delete=models.CASCADE, db_index=False,
+                                 related_name="+")
+    person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="+")
+    looked_up_at = models.DateTimeField(_("last looked up"))
+
+    class Meta:
+        verbose_name = _("person lookup")
+        verbose_name_plural = _("person lookups")
+        ordering = ["-looked_up_at"]
+        constraints = [models.UniqueConstraint(fields=["facility", "person"], name="personlookup_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.facility_id} {self.person_id} {self.looked_up_at:%Y-%m-%d %H:%M}"

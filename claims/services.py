@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts.ledger import Posting, accounts_lock, ledger_post_many
 from accounts.models import Enrollment, EntryKind, InsuType, LedgerEntry, Person, PersonalAccount
-from claims import engine
+from claims import engine, events
 from claims.errors import ClaimError
 from claims.models import (
     Accumulator,
@@ -40,7 +40,6 @@ from policies.cache import policy_version_resolved
 from policies.errors import PolicyError
 from policies.models import PolicyVersion
 from policies.selectors import BenefitTerms, benefit_rule_for, facility_level_of
-from reports import summaries
 
 PHARMACY_PURCHASE = "41"
 CHRONIC = "14"
@@ -267,7 +266,7 @@ def settlement_preview(*, facility: Facility, data: dict[str, Any]) -> dict[str,
     return settlement_answer(visit=visit, result=result, setl_id="", status="preview")
 
 
-def _existing_answer(facility: Facility, medins_setl_id: str, digest: str) -> dict[str, Any] | None:
+def existing_answer(facility: Facility, medins_setl_id: str, digest: str) -> dict[str, Any] | None:
     existing = only_row(Settlement.objects.filter(facility=facility, medins_setl_id=medins_setl_id))
     if existing is None:
         return None
@@ -289,7 +288,7 @@ def settlement_create(*, facility: Facility, data: dict[str, Any]) -> tuple[dict
     try:
         return _settle(facility=facility, data=data, digest=digest), True
     except (IntegrityError, ClaimError):
-        answer = _existing_answer(facility, data["medins_setl_id"], digest)
+        answer = existing_answer(facility, data["medins_setl_id"], digest)
         if answer is None:
             raise
         return answer, False
@@ -358,8 +357,8 @@ def _settle(*, facility: Facility, data: dict[str, Any], digest: str) -> dict[st
         counters.dedc_used += result.accumulator_delta.dedc
         counters.hifp_paid += result.accumulator_delta.hifp
         accumulator_save(counters)
-    # Last, after the accumulator and account locks: the report summaries' rows (one atomic upsert).
-    summaries.settlement_applied(settlement, sign=+1)
+    # Last, after the accumulator and account locks: what is kept from settlements (report summaries, …).
+    events.settlement_applied(settlement, sign=+1)
     return answer
 
 
@@ -399,5 +398,5 @@ def settlement_reverse(*, settlement: Settlement, reason: str, user=None,  # noq
     settlement.reversed_by = user if getattr(user, "is_authenticated", False) else None
     settlement.reversed_by_token = token
     settlement.save(update_fields=["status", "reversed_at", "reversal_reason", "reversed_by", "reversed_by_token"])
-    summaries.settlement_applied(settlement, sign=-1)
+    events.settlement_applied(settlement, sign=-1)
     return settlement

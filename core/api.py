@@ -12,6 +12,8 @@ ERR_STATUS = {
     "PERSON_NOT_FOUND": status.HTTP_404_NOT_FOUND,
     "SETTLEMENT_NOT_FOUND": status.HTTP_404_NOT_FOUND,
     "NO_POLICY_IN_FORCE": status.HTTP_404_NOT_FOUND,
+    "NO_ACCOUNT": status.HTTP_404_NOT_FOUND,
+    "ALREADY_SETTLED": status.HTTP_409_CONFLICT,
     "IDEMPOTENCY_CONFLICT": status.HTTP_409_CONFLICT,
     "ALREADY_REVERSED": status.HTTP_409_CONFLICT,
     "FORBIDDEN": status.HTTP_403_FORBIDDEN,
@@ -48,7 +50,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         return error_response("INVALID_REQUEST", str(exc.detail))
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         return error_response("NOT_AUTHENTICATED", str(exc.detail), status.HTTP_403_FORBIDDEN)
-    if isinstance(exc, exceptions.PermissionDenied | PermissionDenied):
+    if isinstance(exc, exceptions.PermissionDenied):
+        return error_response("FORBIDDEN", str(exc.detail))
+    if isinstance(exc, PermissionDenied):
         return error_response("FORBIDDEN", _("You do not have permission to perform this action."))
     if isinstance(exc, exceptions.NotFound | Http404):
         return error_response("NOT_FOUND", _("Not found."), status.HTTP_404_NOT_FOUND)

@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, status
 from rest_framework.generics import GenericAPIView
@@ -28,6 +29,14 @@ from claims.api.serializers import (
 )
 from claims.errors import ClaimError
 from claims.models import Facility, Settlement
+from claims.partner import (
+    facility_active,
+    partner_settlement_create,
+    partner_settlement_preview,
+    person_lookup_record,
+    person_not_found,
+    person_visible,
+)
 from claims.selectors import (
     SettlementFilter,
     accumulators_of_year,
@@ -37,25 +46,31 @@ from claims.selectors import (
     settlement_of_facility,
     settlements_of_facility,
 )
-from claims.services import settlement_create, settlement_current, settlement_preview, settlement_reverse
+from claims.services import settlement_current, settlement_reverse
 from core.api_schema import ERROR_SERIALIZER
-from core.money import ZERO
 
 ERROR = OpenApiResponse(ERROR_SERIALIZER)
 READ_ERRORS = {400: ERROR, 403: ERROR, 404: ERROR}
 SETTLE_ERRORS = {400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR}
+TIE_RULE = ("PERSON_NOT_FOUND (404), exactly as for a person who does not exist, unless the token's facility has a "
+            "tie to the person: a lookup with the full ID number in the last 24 hours, or a registration, a "
+            "settlement in this or the last benefit year, a recognition or a signing there.")
 SETTLE_CODES = ("Refused with PERSON_NOT_FOUND or NO_POLICY_IN_FORCE (404), NOT_INSURED_ON_DATE, "
                 "FACILITY_NOT_DESIGNATED, MED_TYPE_NOT_ALLOWED, DISEASE_NOT_RECOGNISED, DISEASE_NOT_COVERED, "
-                "MULAID_NOT_LINKED or INVALID_REQUEST (400).")
+                "MULAID_NOT_LINKED, SETL_DATE_OUT_OF_RANGE or INVALID_REQUEST (400). `setl_date` from today − "
+                "SETTLEMENT_BACKDATE_DAYS (30 by default) to today, Asia/Shanghai, both included. " + TIE_RULE)
 PSN_NO = OpenApiParameter("psn_no", str, OpenApiParameter.PATH, description="the person number")
 SETL_ID = OpenApiParameter("setl_id", str, OpenApiParameter.PATH, description="the settlement id")
 
 
 class IsPartner(permissions.BasePermission):
-    """A partner token's request: it acts for a facility."""
+    """A partner token's request: it acts for a facility, and only while that facility is designated today."""
+
+    message = _lazy("this facility is not designated today: its tokens may do nothing")
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return request_facility(request) is not None
+        facility = request_facility(request)
+        return facility is not None and facility_active(facility)
 
 
 class PartnerView(APIView):
@@ -66,8 +81,13 @@ class PartnerView(APIView):
         return facility
 
 
-def _person_not_found(psn_no: str) -> ClaimError:
-    return ClaimError(ClaimError.PERSON_NOT_FOUND, _("no person has the number %(psn_no)s") % {"psn_no": psn_no})
+def _tied_person(facility: Facility, psn_no: str) -> Person:
+    """The person, when the facility has a tie to them; else PERSON_NOT_FOUND, as for a person who does not
+    exist."""
+    person = person_get(psn_no=psn_no)
+    if not person_visible(facility=facility, person=person):
+        raise person_not_found(psn_no)
+    return person
 
 
 def _person_answer(person: Person) -> dict[str, Any]:
@@ -78,37 +98,41 @@ class PersonLookupView(PartnerView):
     @extend_schema(summary="Find a person by ID card (national 1101)", request=PersonLookupInputSerializer,
                    responses={200: PersonOutputSerializer, **READ_ERRORS},
                    description="PERSON_NOT_FOUND (404) when no one has that ID number; a malformed number or "
-                               "another document type is INVALID_REQUEST.")
+                               "another document type is INVALID_REQUEST. A lookup ties the person to the "
+                               "token's facility for 24 hours: it may then read the person and settle for them.")
     def post(self, request: Request) -> Response:
         query = PersonLookupInputSerializer(data=request.data)
         query.is_valid(raise_exception=True)
         certno = query.validated_data["mdtrt_cert_no"]
         person = person_for_facility(facility=self.facility(), day=timezone.localdate(), certno=certno)
         if person is None:
-            raise ClaimError(ClaimError.PERSON_NOT_FOUND, _("no person has this ID number"))
+            raise person_not_found()
+        person_lookup_record(facility=self.facility(), person=person)
         return Response(_person_answer(person))
 
 
 class PersonDetailView(PartnerView):
     @extend_schema(summary="A person (national 1101)", parameters=[PSN_NO],
-                   responses={200: PersonOutputSerializer, **READ_ERRORS})
+                   responses={200: PersonOutputSerializer, **READ_ERRORS}, description=TIE_RULE)
     def get(self, request: Request, psn_no: str) -> Response:
         person = person_for_facility(facility=self.facility(), day=timezone.localdate(), psn_no=psn_no)
-        if person is None:
-            raise _person_not_found(psn_no)
+        if not person_visible(facility=self.facility(), person=person):
+            raise person_not_found(psn_no)
         return Response(_person_answer(person))
 
 
 class PersonAccountView(PartnerView):
     @extend_schema(summary="A person's personal account balance", parameters=[PSN_NO],
                    responses={200: AccountOutputSerializer, **READ_ERRORS},
-                   description="Zeros for a person who has no account.")
+                   description="NO_ACCOUNT (404) for a person with no personal account (a resident, a relative "
+                               "without insurance). " + TIE_RULE)
     def get(self, request: Request, psn_no: str) -> Response:
-        person = person_get(psn_no=psn_no)
-        if person is None:
-            raise _person_not_found(psn_no)
+        person = _tied_person(self.facility(), psn_no)
         account = person_account(person)
-        current, historical = (account.balc_current, account.balc_historical) if account else (ZERO, ZERO)
+        if account is None:
+            raise ClaimError(ClaimError.NO_ACCOUNT,
+                             _("%(psn_no)s has no personal account") % {"psn_no": person.psn_no})
+        current, historical = account.balc_current, account.balc_historical
         return Response(AccountOutputSerializer({
             "psn_no": person.psn_no, "balc": current + historical,
             "pockets": {"current": current, "historical": historical}}).data)
@@ -117,13 +141,11 @@ class PersonAccountView(PartnerView):
 class PersonAccumulatorsView(PartnerView):
     @extend_schema(summary="A person's year-to-date counters (national 5206)",
                    parameters=[PSN_NO, AccumulatorQuerySerializer],
-                   responses={200: AccumulatorsOutputSerializer, **READ_ERRORS})
+                   responses={200: AccumulatorsOutputSerializer, **READ_ERRORS}, description=TIE_RULE)
     def get(self, request: Request, psn_no: str) -> Response:
         query = AccumulatorQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        person = person_get(psn_no=psn_no)
-        if person is None:
-            raise _person_not_found(psn_no)
+        person = _tied_person(self.facility(), psn_no)
         year = query.validated_data["year"]
         return Response(AccumulatorsOutputSerializer({
             "psn_no": person.psn_no, "year": year,
@@ -142,7 +164,7 @@ class SettlementPreviewView(PartnerView):
                    responses={200: SettlementOutputSerializer, **SETTLE_ERRORS}, description=SETTLE_CODES)
     def post(self, request: Request) -> Response:
         # The services render the answer in the output serializer's shape (money as strings): sent as it is.
-        return Response(settlement_preview(facility=self.facility(), data=_settlement_request(request)))
+        return Response(partner_settlement_preview(facility=self.facility(), data=_settlement_request(request)))
 
 
 class SettlementListCreateView(PartnerView, GenericAPIView):
@@ -168,7 +190,7 @@ class SettlementListCreateView(PartnerView, GenericAPIView):
                    description="201 when settled now. The same `medins_setl_id` with the same request again: 200 and "
                                "the first answer; with another request: 409 IDEMPOTENCY_CONFLICT. " + SETTLE_CODES)
     def post(self, request: Request) -> Response:
-        answer, created = settlement_create(facility=self.facility(), data=_settlement_request(request))
+        answer, created = partner_settlement_create(facility=self.facility(), data=_settlement_request(request))
         return Response(answer, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 

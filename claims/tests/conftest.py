@@ -6,7 +6,9 @@ import io
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core.management import call_command
+from rest_framework.test import APIClient
 
 from accounts.ledger import account_correct
 from accounts.models import PsnType
@@ -52,4 +54,29 @@ def request(psn_no: str, *items: tuple[str, str, str], med_type: str = "11", set
             "items": [{"item_code": c, "qty": Decimal(q), "price": Decimal(p)} for c, q, p in items], **extra}
 
 
-__all__ = ["D", "PsnType", "RecognitionFactory", "enrollee", "fund", "request"]
+__all__ = ["D", "partner", "PsnType", "RecognitionFactory", "enrollee", "fund", "request"]
+
+
+# The partner API settles service dates from today − 30 days to today (Asia/Shanghai): API tests that settle the
+# seeded versions' dates of March 2025 run on this day.
+API_TODAY = "2025-03-20 10:00 +0800"
+
+
+@pytest.fixture
+def api_today():
+    with time_machine.travel(API_TODAY, tick=True):
+        yield D(2025, 3, 20)
+
+
+def partner(facility, *tied) -> APIClient:
+    """A client with a new token of `facility`, which looked up each person in `tied` just now (a tie: CONTRACT.md,
+    "Partner REST API")."""
+    from claims.partner import person_lookup_record
+    from claims.tokens import partner_token_create
+
+    _, raw = partner_token_create(facility=facility)
+    for person in tied:
+        person_lookup_record(facility=facility, person=person)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
+    return client

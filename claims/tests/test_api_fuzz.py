@@ -20,16 +20,19 @@ from schemathesis import GenerationMode
 
 from claims.api.serializers import SettlementRequestSerializer
 from claims.models import Settlement
+from claims.partner import person_lookup_record
 from claims.tests.conftest import D, enrollee, fund, request
 from claims.tokens import partner_token_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("api_today")]
 
 SETTLEMENTS = "/api/v1/settlements/"
 
 
-def partner(facility) -> tuple[APIClient, str]:
+def partner(facility, *tied) -> tuple[APIClient, str]:
     _, raw = partner_token_create(facility=facility)
+    for person in tied:
+        person_lookup_record(facility=facility, person=person)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
     return client, raw
@@ -173,7 +176,7 @@ def test_any_bill_for_a_real_enrollee_settles_and_adds_up(world, lines, acct_use
     region = "370100" if level.startswith("JN") else "310000"
     p = enrollee(world["regions"][region], brdy=D(1960, 1, 1)).person
     fund(p, current="300.00", historical="700.00")
-    api, _ = partner(world["facilities"][level])
+    api, _ = partner(world["facilities"][level], p)
     # Examples share the test's transaction: each is a new enrollee under a new medins_setl_id.
     data = valid(p.psn_no, acct_used_flag=acct_used, medins_setl_id=f"H{next(EXAMPLES)}",
                  items=[{"item_code": c, "qty": str(q), "price": str(pr)} for c, q, pr in lines])
@@ -193,7 +196,7 @@ def live_schema(world, settings):
     settings.ALLOWED_HOSTS = ["localhost", "testserver"]
     p = enrollee(world["regions"]["370100"], brdy=D(1980, 1, 1)).person
     fund(p, historical="100.00")
-    api, raw = partner(world["facilities"]["JN1"])
+    api, raw = partner(world["facilities"]["JN1"], p)
     answer = api.post(SETTLEMENTS, valid(p.psn_no), format="json").json()
     # Requests through the bare WSGI app end with close_old_connections, which closes a PostgreSQL connection
     # inside the test's transaction; Django's own test client unhooks it the same way.

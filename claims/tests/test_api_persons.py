@@ -2,6 +2,7 @@
 contract writes it (strings with two decimals), ID numbers masked, recognitions of the token's facility only."""
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -9,17 +10,9 @@ from rest_framework.test import APIClient
 from accounts.tests.factories import EmployerFactory, FamilyLinkFactory, PersonFactory, make_certno
 from claims.models import Accumulator
 from claims.services import settlement_create
-from claims.tests.conftest import D, RecognitionFactory, enrollee, fund, request
-from claims.tokens import partner_token_create
+from claims.tests.conftest import D, RecognitionFactory, enrollee, fund, partner, request
 
 pytestmark = pytest.mark.django_db
-
-
-def partner(facility) -> APIClient:
-    _, raw = partner_token_create(facility=facility)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
-    return client
 
 
 @pytest.fixture
@@ -78,23 +71,27 @@ def test_lookup_by_id_card_and_get_answer_the_person_with_a_masked_id(world, fam
 
 
 def test_another_facility_sees_its_own_recognitions_only(world, family):
-    body = partner(world["facilities"]["SH2"]).get(f"/api/v1/persons/{family['person'].psn_no}/").json()
+    # SH2's recognition ties the person to SH2; JN1 has no tie until it looks the person up.
+    psn_no = family["person"].psn_no
+    body = partner(world["facilities"]["SH2"]).get(f"/api/v1/persons/{psn_no}/").json()
     assert body["opsp_recognitions"] == [{"opsp_dise_code": "M07803", "opsp_dise_name": "血液透析",
                                           "begndate": "2024-01-01", "enddate": None}]
-    body = partner(world["facilities"]["JN1"]).get(f"/api/v1/persons/{family['person'].psn_no}/").json()
+    untied = partner(world["facilities"]["JN1"]).get(f"/api/v1/persons/{psn_no}/")
+    assert untied.status_code == 404 and untied.json()["err_code"] == "PERSON_NOT_FOUND"
+    body = partner(world["facilities"]["JN1"], family["person"]).get(f"/api/v1/persons/{psn_no}/").json()
     assert body["opsp_recognitions"] == []
 
 
 def test_person_without_insurance_has_no_insuinfo(world):
     child = PersonFactory(brdy=D(2015, 6, 1), gend="2")
-    body = partner(world["facilities"]["SH1"]).get(f"/api/v1/persons/{child.psn_no}/").json()
+    body = partner(world["facilities"]["SH1"], child).get(f"/api/v1/persons/{child.psn_no}/").json()
     assert body["insuinfo"] == [] and body["mulaid_payers"] == [] and body["baseinfo"]["gend"] == "2"
 
 
 def test_person_detail_costs_a_fixed_number_of_queries(world, family, django_assert_max_num_queries):
     api = partner(world["facilities"]["SH1"])
-    # token, person + account, enrollments, links, recognitions
-    with django_assert_max_num_queries(5):
+    # token, person + account, enrollments, links, recognitions, the tie
+    with django_assert_max_num_queries(6):
         assert api.get(f"/api/v1/persons/{family['person'].psn_no}/").status_code == 200
 
 
@@ -127,14 +124,15 @@ def test_lookup_accepts_a_lower_case_x(world):
     assert body["baseinfo"]["psn_no"] == person.psn_no
 
 
-def test_account_pockets_and_zeros_without_an_account(world, family):
-    api = partner(world["facilities"]["JN1"])
+def test_account_pockets_and_no_account(world, family):
+    nobody = PersonFactory()
     p = family["person"]
+    api = partner(world["facilities"]["JN1"], p, nobody)
     assert api.get(f"/api/v1/persons/{p.psn_no}/account/").json() == {
         "psn_no": p.psn_no, "balc": "1100.50", "pockets": {"current": "100.00", "historical": "1000.50"}}
-    nobody = PersonFactory()
-    assert api.get(f"/api/v1/persons/{nobody.psn_no}/account/").json() == {
-        "psn_no": nobody.psn_no, "balc": "0.00", "pockets": {"current": "0.00", "historical": "0.00"}}
+    # A relative without insurance has no personal account.
+    no_account = api.get(f"/api/v1/persons/{nobody.psn_no}/account/")
+    assert no_account.status_code == 404 and no_account.json()["err_code"] == "NO_ACCOUNT"
     missing = api.get("/api/v1/persons/NOPE/account/")
     assert missing.status_code == 404 and missing.json()["err_code"] == "PERSON_NOT_FOUND"
 
@@ -144,7 +142,7 @@ def test_accumulators_of_the_benefit_year_starting_in_the_year(world):
     # Jinan level 1, in-service: A50 10 × 50.00 = 500.00 in scope; deductible 200.00; fund 70% × 300.00 = 210.00.
     settlement_create(facility=world["facilities"]["JN1"], data=request(p.psn_no, ("A50", "10", "50")))
     Accumulator.objects.create(person=p, year_start=D(2024, 1, 1), bucket="M03900", dedc_used=0, hifp_paid=12)
-    api = partner(world["facilities"]["SH3"])
+    api = partner(world["facilities"]["SH3"], p)
     body = api.get(f"/api/v1/persons/{p.psn_no}/accumulators/", {"year": "2025"}).json()
     assert body == {"psn_no": p.psn_no, "year": 2025,
                     "buckets": [{"bucket": "general", "dedc_used": "200.00", "hifp_paid": "210.00"}]}
@@ -175,3 +173,46 @@ def test_staff_sessions_and_missing_or_bad_tokens_are_refused(world, family, pat
     lookup = staff.post("/api/v1/persons/lookup/", {"mdtrt_cert_type": "02",
                                                     "mdtrt_cert_no": family["person"].certno}, format="json")
     assert lookup.status_code == 403
+
+
+def test_a_tie_comes_from_a_lookup_for_24_hours_a_settlement_or_a_recognition(world):
+    p = enrollee(world["regions"]["370100"], brdy=D(1980, 1, 1)).person
+    fund(p, historical="10.00")
+    jn1, jn2, jn3 = (world["facilities"][code] for code in ("JN1", "JN2", "JN3"))
+    url = f"/api/v1/persons/{p.psn_no}/"
+    api = partner(jn1)
+    assert api.get(url).status_code == 404
+    # A lookup with the full ID number ties the person for 24 hours, the 24th hour included.
+    with time_machine.travel("2025-03-20 08:00 +0800", tick=False):
+        assert api.post("/api/v1/persons/lookup/", {"mdtrt_cert_type": "02", "mdtrt_cert_no": p.certno},
+                        format="json").status_code == 200
+    with time_machine.travel("2025-03-21 08:00 +0800", tick=False):
+        assert api.get(url).status_code == 200
+        assert api.get(f"{url}account/").status_code == 200
+        assert api.get(f"{url}accumulators/", {"year": 2025}).status_code == 200
+    with time_machine.travel("2025-03-21 08:00:01 +0800", tick=False):
+        for path in (url, f"{url}account/", f"{url}accumulators/?year=2025"):
+            gone = api.get(path)
+            assert gone.status_code == 404 and gone.json()["err_code"] == "PERSON_NOT_FOUND"
+    # A settlement there in this or the last benefit year ties the person; one before that does not.
+    with time_machine.travel("2025-03-20 10:00 +0800"):
+        settlement_create(facility=jn2, data=request(p.psn_no, ("C", "1", "1"), setl_date="2024-01-05"))
+        assert partner(jn2).get(url).status_code == 200
+    with time_machine.travel("2026-01-02 10:00 +0800"):
+        assert partner(jn2).get(url).status_code == 404
+    # A recognition there, valid now or in the last benefit year.
+    RecognitionFactory(person=p, disease__opsp_dise_code="M03900", facility=jn3, begndate=D(2023, 1, 1),
+                       enddate=D(2024, 12, 31))
+    with time_machine.travel("2025-03-20 10:00 +0800"):
+        assert partner(jn3).get(url).status_code == 200
+    with time_machine.travel("2026-01-02 10:00 +0800"):
+        assert partner(jn3).get(url).status_code == 404
+
+
+def test_no_tie_answers_exactly_as_nobody(world):
+    p = enrollee(world["regions"]["370100"], brdy=D(1980, 1, 1)).person
+    api = partner(world["facilities"]["JN1"])
+    for path in ("/api/v1/persons/{}/", "/api/v1/persons/{}/account/", "/api/v1/persons/{}/accumulators/?year=2025"):
+        real, fake = api.get(path.format(p.psn_no)), api.get(path.format("P0000009999"))
+        assert real.status_code == fake.status_code == 404
+        assert real.json()["err_msg"] == fake.json()["err_msg"].replace("P0000009999", p.psn_no)

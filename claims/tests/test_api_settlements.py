@@ -5,29 +5,22 @@ each case is in its comments (CONTRACT.md's seeded versions)."""
 import os
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.models import LedgerEntry
-from accounts.tests.factories import FamilyLinkFactory, PersonFactory
+from accounts.tests.factories import FamilyLinkFactory, PersonFactory, RegionFactory
 from claims.api.throttling import PartnerTokenRateThrottle, redis_client
 from claims.models import Accumulator, Settlement
 from claims.services import settlement_create
-from claims.tests.conftest import D, RecognitionFactory, enrollee, fund, request
+from claims.tests.conftest import D, RecognitionFactory, enrollee, fund, partner, request
 from claims.tests.factories import FacilityFactory
-from claims.tokens import partner_token_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("api_today")]
 
 SETTLEMENTS = "/api/v1/settlements/"
-
-
-def partner(facility) -> APIClient:
-    _, raw = partner_token_create(facility=facility)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
-    return client
 
 
 def body(psn_no: str, *items: tuple[str, str, str], medins_setl_id: str = "M1", med_type: str = "11",
@@ -65,7 +58,7 @@ def jinan(world):
 
 
 def test_settle_answers_201_with_the_contract_numbers_then_get_reads_it(world, jinan):
-    api = partner(world["facilities"]["JN1"])
+    api = partner(world["facilities"]["JN1"], jinan)
     created = api.post(SETTLEMENTS, body(jinan.psn_no, *JINAN_ITEMS), format="json")
     assert created.status_code == 201, created.json()
     answer = created.json()
@@ -79,8 +72,8 @@ def test_preview_answers_and_saves_nothing(world):
     p = enrollee(world["regions"]["370100"], brdy=D(1980, 1, 1)).person
     fund(p, historical="80.00")
     entries = LedgerEntry.objects.count()
-    response = partner(world["facilities"]["JN2"]).post(f"{SETTLEMENTS}preview/", body(p.psn_no, ("A50", "10", "50")),
-                                                         format="json")
+    response = partner(world["facilities"]["JN2"], p).post(f"{SETTLEMENTS}preview/",
+                                                            body(p.psn_no, ("A50", "10", "50")), format="json")
     assert response.status_code == 200, response.json()
     # Jinan level 2: 500.00 in scope, deductible 400.00, fund 60% × 100.00 = 60.00, personal 440.00:
     # 80.00 from the account, 360.00 cash, balance 0.00.
@@ -93,7 +86,7 @@ def test_preview_answers_and_saves_nothing(world):
 
 
 def test_a_retry_answers_200_with_the_first_answer_and_another_body_409(world, jinan):
-    api = partner(world["facilities"]["JN1"])
+    api = partner(world["facilities"]["JN1"], jinan)
     first = api.post(SETTLEMENTS, body(jinan.psn_no, *JINAN_ITEMS), format="json").json()
     # The same request with numbers written otherwise, keys in another order and the defaults spelled out.
     same = {"items": [{"price": 55, "qty": "6.000", "item_code": "A50"}, {"item_code": "B30", "qty": 1, "price": "30"},
@@ -107,12 +100,12 @@ def test_a_retry_answers_200_with_the_first_answer_and_another_body_409(world, j
     assert Settlement.objects.count() == 1
     assert api.get(f"/api/v1/persons/{jinan.psn_no}/account/").json()["balc"] == "207.84"
     # Another facility may use the same medins_setl_id: the key is the facility's.
-    assert partner(world["facilities"]["JN2"]).post(SETTLEMENTS, body(jinan.psn_no, ("C", "1", "1")),
+    assert partner(world["facilities"]["JN2"], jinan).post(SETTLEMENTS, body(jinan.psn_no, ("C", "1", "1")),
                                                     format="json").status_code == 201
 
 
 def test_reversal_restores_and_answers_the_same_twice(world, jinan):
-    api = partner(world["facilities"]["JN1"])
+    api = partner(world["facilities"]["JN1"], jinan)
     answer = api.post(SETTLEMENTS, body(jinan.psn_no, *JINAN_ITEMS), format="json").json()
     url = f"{SETTLEMENTS}{answer['setl_id']}/reversal/"
     first = api.post(url, {"reason": "patient left before the dispensary"}, format="json")
@@ -132,7 +125,7 @@ def test_reversal_restores_and_answers_the_same_twice(world, jinan):
 
 
 def test_another_facility_sees_nothing_of_the_first(world, jinan):
-    mine, theirs = partner(world["facilities"]["JN1"]), partner(world["facilities"]["JN2"])
+    mine, theirs = partner(world["facilities"]["JN1"], jinan), partner(world["facilities"]["JN2"])
     setl_id = mine.post(SETTLEMENTS, body(jinan.psn_no, *JINAN_ITEMS), format="json").json()["setl_id"]
     for response in (theirs.get(f"{SETTLEMENTS}{setl_id}/"),
                      theirs.post(f"{SETTLEMENTS}{setl_id}/reversal/", {"reason": "not mine"}, format="json")):
@@ -185,7 +178,7 @@ def test_mutual_aid_through_the_api(world):
     fund(parent, current="1000.00", historical="60.00")
     child = PersonFactory(brdy=D(2015, 6, 1))
     FamilyLinkFactory(holder=parent, relative=child, relation="child", begndate=D(2022, 7, 1))
-    api = partner(world["facilities"]["SH1"])
+    api = partner(world["facilities"]["SH1"], child, parent)
     # The child has no employee insurance: no fund; 2 × 50.00 = 100.00; the parent's historical pocket pays 60.00
     # (Shanghai's mutual aid may not use the current pocket), 40.00 cash.
     answer = api.post(SETTLEMENTS, body(child.psn_no, ("A50", "2", "50"), mulaid_psn_no=parent.psn_no),
@@ -199,36 +192,43 @@ def test_mutual_aid_through_the_api(world):
 
 REFUSALS = [
     ("unknown person", "PERSON_NOT_FOUND", 404),
+    ("no tie", "PERSON_NOT_FOUND", 404),
     ("not insured", "NOT_INSURED_ON_DATE", 400),
     ("not designated", "FACILITY_NOT_DESIGNATED", 400),
     ("41 at a hospital", "MED_TYPE_NOT_ALLOWED", 400),
     ("11 at a pharmacy without ext_rx", "MED_TYPE_NOT_ALLOWED", 400),
-    ("before the version", "NO_POLICY_IN_FORCE", 404),
+    ("no version in the region", "NO_POLICY_IN_FORCE", 404),
     ("not recognised", "DISEASE_NOT_RECOGNISED", 400),
     ("chronic in Shanghai", "DISEASE_NOT_COVERED", 400),
     ("mutual aid from a stranger", "MULAID_NOT_LINKED", 400),
     ("chronic without a disease", "INVALID_REQUEST", 400),
+    ("tomorrow", "SETL_DATE_OUT_OF_RANGE", 400),
+    ("31 days ago", "SETL_DATE_OUT_OF_RANGE", 400),
+    ("far in the future", "SETL_DATE_OUT_OF_RANGE", 400),
 ]
 
 
 @pytest.mark.parametrize("path", [SETTLEMENTS, f"{SETTLEMENTS}preview/"])
 @pytest.mark.parametrize(("case", "code", "http_status"), REFUSALS)
 def test_refusals_through_the_api(world, path, case, code, http_status):
-    p = enrollee(world["regions"]["310000"], brdy=D(1980, 1, 1), enddate=D(2026, 6, 30)).person
+    # Today is 2025-03-20 (api_today): service dates from 2025-02-18 to 2025-03-20 are in the window.
+    p = enrollee(world["regions"]["310000"], brdy=D(1980, 1, 1), enddate=D(2025, 3, 15)).person
     facility, data = world["facilities"]["SH2"], body(p.psn_no, ("A50", "1", "50"))
     if case == "unknown person":
         data["psn_no"] = "NOPE"
     elif case == "not insured":
-        data["setl_date"] = "2026-07-01"
+        data["setl_date"] = "2025-03-16"
     elif case == "not designated":
-        facility = FacilityFactory(fixmedins_code="HSHOLD", hosp_lv="2", region=world["regions"]["310000"],
-                                   begndate=D(2020, 1, 1), enddate=D(2025, 3, 9))
+        # Designated today, not yet on the service date.
+        facility = FacilityFactory(fixmedins_code="HSHNEW", hosp_lv="2", region=world["regions"]["310000"],
+                                   begndate=D(2025, 3, 11))
     elif case == "41 at a hospital":
         data["med_type"] = "41"
     elif case == "11 at a pharmacy without ext_rx":
         facility = world["facilities"]["SHP"]
-    elif case == "before the version":
-        data["setl_date"] = "2023-06-30"
+    elif case == "no version in the region":
+        p = enrollee(RegionFactory(admdvs="320100", name="南京"), brdy=D(1980, 1, 1)).person
+        data["psn_no"] = p.psn_no
     elif case == "not recognised":
         p = enrollee(world["regions"]["370100"], brdy=D(1980, 1, 1)).person
         facility, data = world["facilities"]["JN2"], body(p.psn_no, ("A50", "1", "50"), med_type="14",
@@ -240,11 +240,75 @@ def test_refusals_through_the_api(world, path, case, code, http_status):
         data["mulaid_psn_no"] = PersonFactory().psn_no
     elif case == "chronic without a disease":
         data["med_type"] = "14"
-    response = partner(facility).post(path, data, format="json")
+    elif case == "tomorrow":
+        data["setl_date"] = "2025-03-21"
+    elif case == "31 days ago":
+        data["setl_date"] = "2025-02-17"
+    elif case == "far in the future":
+        data["setl_date"] = "2099-06-01"
+    response = partner(facility, *([] if case == "no tie" else [p])).post(path, data, format="json")
     assert (response.status_code, response.json()["err_code"]) == (http_status, code), response.json()
     assert response.json()["err_msg"]
     if code == "INVALID_REQUEST":
         assert "dise_codg" in response.json()["err_msg"]
+    if case == "no tie":
+        # Exactly the answer for a person who does not exist.
+        nobody = partner(facility).post(path, {**data, "psn_no": "P9999999999"}, format="json").json()
+        assert response.json()["err_msg"] == nobody["err_msg"].replace("P9999999999", p.psn_no)
+    assert not Settlement.objects.exists()
+    assert not Accumulator.objects.exists()
+
+
+def test_the_window_includes_its_first_day_and_today(world, jinan):
+    # Today 2025-03-20, SETTLEMENT_BACKDATE_DAYS 30: 2025-02-18 and 2025-03-20 settle; C 1 × 1.00, out of scope,
+    # from the account: 500.00 − 1.00 − 1.00 = 498.00.
+    api = partner(world["facilities"]["JN1"], jinan)
+    for n, day in enumerate(("2025-02-18", "2025-03-20")):
+        response = api.post(SETTLEMENTS, body(jinan.psn_no, ("C", "1", "1"), medins_setl_id=f"W{n}", setl_date=day),
+                            format="json")
+        assert response.status_code == 201, response.json()
+    assert api.get(f"/api/v1/persons/{jinan.psn_no}/account/").json()["balc"] == "498.00"
+
+
+def test_the_window_follows_the_setting(world, jinan, settings):
+    settings.SETTLEMENT_BACKDATE_DAYS = 5
+    api = partner(world["facilities"]["JN1"], jinan)
+    # 2025-03-15 is the first day of a 5-day window ending 2025-03-20; 2025-03-14 is not.
+    assert api.post(SETTLEMENTS, body(jinan.psn_no, ("C", "1", "1"), setl_date="2025-03-15"),
+                    format="json").status_code == 201
+    refused = api.post(SETTLEMENTS, body(jinan.psn_no, ("C", "1", "1"), medins_setl_id="M2", setl_date="2025-03-14"),
+                       format="json")
+    assert (refused.status_code, refused.json()["err_code"]) == (400, "SETL_DATE_OUT_OF_RANGE")
+
+
+def test_future_years_cannot_reopen_the_cap(world, jinan):
+    # The attack of issue 11: bills dated in later years would each find a fresh annual cap. All refused, and no
+    # accumulator row appears for those years.
+    api = partner(world["facilities"]["JN1"], jinan)
+    for n, day in enumerate(("2030-06-01", "2031-06-01", "2099-06-01")):
+        response = api.post(SETTLEMENTS, body(jinan.psn_no, ("A50", "100", "50"), medins_setl_id=f"F{n}",
+                                              setl_date=day), format="json")
+        assert (response.status_code, response.json()["err_code"]) == (400, "SETL_DATE_OUT_OF_RANGE")
+    assert not Accumulator.objects.exists() and not Settlement.objects.exists()
+
+
+def test_a_retry_after_the_window_moved_on_gets_the_first_answer(world, jinan):
+    api = partner(world["facilities"]["JN1"], jinan)
+    first = api.post(SETTLEMENTS, body(jinan.psn_no, *JINAN_ITEMS), format="json").json()
+    # 2025-03-10 left the window on 2025-04-10 (30 days): a retry then still answers the first answer.
+    with time_machine.travel("2025-04-12 09:00 +0800"):
+        retry = api.post(SETTLEMENTS, body(jinan.psn_no, *JINAN_ITEMS), format="json")
+    assert retry.status_code == 200 and retry.json() == first
+
+
+def test_a_facility_whose_designation_ended_may_do_nothing(world, jinan):
+    ended = FacilityFactory(fixmedins_code="HJNEND", hosp_lv="1", region=world["regions"]["370100"],
+                            begndate=D(2020, 1, 1), enddate=D(2025, 3, 19))
+    api = partner(ended, jinan)
+    for response in (api.get(SETTLEMENTS), api.get(f"/api/v1/persons/{jinan.psn_no}/"),
+                     api.post(SETTLEMENTS, body(jinan.psn_no, ("C", "1", "1"), setl_date="2025-03-18"),
+                              format="json")):
+        assert response.status_code == 403 and response.json()["err_code"] == "FORBIDDEN"
     assert not Settlement.objects.exists()
 
 

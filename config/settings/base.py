@@ -98,6 +98,10 @@ MEDIA_URL = "media/"
 
 LOGIN_URL = "admin:login"
 
+# Partners settle service dates from today − SETTLEMENT_BACKDATE_DAYS to today (Asia/Shanghai), both included;
+# staff settle older bills in the admin, with a reason.
+SETTLEMENT_BACKDATE_DAYS = env.int("SETTLEMENT_BACKDATE_DAYS", default=30)
+
 # django-import-export: every import is one transaction; any bad row rolls the whole file back.
 # Uploaded import files and bad-rows files hold ID numbers: they are deleted this many days after their job ends
 # (the job's record stays).
