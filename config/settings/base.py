@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "accounts",
     "claims",
     "reports",
+    "clearing",
 ]
 
 MIDDLEWARE = [
