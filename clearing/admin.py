@@ -7,18 +7,18 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from accounts.admin_ledger import ReadOnlyAdmin
 from clearing.models import ClearingApplication
 
 
 @admin.register(ClearingApplication)
-class ClearingApplicationAdmin(SimpleHistoryAdmin):
+class ClearingApplicationAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
     list_display = ["clr_appy_evt_id", "facility", "month_display", "clr_type", "begndate", "enddate",
                     "medfee_sumamt", "fund_appy_sumamt", "acct_pay", "cash_payamt", "status", "created_at"]
     list_filter = ["status", "clr_type", "month", "facility__region"]
     list_select_related = ["facility"]
     search_fields = ["=clr_appy_evt_id", "=facility__fixmedins_code", "=msgid"]
     search_help_text = _("Application id, facility code or message id.")
-    show_full_result_count = False
     readonly_fields = [f.name for f in ClearingApplication._meta.concrete_fields]
 
     @admin.display(description=_("month"), ordering="month")
@@ -27,12 +27,3 @@ class ClearingApplicationAdmin(SimpleHistoryAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("facility")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
