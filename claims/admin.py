@@ -41,8 +41,9 @@ from core.admin import CertnoMaskMixin, HistoryAdmin, PersonSearchMixin
 @admin.register(Facility)
 class FacilityAdmin(ImportExportMixin, HistoryAdmin):
     resource_classes = [FacilityResource]
-    list_display = ["fixmedins_code", "fixmedins_name", "fixmedins_type", "hosp_lv", "region", "begndate", "enddate"]
-    list_filter = ["region", "fixmedins_type", "hosp_lv"]
+    list_display = ["fixmedins_code", "fixmedins_name", "fixmedins_type", "hosp_lv", "region", "begndate", "enddate",
+                    "online_service"]
+    list_filter = ["region", "fixmedins_type", "hosp_lv", "online_service"]
     list_select_related = ["region"]
     search_fields = ["=fixmedins_code", "^fixmedins_name"]
     search_help_text = _("Facility code, or the start of the name.")
@@ -60,8 +61,9 @@ class DiseaseAdmin(ImportExportMixin, HistoryAdmin):
 @admin.register(Item)
 class ItemAdmin(ImportExportMixin, HistoryAdmin):
     resource_classes = [ItemResource]
-    list_display = ["item_code", "item_name", "chrg_item_lv", "selfpay_prop", "pric_uplmt_amt"]
-    list_filter = ["chrg_item_lv"]
+    list_display = ["item_code", "item_name", "chrg_item_lv", "selfpay_prop", "pric_uplmt_amt", "acct_pay_forbidden",
+                    "sep_pay_flag"]
+    list_filter = ["chrg_item_lv", "acct_pay_forbidden", "sep_pay_flag"]
     search_fields = ["=item_code", "^item_name"]
     search_help_text = _("Item code, or the start of the name.")
 
@@ -122,7 +124,7 @@ def explanation_rows(explanation: list[dict[str, Any]], language: str | None) ->
 class SettlementLineInline(admin.TabularInline):
     model = SettlementLine
     fields = ["item_code", "item", "chrg_item_lv", "qty", "price", "amount", "fulamt_ownpay_amt", "overlmt_selfpay",
-              "preselfpay_amt", "inscp_scp_amt"]
+              "preselfpay_amt", "inscp_scp_amt", "acct_pay_forbidden"]
     readonly_fields = fields
     extra = 0
     max_num = 0

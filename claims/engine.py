@@ -6,8 +6,9 @@ exhaustively (claims/tests/test_engine.py by hand, test_engine_properties.py wit
 
 Who pays, in this order (POLICY.md "How one outpatient settlement is computed", CONTRACT.md "Who pays"):
 
-1. The bill is split line by line by catalog class: out of scope (class C or not in the catalog), over the price
-   limit, class B's pre-self-pay share, and the in-scope rest.
+1. The bill is split line by line by catalog class: out of scope (class C, not in the catalog, or an item no
+   account may ever pay: `acct_pay_forbidden`), over the price limit, class B's pre-self-pay share, and the in-scope
+   rest.
 2. Where the policy pays the current-year pocket first (Shanghai) and the accounts are used, the patient's
    current-year pocket pays in-scope cost before anything else. That payment counts in `acct_pay` and not towards
    the deductible.
@@ -18,7 +19,7 @@ Who pays, in this order (POLICY.md "How one outpatient settlement is computed", 
 5. The personal part (total minus fund payments) is paid by the patient's own account (current-year pocket, then
    historical), then by each linked relative's account in the order the caller gives, from the pockets the policy
    lets mutual aid use, then in cash. A policy that forbids the accounts to pay out-of-scope cost leaves that part
-   to cash.
+   to cash; so does every line of an item no account may pay, whatever the policy.
 
 Money is Decimal yuan. Each product is rounded half-up to the fen once (core.money.fen); sums, differences and
 minimums of fen amounts are exact and need no rounding.
@@ -63,7 +64,8 @@ STEP_CODES = (STEP_LINES, STEP_CURRENT_FIRST, STEP_DEDUCTIBLE, STEP_POOLED_FUND,
 
 @dataclass(frozen=True)
 class LineIn:
-    """One bill line with its catalog entry. `chrg_item_lv` None: the code is not in the catalog (class C)."""
+    """One bill line with its catalog entry. `chrg_item_lv` None: the code is not in the catalog (class C).
+    `acct_pay_forbidden`: outside basic medical insurance altogether (out of scope whatever its class, cash only)."""
 
     item_code: str
     qty: Decimal
@@ -71,6 +73,7 @@ class LineIn:
     chrg_item_lv: str | None
     selfpay_prop: Decimal = Decimal("0")
     pric_uplmt_amt: Decimal | None = None
+    acct_pay_forbidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,8 @@ class MulaidPayer:
 @dataclass(frozen=True)
 class LineOut:
     """One line split into its parts; `amount` = the sum of the four parts. `chrg_item_lv` is the class applied
-    (03 for a code not in the catalog, `in_catalog` False)."""
+    (03 for a code not in the catalog, `in_catalog` False). `acct_pay_forbidden`: the whole line is out of scope
+    and cash pays it."""
 
     item_code: str
     chrg_item_lv: str
@@ -134,6 +138,7 @@ class LineOut:
     overlmt_selfpay: Decimal
     preselfpay_amt: Decimal
     inscp_scp_amt: Decimal
+    acct_pay_forbidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -239,15 +244,20 @@ def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: 
     overlmt = sum((o.overlmt_selfpay for o in line_outs), ZERO)
     preselfpay = sum((o.preselfpay_amt for o in line_outs), ZERO)
     inscp = sum((o.inscp_scp_amt for o in line_outs), ZERO)
+    forbidden = sum((o.amount for o in line_outs if o.acct_pay_forbidden), ZERO)
+    label = _explain(_("%(n)s lines, total %(medfee)s: out of scope %(fulamt)s, over the price limit %(overlmt)s, "
+                       "class B pre-self-pay %(preselfpay)s, in scope %(inscp)s"),
+                     n=str(len(line_outs)), medfee=medfee, fulamt=fulamt, overlmt=overlmt, preselfpay=preselfpay,
+                     inscp=inscp)
+    if forbidden:
+        label = _explain(_("%(label)s; %(forbidden)s of the out-of-scope cost is for items no account may ever pay "
+                           "(%(codes)s: public health, fitness, wellness): cash pays it"),
+                         label=label, forbidden=forbidden,
+                         codes=", ".join(dict.fromkeys(o.item_code for o in line_outs if o.acct_pay_forbidden)))
     steps.append(Step(
-        STEP_LINES,
-        _explain(_("%(n)s lines, total %(medfee)s: out of scope %(fulamt)s, over the price limit %(overlmt)s, "
-                   "class B pre-self-pay %(preselfpay)s, in scope %(inscp)s"),
-                 n=str(len(line_outs)), medfee=medfee, fulamt=fulamt, overlmt=overlmt, preselfpay=preselfpay,
-                 inscp=inscp),
-        medfee, inscp,
+        STEP_LINES, label, medfee, inscp,
         (("medfee_sumamt", medfee), ("fulamt_ownpay_amt", fulamt), ("overlmt_selfpay", overlmt),
-         ("preselfpay_amt", preselfpay), ("inscp_scp_amt", inscp))))
+         ("preselfpay_amt", preselfpay), ("inscp_scp_amt", inscp), ("acct_pay_forbidden", forbidden))))
 
     # 2. Current-year pocket first.
     balances = {OWN: {CURRENT: own.current, HISTORICAL: own.historical}} if own is not None else {}
@@ -322,8 +332,9 @@ def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: 
                  medfee=medfee, fund=fund, part=psn_part),
         medfee, psn_part, (("medfee_sumamt", medfee), ("fund_pay_sumamt", fund), ("psn_part_amt", psn_part))))
 
-    # 6. Own account. Out-of-scope cost that the accounts may not pay is kept aside for cash from here on.
-    reserved_for_cash = ZERO if options.acct_pays_out_of_scope else fulamt
+    # 6. Own account. Out-of-scope cost that the accounts may not pay is kept aside for cash from here on: all of it
+    # where the policy forbids the accounts out-of-scope cost, else the lines no account may ever pay.
+    reserved_for_cash = forbidden if options.acct_pays_out_of_scope else fulamt
     unpaid = psn_part - cur_first
     acct_payable = unpaid - reserved_for_cash
     own_paid = ZERO
@@ -336,7 +347,10 @@ def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: 
         label = _explain(_("the patient has no account"))
     else:
         label = _explain(_("the accounts are not used for this settlement"))
-    if reserved_for_cash:
+    if reserved_for_cash and options.acct_pays_out_of_scope:
+        label = _explain(_("%(label)s (no account may pay the %(forbidden)s for items outside basic medical "
+                           "insurance: cash pays it)"), label=label, forbidden=reserved_for_cash)
+    elif reserved_for_cash:
         label = _explain(_("%(label)s (the accounts may not pay the %(fulamt)s out of scope: cash pays it)"),
                          label=label, fulamt=reserved_for_cash)
     acct_pay = cur_first + own_paid
@@ -398,7 +412,7 @@ def _split_line(line: LineIn) -> LineOut:
     level = CLASS_C if line.chrg_item_lv is None else line.chrg_item_lv
     amount = fen(line.qty * line.price)
     fulamt = overlmt = preselfpay = ZERO
-    if level == CLASS_C:
+    if level == CLASS_C or line.acct_pay_forbidden:
         fulamt = amount
     else:
         if line.pric_uplmt_amt is not None:
@@ -407,7 +421,7 @@ def _split_line(line: LineIn) -> LineOut:
             preselfpay = fen((amount - overlmt) * line.selfpay_prop)
     return LineOut(item_code=line.item_code, chrg_item_lv=level, in_catalog=line.chrg_item_lv is not None,
                    amount=amount, fulamt_ownpay_amt=fulamt, overlmt_selfpay=overlmt, preselfpay_amt=preselfpay,
-                   inscp_scp_amt=amount - fulamt - overlmt - preselfpay)
+                   inscp_scp_amt=amount - fulamt - overlmt - preselfpay, acct_pay_forbidden=line.acct_pay_forbidden)
 
 
 def _debit(balances: dict[str, dict[str, Decimal]], paid: dict[tuple[str, str], Decimal], payer: str, pocket: str,

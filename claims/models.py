@@ -44,6 +44,9 @@ class Facility(models.Model):
     region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="facilities")
     begndate = models.DateField(_("designated from"))
     enddate = models.DateField(_("designated until"), null=True, blank=True)
+    online_service = models.BooleanField(
+        _("designated for online services"), default=False,
+        help_text=_("Internet+ follow-up visits (互联网+复诊) for recognised chronic diseases may be settled here"))
     history = HistoricalRecords()
 
     class Meta:
@@ -106,6 +109,12 @@ class Item(models.Model):
     pric_uplmt_amt = models.DecimalField(_("unit price limit"), max_digits=MONEY_MAX_DIGITS,
                                          decimal_places=MONEY_DECIMAL_PLACES, null=True, blank=True,
                                          validators=[MinValueValidator(0)], help_text=_("blank for none"))
+    acct_pay_forbidden = models.BooleanField(
+        _("accounts may never pay"), default=False,
+        help_text=_("outside basic medical insurance altogether (public health, fitness, wellness): out of scope "
+                    "whatever its class, paid in cash only"))
+    sep_pay_flag = models.BooleanField(_("paid separately"), default=False,
+                                       help_text=_("a national negotiated drug paid separately (单独支付)"))
     history = HistoricalRecords()
 
     class Meta:
@@ -313,6 +322,7 @@ class SettlementLine(models.Model):
     overlmt_selfpay = money_field(_("over the price limit"))
     preselfpay_amt = money_field(_("pre-self-pay"))
     inscp_scp_amt = money_field(_("in scope"))
+    acct_pay_forbidden = models.BooleanField(_("accounts may never pay"), default=False)
 
     class Meta:
         verbose_name = _("settlement line")

@@ -8,7 +8,7 @@ import tablib
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from import_export.fields import Field
-from import_export.widgets import DateWidget
+from import_export.widgets import BooleanWidget, DateWidget
 
 from accounts.models import Person
 from claims.models import Disease, Facility, FacilityType, HospitalLevel, Item, ItemClass, Recognition
@@ -16,6 +16,7 @@ from core.imports import ImportResource, RowReader, assign, preload
 from policies.models import Region
 
 DATE = DateWidget(format="%Y-%m-%d")
+FLAG = BooleanWidget()  # exported as 1 / 0, as the flag columns are imported
 DISEASE_CODE_PATTERN = r"M\d{5}"
 
 
@@ -28,9 +29,11 @@ def _cell(row: Mapping[str, Any], column: str) -> str:
 
 
 class FacilityResource(ImportResource):
-    """Designated facilities, key fixmedins_code."""
+    """Designated facilities, key fixmedins_code. Optional column `online_flag` (`1`: designated for online
+    follow-up visits; blank or absent `0`)."""
 
     columns = ("fixmedins_code", "fixmedins_name", "fixmedins_type", "hosp_lv", "admdvs", "begndate", "enddate")
+    optional_columns = ("online_flag",)
     key_columns = ("fixmedins_code",)
 
     fixmedins_code = Field(attribute="fixmedins_code", column_name="fixmedins_code")
@@ -40,10 +43,12 @@ class FacilityResource(ImportResource):
     admdvs = Field(attribute="region__admdvs", column_name="admdvs")
     begndate = Field(attribute="begndate", column_name="begndate", widget=DATE)
     enddate = Field(attribute="enddate", column_name="enddate", widget=DATE)
+    online_flag = Field(attribute="online_service", column_name="online_flag", widget=FLAG)
 
     class Meta(ImportResource.Meta):
         model = Facility
-        fields = ("fixmedins_code", "fixmedins_name", "fixmedins_type", "hosp_lv", "admdvs", "begndate", "enddate")
+        fields = ("fixmedins_code", "fixmedins_name", "fixmedins_type", "hosp_lv", "admdvs", "begndate", "enddate",
+                  "online_flag")
         import_id_fields = ("fixmedins_code",)
         name = gettext_lazy("Designated facilities")
 
@@ -64,6 +69,7 @@ class FacilityResource(ImportResource):
             "region": reader.lookup("admdvs", self._regions, _("no region has the code %(value)s")),
             "begndate": reader.date("begndate"),
             "enddate": reader.date("enddate", required=False),
+            "online_service": reader.flag("online_flag"),
         }
         hosp_lv = reader.raw("hosp_lv")
         if values["fixmedins_type"] == FacilityType.MEDICAL_INSTITUTION and hosp_lv not in HospitalLevel.values:
@@ -82,9 +88,11 @@ class FacilityResource(ImportResource):
 
 
 class ItemResource(ImportResource):
-    """The item catalog, key item_code."""
+    """The item catalog, key item_code. Optional flag columns `acct_pay_forbidden` (no account may pay: out of
+    scope, cash only) and `sep_pay_flag` (a negotiated drug paid separately); blank or absent `0`."""
 
     columns = ("item_code", "item_name", "chrg_item_lv", "selfpay_prop", "pric_uplmt_amt")
+    optional_columns = ("acct_pay_forbidden", "sep_pay_flag")
     key_columns = ("item_code",)
 
     item_code = Field(attribute="item_code", column_name="item_code")
@@ -92,10 +100,13 @@ class ItemResource(ImportResource):
     chrg_item_lv = Field(attribute="chrg_item_lv", column_name="chrg_item_lv")
     selfpay_prop = Field(attribute="selfpay_prop", column_name="selfpay_prop")
     pric_uplmt_amt = Field(attribute="pric_uplmt_amt", column_name="pric_uplmt_amt")
+    acct_pay_forbidden = Field(attribute="acct_pay_forbidden", column_name="acct_pay_forbidden", widget=FLAG)
+    sep_pay_flag = Field(attribute="sep_pay_flag", column_name="sep_pay_flag", widget=FLAG)
 
     class Meta(ImportResource.Meta):
         model = Item
-        fields = ("item_code", "item_name", "chrg_item_lv", "selfpay_prop", "pric_uplmt_amt")
+        fields = ("item_code", "item_name", "chrg_item_lv", "selfpay_prop", "pric_uplmt_amt", "acct_pay_forbidden",
+                  "sep_pay_flag")
         import_id_fields = ("item_code",)
         name = gettext_lazy("Catalog items")
 
@@ -114,6 +125,8 @@ class ItemResource(ImportResource):
             "chrg_item_lv": reader.choice("chrg_item_lv", ItemClass.values),
             "selfpay_prop": Decimal(0) if selfpay_prop is None else selfpay_prop,
             "pric_uplmt_amt": reader.decimal("pric_uplmt_amt", required=False, min_value=Decimal(0)),
+            "acct_pay_forbidden": reader.flag("acct_pay_forbidden"),
+            "sep_pay_flag": reader.flag("sep_pay_flag"),
         }
 
     def apply_row(self, instance: Item, values: dict[str, Any]) -> bool:

@@ -188,7 +188,8 @@ def visit_resolve(*, facility: Facility, data: dict[str, Any]) -> Visit:
             item_code=line["item_code"], qty=Decimal(line["qty"]), price=Decimal(line["price"]),
             chrg_item_lv=item.chrg_item_lv if item else None,
             selfpay_prop=item.selfpay_prop if item else Decimal(0),
-            pric_uplmt_amt=item.pric_uplmt_amt if item else None))
+            pric_uplmt_amt=item.pric_uplmt_amt if item else None,
+            acct_pay_forbidden=bool(item and item.acct_pay_forbidden)))
     visit = Visit(facility=facility, person=person, enrollment=enrollment, version=version, terms=terms,
                   options=options, year_start=year_start, lines=lines, items=items, data=data)
     visit.payers = _payers(patient, day, data.get("mulaid_psn_no") or None)
@@ -339,7 +340,8 @@ def _settle(*, facility: Facility, data: dict[str, Any], digest: str) -> dict[st
         SettlementLine(settlement=settlement, item_code=out.item_code, item=visit.items.get(out.item_code),
                        chrg_item_lv=out.chrg_item_lv, qty=line.qty, price=line.price, amount=out.amount,
                        fulamt_ownpay_amt=out.fulamt_ownpay_amt, overlmt_selfpay=out.overlmt_selfpay,
-                       preselfpay_amt=out.preselfpay_amt, inscp_scp_amt=out.inscp_scp_amt)
+                       preselfpay_amt=out.preselfpay_amt, inscp_scp_amt=out.inscp_scp_amt,
+                       acct_pay_forbidden=out.acct_pay_forbidden)
         for line, out in zip(visit.lines, result.lines, strict=True)])
 
     by_psn_no = {p.psn_no: p for p in visit.payers}

@@ -151,12 +151,15 @@ def read_table(path: Path) -> Table:
     raise ImportFileError(_("cannot read a %(suffix)s file; use .csv or .xlsx") % {"suffix": suffix or path.name})
 
 
-def header_problem(headers: Sequence[str] | None, columns: Sequence[str]) -> str | None:
-    """A sentence naming the missing, unknown and repeated header columns, or None when the header is right."""
+def header_problem(headers: Sequence[str] | None, columns: Sequence[str],
+                   optional: Sequence[str] = ()) -> str | None:
+    """A sentence naming the missing, unknown and repeated header columns, or None when the header is right.
+    `optional` columns may be there or not (CONTRACT.md: accepted when present, defaulted when absent)."""
     headers = list(headers or [])
+    known = (*columns, *optional)
     missing = [c for c in columns if c not in headers]
-    unknown = [h for h in headers if h not in columns]
-    repeated = sorted({h for h in headers if headers.count(h) > 1 and h in columns})
+    unknown = [h for h in headers if h not in known]
+    repeated = sorted({h for h in headers if headers.count(h) > 1 and h in known})
     if not (missing or unknown or repeated):
         return None
     parts = []
@@ -166,8 +169,13 @@ def header_problem(headers: Sequence[str] | None, columns: Sequence[str]) -> str
         parts.append(_("unknown columns: %(names)s") % {"names": ", ".join(h or '""' for h in unknown)})
     if repeated:
         parts.append(_("repeated columns: %(names)s") % {"names": ", ".join(repeated)})
+    expected = ",".join(columns)
+    if optional:
+        return _("the header row is wrong (%(problems)s); it must be: %(expected)s, optionally followed by any of "
+                 "%(optional)s") % {"problems": "; ".join(parts), "expected": expected,
+                                    "optional": ",".join(optional)}
     return _("the header row is wrong (%(problems)s); it must be: %(expected)s") % {
-        "problems": "; ".join(parts), "expected": ",".join(columns)}
+        "problems": "; ".join(parts), "expected": expected}
 
 
 # --- reading one row -----------------------------------------------------------------------------------------------
@@ -222,6 +230,10 @@ class RowReader:
                        % {"value": value, "choices": ", ".join(choices)})
             return ""
         return value
+
+    def flag(self, column: str) -> bool:
+        """A flag column (CONTRACT.md): `1` or `0`, blank (or an absent optional column) is `0`."""
+        return self.choice(column, ("0", "1"), required=False) == "1"
 
     def date(self, column: str, *, required: bool = True) -> datetime.date | None:
         value = self._required(column, required)
@@ -367,14 +379,20 @@ def preload(queryset: models.QuerySet, lookup: str, values: Iterable[Any]) -> li
 class ImportResource(resources.ModelResource):
     """A resource that validates whole rows itself against tables preloaded in `before_import`.
 
-    Subclasses set `columns` (the contract's header row), `key_columns`, and implement `preload()`,
+    Subclasses set `columns` (the contract's header row), `optional_columns` (accepted when present; a cell of an
+    absent column reads as blank), `key_columns`, and implement `preload()`,
     `find_instance(row)`, `clean_row(reader, instance, line)` (returning the values, errors in `reader`) and
     `apply_row(instance, values)` (returning whether anything changed). Rows that change nothing are skipped, so a
     re-import writes nothing. `import_data(..., line_numbers=[...])` maps data rows to spreadsheet rows.
     """
 
     columns: ClassVar[tuple[str, ...]] = ()
+    optional_columns: ClassVar[tuple[str, ...]] = ()
     key_columns: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def all_columns(cls) -> tuple[str, ...]:
+        return (*cls.columns, *cls.optional_columns)
 
     class Meta:
         skip_unchanged = True
@@ -430,7 +448,7 @@ class ImportResource(resources.ModelResource):
         return row_number + 1
 
     def before_import(self, dataset: tablib.Dataset, **kwargs: Any) -> None:
-        problem = header_problem(dataset.headers, self.columns)
+        problem = header_problem(dataset.headers, self.columns, self.optional_columns)
         if problem:
             raise ImportFileError(problem)
         self._line_numbers = kwargs.get("line_numbers")
@@ -519,7 +537,7 @@ def row_error_line(line: int, column: str, message: str) -> str:
 
 def result_error_lines(result: Result, resource: ImportResource) -> list[str]:
     """Every problem in an import_export Result as lines, by row, then by column in header order."""
-    order = {c: i for i, c in enumerate(resource.columns)}
+    order = {c: i for i, c in enumerate(resource.all_columns())}
     found: list[tuple[int, int, str]] = []
     lines = [str(error.error) for error in result.base_errors]
     for invalid in result.invalid_rows:
@@ -540,7 +558,7 @@ def import_table(kind: str, table: Table, *, dry_run: bool, user: Any = None) ->
     """Import a Table of KIND in one transaction; nothing is written when any row is bad or on a dry run."""
     resource_class = import_resource_class(kind)
     outcome = ImportOutcome(kind=kind, dry_run=dry_run)
-    problem = header_problem(table.dataset.headers, resource_class.columns)
+    problem = header_problem(table.dataset.headers, resource_class.columns, resource_class.optional_columns)
     if problem:
         outcome.errors.append(problem)
         return outcome

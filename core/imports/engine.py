@@ -113,7 +113,7 @@ def import_file(kind: str, path: Path, *, dry_run: bool, user: Any = None,
         return outcome
     bad_rows: _BadRows | None = None
     try:
-        problem = header_problem(stream.header, resource_class.columns)
+        problem = header_problem(stream.header, resource_class.columns, resource_class.optional_columns)
         if problem:
             outcome.errors.append(problem)
             return outcome
@@ -152,7 +152,7 @@ def _run(kind: str, path: Path, stream: Any, outcome: ImportOutcome, state: Impo
     resource.begin_file()
     user_id = getattr(user, "pk", None)
     writer = writer_for(kind, resource, user_id=user_id, path=path)
-    order = {c: i for i, c in enumerate(resource.columns)}
+    order = {c: i for i, c in enumerate(resource.all_columns())}
     header = stream.header
     blank = resource._meta.model()
     with connection.cursor() as cursor:

@@ -134,12 +134,12 @@ class TableWriter(Writer):
 
 class FacilityWriter(TableWriter):
     key = ("fixmedins_code",)
-    value_fields = ("fixmedins_name", "fixmedins_type", "hosp_lv", "region", "begndate", "enddate")
+    value_fields = ("fixmedins_name", "fixmedins_type", "hosp_lv", "region", "begndate", "enddate", "online_service")
 
 
 class ItemWriter(TableWriter):
     key = ("item_code",)
-    value_fields = ("item_name", "chrg_item_lv", "selfpay_prop", "pric_uplmt_amt")
+    value_fields = ("item_name", "chrg_item_lv", "selfpay_prop", "pric_uplmt_amt", "acct_pay_forbidden", "sep_pay_flag")
 
 
 class DiseaseWriter(TableWriter):

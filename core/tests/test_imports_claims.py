@@ -6,7 +6,7 @@ import pytest
 from accounts.tests.factories import PersonFactory
 from claims.models import Disease, Facility, Item, Recognition
 from claims.tests.factories import DiseaseFactory, FacilityFactory, ItemFactory, RecognitionFactory
-from core.tests.test_imports_common import expect_rejected, make_regions, run_import, write_csv
+from core.tests.test_imports_common import expect_rejected, import_both_ways, make_regions, run_import, write_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +150,64 @@ def test_bad_recognitions(tmp_path):
         "in row 2 of this file",
     ])
     assert not Recognition.objects.exists()
+
+
+# --- optional columns: flags of items and facilities (CONTRACT.md "Optional columns") ---------------------------
+
+def test_item_flags_are_read_when_present_and_zero_when_absent(tmp_path):
+    rows = [{"item_code": "GYM1", "item_name": "健身卡", "chrg_item_lv": "01", "acct_pay_forbidden": "1"},
+            {"item_code": "NEG1", "item_name": "谈判药", "chrg_item_lv": "02", "selfpay_prop": "0.1",
+             "sep_pay_flag": "1", "acct_pay_forbidden": ""},
+            {"item_code": "A1", "item_name": "诊查费", "chrg_item_lv": "01", "acct_pay_forbidden": "0",
+             "sep_pay_flag": "0"}]
+    path = write_csv(tmp_path / "i.csv", "items", rows, optional=("acct_pay_forbidden", "sep_pay_flag"))
+    assert run_import("items", path) == (0, ["items: created 3, updated 0, unchanged 0"])
+    flags = dict((code, (forbidden, sep)) for code, forbidden, sep in
+                 Item.objects.values_list("item_code", "acct_pay_forbidden", "sep_pay_flag"))
+    assert flags == {"GYM1": (True, False), "NEG1": (False, True), "A1": (False, False)}
+    assert run_import("items", path) == (0, ["items: created 0, updated 0, unchanged 3"])
+    # The same items in the contract's bare header: the flags default to 0, which changes two rows.
+    bare = write_csv(tmp_path / "bare.csv", "items", rows)
+    assert run_import("items", bare) == (0, ["items: created 0, updated 2, unchanged 1"])
+    assert not Item.objects.filter(acct_pay_forbidden=True).exists()
+
+
+def test_a_flag_is_one_or_zero_and_an_unknown_column_is_refused(tmp_path):
+    rows = [{"item_code": "X1", "item_name": "x", "chrg_item_lv": "01", "acct_pay_forbidden": "yes"}]
+    path = write_csv(tmp_path / "i.csv", "items", rows, optional=("acct_pay_forbidden",))
+    expect_rejected("items", path, ['row 2, column acct_pay_forbidden: "yes" is not one of 0, 1'])
+    path = write_csv(tmp_path / "u.csv", "items", rows, optional=("acct_pay_forbidden", "online_flag"))
+    status, out = run_import("items", path)
+    assert status == 1 and "unknown columns: online_flag" in out[0]
+    assert "optionally followed by any of acct_pay_forbidden,sep_pay_flag" in out[0]
+
+
+@pytest.mark.parametrize("kind", ["items", "facilities"])
+def test_the_flags_import_alike_row_by_row_and_set_based(tmp_path, kind):
+    if kind == "items":
+        ItemFactory(item_code="OLD", chrg_item_lv="01", acct_pay_forbidden=True)
+        rows = [{"item_code": "OLD", "item_name": "旧", "chrg_item_lv": "01", "acct_pay_forbidden": "0",
+                 "sep_pay_flag": "1"},
+                {"item_code": "GYM", "item_name": "健身", "chrg_item_lv": "03", "acct_pay_forbidden": "1"}]
+        optional = ("acct_pay_forbidden", "sep_pay_flag")
+
+        def snapshot():
+            return sorted(Item.objects.values_list("item_code", "acct_pay_forbidden", "sep_pay_flag"))
+    else:
+        FacilityFactory(fixmedins_code="H0", online_service=True)
+        rows = [facility("H0", online_flag=""), facility("H1", online_flag="1")]
+        optional = ("online_flag",)
+
+        def snapshot():
+            return sorted(Facility.objects.values_list("fixmedins_code", "online_service"))
+    path = write_csv(tmp_path / "f.csv", kind, rows, optional=optional)
+    rowwise, set_based = import_both_ways(kind, path, snapshot)
+    assert rowwise == set_based
+    assert set_based[0] == ([], 1, 1, 0)
+
+
+def test_facilities_online_flag(tmp_path):
+    path = write_csv(tmp_path / "f.csv", "facilities", [facility("H1", online_flag="1"), facility("H2")],
+                     optional=("online_flag",))
+    assert run_import("facilities", path) == (0, ["facilities: created 2, updated 0, unchanged 0"])
+    assert dict(Facility.objects.values_list("fixmedins_code", "online_service")) == {"H1": True, "H2": False}

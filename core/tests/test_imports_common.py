@@ -21,8 +21,10 @@ from core.imports import IMPORT_KINDS, import_file, import_resource_class, write
 HEADERS = {kind: import_resource_class(kind).columns for kind in IMPORT_KINDS}
 
 
-def write_csv(path: Path, kind: str, rows: list[dict[str, str]], *, bom: bool = False) -> Path:
-    header = HEADERS[kind]
+def write_csv(path: Path, kind: str, rows: list[dict[str, str]], *, bom: bool = False,
+              optional: tuple[str, ...] = ()) -> Path:
+    """The kind's contract header, then the `optional` columns named (CONTRACT.md's optional columns)."""
+    header = (*HEADERS[kind], *optional)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
