@@ -17,6 +17,7 @@ from accounts.resources import FamilyLinkResource, RosterResource
 from claims.models import Recognition
 from core.admin import CertnoExportMixin, CertnoMaskMixin, HistoryAdmin, PersonSearchMixin
 from core.certno import certno_clean
+from core.imports.admin import ImportFilesMixin
 
 
 @admin.register(Employer)
@@ -90,7 +91,8 @@ class PersonForm(forms.ModelForm):
 
 
 @admin.register(Person)
-class PersonAdmin(CertnoMaskMixin, CertnoExportMixin, PersonSearchMixin, ImportExportMixin, HistoryAdmin):
+class PersonAdmin(CertnoMaskMixin, CertnoExportMixin, PersonSearchMixin, ImportFilesMixin, ImportExportMixin,
+                  HistoryAdmin):
     form = PersonForm
     resource_classes = [RosterResource]
     list_display = ["psn_no", "psn_name", "certno_masked", "gend", "brdy", "regions", "psn_types", "statuses"]
@@ -148,7 +150,7 @@ class EnrollmentAdmin(CertnoMaskMixin, PersonSearchMixin, HistoryAdmin):
 
 
 @admin.register(FamilyLink)
-class FamilyLinkAdmin(CertnoExportMixin, PersonSearchMixin, ImportExportMixin, HistoryAdmin):
+class FamilyLinkAdmin(CertnoExportMixin, PersonSearchMixin, ImportFilesMixin, ImportExportMixin, HistoryAdmin):
     resource_classes = [FamilyLinkResource]
     person_search_prefixes = ("holder__", "relative__")
     search_help_text = _("Person number or full ID number of the holder or the relative, or the start of a name.")

@@ -28,6 +28,7 @@ from accounts.models import (
 )
 from accounts.resources import BalanceResource, ContributionResource
 from core.admin import CertnoMaskMixin, EstimatedCountPaginator, HistoryAdmin, PersonSearchMixin
+from core.imports.admin import ImportFilesMixin
 from policies.models import Region
 
 
@@ -49,7 +50,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Contribution)
-class ContributionAdmin(CertnoMaskMixin, PersonSearchMixin, ImportExportMixin, HistoryAdmin):
+class ContributionAdmin(CertnoMaskMixin, PersonSearchMixin, ImportFilesMixin, ImportExportMixin, HistoryAdmin):
     resource_classes = [ContributionResource]
     certno_path = "person__certno"
     person_search_prefixes = ("person__",)
@@ -102,7 +103,7 @@ class PersonalAccountAdmin(CertnoMaskMixin, PersonSearchMixin, ReadOnlyAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(CertnoMaskMixin, PersonSearchMixin, ImportMixin, ReadOnlyAdmin):
+class LedgerEntryAdmin(CertnoMaskMixin, PersonSearchMixin, ImportFilesMixin, ImportMixin, ReadOnlyAdmin):
     """The ledger: every entry, read-only. Opening balances from a former system come in through the import."""
 
     resource_classes = [BalanceResource]

@@ -36,10 +36,11 @@ from claims.resources import DiseaseResource, FacilityResource, ItemResource, Re
 from claims.services import settlement_reverse
 from claims.tokens import partner_token_create, partner_token_revoke
 from core.admin import CertnoMaskMixin, HistoryAdmin, PersonSearchMixin
+from core.imports.admin import ImportFilesMixin
 
 
 @admin.register(Facility)
-class FacilityAdmin(ImportExportMixin, HistoryAdmin):
+class FacilityAdmin(ImportFilesMixin, ImportExportMixin, HistoryAdmin):
     resource_classes = [FacilityResource]
     list_display = ["fixmedins_code", "fixmedins_name", "fixmedins_type", "hosp_lv", "region", "begndate", "enddate",
                     "online_service"]
@@ -50,7 +51,7 @@ class FacilityAdmin(ImportExportMixin, HistoryAdmin):
 
 
 @admin.register(Disease)
-class DiseaseAdmin(ImportExportMixin, HistoryAdmin):
+class DiseaseAdmin(ImportFilesMixin, ImportExportMixin, HistoryAdmin):
     resource_classes = [DiseaseResource]
     list_display = ["opsp_dise_code", "opsp_dise_name", "opsp_dise_majcls_name"]
     list_filter = ["opsp_dise_majcls_name"]
@@ -59,7 +60,7 @@ class DiseaseAdmin(ImportExportMixin, HistoryAdmin):
 
 
 @admin.register(Item)
-class ItemAdmin(ImportExportMixin, HistoryAdmin):
+class ItemAdmin(ImportFilesMixin, ImportExportMixin, HistoryAdmin):
     resource_classes = [ItemResource]
     list_display = ["item_code", "item_name", "chrg_item_lv", "selfpay_prop", "pric_uplmt_amt", "acct_pay_forbidden",
                     "sep_pay_flag"]
@@ -69,7 +70,7 @@ class ItemAdmin(ImportExportMixin, HistoryAdmin):
 
 
 @admin.register(Recognition)
-class RecognitionAdmin(CertnoMaskMixin, PersonSearchMixin, ImportExportMixin, HistoryAdmin):
+class RecognitionAdmin(CertnoMaskMixin, PersonSearchMixin, ImportFilesMixin, ImportExportMixin, HistoryAdmin):
     resource_classes = [RecognitionResource]
     certno_path = "person__certno"
     person_search_prefixes = ("person__",)

@@ -8,7 +8,6 @@ from django.contrib.auth.models import Group, Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
-from import_export.formats.base_formats import CSV
 
 from accounts.models import Employer, Enrollment, FamilyLink, Person, PsnType
 from accounts.roles import roles_sync
@@ -21,6 +20,7 @@ from accounts.tests.factories import (
 )
 from claims.tests.factories import RecognitionFactory
 from core.certno import certno_mask
+from core.imports.admin import CSVImportFormat
 
 pytestmark = pytest.mark.django_db
 
@@ -308,7 +308,7 @@ def test_a_clerk_imports_a_roster_with_preview_and_confirm(clerk: Client, region
            "retire_date,psn_insu_stas\n"
            f"P8000000001,{certno},孙丽,,,1101,310000,E90000001,上海某公司,9000.00,2020-01-01,,1\n")
     formats = admin.site._registry[Person].get_import_formats()
-    fmt = str(next(i for i, f in enumerate(formats) if f is CSV))
+    fmt = str(next(i for i, f in enumerate(formats) if f is CSVImportFormat))
     url = reverse("admin:accounts_person_import")
     preview = clerk.post(url, {"resource": "0", "format": fmt,
                                "import_file": SimpleUploadedFile("roster.csv", csv.encode())})

@@ -24,16 +24,15 @@ from core.imports.base import (
     import_resource_class,
     import_table,
     preload,
-    read_table,
     result_error_lines,
     row_error_line,
-    table_from_rows,
 )
 from core.imports.engine import BATCH_ROWS, ImportProgress, ProgressCallback, import_file
+from core.imports.streaming import read_table
 
 __all__ = [
     "BATCH_ROWS", "IMPORT_KINDS", "PRELOAD_CHUNK", "ImportFileError", "ImportOutcome", "ImportProgress",
     "ImportResource", "ProgressCallback", "RowReader", "Table", "assign", "cell_text", "chunked", "header_problem",
     "import_file", "import_file_rowwise", "import_kinds", "import_resource_class", "import_table", "preload",
-    "read_table", "result_error_lines", "row_error_line", "table_from_rows",
+    "read_table", "result_error_lines", "row_error_line",
 ]

@@ -1,11 +1,10 @@
-"""The import kinds, file reading, per-row validation (`RowReader`) and the resource base.
+"""The import kinds, per-row validation (`RowReader`) and the resource base (reading files: `streaming`).
 
 The resources (`accounts.resources`, `claims.resources`) are django-import-export `ModelResource`s: the admin's
 small-file preview/confirm pages run them row by row (`import_table`). The streaming engine (`core.imports.engine`)
 runs the same per-row validation (`ImportResource.validate_row`) and writes set-based.
 """
 
-import csv
 import datetime
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -87,68 +86,6 @@ def cell_text(value: Any) -> str:
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
     return str(value).strip()
-
-
-def table_from_rows(rows: Iterable[Sequence[Any]]) -> Table:
-    """Build a Table from raw rows, the first being the header (lower-cased); blank rows are skipped."""
-    iterator = iter(rows)
-    try:
-        header_cells = [cell_text(c).lower() for c in next(iterator)]
-    except StopIteration:
-        raise ImportFileError(_("the file is empty; row 1 must be the header row")) from None
-    while header_cells and not header_cells[-1]:
-        header_cells.pop()
-    width = len(header_cells)
-    data: list[list[str]] = []
-    line_numbers: list[int] = []
-    for line, raw in enumerate(iterator, start=2):
-        cells = [cell_text(c) for c in raw]
-        if not any(cells):
-            continue
-        if len(cells) > width:
-            if any(cells[width:]):
-                raise ImportFileError(_("row %(row)d has %(cells)d cells but the header row has %(columns)d")
-                                      % {"row": line, "cells": len(cells), "columns": width})
-            cells = cells[:width]
-        cells += [""] * (width - len(cells))
-        data.append(cells)
-        line_numbers.append(line)
-    dataset = tablib.Dataset(*data, headers=header_cells)
-    return Table(dataset=dataset, line_numbers=line_numbers)
-
-
-def _csv_rows(path: Path) -> Iterator[list[str]]:
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise ImportFileError(_("the file is not UTF-8 text (byte %(pos)d); save it as CSV UTF-8")
-                              % {"pos": e.start}) from None
-    return csv.reader(text.splitlines())
-
-
-def _xlsx_rows(path: Path) -> Iterator[Sequence[Any]]:
-    # tablib's xlsx loader pads short rows but fails on ragged long ones; read the sheet's raw rows the same way
-    # (openpyxl, read-only, cached values) and let table_from_rows do the checking.
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as e:  # openpyxl raises zipfile, KeyError or its own errors for a damaged file
-        raise ImportFileError(_("the file is not a readable XLSX workbook: %(error)s") % {"error": e}) from None
-    try:
-        yield from book.active.iter_rows(values_only=True)
-    finally:
-        book.close()
-
-
-def read_table(path: Path) -> Table:
-    """Read a `.csv` (UTF-8, a BOM accepted) or `.xlsx` file (its first sheet) into a Table."""
-    suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        return table_from_rows(_xlsx_rows(path))
-    if suffix in {".csv", ".txt"}:
-        return table_from_rows(_csv_rows(path))
-    raise ImportFileError(_("cannot read a %(suffix)s file; use .csv or .xlsx") % {"suffix": suffix or path.name})
 
 
 def header_problem(headers: Sequence[str] | None, columns: Sequence[str],
@@ -447,14 +384,27 @@ class ImportResource(resources.ModelResource):
             return self._line_numbers[row_number - 1]
         return row_number + 1
 
-    def before_import(self, dataset: tablib.Dataset, **kwargs: Any) -> None:
+    def import_data(self, dataset: tablib.Dataset, **kwargs: Any) -> Result:
+        """django-import-export's import, refused whole (no row read) when the header row is wrong."""
         problem = header_problem(dataset.headers, self.columns, self.optional_columns)
         if problem:
-            raise ImportFileError(problem)
-        self._line_numbers = kwargs.get("line_numbers")
+            result = self.get_result_class()()
+            result.append_base_error(self.get_error_result_class()(ImportFileError(problem)))
+            return result
+        return super().import_data(dataset, **kwargs)
+
+    def before_import(self, dataset: tablib.Dataset, **kwargs: Any) -> None:
+        # The spreadsheet row of each data row: given by import_table, or by the admin's formats on the dataset.
+        self._line_numbers = kwargs.get("line_numbers") or getattr(dataset, "line_numbers", None)
         self._doomed = False
         self.begin_file()
         self.preload(dataset)
+
+    def after_import(self, dataset: tablib.Dataset, result: Result, **kwargs: Any) -> None:
+        """Number bad rows as a spreadsheet does (header = row 1), as `import_csv` and the import jobs do: the
+        admin's pages show `number` as it is."""
+        for row in (*result.invalid_rows, *result.error_rows):
+            row.number = self.line_number(row.number)
 
     def get_instance(self, instance_loader: Any, row: Mapping[str, Any]) -> models.Model | None:
         return self.find_instance(row)
@@ -541,12 +491,12 @@ def result_error_lines(result: Result, resource: ImportResource) -> list[str]:
     found: list[tuple[int, int, str]] = []
     lines = [str(error.error) for error in result.base_errors]
     for invalid in result.invalid_rows:
-        line = resource.line_number(invalid.number)
+        line = invalid.number  # a spreadsheet row already (ImportResource.after_import)
         for column, messages in invalid.error_dict.items():
             name = resource.key_columns[0] if column == NON_FIELD_ERRORS else column
             found.extend((line, order.get(name, len(order)), row_error_line(line, name, m)) for m in messages)
     for error_row in result.error_rows:
-        line = resource.line_number(error_row.number)
+        line = error_row.number
         for error in error_row.errors:
             message = _("the row could not be saved: %(error)s") % {"error": error.error}
             found.append((line, 0, row_error_line(line, resource.key_columns[0], message)))
@@ -580,6 +530,8 @@ def import_table(kind: str, table: Table, *, dry_run: bool, user: Any = None) ->
 def import_file_rowwise(kind: str, path: Path, *, dry_run: bool, user: Any = None) -> ImportOutcome:
     """Import a whole file through the kind's resource, row by row and held in memory (what the admin's
     preview/confirm pages do); `core.imports.import_file` is the streaming, set-based entry point."""
+    from core.imports.streaming import read_table
+
     try:
         table = read_table(path)
     except ImportFileError as e:

@@ -28,7 +28,7 @@ from core.imports.base import (
     import_resource_class,
     row_error_line,
 )
-from core.imports.streaming import open_rows
+from core.imports.streaming import no_data_rows_message, open_rows
 from core.imports.writers import writer_for
 
 BATCH_ROWS = 5000
@@ -178,6 +178,8 @@ def _run(kind: str, path: Path, stream: Any, outcome: ImportOutcome, state: Impo
             report(state)
         outcome.rows = state.rows_read
         state.read_fraction = 1.0
+        if not outcome.rows:
+            outcome.errors.append(no_data_rows_message())
         if outcome.errors:
             return
         state.phase = "writing"
