@@ -15,7 +15,7 @@ from simple_history.models import HistoricalRecords
 
 from core.certno import certno_clean, certno_mask
 from core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, money_field
-from policies.models import Region
+from policies.models import InsuType, Region
 
 
 def certno_validator(value: str) -> None:
@@ -25,11 +25,6 @@ def certno_validator(value: str) -> None:
 class Gender(models.TextChoices):
     MALE = "1", _("male")
     FEMALE = "2", _("female")
-
-
-class InsuType(models.TextChoices):
-    EMPLOYEE = "310", _("employee basic medical insurance")
-    RESIDENT = "390", _("resident basic medical insurance")
 
 
 class PsnType(models.TextChoices):

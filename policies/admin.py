@@ -120,8 +120,8 @@ def unused_code(base: str) -> str:
 
 @admin.register(PolicyVersion)
 class PolicyVersionAdmin(SimpleHistoryAdmin):
-    list_display = ["code", "region", "title", "status", "effective_from", "effective_to"]
-    list_filter = ["region", "status"]
+    list_display = ["code", "region", "insutype", "title", "status", "effective_from", "effective_to"]
+    list_filter = ["region", "insutype", "status"]
     list_select_related = ["region"]
     search_fields = ["code", "title", "=region__admdvs"]
     ordering = ["region__admdvs", "-effective_from"]
@@ -129,14 +129,15 @@ class PolicyVersionAdmin(SimpleHistoryAdmin):
     inlines = [ReferenceValueInline, EnrolleeClassInline, BenefitRuleInline, CreditRuleInline]
     readonly_fields = ["status", "rule_tables", "audit_trail"]
     fieldsets = [
-        (None, {"fields": ["code", "region", "title", "source_document", "status",
+        (None, {"fields": ["code", "region", "insutype", "title", "source_document", "status",
                            ("effective_from", "effective_to"),
                            ("benefit_year_start_month", "benefit_year_start_day")]}),
         (_("Options"), {"fields": ["current_pocket_first", "two_pockets",
                                    ("mulaid_from_current", "mulaid_from_historical"), "pharmacy_settlement",
                                    "acct_pays_out_of_scope", ("acct_pays_relative_resident",
                                                               "acct_pays_relative_ltc",
-                                                              "acct_pays_relative_commercial")]}),
+                                                              "acct_pays_relative_commercial"),
+                                   ("cross_region_unfiled", "cross_region_rate_cut")]}),
         (_("Rule tables"), {"fields": ["rule_tables"]}),
         (_("Lifecycle and rule history"), {"classes": ["collapse"], "fields": ["audit_trail"]}),
     ]
@@ -243,8 +244,8 @@ class PolicyVersionAdmin(SimpleHistoryAdmin):
             return HttpResponseRedirect(self._change_url(version))
         problems = policy_version_problems(version) if version.is_draft else []
         to_end = [v for v in policy_versions_published_overlapping(
-            region_id=version.region_id, start=version.effective_from, end=version.effective_to,
-            exclude_pk=version.pk) if v.effective_from < version.effective_from]
+            region_id=version.region_id, insutype=version.insutype, start=version.effective_from,
+            end=version.effective_to, exclude_pk=version.pk) if v.effective_from < version.effective_from]
         return TemplateResponse(request, "policies/admin/confirm.html", self._context(
             request, _("Publish %(code)s") % {"code": version.code}, original=version, action="publish",
             problems=problems, to_end=to_end, day_before=version.effective_from - datetime.timedelta(days=1)))

@@ -9,11 +9,17 @@ POLICY_CACHE_SECONDS.
 
 import datetime
 
-from django.utils.translation import gettext as _
-
 from core.cache import process_cache
-from policies.errors import PolicyError
-from policies.models import BenefitRule, CreditRule, EnrolleeClass, PolicyStatus, PolicyVersion, ReferenceValue
+from policies.models import (
+    BenefitRule,
+    CreditRule,
+    EnrolleeClass,
+    InsuType,
+    PolicyStatus,
+    PolicyVersion,
+    ReferenceValue,
+)
+from policies.selectors import no_policy_in_force
 
 POLICY_CACHE_SECONDS = 60
 _versions = process_cache("policies", seconds=POLICY_CACHE_SECONDS, max_entries=1_000)
@@ -27,16 +33,15 @@ def _published_versions(admdvs: str) -> tuple[PolicyVersion, ...]:
                  .filter(region__admdvs=admdvs, status=PolicyStatus.PUBLISHED).order_by("effective_from", "pk"))
 
 
-def policy_version_resolved(admdvs: str, day: datetime.date) -> PolicyVersion:
-    """The published version in force in `admdvs` on `day` with its benefit rules, enrollee classes, credit rules
-    and reference values prefetched (read-only: callers must not change it). Raises PolicyError NO_POLICY_IN_FORCE
-    like `policies.selectors.policy_version_in_force`, whose rule it applies in memory: exactly one published
-    version whose period covers the day."""
+def policy_version_resolved(admdvs: str, day: datetime.date, insutype: str = InsuType.EMPLOYEE) -> PolicyVersion:
+    """The published version of `insutype` in force in `admdvs` on `day` with its benefit rules, enrollee classes,
+    credit rules and reference values prefetched (read-only: callers must not change it). Raises PolicyError
+    NO_POLICY_IN_FORCE like `policies.selectors.policy_version_in_force`, whose rule it applies in memory: exactly
+    one published version of the insurance type whose period covers the day."""
     versions = _versions.get(admdvs, lambda: _published_versions(admdvs))
-    in_force = [v for v in versions
-                if v.effective_from <= day and (v.effective_to is None or v.effective_to >= day)]
+    in_force = [v for v in versions if v.insutype == insutype
+                and v.effective_from <= day and (v.effective_to is None or v.effective_to >= day)]
     if len(in_force) != 1:
         # Two would break the no-overlap rule that publish and the database enforce; refuse rather than guess.
-        raise PolicyError(PolicyError.NO_POLICY_IN_FORCE,
-                          _("no policy in force in region %(admdvs)s on %(day)s") % {"admdvs": admdvs, "day": day})
+        raise no_policy_in_force(admdvs, day, insutype)
     return in_force[0]

@@ -46,6 +46,13 @@ class Region(models.Model):
 # Policy versions. Every number the system computes with lives in one of these rows, dated and versioned.
 # ---------------------------------------------------------------------------------------------------------------
 
+class InsuType(models.TextChoices):
+    """The insurance types (险种) a policy version and an enrollment are of."""
+
+    EMPLOYEE = "310", _("employee basic medical insurance")
+    RESIDENT = "390", _("resident basic medical insurance")
+
+
 # Person types (accounts.models.PsnType) named here too: accounts imports this module, so it cannot be imported back.
 IN_SERVICE_PSN_TYPES = ("1101", "1103")
 RETIRED_PSN_TYPES = ("1201", "1203")
@@ -56,9 +63,9 @@ RATE_DECIMAL_PLACES = 4
 
 
 def psn_types_validator(value: str) -> None:
+    """Comma-separated person types; blank only for a resident version's class (residents have none), which
+    publishing checks."""
     codes = [code.strip() for code in value.split(",") if code.strip()]
-    if not codes:
-        raise ValidationError(_("name at least one person type"))
     bad = [code for code in codes if code not in PSN_TYPE_CODES]
     if bad:
         raise ValidationError(_("unknown person type(s) %(codes)s; use %(known)s"),
@@ -88,6 +95,13 @@ class Pocket(models.TextChoices):
     HISTORICAL = "historical", _("historical pocket")
 
 
+class CrossRegionUnfiled(models.TextChoices):
+    """What a version does with a visit in another region without a filing valid that day (异地就医未备案)."""
+
+    REFUSE = "refuse", _("refused (CROSS_REGION_NOT_FILED)")
+    LOWER_RATE = "lower_rate", _("paid at rates lowered by a number of points")
+
+
 class PharmacySettlement(models.TextChoices):
     ACCOUNTS_ONLY = "accounts_only", _("accounts and cash only")
     EXT_RX_POOLED = "ext_rx_pooled", _("external prescriptions pooled as outpatient; other purchases accounts and cash")
@@ -106,6 +120,9 @@ class PolicyVersion(models.Model):
                             help_text=_("e.g. SH-2023-07"))
     region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT,
                                related_name="policy_versions")
+    insutype = models.CharField(_("insurance type"), max_length=3, choices=InsuType.choices,
+                                default=InsuType.EMPLOYEE,
+                                help_text=_("a region has one version in force per insurance type"))
     title = models.CharField(_("title"), max_length=200)
     source_document = models.TextField(_("source document"), blank=True,
                                        help_text=_("the document the numbers come from, or 'illustrative'"))
@@ -135,6 +152,13 @@ class PolicyVersion(models.Model):
         _("accounts may pay relatives' long-term-care contributions"), default=False)
     acct_pays_relative_commercial = models.BooleanField(
         _("accounts may pay relatives' government-guided commercial insurance"), default=False)
+    cross_region_unfiled = models.CharField(
+        _("unfiled visits in another region"), max_length=10, choices=CrossRegionUnfiled.choices,
+        default=CrossRegionUnfiled.REFUSE,
+        help_text=_("a visit at a facility of another region without a filing valid that day"))
+    cross_region_rate_cut = rate_field(
+        _("rate cut for unfiled visits"), default=Decimal("0"),
+        help_text=_("points taken off every rate, chronic diseases included, 0 to 1 (0.1000 = 10 points)"))
     history = HistoricalRecords()
 
     class Meta:
@@ -151,6 +175,11 @@ class PolicyVersion(models.Model):
                                    name="policyversion_benefit_year_start_valid"),
             models.CheckConstraint(condition=Q(pharmacy_settlement__in=PharmacySettlement.values),
                                    name="policyversion_pharmacy_settlement_valid"),
+            models.CheckConstraint(condition=Q(insutype__in=InsuType.values), name="policyversion_insutype_valid"),
+            models.CheckConstraint(condition=Q(cross_region_unfiled__in=CrossRegionUnfiled.values),
+                                   name="policyversion_cross_region_unfiled_valid"),
+            models.CheckConstraint(condition=Q(cross_region_rate_cut__gte=0, cross_region_rate_cut__lte=1),
+                                   name="policyversion_cross_region_rate_cut_0_1"),
         ]
         indexes = [models.Index(fields=["region", "status", "effective_from"])]
 
@@ -169,6 +198,17 @@ class PolicyVersion(models.Model):
     @property
     def is_draft(self) -> bool:
         return self.status == PolicyStatus.DRAFT
+
+    @property
+    def is_resident(self) -> bool:
+        return self.insutype == InsuType.RESIDENT
+
+    @property
+    def unfiled_rate_cut(self) -> Decimal | None:
+        """The points an unfiled visit in another region loses, or None when such a visit is refused."""
+        if self.cross_region_unfiled == CrossRegionUnfiled.REFUSE:
+            return None
+        return self.cross_region_rate_cut
 
     @property
     def mulaid_pockets(self) -> list[str]:
@@ -268,8 +308,9 @@ class EnrolleeClass(VersionPart):
                                 related_name="enrollee_classes")
     code = models.SlugField(_("code"), max_length=30, help_text=_("e.g. in_service, retired"))
     name = models.CharField(_("name"), max_length=100)
-    psn_types = models.CharField(_("person types"), max_length=30, validators=[psn_types_validator],
-                                 help_text=_("comma-separated, e.g. 1101,1103"))
+    psn_types = models.CharField(_("person types"), max_length=30, validators=[psn_types_validator], blank=True,
+                                 help_text=_("comma-separated, e.g. 1101,1103; blank in a resident version (residents "
+                                             "have no person type)"))
     retire_date_from = models.DateField(_("retired on or after"), null=True, blank=True)
     retire_date_to = models.DateField(_("retired on or before"), null=True, blank=True)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
@@ -302,7 +343,10 @@ class EnrolleeClass(VersionPart):
         return bool(self.psn_type_set) and self.psn_type_set <= set(RETIRED_PSN_TYPES)
 
     def matches(self, psn_type: str, retire_date: datetime.date | None) -> bool:
-        """Whether an enrollee of `psn_type` (on the service date) who retired on `retire_date` is in this class."""
+        """Whether an enrollee of `psn_type` (on the service date) who retired on `retire_date` is in this class.
+        A class naming no person type is the residents' (whose psn_type is blank)."""
+        if not self.psn_type_set:
+            return psn_type == ""
         if psn_type not in self.psn_type_set:
             return False
         if self.retire_date_from is None and self.retire_date_to is None:

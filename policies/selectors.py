@@ -18,6 +18,7 @@ from policies.models import (
     CreditRule,
     EnrolleeClass,
     FacilityLevel,
+    InsuType,
     MedGroup,
     PharmacySettlement,
     PolicyStatus,
@@ -33,9 +34,10 @@ PHARMACY_MED_TYPE = "41"
 # --- versions ---------------------------------------------------------------------------------------------------
 
 def policy_versions_published_overlapping(*, region_id: int, start: datetime.date, end: datetime.date | None,
+                                          insutype: str = InsuType.EMPLOYEE,
                                           exclude_pk: int | None = None) -> QuerySet[PolicyVersion]:
-    """Published versions of a region whose period meets [start, end] (end None: open)."""
-    qs = PolicyVersion.objects.filter(region_id=region_id, status=PolicyStatus.PUBLISHED)
+    """Published versions of a region and insurance type whose period meets [start, end] (end None: open)."""
+    qs = PolicyVersion.objects.filter(region_id=region_id, insutype=insutype, status=PolicyStatus.PUBLISHED)
     qs = qs.exclude(effective_to__lt=start)
     if end is not None:
         qs = qs.filter(effective_from__lte=end)
@@ -44,17 +46,26 @@ def policy_versions_published_overlapping(*, region_id: int, start: datetime.dat
     return qs.order_by("effective_from")
 
 
-def policy_version_in_force(admdvs: str, day: datetime.date) -> PolicyVersion:
-    """The one published version in force in region `admdvs` on `day`, or PolicyError NO_POLICY_IN_FORCE."""
+def no_policy_in_force(admdvs: str, day: datetime.date, insutype: str) -> PolicyError:
+    if insutype == InsuType.RESIDENT:
+        return PolicyError(PolicyError.NO_POLICY_IN_FORCE,
+                           _("no resident-insurance policy in force in region %(admdvs)s on %(day)s")
+                           % {"admdvs": admdvs, "day": day})
+    return PolicyError(PolicyError.NO_POLICY_IN_FORCE,
+                       _("no policy in force in region %(admdvs)s on %(day)s") % {"admdvs": admdvs, "day": day})
+
+
+def policy_version_in_force(admdvs: str, day: datetime.date, insutype: str = InsuType.EMPLOYEE) -> PolicyVersion:
+    """The one published version of insurance type `insutype` in force in region `admdvs` on `day`, or PolicyError
+    NO_POLICY_IN_FORCE."""
     versions = list(
         PolicyVersion.objects.select_related("region")
-        .filter(region__admdvs=admdvs, status=PolicyStatus.PUBLISHED, effective_from__lte=day)
+        .filter(region__admdvs=admdvs, insutype=insutype, status=PolicyStatus.PUBLISHED, effective_from__lte=day)
         .exclude(effective_to__lt=day)[:2]
     )
     if len(versions) != 1:
         # Two would break the no-overlap rule that publish and the database enforce; refuse rather than guess.
-        raise PolicyError(PolicyError.NO_POLICY_IN_FORCE,
-                          _("no policy in force in region %(admdvs)s on %(day)s") % {"admdvs": admdvs, "day": day})
+        raise no_policy_in_force(admdvs, day, insutype)
     return versions[0]
 
 
@@ -238,6 +249,7 @@ def policy_version_tables(version: PolicyVersion) -> list[Table]:
     tables = [Table("version", _("Version and options"), [_("value")], [
         (_("code"), [version.code]),
         (_("region"), [str(version.region)]),
+        (_("insurance type"), [f"{version.insutype} {version.get_insutype_display()}"]),
         (_("title"), [version.title]),
         (_("source document"), [version.source_document]),
         (_("status"), [version.get_status_display()]),
@@ -250,6 +262,7 @@ def policy_version_tables(version: PolicyVersion) -> list[Table]:
         (_("pharmacy purchases"), [version.get_pharmacy_settlement_display()]),
         (_("accounts may pay out-of-scope items"), [fmt_bool(version.acct_pays_out_of_scope)]),
         (_("accounts may pay relatives' contributions"), [", ".join(version.relative_contributions) or _("none")]),
+        (_("unfiled visits in another region"), [_unfiled_rule(version)]),
     ])]
 
     refs = list(version.reference_values.all())
@@ -310,6 +323,13 @@ def policy_version_tables(version: PolicyVersion) -> list[Table]:
         ]))
     tables.append(credit)
     return tables
+
+
+def _unfiled_rule(version: PolicyVersion) -> str:
+    cut = version.unfiled_rate_cut
+    if cut is None:
+        return str(version.get_cross_region_unfiled_display())
+    return _("paid at rates lowered by %(points)s points") % {"points": format((cut * 100).normalize(), "f")}
 
 
 def _credit_example(rule: CreditRule, version: PolicyVersion) -> str:

@@ -73,8 +73,9 @@ def policy_version_clone(*, version: PolicyVersion, code: str, actor: AbstractBa
 def policy_version_publish(*, version: PolicyVersion, actor: AbstractBaseUser | None) -> PolicyVersion:
     """Publish a draft after every check of validation.py and the no-overlap rule.
 
-    A published predecessor of the region that starts before the draft and would overlap it is ended the day
-    before the draft starts; any other overlap refuses. A refusal raises PolicyError PUBLISH_REFUSED whose
+    A published predecessor of the region and insurance type that starts before the draft and would overlap it is
+    ended the day before the draft starts; any other overlap refuses (an employee and a resident version of a region
+    are in force side by side). A refusal raises PolicyError PUBLISH_REFUSED whose
     `messages` name every problem.
     """
     Region.objects.select_for_update().get(pk=version.region_id)  # one publish per region at a time
@@ -86,8 +87,9 @@ def policy_version_publish(*, version: PolicyVersion, actor: AbstractBaseUser | 
     problems = policy_version_problems(version)
     open_end = pgettext("period end", "open")
     to_end = []
-    for other in policy_versions_published_overlapping(region_id=version.region_id, start=version.effective_from,
-                                                       end=version.effective_to, exclude_pk=version.pk):
+    for other in policy_versions_published_overlapping(region_id=version.region_id, insutype=version.insutype,
+                                                       start=version.effective_from, end=version.effective_to,
+                                                       exclude_pk=version.pk):
         if other.effective_from < version.effective_from:
             to_end.append(other)
         else:

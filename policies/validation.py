@@ -1,5 +1,6 @@
 """Checks a draft must pass to be published: complete rule tables, and for Shandong cities the provincial bounds
-of 鲁政办发〔2021〕22号 (POLICY.md) against that year's provincial average wage. Each problem is one translatable
+of 鲁政办发〔2021〕22号 (POLICY.md): for employee versions against that year's provincial average wage, for resident
+versions (二(九)) the floor of the outpatient cap and of the chronic-disease rate. Each problem is one translatable
 sentence naming the bound and the numbers."""
 
 import itertools
@@ -28,6 +29,10 @@ RETIRED_MARGIN_ACCEPTED = Decimal("0.04")
 LEVEL_SPREAD_MIN = Decimal("0.10")
 CAP_SHARE_MIN = Decimal("0.04")
 CAP_SHARE_MAX = Decimal("0.06")
+# Resident insurance (二(九)): outpatient pooling with a cap of at least 200 yuan a year (by the end of 2021) and
+# chronic diseases reimbursed at 65% or more (by 2025).
+RESIDENT_CAP_MIN = Decimal("200")
+RESIDENT_CHRONIC_MIN_RATE = Decimal("0.65")
 
 
 def points(value: Decimal) -> str:
@@ -43,9 +48,33 @@ def policy_version_problems(version: PolicyVersion) -> list[str]:
     classes = list(version.enrollee_classes.all())
     rules = list(version.benefit_rules.select_related("enrollee_class"))
     problems = completeness_problems(version, classes, rules)
+    problems += insutype_problems(version, classes)
     if version.region.admdvs.startswith(SHANDONG_PROVINCE):
-        problems += shandong_bound_problems(version, classes, rules)
+        if version.is_resident:
+            problems += shandong_resident_bound_problems(rules)
+        else:
+            problems += shandong_bound_problems(version, classes, rules)
     return list(dict.fromkeys(problems))
+
+
+def insutype_problems(version: PolicyVersion, classes: list[EnrolleeClass]) -> list[str]:
+    """An employee version's classes name person types; a resident version has one class naming none (residents
+    have no person type) and no credit rules (residents have no personal account)."""
+    problems = []
+    if version.is_resident:
+        for c in classes:
+            if c.psn_type_set:
+                problems.append(_("enrollee class %(cls)s of a resident version names person types: residents have "
+                                  "none, leave them blank") % {"cls": c.name})
+        if len(classes) > 1:
+            problems.append(_("a resident version has one enrollee class, this one has %(n)s") % {"n": len(classes)})
+        if version.credit_rules.exists():
+            problems.append(_("a resident version has no credit rules: residents have no personal account"))
+    else:
+        for c in classes:
+            if not c.psn_type_set:
+                problems.append(_("enrollee class %(cls)s names no person type") % {"cls": c.name})
+    return problems
 
 
 def _ranges_meet(a: EnrolleeClass, b: EnrolleeClass) -> bool:
@@ -89,6 +118,23 @@ def completeness_problems(version: PolicyVersion, classes: list[EnrolleeClass],
                 if level not in levels:
                     problems.append(_("no %(what)s rule for %(cls)s at %(level)s")
                                     % {"what": what, "cls": c.name, "level": level_label(level)})
+    return problems
+
+
+def shandong_resident_bound_problems(rules: list[BenefitRule]) -> list[str]:
+    """The provincial bounds on resident outpatient pooling: every general-outpatient cap at least 200 yuan a year
+    (blank: no cap, above any floor) and every chronic-disease rate at least 65%."""
+    problems = []
+    for r in rules:
+        where = {"cls": r.enrollee_class.name, "level": level_label(r.facility_level)}
+        if r.med_group == MedGroup.GENERAL and r.annual_cap is not None and r.annual_cap < RESIDENT_CAP_MIN:
+            problems.append(
+                _("resident outpatient annual cap %(cap)s at %(level)s is below the Shandong minimum of 200 yuan a "
+                  "year") % {**where, "cap": fmt_money(r.annual_cap)})
+        if r.med_group == MedGroup.CHRONIC and r.rate < RESIDENT_CHRONIC_MIN_RATE:
+            problems.append(
+                _("resident chronic-disease rate %(rate)s for %(dise)s is below the Shandong minimum of 65%%")
+                % {"rate": fmt_rate(r.rate), "dise": r.dise_code})
     return problems
 
 

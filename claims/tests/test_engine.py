@@ -54,6 +54,11 @@ JN_CHRONIC = {
     ("M07803", "in_service"): ("0.85", "60000.00"), ("M07803", "retired"): ("0.90", "60000.00"),
 }
 
+# JN-R-2024, Jinan resident insurance: (deductible, rate) by facility level, one cap of 300 for them all; M03900.
+JN_R_GENERAL = {"1": ("0", "0.50"), "2": ("100", "0.40"), "3": ("0", "0"), "pharmacy": ("0", "0.50")}
+JN_R_GENERAL_CAP = "300.00"
+JN_R_CHRONIC = {"M03900": ("0.65", "1500.00")}
+
 
 def sh(cls: str, level: str) -> BenefitTerms:
     deductible, rate = SH_GENERAL[(cls, level)]
@@ -72,6 +77,20 @@ def jn_chronic(dise: str, cls: str) -> BenefitTerms:
     rate, cap = JN_CHRONIC[(dise, cls)]
     return BenefitTerms(version_code="JN-2024", fund_pays=True, med_group="chronic", bucket=dise,
                         enrollee_class=cls, facility_level="any", deductible=D("0"), rate=D(rate),
+                        annual_cap=D(cap))
+
+
+def jn_r(level: str) -> BenefitTerms:
+    deductible, rate = JN_R_GENERAL[level]
+    return BenefitTerms(version_code="JN-R-2024", fund_pays=True, med_group="general", bucket="general",
+                        enrollee_class="resident", facility_level=level, deductible=D(deductible), rate=D(rate),
+                        annual_cap=D(JN_R_GENERAL_CAP))
+
+
+def jn_r_chronic(dise: str) -> BenefitTerms:
+    rate, cap = JN_R_CHRONIC[dise]
+    return BenefitTerms(version_code="JN-R-2024", fund_pays=True, med_group="chronic", bucket=dise,
+                        enrollee_class="resident", facility_level="any", deductible=D("0"), rate=D(rate),
                         annual_cap=D(cap))
 
 
@@ -139,6 +158,10 @@ def test_the_terms_used_here_are_the_seeded_ones():
                      for (cls, lv), (d, r) in JN_GENERAL.items()})
         here.update({(version, dise, cls, "any"): (D("0"), D(r), D(cap), D("0"))
                      for (dise, cls), (r, cap) in JN_CHRONIC.items()})
+    here.update({("JN-R-2024", "general", "resident", lv): (D(d), D(r), D(JN_R_GENERAL_CAP), D("0"))
+                 for lv, (d, r) in JN_R_GENERAL.items()})
+    here.update({("JN-R-2024", dise, "resident", "any"): (D("0"), D(r), D(cap), D("0"))
+                 for dise, (r, cap) in JN_R_CHRONIC.items()})
     assert here == seeded
 
 

@@ -27,6 +27,8 @@ def rate_field(**kwargs: object) -> serializers.DecimalField:
 class PolicyQuerySerializer(serializers.Serializer):
     admdvs = serializers.RegexField(r"^\d{6}$", help_text="region code, e.g. 370100")
     date = serializers.DateField(help_text="the service date, YYYY-MM-DD")
+    insutype = serializers.ChoiceField(choices=[("310", "employee"), ("390", "resident")], default="310",
+                                       help_text="310 employee (default) or 390 resident insurance")
 
 
 class ReferenceValueOutputSerializer(serializers.ModelSerializer):
@@ -82,6 +84,8 @@ class OptionsOutputSerializer(serializers.Serializer):
     pharmacy_settlement = serializers.CharField()
     acct_pays_out_of_scope = serializers.BooleanField()
     relative_contributions = serializers.ListField(child=serializers.CharField())
+    cross_region_unfiled = serializers.CharField(help_text="refuse or lower_rate: an unfiled visit in another region")
+    cross_region_rate_cut = rate_field(help_text="points taken off every rate of an unfiled visit (lower_rate)")
 
 
 class PolicyVersionOutputSerializer(serializers.ModelSerializer):
@@ -96,7 +100,7 @@ class PolicyVersionOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = PolicyVersion
-        fields = ["code", "admdvs", "region_name", "title", "source_document", "status", "effective_from",
+        fields = ["code", "admdvs", "region_name", "insutype", "title", "source_document", "status", "effective_from",
                   "effective_to", "benefit_year_start", "options", "reference_values", "enrollee_classes",
                   "benefit_rules", "credit_rules"]
 

@@ -25,7 +25,8 @@ class PolicyInForceView(APIView):
             return Response({"err_code": PolicyError.INVALID_REQUEST, "err_msg": detail or _("invalid request")},
                             status=status.HTTP_400_BAD_REQUEST)
         try:
-            version = policy_version_in_force(query.validated_data["admdvs"], query.validated_data["date"])
+            data = query.validated_data
+            version = policy_version_in_force(data["admdvs"], data["date"], data["insutype"])
         except PolicyError as exc:
             return Response(exc.as_dict(), status=status.HTTP_404_NOT_FOUND)
         return Response(PolicyVersionOutputSerializer(policy_version_full(version.pk)).data)

@@ -33,7 +33,7 @@ def test_clerk_is_refused_every_lifecycle_view(client, clerk, jn24):
     for action in ("clone_selected", "publish_selected", "retire_selected"):
         client.post(changelist, {"action": action, "_selected_action": [jn24.pk]})
     assert list(PolicyVersion.objects.values_list("code", "status").order_by("code")) == [
-        ("JN-2022", "published"), ("JN-2024", "published"), ("SH-2023-07", "published")]
+        ("JN-2022", "published"), ("JN-2024", "published"), ("JN-R-2024", "published"), ("SH-2023-07", "published")]
     # The clerk may read (policies.view_*), but not change, a published version.
     assert client.get(reverse("admin:policies_policyversion_change", args=[jn24.pk])).status_code == 200
     assert client.post(reverse("admin:policies_policyversion_change", args=[jn24.pk]), {}).status_code == 403

@@ -18,7 +18,8 @@ def test_policy_in_force_with_rules(api):
     assert body["code"] == "SH-2023-07" and body["admdvs"] == "310000" and body["benefit_year_start"] == "01-01"
     assert body["options"] == {"current_pocket_first": True, "two_pockets": True, "mulaid_pockets": ["historical"],
                                "pharmacy_settlement": "accounts_only", "acct_pays_out_of_scope": True,
-                               "relative_contributions": []}
+                               "relative_contributions": [], "cross_region_unfiled": "refuse",
+                               "cross_region_rate_cut": "0.0000"}
     rule = next(r for r in body["benefit_rules"]
                 if r["enrollee_class"] == "retired_before_2001" and r["facility_level"] == "1")
     assert rule == {"med_group": "general", "dise_code": "", "enrollee_class": "retired_before_2001",
@@ -26,6 +27,14 @@ def test_policy_in_force_with_rules(api):
                     "bucket": "general", "supplementary_share_above_cap": "0.0000"}
     credit = next(c for c in body["credit_rules"] if c["name"] == "retired, 75 and over")
     assert credit["amount"] == "1890.00" and credit["psn_types"] == ["1201", "1203"] and credit["age_min"] == 75
+
+
+def test_the_resident_version_in_force(api):
+    body = api.get("/api/v1/policies/", {"admdvs": "370100", "date": "2025-03-10", "insutype": "390"}).json()
+    assert (body["code"], body["insutype"]) == ("JN-R-2024", "390")
+    assert api.get("/api/v1/policies/", {"admdvs": "370100", "date": "2025-03-10"}).json()["code"] == "JN-2024"
+    missing = api.get("/api/v1/policies/", {"admdvs": "310000", "date": "2025-03-10", "insutype": "390"})
+    assert missing.status_code == 404 and missing.json()["err_code"] == "NO_POLICY_IN_FORCE"
 
 
 def test_jinan_money_as_strings(api):

@@ -19,7 +19,8 @@ def test_seed_twice_changes_nothing():
     call_command("seed_policies", stdout=out)
     assert "JN-2024: created and published" in out.getvalue()
     first = snapshot()
-    assert [n for n, _h in first] == [3, 3, 10 + 10, 3 + 2 + 2, 9 + 12 + 12, 3 + 4 + 3]
+    # JN-R-2024: one class (residents), general outpatient at three levels and pharmacies, M03900, no credit rules.
+    assert [n for n, _h in first] == [3, 4, 10 + 10, 3 + 2 + 2 + 1, 9 + 12 + 12 + 5, 3 + 4 + 3]
     out = io.StringIO()
     call_command("seed_policies", stdout=out)
     assert snapshot() == first
@@ -28,7 +29,8 @@ def test_seed_twice_changes_nothing():
                          v.status) for v in PolicyVersion.objects.select_related("region")}
     assert versions == {"SH-2023-07": ("310000", "2023-07-01", "2026-12-31", "published"),
                         "JN-2022": ("370100", "2022-01-01", "2023-12-31", "published"),
-                        "JN-2024": ("370100", "2024-01-01", None, "published")}
+                        "JN-2024": ("370100", "2024-01-01", None, "published"),
+                        "JN-R-2024": ("370100", "2024-01-01", None, "published")}
     assert "illustrative" in PolicyVersion.objects.get(code="JN-2022").title
 
 

@@ -1,6 +1,7 @@
 """`manage.py seed_policies`: the regions and the seeded policy versions of CONTRACT.md (SH-2023-07, JN-2022,
-JN-2024), created as drafts and published through the same service staff use. Idempotent: a version that exists
-is compared with the seed and left as it is (published versions change only by clone and publish)."""
+JN-2024, and Jinan's resident insurance JN-R-2024), created as drafts and published through the same service staff
+use. Idempotent: a version that exists is compared with the seed and left as it is (published versions change only
+by clone and publish)."""
 
 import datetime
 from decimal import Decimal as D
@@ -14,8 +15,10 @@ from policies.models import (
     CreditBasis,
     CreditFrequency,
     CreditRule,
+    CrossRegionUnfiled,
     EnrolleeClass,
     FacilityLevel,
+    InsuType,
     MedGroup,
     PharmacySettlement,
     Pocket,
@@ -56,7 +59,7 @@ def _credit(name: str, psn_types: str, basis: str, frequency: str, pocket: str, 
 
 SHANGHAI = {
     "version": {
-        "code": "SH-2023-07", "region": "310000",
+        "code": "SH-2023-07", "region": "310000", "insutype": InsuType.EMPLOYEE,
         "title": "上海市职工医保门诊共济保障 Shanghai employee outpatient mutual aid, from 2023-07-01",
         "source_document": "沪府办规〔2021〕18号 健全上海市职工基本医疗保险门诊共济保障机制实施办法 (POLICY.md); "
                            "payment order of the 2013 scheme. Supplementary fund share above the cap: none given "
@@ -68,6 +71,8 @@ SHANGHAI = {
         "pharmacy_settlement": PharmacySettlement.ACCOUNTS_ONLY, "acct_pays_out_of_scope": True,
         "acct_pays_relative_resident": False, "acct_pays_relative_ltc": False,
         "acct_pays_relative_commercial": False,
+        # CONTRACT.md: SH-2023-07 refuses unfiled visits in another region.
+        "cross_region_unfiled": CrossRegionUnfiled.REFUSE, "cross_region_rate_cut": D("0"),
     },
     "reference_values": [],
     "classes": [
@@ -111,7 +116,7 @@ def _jinan(code: str, start: datetime.date, end: datetime.date | None, employer_
     years = range(2022, 2027)
     return {
         "version": {
-            "code": code, "region": "370100",
+            "code": code, "region": "370100", "insutype": InsuType.EMPLOYEE,
             "title": f"济南市职工医保门诊共济 Jinan employee outpatient pooling {start.year} (illustrative)",
             "source_document": "Illustrative numbers inside the Shandong bounds of 鲁政办发〔2021〕22号 (POLICY.md, "
                                "CONTRACT.md), provincial average wage taken as 90,000; not Jinan's published "
@@ -123,6 +128,8 @@ def _jinan(code: str, start: datetime.date, end: datetime.date | None, employer_
             "pharmacy_settlement": PharmacySettlement.EXT_RX_POOLED, "acct_pays_out_of_scope": True,
             "acct_pays_relative_resident": True, "acct_pays_relative_ltc": True,
             "acct_pays_relative_commercial": True,
+            # CONTRACT.md: JN-2024 pays unfiled visits in another region at rates 10 points lower (JN-2022 alike).
+            "cross_region_unfiled": CrossRegionUnfiled.LOWER_RATE, "cross_region_rate_cut": D("0.10"),
         },
         "reference_values": (
             [{"kind": ReferenceKind.PROVINCIAL_AVG_WAGE, "year": y, "amount": D("90000.00")} for y in years]
@@ -147,10 +154,44 @@ def _jinan(code: str, start: datetime.date, end: datetime.date | None, employer_
     }
 
 
+# JN-R-2024 (CONTRACT.md), illustrative inside Shandong's resident bounds: general outpatient at level 1 no
+# deductible and 50%, level 2 deductible 100 and 40%, level 3 no pooled payment and nothing counted (rate 0,
+# deductible 0), external prescriptions at pharmacies as level 1; one cap of 300 for them all (the seed asks at least
+# 200); M03900 no deductible, 65% (the seed asks at least 65% by 2025), cap 1,500; unfiled visits elsewhere refused.
+JINAN_RESIDENT = {
+    "version": {
+        "code": "JN-R-2024", "region": "370100", "insutype": InsuType.RESIDENT,
+        "title": "济南市居民医保门诊统筹 Jinan resident outpatient pooling 2024 (illustrative)",
+        "source_document": "Illustrative numbers inside the Shandong resident bounds of 鲁政办发〔2021〕22号 二(九) "
+                           "(POLICY.md, CONTRACT.md): cap at least 200 yuan a year, chronic diseases at 65% or more; "
+                           "not Jinan's published figures.",
+        "effective_from": datetime.date(2024, 1, 1), "effective_to": None,
+        "benefit_year_start_month": 1, "benefit_year_start_day": 1,
+        "current_pocket_first": False, "two_pockets": False,
+        "mulaid_from_current": True, "mulaid_from_historical": True,
+        "pharmacy_settlement": PharmacySettlement.EXT_RX_POOLED, "acct_pays_out_of_scope": True,
+        "acct_pays_relative_resident": False, "acct_pays_relative_ltc": False,
+        "acct_pays_relative_commercial": False,
+        "cross_region_unfiled": CrossRegionUnfiled.REFUSE, "cross_region_rate_cut": D("0"),
+    },
+    "reference_values": [],
+    "classes": [
+        {"code": "resident", "name": "resident", "psn_types": "", "retire_date_from": None, "retire_date_to": None,
+         "order": 1},
+    ],
+    "benefit_rules": (
+        _general("resident", ("0", "100", "0", "0"), ("0.50", "0.40", "0", "0.50"), D("300.00"),
+                 levels=LEVELS + (FacilityLevel.PHARMACY,))
+        + [_chronic("M03900", "resident", "0.65", "1500.00")]
+    ),
+    "credit_rules": [],
+}
+
 SEEDS = [
     SHANGHAI,
     _jinan("JN-2022", datetime.date(2022, 1, 1), datetime.date(2023, 12, 31), employer_share=True),
     _jinan("JN-2024", datetime.date(2024, 1, 1), None, employer_share=False),
+    JINAN_RESIDENT,
 ]
 
 VERSION_FIELDS = [name for name in SHANGHAI["version"] if name not in ("code", "region")]
