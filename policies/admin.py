@@ -22,6 +22,7 @@ from policies.models import (
     BenefitRule,
     CreditRule,
     EnrolleeClass,
+    PaymentMethod,
     PolicyAuditEvent,
     PolicyStatus,
     PolicyVersion,
@@ -98,6 +99,11 @@ class CreditRuleInline(DraftOnlyInline):
               "reference_year", "frequency", "pocket", "prorate_first_year"]
 
 
+class PaymentMethodInline(DraftOnlyInline):
+    model = PaymentMethod
+    fields = ["med_type_group", "dise_code", "facility_level", "clr_way", "rate"]
+
+
 class CloneForm(forms.Form):
     code = forms.CharField(label=_("code of the new draft"), max_length=30)
     title = forms.CharField(label=_("title"), max_length=200, required=False)
@@ -126,7 +132,7 @@ class PolicyVersionAdmin(SimpleHistoryAdmin):
     search_fields = ["code", "title", "=region__admdvs"]
     ordering = ["region__admdvs", "-effective_from"]
     change_form_template = "policies/admin/policyversion_change_form.html"
-    inlines = [ReferenceValueInline, EnrolleeClassInline, BenefitRuleInline, CreditRuleInline]
+    inlines = [ReferenceValueInline, EnrolleeClassInline, BenefitRuleInline, CreditRuleInline, PaymentMethodInline]
     readonly_fields = ["status", "rule_tables", "audit_trail"]
     fieldsets = [
         (None, {"fields": ["code", "region", "insutype", "title", "source_document", "status",
@@ -138,6 +144,8 @@ class PolicyVersionAdmin(SimpleHistoryAdmin):
                                                               "acct_pays_relative_ltc",
                                                               "acct_pays_relative_commercial"),
                                    ("cross_region_unfiled", "cross_region_rate_cut")]}),
+        (_("Separately paid drugs and claim review"), {"fields": [("sep_pay_rate", "sep_pay_annual_cap",
+                                                                    "sep_pay_bucket"), "review_extrapolate"]}),
         (_("Rule tables"), {"fields": ["rule_tables"]}),
         (_("Lifecycle and rule history"), {"classes": ["collapse"], "fields": ["audit_trail"]}),
     ]
@@ -181,7 +189,7 @@ class PolicyVersionAdmin(SimpleHistoryAdmin):
         if obj.pk is None:
             return mark_safe("")
         history = list(PolicyVersion.history.filter(id=obj.pk).select_related("history_user")[:200])
-        for model in (ReferenceValue, EnrolleeClass, BenefitRule, CreditRule):
+        for model in (ReferenceValue, EnrolleeClass, BenefitRule, CreditRule, PaymentMethod):
             history += list(model.history.filter(version_id=obj.pk).select_related("history_user")[:200])
         history.sort(key=lambda h: h.history_date, reverse=True)
         rows = [(h.history_date, f"{h.instance_type._meta.verbose_name}: {h.instance}", h.get_history_type_display(),

@@ -159,6 +159,23 @@ class PolicyVersion(models.Model):
     cross_region_rate_cut = rate_field(
         _("rate cut for unfiled visits"), default=Decimal("0"),
         help_text=_("points taken off every rate, chronic diseases included, 0 to 1 (0.1000 = 10 points)"))
+    # Separately paid drugs (单独支付): the lines of catalog items with `sep_pay_flag` settle under these terms,
+    # apart from the rest of the bill (claims.engine).
+    sep_pay_rate = models.DecimalField(
+        _("separately paid drugs: rate"), max_digits=RATE_MAX_DIGITS, decimal_places=RATE_DECIMAL_PLACES,
+        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text=_("share of a separately paid drug line's in-scope amount the pooled fund pays, with no "
+                    "deductible; blank: such drugs settle as ordinary lines"))
+    sep_pay_annual_cap = core_money_field(_("separately paid drugs: annual cap"), null=True, blank=True,
+                                          validators=[MinValueValidator(0)],
+                                          help_text=_("on what the pooled fund pays for them in a benefit year; "
+                                                      "blank: none"))
+    sep_pay_bucket = models.CharField(_("separately paid drugs: accumulator bucket"), max_length=20,
+                                      default="sep_pay")
+    review_extrapolate = models.BooleanField(
+        _("extrapolate review deductions"), default=False,
+        help_text=_("a random review sample's error rate (the fund's share it refused ÷ the fund payments it "
+                    "checked) is applied to the facility's whole month, not only to the claims it refused"))
     history = HistoricalRecords()
 
     class Meta:
@@ -180,6 +197,8 @@ class PolicyVersion(models.Model):
                                    name="policyversion_cross_region_unfiled_valid"),
             models.CheckConstraint(condition=Q(cross_region_rate_cut__gte=0, cross_region_rate_cut__lte=1),
                                    name="policyversion_cross_region_rate_cut_0_1"),
+            models.CheckConstraint(condition=Q(sep_pay_rate__isnull=True) | Q(sep_pay_rate__gte=0, sep_pay_rate__lte=1),
+                                   name="policyversion_sep_pay_rate_0_1"),
         ]
         indexes = [models.Index(fields=["region", "status", "effective_from"])]
 
@@ -509,6 +528,83 @@ class CreditRule(VersionPart):
     def applies_to(self, psn_type: str, age: int) -> bool:
         return (psn_type in self.psn_type_set and (self.age_min is None or age >= self.age_min)
                 and (self.age_max is None or age <= self.age_max))
+
+
+class ClearingWay(models.TextChoices):
+    """How the agency pays a facility for a group of visits (CONTRACT.md "Clearing with facilities")."""
+
+    ITEMISED = "itemised", _("itemised (fund payments of each visit)")
+    CAPITATION = "capitation", _("capitation (a rate per signed enrollee a month)")
+    PER_DISEASE = "per_disease", _("per disease (a rate per recognised enrollee a month)")
+
+
+class ClearingGroup(models.TextChoices):
+    """The medical-type groups payment methods are set for (a clearing line's `med_type_group`)."""
+
+    GENERAL = "general", _("general outpatient (11, 13; 41 with an external prescription)")
+    CHRONIC = "chronic", _("chronic or special disease (14)")
+    PHARMACY = "pharmacy", _("pharmacy purchase (41 without an external prescription)")
+
+
+class PaymentMethod(VersionPart):
+    """How the agency pays facilities of one level for one medical-type group (one disease for per-disease
+    payment): itemised, by capitation (a rate per enrollee signed with the facility on the month's first day, a
+    month) or per disease (a rate per enrollee recognised for the disease there, a month). A group without a row is
+    itemised."""
+
+    version = models.ForeignKey(PolicyVersion, verbose_name=_("policy version"), on_delete=models.CASCADE,
+                                related_name="payment_methods")
+    facility_level = models.CharField(_("facility level"), max_length=10, choices=FacilityLevel.choices)
+    med_type_group = models.CharField(_("medical-type group"), max_length=10, choices=ClearingGroup.choices)
+    dise_code = models.CharField(_("disease code"), max_length=6, blank=True,
+                                 validators=[RegexValidator(r"^M\d{5}$", _("M and five digits, e.g. M03900"))],
+                                 help_text=_("per-disease payment only"))
+    clr_way = models.CharField(_("payment method"), max_length=12, choices=ClearingWay.choices)
+    rate = core_money_field(_("rate per enrollee a month"), null=True, blank=True,
+                            validators=[MinValueValidator(0)], help_text=_("capitation and per disease, yuan"))
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("payment method")
+        verbose_name_plural = _("payment methods")
+        ordering = ["version_id", "med_type_group", "dise_code", "facility_level"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "facility_level", "med_type_group", "dise_code"],
+                                    name="paymentmethod_unique_cell"),
+            models.CheckConstraint(condition=Q(facility_level__in=FacilityLevel.values),
+                                   name="paymentmethod_facility_level_valid"),
+            models.CheckConstraint(condition=Q(med_type_group__in=ClearingGroup.values),
+                                   name="paymentmethod_group_valid"),
+            models.CheckConstraint(
+                condition=(Q(clr_way=ClearingWay.ITEMISED, rate__isnull=True, dise_code="")
+                           | Q(clr_way=ClearingWay.CAPITATION, rate__isnull=False, rate__gt=0, dise_code="")
+                           | (Q(clr_way=ClearingWay.PER_DISEASE, rate__isnull=False, rate__gt=0,
+                                med_type_group=ClearingGroup.CHRONIC) & ~Q(dise_code=""))),
+                name="paymentmethod_way_fits"),
+        ]
+
+    def __str__(self) -> str:
+        group = self.dise_code or self.get_med_type_group_display()
+        return f"{self.version_id}: {group} / {self.get_facility_level_display()}: {self.get_clr_way_display()}"
+
+    def clean(self) -> None:
+        if self.clr_way == ClearingWay.ITEMISED:
+            if self.rate is not None:
+                raise ValidationError({"rate": _("itemised payment has no rate: leave it blank")})
+            if self.dise_code:
+                raise ValidationError({"dise_code": _("only per-disease payment names a disease")})
+        elif self.rate is None or self.rate <= 0:
+            raise ValidationError({"rate": _("capitation and per-disease payment need a rate above 0")})
+        if self.clr_way == ClearingWay.CAPITATION:
+            if self.dise_code:
+                raise ValidationError({"dise_code": _("only per-disease payment names a disease")})
+            if self.facility_level == FacilityLevel.PHARMACY or self.med_type_group == ClearingGroup.PHARMACY:
+                raise ValidationError({"clr_way": _("capitation pays for enrollees signed with a medical "
+                                                    "institution: not for pharmacies")})
+        if self.clr_way == ClearingWay.PER_DISEASE and (self.med_type_group != ClearingGroup.CHRONIC
+                                                        or not self.dise_code):
+            raise ValidationError({"dise_code": _("per-disease payment is for one chronic disease: choose the "
+                                                  "chronic group and name the disease")})
 
 
 class AuditAction(models.TextChoices):

@@ -13,6 +13,8 @@ from core.money import ZERO, fen
 from policies.errors import PolicyError
 from policies.models import (
     BenefitRule,
+    ClearingGroup,
+    ClearingWay,
     CreditBasis,
     CreditFrequency,
     CreditRule,
@@ -20,6 +22,7 @@ from policies.models import (
     FacilityLevel,
     InsuType,
     MedGroup,
+    PaymentMethod,
     PharmacySettlement,
     PolicyStatus,
     PolicyVersion,
@@ -158,6 +161,54 @@ def benefit_rule_for(*, version: PolicyVersion, psn_type: str, retire_date: date
     )
 
 
+@dataclass(frozen=True)
+class SepPayTerms:
+    """How the pooled fund pays the lines of separately paid drugs (单独支付): `rate` of their in-scope amount, no
+    deductible, up to what is left of `annual_cap` (None: none) in the accumulator `bucket`."""
+
+    rate: Decimal
+    annual_cap: Decimal | None
+    bucket: str
+
+
+def sep_pay_terms_for(version: PolicyVersion) -> SepPayTerms | None:
+    """The version's terms for separately paid drugs; None when it sets none (they settle as ordinary lines)."""
+    if version.sep_pay_rate is None:
+        return None
+    return SepPayTerms(rate=version.sep_pay_rate, annual_cap=version.sep_pay_annual_cap,
+                       bucket=version.sep_pay_bucket)
+
+
+# --- payment methods --------------------------------------------------------------------------------------------
+
+def clearing_group_of(med_type: str, ext_rx: bool) -> str:
+    """A settlement's `med_type_group` for clearing: general (11, 13, and 41 with an external prescription),
+    chronic (14) or pharmacy (41 without one)."""
+    if med_type == CHRONIC_MED_TYPE:
+        return ClearingGroup.CHRONIC.value
+    if med_type == PHARMACY_MED_TYPE and not ext_rx:
+        return ClearingGroup.PHARMACY.value
+    return ClearingGroup.GENERAL.value
+
+
+def payment_method_for(*, methods: list[PaymentMethod], facility_level: str, med_type_group: str,
+                       dise_code: str = "") -> PaymentMethod | None:
+    """The payment method among `methods` (one version's) for a group of visits at a facility level: the row for
+    that disease before the group's row, the level's own row before the row for any facility. None: itemised."""
+    candidates = [m for m in methods if m.med_type_group == med_type_group
+                  and m.facility_level in (facility_level, FacilityLevel.ANY)
+                  and m.dise_code in ((dise_code, "") if dise_code else ("",))]
+    candidates.sort(key=lambda m: (m.dise_code == "", m.facility_level == FacilityLevel.ANY))
+    return candidates[0] if candidates else None
+
+
+def _payment_method_text(method: PaymentMethod) -> str:
+    if method.clr_way == ClearingWay.ITEMISED:
+        return str(ClearingWay.ITEMISED.label)
+    return _("%(way)s: %(rate)s per enrollee a month") % {"way": method.get_clr_way_display(),
+                                                          "rate": fmt_money(method.rate)}
+
+
 # --- credit rules -----------------------------------------------------------------------------------------------
 
 def credit_rules_for(*, version: PolicyVersion, psn_type: str, age: int,
@@ -207,6 +258,7 @@ def policy_version_full(pk: int) -> PolicyVersion:
     """A version with all its tables prefetched."""
     return (PolicyVersion.objects.select_related("region")
             .prefetch_related("reference_values", "enrollee_classes", "credit_rules", "credit_rules__version",
+                              "payment_methods",
                               Prefetch("benefit_rules", BenefitRule.objects.select_related("enrollee_class")))
             .get(pk=pk))
 
@@ -263,6 +315,8 @@ def policy_version_tables(version: PolicyVersion) -> list[Table]:
         (_("accounts may pay out-of-scope items"), [fmt_bool(version.acct_pays_out_of_scope)]),
         (_("accounts may pay relatives' contributions"), [", ".join(version.relative_contributions) or _("none")]),
         (_("unfiled visits in another region"), [_unfiled_rule(version)]),
+        (_("separately paid drugs"), [_sep_pay_text(version)]),
+        (_("extrapolate review deductions"), [fmt_bool(version.review_extrapolate)]),
     ])]
 
     refs = list(version.reference_values.all())
@@ -282,7 +336,8 @@ def policy_version_tables(version: PolicyVersion) -> list[Table]:
 
     rules = list(version.benefit_rules.all())
     groups = sorted({(r.med_group, r.dise_code) for r in rules}, key=lambda g: (g[0] != MedGroup.GENERAL, g[1]))
-    names = _disease_names() if any(d for _g, d in groups) else {}
+    names = _disease_names() if any(d for _g, d in groups) or any(m.dise_code for m in
+                                                                   version.payment_methods.all()) else {}
     level_order = [lv.value for lv in FacilityLevel]
     for med_group, dise_code in groups:
         group_rules = [r for r in rules if r.med_group == med_group and r.dise_code == dise_code]
@@ -309,6 +364,18 @@ def policy_version_tables(version: PolicyVersion) -> list[Table]:
                                    [show(cell[(c.pk, lv)]) if (c.pk, lv) in cell else "—" for lv in levels]))
         tables.append(table)
 
+    methods = list(version.payment_methods.all())
+    method_levels = sorted({m.facility_level for m in methods}, key=level_order.index)
+    payment = Table("payment", _("Payment methods (everything not listed is itemised)"),
+                    [str(FacilityLevel(lv).label) for lv in method_levels])
+    for group, dise_code in sorted({(m.med_type_group, m.dise_code) for m in methods}):
+        label = str(ClearingGroup(group).label)
+        if dise_code:
+            label = f"{label} · {dise_code} {names.get(dise_code, '')}".strip()
+        cell = {m.facility_level: m for m in methods if (m.med_type_group, m.dise_code) == (group, dise_code)}
+        payment.rows.append((label, [_payment_method_text(cell[lv]) if lv in cell else "—" for lv in method_levels]))
+    tables.append(payment)
+
     credit = Table("credit", _("Personal-account credits"),
                    [_("person types"), _("age"), _("basis"), _("share or amount"), _("reference"), _("frequency"),
                     _("pocket"), _("prorated"), _("credit")])
@@ -330,6 +397,16 @@ def _unfiled_rule(version: PolicyVersion) -> str:
     if cut is None:
         return str(version.get_cross_region_unfiled_display())
     return _("paid at rates lowered by %(points)s points") % {"points": format((cut * 100).normalize(), "f")}
+
+
+def _sep_pay_text(version: PolicyVersion) -> str:
+    terms = sep_pay_terms_for(version)
+    if terms is None:
+        return _("none: settled as ordinary lines")
+    return (_("the pooled fund pays %(rate)s of the in-scope amount, no deductible; annual cap %(cap)s; bucket "
+              "%(bucket)s")
+            % {"rate": fmt_rate(terms.rate), "cap": fmt_money(terms.annual_cap, none=_("no cap")),
+               "bucket": terms.bucket})
 
 
 def _credit_example(rule: CreditRule, version: PolicyVersion) -> str:

@@ -41,7 +41,7 @@ def _copy(obj: models.Model, **changes: object) -> models.Model:
 def policy_version_clone(*, version: PolicyVersion, code: str, actor: AbstractBaseUser | None,
                          effective_from: datetime.date | None = None, effective_to: datetime.date | None = None,
                          title: str | None = None) -> PolicyVersion:
-    """A new draft `code` with every option, reference value, enrollee class and rule of `version`.
+    """A new draft `code` with every option, reference value, enrollee class, rule and payment method of `version`.
 
     The period defaults to the source's own; a successor usually sets `effective_from` (and leaves `effective_to`
     open) and publishing it ends the source the day before.
@@ -65,6 +65,8 @@ def policy_version_clone(*, version: PolicyVersion, code: str, actor: AbstractBa
         _save(_copy(rule, version_id=draft.pk, enrollee_class_id=class_map[rule.enrollee_class_id]), actor)
     for rule in version.credit_rules.all():
         _save(_copy(rule, version_id=draft.pk), actor)
+    for method in version.payment_methods.all():
+        _save(_copy(method, version_id=draft.pk), actor)
     _audit(version=draft, action=AuditAction.CLONE, actor=actor, detail=f"from {version.code}")
     return draft
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from policies.models import (
     HOSPITAL_LEVELS,
     BenefitRule,
+    ClearingWay,
     EnrolleeClass,
     FacilityLevel,
     MedGroup,
@@ -49,6 +50,7 @@ def policy_version_problems(version: PolicyVersion) -> list[str]:
     rules = list(version.benefit_rules.select_related("enrollee_class"))
     problems = completeness_problems(version, classes, rules)
     problems += insutype_problems(version, classes)
+    problems += payment_method_problems(version, rules)
     if version.region.admdvs.startswith(SHANDONG_PROVINCE):
         if version.is_resident:
             problems += shandong_resident_bound_problems(rules)
@@ -135,6 +137,22 @@ def shandong_resident_bound_problems(rules: list[BenefitRule]) -> list[str]:
             problems.append(
                 _("resident chronic-disease rate %(rate)s for %(dise)s is below the Shandong minimum of 65%%")
                 % {"rate": fmt_rate(r.rate), "dise": r.dise_code})
+    return problems
+
+
+def payment_method_problems(version: PolicyVersion, rules: list[BenefitRule]) -> list[str]:
+    """Per-disease payment is for a disease the version covers; separately paid drugs have a rate when they have a
+    cap. (Each row's own shape is checked by the model and the database.)"""
+    problems = []
+    covered = {r.dise_code for r in rules if r.med_group == MedGroup.CHRONIC}
+    for method in version.payment_methods.all():
+        if method.clr_way == ClearingWay.PER_DISEASE and method.dise_code not in covered:
+            problems.append(_("per-disease payment for %(dise)s, a disease this version does not cover (no "
+                              "chronic-disease benefit rule)") % {"dise": method.dise_code})
+    if version.sep_pay_rate is None and version.sep_pay_annual_cap is not None:
+        problems.append(_("separately paid drugs have an annual cap but no rate"))
+    if version.sep_pay_rate is not None and not version.sep_pay_bucket.strip():
+        problems.append(_("separately paid drugs need an accumulator bucket"))
     return problems
 
 

@@ -9,6 +9,7 @@ from policies.models import (
     BenefitRule,
     CreditRule,
     EnrolleeClass,
+    PaymentMethod,
     PolicyVersion,
     ReferenceValue,
 )
@@ -77,6 +78,20 @@ class CreditRuleOutputSerializer(serializers.ModelSerializer):
         return sorted(obj.psn_type_set)
 
 
+class PaymentMethodOutputSerializer(serializers.ModelSerializer):
+    rate = money(allow_null=True)
+
+    class Meta:
+        model = PaymentMethod
+        fields = ["med_type_group", "dise_code", "facility_level", "clr_way", "rate"]
+
+
+class SepPayOutputSerializer(serializers.Serializer):
+    rate = rate_field(source="sep_pay_rate", allow_null=True)
+    annual_cap = money(source="sep_pay_annual_cap", allow_null=True)
+    bucket = serializers.CharField(source="sep_pay_bucket")
+
+
 class OptionsOutputSerializer(serializers.Serializer):
     current_pocket_first = serializers.BooleanField()
     two_pockets = serializers.BooleanField()
@@ -97,12 +112,15 @@ class PolicyVersionOutputSerializer(serializers.ModelSerializer):
     enrollee_classes = EnrolleeClassOutputSerializer(many=True)
     benefit_rules = BenefitRuleOutputSerializer(many=True)
     credit_rules = CreditRuleOutputSerializer(many=True)
+    payment_methods = PaymentMethodOutputSerializer(many=True)
+    sep_pay = SepPayOutputSerializer(source="*", help_text="separately paid drugs (rate null: settled as ordinary "
+                                                            "lines)")
 
     class Meta:
         model = PolicyVersion
         fields = ["code", "admdvs", "region_name", "insutype", "title", "source_document", "status", "effective_from",
                   "effective_to", "benefit_year_start", "options", "reference_values", "enrollee_classes",
-                  "benefit_rules", "credit_rules"]
+                  "benefit_rules", "credit_rules", "payment_methods", "sep_pay"]
 
     def get_benefit_year_start(self, obj: PolicyVersion) -> str:
         """MM-DD"""

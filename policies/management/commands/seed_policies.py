@@ -1,7 +1,7 @@
 """`manage.py seed_policies`: the regions and the seeded policy versions of CONTRACT.md (SH-2023-07, JN-2022,
-JN-2024, and Jinan's resident insurance JN-R-2024), created as drafts and published through the same service staff
-use. Idempotent: a version that exists is compared with the seed and left as it is (published versions change only
-by clone and publish)."""
+JN-2024 with their payment methods and separately paid drugs, and Jinan's resident insurance JN-R-2024), created as
+drafts and published through the same service staff use. Idempotent: a version that exists is compared with the
+seed and left as it is (published versions change only by clone and publish)."""
 
 import datetime
 from decimal import Decimal as D
@@ -12,6 +12,8 @@ from django.db import transaction
 
 from policies.models import (
     BenefitRule,
+    ClearingGroup,
+    ClearingWay,
     CreditBasis,
     CreditFrequency,
     CreditRule,
@@ -20,6 +22,7 @@ from policies.models import (
     FacilityLevel,
     InsuType,
     MedGroup,
+    PaymentMethod,
     PharmacySettlement,
     Pocket,
     PolicyVersion,
@@ -73,6 +76,7 @@ SHANGHAI = {
         "acct_pays_relative_commercial": False,
         # CONTRACT.md: SH-2023-07 refuses unfiled visits in another region.
         "cross_region_unfiled": CrossRegionUnfiled.REFUSE, "cross_region_rate_cut": D("0"),
+        "sep_pay_rate": None, "sep_pay_annual_cap": None, "sep_pay_bucket": "sep_pay", "review_extrapolate": False,
     },
     "reference_values": [],
     "classes": [
@@ -96,10 +100,29 @@ SHANGHAI = {
         _credit("retired, 75 and over", RETIRED, CreditBasis.FIXED_AMOUNT, CreditFrequency.ANNUAL, Pocket.CURRENT,
                 3, age_min=75, amount=D("1890.00"), prorate_first_year=True),
     ],
+    # The seed names capitation and per-disease payment but sets no numbers: every visit itemised.
+    "payment_methods": [],
 }
 
 
-def _jinan(code: str, start: datetime.date, end: datetime.date | None, employer_share: bool) -> dict:
+def _method(level: str, group: str, way: str, rate: str | None = None, dise_code: str = "") -> dict:
+    return {"facility_level": level, "med_type_group": group, "dise_code": dise_code, "clr_way": way,
+            "rate": D(rate) if rate is not None else None}
+
+
+# JN-2024's payment methods and separately paid drugs (CONTRACT.md, illustrative).
+JN_2024_PAYMENT = {
+    "sep_pay": {"sep_pay_rate": D("0.70"), "sep_pay_annual_cap": D("30000.00"), "sep_pay_bucket": "sep_pay"},
+    "payment_methods": [
+        _method("1", ClearingGroup.GENERAL, ClearingWay.CAPITATION, "12.00"),
+        _method(FacilityLevel.ANY, ClearingGroup.CHRONIC, ClearingWay.PER_DISEASE, "45.00", dise_code="M03900"),
+    ],
+}
+NO_SEP_PAY = {"sep_pay_rate": None, "sep_pay_annual_cap": None, "sep_pay_bucket": "sep_pay"}
+
+
+def _jinan(code: str, start: datetime.date, end: datetime.date | None, employer_share: bool,
+           payment: dict | None = None) -> dict:
     credits = [_credit("in-service: own contribution 2%", IN_SERVICE, CreditBasis.CLCT_BASE_SHARE,
                        CreditFrequency.MONTHLY, Pocket.HISTORICAL, 1, rate=D("0.02"))]
     if employer_share:
@@ -130,6 +153,7 @@ def _jinan(code: str, start: datetime.date, end: datetime.date | None, employer_
             "acct_pays_relative_commercial": True,
             # CONTRACT.md: JN-2024 pays unfiled visits in another region at rates 10 points lower (JN-2022 alike).
             "cross_region_unfiled": CrossRegionUnfiled.LOWER_RATE, "cross_region_rate_cut": D("0.10"),
+            **(payment["sep_pay"] if payment else NO_SEP_PAY), "review_extrapolate": False,
         },
         "reference_values": (
             [{"kind": ReferenceKind.PROVINCIAL_AVG_WAGE, "year": y, "amount": D("90000.00")} for y in years]
@@ -151,6 +175,7 @@ def _jinan(code: str, start: datetime.date, end: datetime.date | None, employer_
                _chronic("M07803", "retired", "0.90", "60000.00")]
         ),
         "credit_rules": credits,
+        "payment_methods": payment["payment_methods"] if payment else [],
     }
 
 
@@ -173,6 +198,7 @@ JINAN_RESIDENT = {
         "acct_pays_relative_resident": False, "acct_pays_relative_ltc": False,
         "acct_pays_relative_commercial": False,
         "cross_region_unfiled": CrossRegionUnfiled.REFUSE, "cross_region_rate_cut": D("0"),
+        **NO_SEP_PAY, "review_extrapolate": False,
     },
     "reference_values": [],
     "classes": [
@@ -185,12 +211,13 @@ JINAN_RESIDENT = {
         + [_chronic("M03900", "resident", "0.65", "1500.00")]
     ),
     "credit_rules": [],
+    "payment_methods": [],  # every resident visit itemised
 }
 
 SEEDS = [
     SHANGHAI,
     _jinan("JN-2022", datetime.date(2022, 1, 1), datetime.date(2023, 12, 31), employer_share=True),
-    _jinan("JN-2024", datetime.date(2024, 1, 1), None, employer_share=False),
+    _jinan("JN-2024", datetime.date(2024, 1, 1), None, employer_share=False, payment=JN_2024_PAYMENT),
     JINAN_RESIDENT,
 ]
 
@@ -198,6 +225,7 @@ VERSION_FIELDS = [name for name in SHANGHAI["version"] if name not in ("code", "
 CLASS_FIELDS = list(SHANGHAI["classes"][0])
 BENEFIT_FIELDS = [name for name in SHANGHAI["benefit_rules"][0] if name != "enrollee_class"]
 CREDIT_FIELDS = list(SHANGHAI["credit_rules"][0])
+METHOD_FIELDS = list(JN_2024_PAYMENT["payment_methods"][0])
 
 
 def _rows(rows: list[dict], key: tuple) -> dict:
@@ -216,6 +244,8 @@ def version_snapshot(version: PolicyVersion) -> dict:
         "benefit_rules": [{**{name: getattr(r, name) for name in BENEFIT_FIELDS},
                            "enrollee_class": codes[r.enrollee_class_id]} for r in version.benefit_rules.all()],
         "credit_rules": [{name: getattr(r, name) for name in CREDIT_FIELDS} for r in version.credit_rules.all()],
+        "payment_methods": [{name: getattr(m, name) for name in METHOD_FIELDS}
+                            for m in version.payment_methods.all()],
     }
 
 
@@ -225,7 +255,7 @@ def seed_differences(version: PolicyVersion, seed: dict) -> list[str]:
     differences = [name for name in VERSION_FIELDS if snapshot["version"][name] != seed["version"][name]]
     keys = {"reference_values": ("kind", "year"), "classes": ("code",),
             "benefit_rules": ("med_group", "dise_code", "enrollee_class", "facility_level"),
-            "credit_rules": ("name",)}
+            "credit_rules": ("name",), "payment_methods": ("facility_level", "med_type_group", "dise_code")}
     for table, key in keys.items():
         if _rows(snapshot[table], key) != _rows(seed[table], key):
             differences.append(table)
@@ -245,6 +275,8 @@ def seed_version(seed: dict) -> PolicyVersion:
         BenefitRule.objects.create(version=version, **{**row, "enrollee_class": classes[row["enrollee_class"]]})
     for row in seed["credit_rules"]:
         CreditRule.objects.create(version=version, **row)
+    for row in seed["payment_methods"]:
+        PaymentMethod.objects.create(version=version, **row)
     return policy_version_publish(version=version, actor=None)
 
 
