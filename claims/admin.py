@@ -124,8 +124,8 @@ def explanation_rows(explanation: list[dict[str, Any]], language: str | None) ->
 
 class SettlementLineInline(admin.TabularInline):
     model = SettlementLine
-    fields = ["item_code", "item", "chrg_item_lv", "qty", "price", "amount", "fulamt_ownpay_amt", "overlmt_selfpay",
-              "preselfpay_amt", "inscp_scp_amt", "acct_pay_forbidden"]
+    fields = ["item_code", "item", "chrg_item_lv", "sep_pay", "qty", "price", "amount", "fulamt_ownpay_amt",
+              "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "acct_pay_forbidden"]
     readonly_fields = fields
     extra = 0
     max_num = 0

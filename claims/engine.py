@@ -21,6 +21,12 @@ Who pays, in this order (POLICY.md "How one outpatient settlement is computed", 
    lets mutual aid use, then in cash. A policy that forbids the accounts to pay out-of-scope cost leaves that part
    to cash; so does every line of an item no account may pay, whatever the policy.
 
+Separately paid drugs (单独支付): where the version sets terms for them (`sep_terms`), the lines of such items are
+settled apart before step 2: the pooled fund pays their rate of their in-scope amount, with no deductible, up to
+what is left of their own annual cap in their own accumulator bucket. Steps 2 to 4 then settle the other lines
+only; the personal part and its payers (5) are those of the whole bill. A bill without such lines, or a version
+without such terms, settles exactly as above.
+
 Money is Decimal yuan. Each product is rounded half-up to the fen once (core.money.fen); sums, differences and
 minimums of fen amounts are exact and need no rounding.
 """
@@ -39,7 +45,7 @@ from core.money import ZERO, fen
 
 if TYPE_CHECKING:
     from policies.models import PolicyVersion
-    from policies.selectors import BenefitTerms
+    from policies.selectors import BenefitTerms, SepPayTerms
 
 CLASS_A, CLASS_B, CLASS_C = "01", "02", "03"
 CURRENT, HISTORICAL = "current", "historical"
@@ -49,6 +55,7 @@ POOLED_FUND = "310100"
 SUPPLEMENTARY_FUND = "LOCAL_SUPP"
 
 STEP_LINES = "lines"
+STEP_SEP_PAY = "sep_pay"  # only when separately paid drugs are settled apart, right after STEP_LINES
 STEP_CURRENT_FIRST = "current_pocket_first"
 STEP_DEDUCTIBLE = "deductible"
 STEP_POOLED_FUND = "pooled_fund"
@@ -74,6 +81,7 @@ class LineIn:
     selfpay_prop: Decimal = Decimal("0")
     pric_uplmt_amt: Decimal | None = None
     acct_pay_forbidden: bool = False
+    sep_pay: bool = False  # a separately paid drug (the item's sep_pay_flag)
 
 
 @dataclass(frozen=True)
@@ -214,21 +222,31 @@ class Adjudication:
     lines: tuple[LineOut, ...]
     warnings: tuple[Promise, ...] = field(default=())
     steps: tuple[Step, ...] = field(default=())
+    # Separately paid drugs settled apart: the pooled fund's payment for them (part of hifp_pay) and what it adds
+    # to their bucket's counters; `sep_bucket` "" when the bill had none settled apart.
+    sep_hifp_pay: Decimal = ZERO
+    sep_bucket: str = ""
+    sep_accumulator_delta: AccumulatorDelta = AccumulatorDelta(ZERO, ZERO)
 
 
 # --- the computation --------------------------------------------------------------------------------------------
 
 def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: EngineOptions,
                accumulator: Accumulator, own: Pockets | None, acct_used: bool,
-               mulaid_payers: Sequence[MulaidPayer]) -> Adjudication:
+               mulaid_payers: Sequence[MulaidPayer], sep_terms: SepPayTerms | None = None,
+               sep_accumulator: Accumulator = Accumulator()) -> Adjudication:
     """Compute one settlement (module docstring for the order of payers).
 
     `terms` None: the patient has no employee insurance here, so no fund pays; `terms.fund_pays` False: accounts
     and cash only. `own` None: the patient has no account. `acct_used` False: no account pays anything.
+    `sep_terms`: the version's terms for separately paid drugs, used when the fund pays this visit and a line is
+    one (`sep_accumulator`: their bucket's counters before this visit).
     Raises ValueError for inputs no caller should pass (negative or sub-fen money, an unknown class or pocket, a
     relative listed twice); the request's own mistakes are checked before the engine is called.
     """
     _check(lines=lines, terms=terms, accumulator=accumulator, own=own, mulaid_payers=mulaid_payers)
+    if sep_terms is not None:
+        _check_sep(sep_terms, sep_accumulator)
     steps: list[Step] = []
 
     # 1. Lines.
@@ -259,16 +277,26 @@ def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: 
         (("medfee_sumamt", medfee), ("fulamt_ownpay_amt", fulamt), ("overlmt_selfpay", overlmt),
          ("preselfpay_amt", preselfpay), ("inscp_scp_amt", inscp), ("acct_pay_forbidden", forbidden))))
 
+    # 1a. Separately paid drugs, apart from the rest of the bill.
+    sep = None
+    if sep_terms is not None and terms is not None and terms.fund_pays and any(line.sep_pay for line in lines):
+        sep = _sep_pay(sep_terms, sep_accumulator, [o for line, o in zip(lines, line_outs, strict=True)
+                                                    if line.sep_pay])
+        steps.append(sep.step)
+        inscp_rest = inscp - sep.inscp
+    else:
+        inscp_rest = inscp
+
     # 2. Current-year pocket first.
     balances = {OWN: {CURRENT: own.current, HISTORICAL: own.historical}} if own is not None else {}
     paid: dict[tuple[str, str], Decimal] = {}
     cur_first = ZERO
     if options.current_pocket_first and acct_used and own is not None:
-        cur_first = min(own.current, inscp)
+        cur_first = min(own.current, inscp_rest)
         _debit(balances, paid, OWN, CURRENT, cur_first)
         label = _explain(_("the current-year pocket pays in-scope cost first, not counted towards the deductible: "
                            "balance %(balance)s, in-scope cost %(inscp)s, %(paid)s paid"),
-                         balance=own.current, inscp=inscp, paid=cur_first)
+                         balance=own.current, inscp=inscp_rest, paid=cur_first)
     elif not options.current_pocket_first:
         label = _explain(_("the policy does not pay the current-year pocket first"))
     elif not acct_used:
@@ -276,8 +304,8 @@ def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: 
                            "first"))
     else:
         label = _explain(_("the patient has no account: the current-year pocket does not pay first"))
-    remaining_inscp = inscp - cur_first
-    steps.append(Step(STEP_CURRENT_FIRST, label, inscp, cur_first, (("current_pocket_paid", cur_first),)))
+    remaining_inscp = inscp_rest - cur_first
+    steps.append(Step(STEP_CURRENT_FIRST, label, inscp_rest, cur_first, (("current_pocket_paid", cur_first),)))
 
     # 3. Deductible.
     fund_pays = terms is not None and terms.fund_pays
@@ -321,8 +349,9 @@ def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: 
     else:
         label = _no_fund_label(terms, _("no fund pays"))
         detail = (("hifp_pay", hifp), ("oth_pay", oth))
-    fund = hifp + oth
-    steps.append(Step(STEP_POOLED_FUND, label, base, fund, detail))
+    steps.append(Step(STEP_POOLED_FUND, label, base, hifp + oth, detail))
+    sep_hifp = sep.hifp if sep is not None else ZERO
+    fund = hifp + oth + sep_hifp
 
     # 5. Personal part.
     psn_part = medfee - fund
@@ -391,12 +420,12 @@ def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: 
     own_after = Pockets(balances[OWN][CURRENT], balances[OWN][HISTORICAL]) if own is not None else None
     setldetail: list[FundPayment] = []
     if fund_pays:
-        setldetail.append(FundPayment(POOLED_FUND, hifp))
+        setldetail.append(FundPayment(POOLED_FUND, hifp + sep_hifp))
         if oth > 0:
             setldetail.append(FundPayment(SUPPLEMENTARY_FUND, oth))
     return Adjudication(
         medfee_sumamt=medfee, fulamt_ownpay_amt=fulamt, overlmt_selfpay=overlmt, preselfpay_amt=preselfpay,
-        inscp_scp_amt=inscp, act_pay_dedc=dedc, hifp_pay=hifp, oth_pay=oth, fund_pay_sumamt=fund,
+        inscp_scp_amt=inscp, act_pay_dedc=dedc, hifp_pay=hifp + sep_hifp, oth_pay=oth, fund_pay_sumamt=fund,
         psn_part_amt=psn_part, acct_pay=acct_pay, acct_mulaid_pay=mulaid_pay, psn_cash_pay=cash,
         balc=own_after.total if own_after is not None else ZERO,
         setldetail=tuple(setldetail),
@@ -404,7 +433,51 @@ def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: 
         mulaid=tuple(mulaid), bucket=terms.bucket if fund_pays else "",
         accumulator_delta=AccumulatorDelta(dedc=dedc, hifp=hifp), own_after=own_after,
         lines=tuple(line_outs), warnings=tuple(warnings), steps=tuple(steps),
+        sep_hifp_pay=sep_hifp, sep_bucket=sep_terms.bucket if sep is not None else "",
+        sep_accumulator_delta=AccumulatorDelta(dedc=ZERO, hifp=sep_hifp),
     )
+
+
+@dataclass(frozen=True)
+class _SepPart:
+    inscp: Decimal
+    hifp: Decimal
+    step: Step
+
+
+def _sep_pay(terms: SepPayTerms, accumulator: Accumulator, outs: list[LineOut]) -> _SepPart:
+    """The pooled fund's payment for the separately paid lines: their rate of their in-scope amount, no
+    deductible, up to what is left of their annual cap."""
+    inscp = sum((o.inscp_scp_amt for o in outs), ZERO)
+    due = fen(inscp * terms.rate)
+    if terms.annual_cap is None:
+        hifp = due
+        label = _explain(_("separately paid drugs, %(n)s lines, settled apart with no deductible: the pooled fund "
+                           "pays %(rate)s of their in-scope %(inscp)s: %(due)s; no annual cap"),
+                         n=str(len(outs)), rate=_percent(terms.rate), inscp=inscp, due=due)
+        detail = (("inscp_scp_amt", inscp), ("rate", terms.rate), ("due", due), ("hifp_pay", hifp))
+    else:
+        cap_left = max(ZERO, terms.annual_cap - accumulator.hifp_paid)
+        hifp = min(due, cap_left)
+        label = _explain(_("separately paid drugs, %(n)s lines, settled apart with no deductible: the pooled fund "
+                           "pays %(rate)s of their in-scope %(inscp)s: %(due)s due; their annual cap %(cap)s of "
+                           "which %(paid_before)s already paid: %(left)s left, %(hifp)s paid"),
+                         n=str(len(outs)), rate=_percent(terms.rate), inscp=inscp, due=due, cap=terms.annual_cap,
+                         paid_before=accumulator.hifp_paid, left=cap_left, hifp=hifp)
+        detail = (("inscp_scp_amt", inscp), ("rate", terms.rate), ("due", due), ("annual_cap", terms.annual_cap),
+                  ("hifp_paid", accumulator.hifp_paid), ("cap_left", cap_left), ("hifp_pay", hifp))
+    return _SepPart(inscp=inscp, hifp=hifp, step=Step(STEP_SEP_PAY, label, inscp, hifp, detail))
+
+
+def _check_sep(terms: SepPayTerms, accumulator: Accumulator) -> None:
+    if not isinstance(terms.rate, Decimal) or not terms.rate.is_finite() or not 0 <= terms.rate <= 1:
+        raise ValueError(f"sep_terms.rate must be a Decimal from 0 to 1, not {terms.rate!r}")
+    for name, value in (("sep_terms.annual_cap", terms.annual_cap), ("sep_accumulator.dedc_used",
+                                                                     accumulator.dedc_used),
+                        ("sep_accumulator.hifp_paid", accumulator.hifp_paid)):
+        if value is not None and (not isinstance(value, Decimal) or not value.is_finite() or value < 0
+                                  or fen(value) != value):
+            raise ValueError(f"{name} must be a non-negative Decimal in whole fen, not {value!r}")
 
 
 def _split_line(line: LineIn) -> LineOut:

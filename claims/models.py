@@ -258,6 +258,10 @@ class Settlement(models.Model):
     hosp_lv = models.CharField(_("facility level"), max_length=10, blank=True)
     bucket = models.CharField(_("bucket"), max_length=20, blank=True)
     year_start = models.DateField(_("benefit year from"), null=True, blank=True)
+    # Separately paid drugs settled apart (claims.engine): their own bucket and the pooled fund's payment for them,
+    # which is part of hifp_pay.
+    sep_bucket = models.CharField(_("separately paid drugs' bucket"), max_length=20, blank=True)
+    sep_hifp_pay = money_field(_("pooled fund for separately paid drugs"))
     medfee_sumamt = money_field(_("total"))
     fulamt_ownpay_amt = money_field(_("out of scope"))
     overlmt_selfpay = money_field(_("over the price limit"))
@@ -315,6 +319,11 @@ class SettlementLine(models.Model):
     item = models.ForeignKey(Item, verbose_name=_("catalog item"), on_delete=models.PROTECT, null=True, blank=True,
                              related_name="+")
     chrg_item_lv = models.CharField(_("catalog class"), max_length=2, choices=ItemClass.choices)
+    # The catalog terms the line was settled with (the catalog may change later).
+    selfpay_prop = models.DecimalField(_("pre-self-pay share"), max_digits=5, decimal_places=4, default=0)
+    pric_uplmt_amt = models.DecimalField(_("unit price limit"), max_digits=MONEY_MAX_DIGITS,
+                                         decimal_places=MONEY_DECIMAL_PLACES, null=True, blank=True)
+    sep_pay = models.BooleanField(_("paid separately"), default=False)
     qty = models.DecimalField(_("quantity"), max_digits=12, decimal_places=4)
     price = models.DecimalField(_("unit price"), max_digits=14, decimal_places=4)
     amount = money_field(_("amount"))

@@ -39,7 +39,7 @@ from core.queries import instances_insert, only_row
 from policies.cache import policy_version_resolved
 from policies.errors import PolicyError
 from policies.models import PolicyVersion
-from policies.selectors import BenefitTerms, benefit_rule_for, facility_level_of
+from policies.selectors import BenefitTerms, SepPayTerms, benefit_rule_for, facility_level_of, sep_pay_terms_for
 
 PHARMACY_PURCHASE = "41"
 CHRONIC = "14"
@@ -71,10 +71,15 @@ class Visit:
     items: dict[str, Item]
     payers: list[Payer] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    sep_terms: SepPayTerms | None = None  # set only when the bill has separately paid drugs settled apart
 
     @property
     def bucket(self) -> str:
         return self.terms.bucket if self.terms is not None and self.terms.fund_pays else ""
+
+    @property
+    def sep_bucket(self) -> str:
+        return self.sep_terms.bucket if self.sep_terms is not None else ""
 
 
 def request_digest(data: dict[str, Any]) -> str:
@@ -189,9 +194,12 @@ def visit_resolve(*, facility: Facility, data: dict[str, Any]) -> Visit:
             chrg_item_lv=item.chrg_item_lv if item else None,
             selfpay_prop=item.selfpay_prop if item else Decimal(0),
             pric_uplmt_amt=item.pric_uplmt_amt if item else None,
-            acct_pay_forbidden=bool(item and item.acct_pay_forbidden)))
+            acct_pay_forbidden=bool(item and item.acct_pay_forbidden), sep_pay=bool(item and item.sep_pay_flag)))
+    sep_terms = None
+    if terms is not None and terms.fund_pays and any(line.sep_pay for line in lines):
+        sep_terms = sep_pay_terms_for(version)
     visit = Visit(facility=facility, person=person, enrollment=enrollment, version=version, terms=terms,
-                  options=options, year_start=year_start, lines=lines, items=items, data=data)
+                  options=options, year_start=year_start, lines=lines, items=items, data=data, sep_terms=sep_terms)
     visit.payers = _payers(patient, day, data.get("mulaid_psn_no") or None)
     return visit
 
@@ -201,14 +209,21 @@ def _pockets(account: PersonalAccount | None) -> engine.Pockets | None:
                                                       historical=account.balc_historical)
 
 
-def _compute(visit: Visit, accumulator: engine.Accumulator,
+def _counters(row: Accumulator | None) -> engine.Accumulator:
+    return engine.Accumulator() if row is None else engine.Accumulator(dedc_used=row.dedc_used,
+                                                                      hifp_paid=row.hifp_paid)
+
+
+def _compute(visit: Visit, counters: dict[str, Accumulator | None],
              accounts: dict[int, PersonalAccount]) -> engine.Adjudication:
+    """The engine's answer for the visit, with the counters rows of its buckets (by bucket) and the accounts."""
     own = accounts.get(visit.person.pk) if visit.enrollment is not None else None
     mulaid = [engine.MulaidPayer(psn_no=p.psn_no, pockets=_pockets(accounts[p.person_id]), allowed=p.allowed)
               for p in visit.payers if p.allowed and p.person_id in accounts]
-    return engine.adjudicate(lines=visit.lines, terms=visit.terms, options=visit.options, accumulator=accumulator,
-                             own=_pockets(own), acct_used=visit.data.get("acct_used_flag", "1") == "1",
-                             mulaid_payers=mulaid)
+    return engine.adjudicate(lines=visit.lines, terms=visit.terms, options=visit.options,
+                             accumulator=_counters(counters.get(visit.bucket)), own=_pockets(own),
+                             acct_used=visit.data.get("acct_used_flag", "1") == "1", mulaid_payers=mulaid,
+                             sep_terms=visit.sep_terms, sep_accumulator=_counters(counters.get(visit.sep_bucket)))
 
 
 def _money(value: Decimal) -> str:
@@ -255,12 +270,9 @@ def explanation_of(result: engine.Adjudication) -> list[dict[str, Any]]:
 def settlement_preview(*, facility: Facility, data: dict[str, Any]) -> dict[str, Any]:
     """What settling would answer now (national 2206); nothing is written or locked."""
     visit = visit_resolve(facility=facility, data=data)
-    counters = engine.Accumulator()
-    if visit.bucket:
-        row = only_row(Accumulator.objects.filter(person=visit.person, year_start=visit.year_start,
-                                                  bucket=visit.bucket))
-        if row is not None:
-            counters = engine.Accumulator(dedc_used=row.dedc_used, hifp_paid=row.hifp_paid)
+    counters = {bucket: only_row(Accumulator.objects.filter(person=visit.person, year_start=visit.year_start,
+                                                            bucket=bucket))
+                for bucket in (visit.bucket, visit.sep_bucket) if bucket}
     ids = [visit.person.pk] + [p.person_id for p in visit.payers]
     accounts = {a.person_id: a for a in PersonalAccount.objects.filter(person_id__in=ids)}
     result = _compute(visit, counters, accounts)
@@ -295,15 +307,19 @@ def settlement_create(*, facility: Facility, data: dict[str, Any]) -> tuple[dict
         return answer, False
 
 
-def _lock_counters(visit: Visit) -> Accumulator | None:
-    if not visit.bucket:
-        return None
-    row = accumulator_locked(person_id=visit.person.pk, year_start=visit.year_start, bucket=visit.bucket)
-    if row is None:
-        Accumulator.objects.bulk_create([Accumulator(person_id=visit.person.pk, year_start=visit.year_start,
-                                                     bucket=visit.bucket)], ignore_conflicts=True)
-        row = accumulator_locked(person_id=visit.person.pk, year_start=visit.year_start, bucket=visit.bucket)
-    return row
+def _lock_counters(person_id: int, year_start: datetime.date | None,
+                   buckets: list[str]) -> dict[str, Accumulator]:
+    """The person's counters rows of these buckets, created where missing, locked in bucket order (a settlement
+    with separately paid drugs has two; every path locks them in this one order)."""
+    rows = {}
+    for bucket in sorted({b for b in buckets if b}):
+        row = accumulator_locked(person_id=person_id, year_start=year_start, bucket=bucket)
+        if row is None:
+            Accumulator.objects.bulk_create([Accumulator(person_id=person_id, year_start=year_start,
+                                                         bucket=bucket)], ignore_conflicts=True)
+            row = accumulator_locked(person_id=person_id, year_start=year_start, bucket=bucket)
+        rows[bucket] = row
+    return rows
 
 
 def accumulator_save(counters: Accumulator) -> None:
@@ -318,11 +334,10 @@ def accumulator_save(counters: Accumulator) -> None:
 @transaction.atomic
 def _settle(*, facility: Facility, data: dict[str, Any], digest: str) -> dict[str, Any]:
     visit = visit_resolve(facility=facility, data=data)
-    counters = _lock_counters(visit)
+    counters = _lock_counters(visit.person.pk, visit.year_start, [visit.bucket, visit.sep_bucket])
     payer_ids = [p.person_id for p in visit.payers if p.allowed]
     accounts = accounts_lock(person_ids=([visit.person.pk] if visit.enrollment else []) + payer_ids)
-    result = _compute(visit, engine.Accumulator(dedc_used=counters.dedc_used, hifp_paid=counters.hifp_paid)
-                      if counters else engine.Accumulator(), accounts)
+    result = _compute(visit, counters, accounts)
 
     setl_id = f"{data['setl_date']:%Y%m%d}{secrets.token_hex(8).upper()}"
     answer = settlement_answer(visit=visit, result=result, setl_id=setl_id, status=SettlementStatus.SETTLED)
@@ -334,11 +349,14 @@ def _settle(*, facility: Facility, data: dict[str, Any], digest: str) -> dict[st
         benefit_rule_id=visit.terms.rule_id if visit.terms else None,
         enrollee_class=visit.terms.enrollee_class if visit.terms else "", hosp_lv=facility_level_of(facility),
         bucket=visit.bucket, year_start=visit.year_start if visit.bucket else None, response=answer,
+        sep_bucket=result.sep_bucket, sep_hifp_pay=result.sep_hifp_pay,
         explanation=explanation_of(result), **{name: getattr(result, name) for name in MONEY_FIELDS})
     instances_insert([settlement])
     instances_insert([
         SettlementLine(settlement=settlement, item_code=out.item_code, item=visit.items.get(out.item_code),
-                       chrg_item_lv=out.chrg_item_lv, qty=line.qty, price=line.price, amount=out.amount,
+                       chrg_item_lv=out.chrg_item_lv, selfpay_prop=line.selfpay_prop,
+                       pric_uplmt_amt=line.pric_uplmt_amt, sep_pay=line.sep_pay, qty=line.qty, price=line.price,
+                       amount=out.amount,
                        fulamt_ownpay_amt=out.fulamt_ownpay_amt, overlmt_selfpay=out.overlmt_selfpay,
                        preselfpay_amt=out.preselfpay_amt, inscp_scp_amt=out.inscp_scp_amt,
                        acct_pay_forbidden=out.acct_pay_forbidden)
@@ -355,10 +373,13 @@ def _settle(*, facility: Facility, data: dict[str, Any], digest: str) -> dict[st
             period=data["setl_date"], policy_version=visit.version if own else by_psn_no[debit.payer].version,
             reason="" if own else _("mutual aid for %(psn_no)s") % {"psn_no": visit.person.psn_no}))
     ledger_post_many(postings)
-    if counters is not None:
-        counters.dedc_used += result.accumulator_delta.dedc
-        counters.hifp_paid += result.accumulator_delta.hifp
-        accumulator_save(counters)
+    for bucket, delta in ((visit.bucket, result.accumulator_delta), (result.sep_bucket,
+                                                                     result.sep_accumulator_delta)):
+        if bucket:
+            counters[bucket].dedc_used += delta.dedc
+            counters[bucket].hifp_paid += delta.hifp
+    for row in counters.values():
+        accumulator_save(row)
     # Last, after the accumulator and account locks: what is kept from settlements (report summaries, …).
     events.settlement_applied(settlement, sign=+1)
     return answer
@@ -378,10 +399,9 @@ def settlement_reverse(*, settlement: Settlement, reason: str, user=None,  # noq
     settlement = Settlement.objects.select_for_update().get(pk=settlement.pk)
     if settlement.is_reversed:
         return settlement
-    if settlement.bucket:
-        counters = Accumulator.objects.select_for_update().get(person=settlement.person_id,
-                                                               year_start=settlement.year_start,
-                                                               bucket=settlement.bucket)
+    buckets = sorted({b for b in (settlement.bucket, settlement.sep_bucket) if b})
+    counters = {row.bucket: row for row in Accumulator.objects.select_for_update().filter(
+        person=settlement.person_id, year_start=settlement.year_start, bucket__in=buckets).order_by("bucket")}
     debits = list(LedgerEntry.objects.select_related("account").filter(
         ref_type="settlement", ref_id=settlement.setl_id,
         kind__in=[EntryKind.SETTLEMENT, EntryKind.MULAID_SETTLEMENT]).order_by("id"))
@@ -391,9 +411,12 @@ def settlement_reverse(*, settlement: Settlement, reason: str, user=None,  # noq
                               ref_id=settlement.setl_id, period=debit.period, policy_version=debit.policy_version,
                               reason=reason[:200]) for debit in debits], user=user)
     if settlement.bucket:
-        counters.dedc_used -= settlement.act_pay_dedc
-        counters.hifp_paid -= settlement.hifp_pay
-        accumulator_save(counters)
+        counters[settlement.bucket].dedc_used -= settlement.act_pay_dedc
+        counters[settlement.bucket].hifp_paid -= settlement.hifp_pay - settlement.sep_hifp_pay
+    if settlement.sep_bucket:
+        counters[settlement.sep_bucket].hifp_paid -= settlement.sep_hifp_pay
+    for row in counters.values():
+        accumulator_save(row)
     settlement.status = SettlementStatus.REVERSED
     settlement.reversed_at = timezone.now()
     settlement.reversal_reason = reason[:200]

@@ -153,6 +153,9 @@ def payment_method_problems(version: PolicyVersion, rules: list[BenefitRule]) ->
         problems.append(_("separately paid drugs have an annual cap but no rate"))
     if version.sep_pay_rate is not None and not version.sep_pay_bucket.strip():
         problems.append(_("separately paid drugs need an accumulator bucket"))
+    elif version.sep_pay_rate is not None and version.sep_pay_bucket in {r.bucket for r in rules}:
+        problems.append(_("separately paid drugs need a bucket of their own, not %(bucket)s of the benefit rules")
+                        % {"bucket": version.sep_pay_bucket})
     return problems
 
 

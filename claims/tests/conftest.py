@@ -34,6 +34,8 @@ def world(db):
     ItemFactory(item_code="A50", chrg_item_lv="01", pric_uplmt_amt=Decimal("50.00"))
     ItemFactory(item_code="B30", chrg_item_lv="02", selfpay_prop=Decimal("0.10"), pric_uplmt_amt=Decimal("28.00"))
     ItemFactory(item_code="C", chrg_item_lv="03")
+    # A separately paid drug (sep_pay_flag), class B with a 10% pre-self-pay share.
+    ItemFactory(item_code="S70", chrg_item_lv="02", selfpay_prop=Decimal("0.10"), sep_pay_flag=True)
     DiseaseFactory(opsp_dise_code="M03900", opsp_dise_name="高血压")
     DiseaseFactory(opsp_dise_code="M07803", opsp_dise_name="血液透析")
     return {"regions": regions, "facilities": facilities}

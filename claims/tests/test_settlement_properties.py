@@ -32,7 +32,8 @@ pytestmark = pytest.mark.django_db
 
 ZERO = Decimal("0.00")
 PREFIX = {"310000": "SH", "370100": "JN"}
-ITEM_CODES = ("A50", "B30", "C", "Z999")  # Z999 is not in the catalog: class C with a warning
+# Z999 is not in the catalog: class C with a warning; S70 is a separately paid drug (settled apart in JN-2024).
+ITEM_CODES = ("A50", "B30", "C", "Z999", "S70")
 PATIENTS = ("holder", "spouse", "parent", "child")
 PAYER_CHOICES = (None, "holder", "spouse", "stranger")
 FIRST_DAY, LAST_DAY = D(2024, 1, 1), D(2025, 12, 31)
@@ -95,7 +96,9 @@ def books_check() -> None:
     for s in settlements:
         if s.bucket and s.status == SettlementStatus.SETTLED:
             expected[(s.person_id, s.year_start, s.bucket)][0] += s.act_pay_dedc
-            expected[(s.person_id, s.year_start, s.bucket)][1] += s.hifp_pay
+            expected[(s.person_id, s.year_start, s.bucket)][1] += s.hifp_pay - s.sep_hifp_pay
+        if s.sep_bucket and s.status == SettlementStatus.SETTLED:
+            expected[(s.person_id, s.year_start, s.sep_bucket)][1] += s.sep_hifp_pay
     rows = {(a.person_id, a.year_start, a.bucket): [a.dedc_used, a.hifp_paid] for a in Accumulator.objects.all()}
     for key, row in rows.items():
         assert row == expected.get(key, [ZERO, ZERO]), (key, row)

@@ -168,3 +168,11 @@ def test_api_answers_payment_methods_and_separately_paid_drugs(seeded, clerk):
             "rate": "12.00"} in body["payment_methods"]
     shanghai = api.get("/api/v1/policies/", {"admdvs": "310000", "date": "2025-03-01"}).json()
     assert shanghai["payment_methods"] == [] and shanghai["sep_pay"]["rate"] is None
+
+
+def test_publish_refuses_a_drug_bucket_shared_with_the_benefit_rules(seeded, policy_manager):
+    draft = policy_version_clone(version=PolicyVersion.objects.get(code="JN-2024"), code="D", actor=policy_manager)
+    draft.sep_pay_bucket = "general"
+    draft.save()
+    assert policy_version_problems(draft) == [
+        "separately paid drugs need a bucket of their own, not general of the benefit rules"]
