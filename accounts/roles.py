@@ -19,6 +19,7 @@ ROLES: dict[str, dict] = {
             "claims.add_item", "claims.change_item",
             "claims.add_disease", "claims.change_disease",
             "claims.add_recognition", "claims.change_recognition", "claims.delete_recognition",
+            "clearing.add_signing", "clearing.change_signing", "clearing.delete_signing",
             "accounts.delete_familylink",
             "accounts.view_full_certno",
         ],

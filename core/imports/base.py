@@ -39,6 +39,7 @@ IMPORT_KINDS: dict[str, str] = {
     "recognitions": "claims.resources.RecognitionResource",
     "contributions": "accounts.resources.ContributionResource",
     "balances": "accounts.resources.BalanceResource",
+    "signings": "clearing.resources.SigningResource",
 }
 
 # SQLite allows 32,766 parameters per statement; stay well below for `__in` preloads.

@@ -152,6 +152,11 @@ class RecognitionWriter(TableWriter):
     value_fields = ("enddate",)
 
 
+class SigningWriter(TableWriter):
+    key = ("person", "facility", "begndate")
+    value_fields = ("enddate",)
+
+
 class ContributionWriter(TableWriter):
     key = ("person", "period")
     value_fields = ("clct_base", "psn_clct_amt", "emp_clct_amt")
@@ -597,6 +602,7 @@ WRITERS: dict[str, type[Writer]] = {
     "contributions": ContributionWriter,
     "family_links": FamilyLinkWriter,
     "balances": BalanceWriter,
+    "signings": SigningWriter,
 }
 
 
