@@ -253,7 +253,7 @@ def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: 
     line_outs: list[LineOut] = []
     warnings: list[Promise] = []
     for line in lines:
-        line_outs.append(_split_line(line))
+        line_outs.append(split_line(line))
         if line.chrg_item_lv is None:
             warnings.append(_explain(_("item %(code)s is not in the catalog: settled as class C (out of scope)"),
                                      code=line.item_code))
@@ -480,7 +480,7 @@ def _check_sep(terms: SepPayTerms, accumulator: Accumulator) -> None:
             raise ValueError(f"{name} must be a non-negative Decimal in whole fen, not {value!r}")
 
 
-def _split_line(line: LineIn) -> LineOut:
+def split_line(line: LineIn) -> LineOut:
     """CONTRACT.md's line rule: each part rounded half-up to the fen on its own line."""
     level = CLASS_C if line.chrg_item_lv is None else line.chrg_item_lv
     amount = fen(line.qty * line.price)

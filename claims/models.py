@@ -164,17 +164,22 @@ class Recognition(models.Model):
 
 
 class PartnerToken(models.Model):
-    """An API token bound to one facility. Only a SHA-256 digest is stored; the token is shown once, at creation."""
+    """An API token bound to one facility, shown once, at creation. The token is derived from `seed` with the
+    server's PARTNER_TOKEN_KEY (claims.tokens): the database holds the seed and a SHA-256 digest, never the token,
+    yet the server can recompute it to check the national gateway's signature (`x-tif-signature`)."""
 
     facility = models.ForeignKey(Facility, verbose_name=_("facility"), on_delete=models.PROTECT,
                                  related_name="partner_tokens")
     digest = models.CharField(_("token digest"), max_length=64, unique=True, editable=False)
+    seed = models.CharField(_("token seed"), max_length=32, blank=True, editable=False,
+                            help_text=_("with the server's key it gives the token back; empty for tokens made "
+                                        "before signatures, which only the Token header accepts"))
     prefix = models.CharField(_("token prefix"), max_length=8, editable=False,
                               help_text=_("the first characters of the token, to tell tokens apart"))
     label = models.CharField(_("label"), max_length=100, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
-    history = HistoricalRecords(excluded_fields=["created_at"])
+    history = HistoricalRecords(excluded_fields=["created_at", "seed"])
 
     class Meta:
         verbose_name = _("partner API token")

@@ -154,6 +154,17 @@ def accumulators_of_year(*, person: Person, year: int) -> QuerySet[Accumulator]:
     return Accumulator.objects.filter(person=person, year_start__year=year).order_by("year_start", "bucket")
 
 
+def accumulators_on(*, person: Person, day: datetime.date) -> QuerySet[Accumulator]:
+    """The person's counters of the benefit year that `day` falls in (a benefit year lasts one year from its
+    start, whatever day the policy starts it on)."""
+    try:
+        year_before = day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        year_before = datetime.date(day.year - 1, 2, 28)
+    return (Accumulator.objects.filter(person=person, year_start__lte=day, year_start__gt=year_before)
+            .order_by("year_start", "bucket"))
+
+
 def settlements_of_facility(*, facility: Facility) -> QuerySet[Settlement]:
     """The facility's settlements, newest service date first, carrying only what the answer is built from."""
     return (Settlement.objects.filter(facility=facility).only("id", "setl_id", "status", "setl_date", "response")

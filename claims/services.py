@@ -128,6 +128,22 @@ def _payers(patient: Patient, day: datetime.date, mulaid_psn_no: str | None) -> 
     return payers
 
 
+def bill_lines(bill: list[dict[str, Any]]) -> tuple[list[engine.LineIn], dict[str, Item]]:
+    """A bill's lines (`item_code`, `qty`, `price`) with their catalog entries, as the engine takes them, and the
+    catalog items found by code (a code not in the catalog is class C)."""
+    items = catalog_items([line["item_code"] for line in bill])
+    lines = []
+    for line in bill:
+        item = items.get(line["item_code"])
+        lines.append(engine.LineIn(
+            item_code=line["item_code"], qty=Decimal(line["qty"]), price=Decimal(line["price"]),
+            chrg_item_lv=item.chrg_item_lv if item else None,
+            selfpay_prop=item.selfpay_prop if item else Decimal(0),
+            pric_uplmt_amt=item.pric_uplmt_amt if item else None,
+            acct_pay_forbidden=bool(item and item.acct_pay_forbidden), sep_pay=bool(item and item.sep_pay_flag)))
+    return lines, items
+
+
 def visit_resolve(*, facility: Facility, data: dict[str, Any]) -> Visit:
     """Check a settlement request against the registry and the policy in force on the service date
     (POLICY.md step 1) and gather what the engine needs. Raises ClaimError with CONTRACT.md's codes."""
@@ -184,17 +200,7 @@ def visit_resolve(*, facility: Facility, data: dict[str, Any]) -> Visit:
         options = engine.EngineOptions.of(version)
         year_start = version.benefit_year_start_for(day)
 
-    codes = [line["item_code"] for line in data["items"]]
-    items = catalog_items(codes)
-    lines = []
-    for line in data["items"]:
-        item = items.get(line["item_code"])
-        lines.append(engine.LineIn(
-            item_code=line["item_code"], qty=Decimal(line["qty"]), price=Decimal(line["price"]),
-            chrg_item_lv=item.chrg_item_lv if item else None,
-            selfpay_prop=item.selfpay_prop if item else Decimal(0),
-            pric_uplmt_amt=item.pric_uplmt_amt if item else None,
-            acct_pay_forbidden=bool(item and item.acct_pay_forbidden), sep_pay=bool(item and item.sep_pay_flag)))
+    lines, items = bill_lines(data["items"])
     sep_terms = None
     if terms is not None and terms.fund_pays and any(line.sep_pay for line in lines):
         sep_terms = sep_pay_terms_for(version)

@@ -1,5 +1,5 @@
 """URLs: the staff admin (language-prefixed paths not used: the language comes from the session or browser),
-the partner API under /api/v1/, and Django's language switcher."""
+the partner API under /api/v1/, the national interface gateway (/fsi/api/…), and Django's language switcher."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -10,4 +10,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),
+    path("", include("gateway.api.urls")),
 ]

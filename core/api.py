@@ -40,12 +40,17 @@ def _flatten(detail: object, prefix: str = "") -> list[str]:
     return [f"{prefix}: {detail}" if prefix else str(detail)]
 
 
+def validation_text(detail: object) -> str:
+    """A serializer's errors as one line: `field.sub: message; …` (the API's INVALID_REQUEST text)."""
+    return "; ".join(_flatten(detail))
+
+
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     err_code = getattr(exc, "err_code", None)
     if err_code:
         return error_response(err_code, getattr(exc, "err_msg", None) or str(exc))
     if isinstance(exc, exceptions.ValidationError):
-        return error_response("INVALID_REQUEST", "; ".join(_flatten(exc.detail)))
+        return error_response("INVALID_REQUEST", validation_text(exc.detail))
     if isinstance(exc, exceptions.ParseError):
         return error_response("INVALID_REQUEST", str(exc.detail))
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):

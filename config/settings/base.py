@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "claims",
     "reports",
     "clearing",
+    "gateway",
 ]
 
 MIDDLEWARE = [
@@ -102,6 +103,11 @@ LOGIN_URL = "admin:login"
 # Partners settle service dates from today − SETTLEMENT_BACKDATE_DAYS to today (Asia/Shanghai), both included;
 # staff settle older bills in the admin, with a reason.
 SETTLEMENT_BACKDATE_DAYS = env.int("SETTLEMENT_BACKDATE_DAYS", default=30)
+
+# Partner tokens are derived from a stored random seed with this key (claims.tokens), so that the national gateway
+# can check `x-tif-signature` without the database holding any token; empty: SECRET_KEY. Changing it leaves every
+# token working with `Authorization: Token` (checked by digest) but no longer able to sign: issue new tokens then.
+PARTNER_TOKEN_KEY = env("PARTNER_TOKEN_KEY", default="")
 
 # django-import-export: every import is one transaction; any bad row rolls the whole file back.
 # Uploaded import files and bad-rows files hold ID numbers: they are deleted this many days after their job ends

@@ -1,0 +1,1 @@
+"""The national interface's adapter: one endpoint, its envelope, credentials, and a registry of transactions."""
