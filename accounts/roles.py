@@ -8,7 +8,8 @@ that action on every model of the app (e.g. `claims.view_*`), never a custom one
 from django.contrib.auth.models import Group, Permission
 from django.utils.translation import gettext_lazy as _
 
-VIEW_ALL = ["policies.view_*", "accounts.view_*", "claims.view_*", "reports.view_*", "clearing.view_*"]
+VIEW_ALL = ["policies.view_*", "accounts.view_*", "claims.view_*", "reports.view_*", "clearing.view_*",
+            "gateway.view_*"]
 
 ROLES: dict[str, dict] = {
     "registry_clerk": {
