@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,7 +38,7 @@ from claims.partner import (
     person_visible,
     setl_date_check,
 )
-from claims.selectors import person_get, settlement_of_facility
+from claims.selectors import NUMBER_RE, person_get
 from claims.services import bill_lines, settlement_reverse
 from core.money import ZERO, fen
 from gateway.models import (
@@ -92,31 +92,27 @@ def visit_register(*, facility: Facility, psn_no: str, begntime: datetime.dateti
 
 
 def visit_locked(*, facility: Facility, mdtrt_id: str, psn_no: str | None = None) -> Visit:
-    """The facility's visit, locked until the transaction ends; INVALID_REQUEST when there is none, or when
-    `psn_no` is not its patient."""
+    """The facility's visit, locked until the transaction ends, with the setl_id of its live settlement if it has
+    one (`live_setl_id`, read in the same statement); INVALID_REQUEST when there is none, or when `psn_no` is not its
+    patient."""
+    live = (VisitSettlement.objects.filter(visit=OuterRef("pk"), settlement__status=SettlementStatus.SETTLED)
+            .values("settlement__setl_id")[:1])
     visit = (Visit.objects.select_for_update(of=("self",)).select_related("person")
-             .filter(facility=facility, mdtrt_id=mdtrt_id).first())
+             .annotate(live_setl_id=Subquery(live)).filter(facility=facility, mdtrt_id=mdtrt_id).first())
     if visit is None or (psn_no is not None and visit.person.psn_no != psn_no):
         raise invalid(_("this facility has no visit %(mdtrt_id)s of %(psn_no)s")
                       % {"mdtrt_id": mdtrt_id, "psn_no": psn_no or ""})
     return visit
 
 
-def visit_live_settlement(visit: Visit) -> Settlement | None:
-    link = (VisitSettlement.objects.select_related("settlement")
-            .filter(visit=visit, settlement__status=SettlementStatus.SETTLED).first())
-    return link.settlement if link else None
-
-
 def _open(visit: Visit) -> None:
-    """Refuse a change to a cancelled registration or under a live settlement."""
+    """Refuse a change to a cancelled registration or under a live settlement (a visit from `visit_locked`)."""
     if visit.is_cancelled:
         raise invalid(_("the registration of visit %(mdtrt_id)s was cancelled") % {"mdtrt_id": visit.mdtrt_id})
-    settled = visit_live_settlement(visit)
-    if settled is not None:
+    if visit.live_setl_id:
         raise ClaimError(ClaimError.ALREADY_SETTLED,
                          _("visit %(mdtrt_id)s is settled (%(setl_id)s): cancel the settlement first (2208)")
-                         % {"mdtrt_id": visit.mdtrt_id, "setl_id": settled.setl_id})
+                         % {"mdtrt_id": visit.mdtrt_id, "setl_id": visit.live_setl_id})
 
 
 @transaction.atomic
@@ -177,7 +173,9 @@ def fee_batch_record(*, facility: Facility, mdtrt_id: str, psn_no: str, chrg_bch
     batch number is live at most once."""
     visit = visit_locked(facility=facility, mdtrt_id=mdtrt_id, psn_no=psn_no)
     _open(visit)
-    if FeeBatch.objects.filter(visit=visit, chrg_bchno=chrg_bchno, cancelled_at__isnull=True).exists():
+    live = dict(FeeBatch.objects.filter(visit=visit, cancelled_at__isnull=True)
+                .values_list("chrg_bchno", "medfee_sumamt"))
+    if chrg_bchno in live:
         raise invalid(_("batch %(chrg_bchno)s of visit %(mdtrt_id)s is already uploaded: cancel it first (2205)")
                       % {"chrg_bchno": chrg_bchno, "mdtrt_id": mdtrt_id})
     numbers = [d["feedetl_sn"] for d in details]
@@ -193,8 +191,7 @@ def fee_batch_record(*, facility: Facility, mdtrt_id: str, psn_no: str, chrg_bch
             raise invalid(_("detail %(sn)s: det_item_fee_sumamt %(given)s is not cnt × pric = %(amount)s")
                           % {"sn": d["feedetl_sn"], "given": d["det_item_fee_sumamt"], "amount": amount})
     total = sum((d["det_item_fee_sumamt"] for d in details), ZERO)
-    live_total = FeeBatch.objects.filter(visit=visit, cancelled_at__isnull=True).aggregate(
-        total=Sum("medfee_sumamt"))["total"] or ZERO
+    live_total = sum(live.values(), ZERO)
     if live_total + total > MONEY_LIMIT:
         raise invalid(_("the visit's total %(total)s would be above %(limit)s")
                       % {"total": live_total + total, "limit": MONEY_LIMIT})
@@ -273,13 +270,12 @@ def visit_settlement_request(*, visit: Visit, msgid: str, data: dict[str, Any]) 
     return request
 
 
+@transaction.atomic
 def visit_preview(*, facility: Facility, mdtrt_id: str, psn_no: str, msgid: str,
                   data: dict[str, Any]) -> dict[str, Any]:
-    """What settling the visit would answer now (2206); nothing is written."""
-    visit = Visit.objects.select_related("person").filter(facility=facility, mdtrt_id=mdtrt_id).first()
-    if visit is None or visit.person.psn_no != psn_no:
-        raise invalid(_("this facility has no visit %(mdtrt_id)s of %(psn_no)s")
-                      % {"mdtrt_id": mdtrt_id, "psn_no": psn_no})
+    """What settling the visit would answer now (2206); nothing is written. The visit is locked while it is read, so
+    that the preview sees its bill whole."""
+    visit = visit_locked(facility=facility, mdtrt_id=mdtrt_id, psn_no=psn_no)
     _open(visit)
     return partner_settlement_preview(facility=facility,
                                       data=visit_settlement_request(visit=visit, msgid=msgid, data=data))
@@ -287,40 +283,41 @@ def visit_preview(*, facility: Facility, mdtrt_id: str, psn_no: str, msgid: str,
 
 @transaction.atomic
 def visit_settle(*, facility: Facility, mdtrt_id: str, psn_no: str, msgid: str,
-                 data: dict[str, Any]) -> tuple[dict[str, Any], Settlement]:
-    """Settle the visit (2207) through the partner settlement path; the visit settles once."""
+                 data: dict[str, Any]) -> dict[str, Any]:
+    """Settle the visit (2207) through the partner settlement path; the visit settles once. Returns the answer."""
     visit = visit_locked(facility=facility, mdtrt_id=mdtrt_id, psn_no=psn_no)
     _open(visit)
     answer, created = partner_settlement_create(
         facility=facility, data=visit_settlement_request(visit=visit, msgid=msgid, data=data))
-    settlement = Settlement.objects.get(facility=facility, setl_id=answer["setl_id"])
+    settlement = Settlement.objects.filter(facility=facility, setl_id=answer["setl_id"]).values("id")
     if created:
-        VisitSettlement.objects.create(visit=visit, settlement=settlement, msgid=msgid)
-    elif not VisitSettlement.objects.filter(visit=visit, settlement=settlement).exists():
+        VisitSettlement.objects.create(visit=visit, settlement_id=Subquery(settlement), msgid=msgid)
+    elif not VisitSettlement.objects.filter(visit=visit, settlement__setl_id=answer["setl_id"]).exists():
         # A REST settlement under the same medins_setl_id: the first answer there belongs to another bill.
         raise ClaimError(ClaimError.IDEMPOTENCY_CONFLICT,
                          _("medins_setl_id %(id)s was settled by another request (settlement %(setl_id)s)")
-                         % {"id": msgid, "setl_id": settlement.setl_id})
-    return answer, settlement
+                         % {"id": msgid, "setl_id": answer["setl_id"]})
+    return answer
 
 
 @transaction.atomic
 def visit_settlement_cancel(*, facility: Facility, setl_id: str, reason: str, token: PartnerToken | None,
-                            mdtrt_id: str = "", psn_no: str | None = None) -> Settlement:
+                            mdtrt_id: str = "", psn_no: str | None = None) -> tuple[Settlement, str]:
     """Cancel a settlement of the facility (2208, or 2601 of its 2207) through `settlement_reverse`: every
     balance and counter back, once; a settlement cancelled already is answered as it is. `mdtrt_id`, when given,
-    must be the visit it settled."""
-    settlement = settlement_of_facility(facility=facility, setl_id=setl_id)
-    link = VisitSettlement.objects.select_related("visit").filter(settlement=settlement).first() \
-        if settlement else None
-    if settlement is None or (mdtrt_id and (link is None or link.visit.mdtrt_id != mdtrt_id)):
+    must be the visit it settled. Returns the settlement and the visit id it settled ("" for a REST bill)."""
+    settlement = (Settlement.objects.select_related("person", "visit_link__visit")
+                  .filter(facility=facility, setl_id=setl_id).first()) if NUMBER_RE.fullmatch(setl_id) else None
+    link = getattr(settlement, "visit_link", None) if settlement is not None else None
+    visit_id = link.visit.mdtrt_id if link is not None else ""
+    if settlement is None or (mdtrt_id and visit_id != mdtrt_id):
         raise invalid(_("this facility has no settlement %(setl_id)s of visit %(mdtrt_id)s")
                       % {"setl_id": setl_id, "mdtrt_id": mdtrt_id})
     if psn_no is not None and settlement.person.psn_no != psn_no:
         raise invalid(_("settlement %(setl_id)s is not %(psn_no)s's") % {"setl_id": setl_id, "psn_no": psn_no})
     if link is not None:
-        visit_locked(facility=facility, mdtrt_id=link.visit.mdtrt_id)
-    return settlement_reverse(settlement=settlement, reason=reason, token=token)
+        visit_locked(facility=facility, mdtrt_id=visit_id)
+    return settlement_reverse(settlement=settlement, reason=reason, token=token), visit_id
 
 
 # --- operators ----------------------------------------------------------------------------------------------------

@@ -145,6 +145,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Outpatient settlement for designated facilities (national interface field names).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Tags and operation ids of /api/v1/ are named after the path below it; the gateway's path lies elsewhere.
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
     # Swagger UI served from the project (drf-spectacular-sidecar): nothing is fetched from the internet.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

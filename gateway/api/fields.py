@@ -13,6 +13,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from claims.api.serializers import MONEY_LIMIT
@@ -40,6 +41,12 @@ def _decimal(value: Any) -> Decimal | None:
     return None
 
 
+NUMBER_SCHEMA = {"oneOf": [{"type": "string", "pattern": r"^[0-9]+(\.[0-9]{1,4})?$"}, {"type": "number"}]}
+MONEY_SCHEMA = {"oneOf": [{"type": "string", "pattern": r"^[0-9]+(\.[0-9]{1,2})?$", "example": "379.80"},
+                          {"type": "number", "multipleOf": 0.01}]}
+
+
+@extend_schema_field(NUMBER_SCHEMA)
 class DecimalInputField(serializers.Field):
     """A decimal with at most `places` decimals between `minimum` and `maximum`."""
 
@@ -72,6 +79,7 @@ class DecimalInputField(serializers.Field):
         raise serializers.ValidationError(str(message))
 
 
+@extend_schema_field(MONEY_SCHEMA)
 class MoneyInputField(DecimalInputField):
     """Money: a JSON number or string, 0 or more, at most two decimals (CONTRACT.md)."""
 
@@ -90,6 +98,7 @@ def price_field(**kwargs: Any) -> DecimalInputField:
     return DecimalInputField(places=4, minimum=Decimal(0), maximum=PRICE_MAX, **kwargs)
 
 
+@extend_schema_field({"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "example": "2025-03-10"})
 class StrictDateField(serializers.Field):
     """`yyyy-MM-dd`."""
 
@@ -105,6 +114,8 @@ class StrictDateField(serializers.Field):
         return value.isoformat()
 
 
+@extend_schema_field({"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$",
+                     "example": "2025-03-10 09:30:00"})
 class StrictDateTimeField(serializers.Field):
     """`yyyy-MM-dd HH:mm:ss`, local time (Asia/Shanghai): an aware datetime."""
 
@@ -120,6 +131,7 @@ class StrictDateTimeField(serializers.Field):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
+@extend_schema_field({"type": "string", "pattern": r"^[0-9]{4}(0[1-9]|1[0-2])$", "example": "202503"})
 class YearMonthField(serializers.Field):
     """`yyyyMM`: the first day of that month."""
 
@@ -132,6 +144,7 @@ class YearMonthField(serializers.Field):
         return f"{value:%Y%m}"
 
 
+@extend_schema_field({"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": r"^[0-9]+$"}]})
 class CountField(serializers.Field):
     """A count: a JSON integer or a string of ASCII digits."""
 

@@ -1,12 +1,12 @@
 """How one message is answered: the envelope read, the transaction's handler run, the answer kept for its `msgid`,
 and the message logged.
 
-Idempotency is stored as the settlement's is: a unique key, the request's digest and the first answer. The message's
-row (`gateway.models.Message`, `kept`) is written in the same database transaction as whatever the handler changed,
-as its last statement, so the two commit or vanish together:
-- a resend of a msgid that has a kept row gets that row's answer (same `infno` and `input`), or `-1`
-  IDEMPOTENCY_CONFLICT (another body); a resend racing the first copy loses on the unique key, is rolled back
-  whole and answered the same way;
+Idempotency is stored as the settlement's is: a unique key, the request's digest and the first answer, and like the
+settlement it costs no read before the first attempt. The message's row (`gateway.models.Message`, `kept`) is
+written in the same database transaction as whatever the handler changed, as its last statement, so the two commit
+or vanish together:
+- a resend of a msgid that has a kept row loses on the unique key, is rolled back whole and gets that row's answer
+  (same `infno` and `input`), or `-1` IDEMPOTENCY_CONFLICT (another body); a resend racing the first copy the same;
 - a refusal (`-1`) is the message's answer too and is kept: the same msgid again gets it again;
 - a message the database could not complete (connection lost, deadlock) is answered `-1` RETRY and keeps
   nothing: the facility sends it again under the same msgid and learns what happened;
@@ -34,7 +34,7 @@ from claims.errors import ClaimError
 from claims.models import Facility, PartnerToken
 from claims.services import request_digest
 from core.api import validation_text
-from gateway.api.registry import Done, Incoming, Transaction, transaction_of
+from gateway.api.registry import Incoming, Transaction, transaction_of
 from gateway.models import Message, Outcome
 
 logger = logging.getLogger("gateway")
@@ -191,35 +191,31 @@ def message_answer(*, facility: Facility, token: PartnerToken | None, envelope: 
     txn = transaction_of(infno)
     data, error = _validated(txn, infno, envelope.get("input"))
     digest = request_digest({"infno": infno, "input": data if data is not None else envelope.get("input")})
+    incoming = Incoming(facility=facility, token=token, infno=infno, msgid=msgid, received_at=received_at,
+                        envelope=envelope)
     try:
-        existing = _kept(facility, msgid)
-        if existing is not None:
-            return _answer_existing(received, existing, infno, msgid, digest)
-        incoming = Incoming(facility=facility, token=token, infno=infno, msgid=msgid, received_at=received_at,
-                            envelope=envelope)
-        done: Done | None = None
+        if error is None:
+            assert txn is not None and data is not None
+            try:
+                with transaction.atomic():
+                    done = txn.handle(incoming, data)
+                    answer = envelope_answer(facility=facility, received_at=received_at, infcode=0,
+                                             output=done.output, warn_msg="; ".join(str(w) for w in done.warnings))
+                    _log(received, infno=infno, msgid=msgid, answer=answer, outcome=Outcome.DONE, err_code="",
+                         kept=True, digest=digest, effect=done.effect)
+                _log_line(received, infno, msgid, answer, Outcome.DONE)
+                return answer
+            except ClaimError as e:  # refused: whatever the handler wrote went with its transaction
+                error = e
+        answer = received.refusal(error.err_code, error.err_msg)
         with transaction.atomic():
-            if error is None:
-                assert txn is not None and data is not None
-                try:
-                    with transaction.atomic():
-                        done = txn.handle(incoming, data)
-                except ClaimError as e:
-                    error = e
-            if done is not None:
-                answer = envelope_answer(facility=facility, received_at=received_at, infcode=0, output=done.output,
-                                         warn_msg="; ".join(str(w) for w in done.warnings))
-                outcome, err_code, effect = Outcome.DONE, "", done.effect
-            else:
-                assert error is not None
-                answer = received.refusal(error.err_code, error.err_msg)
-                outcome, err_code, effect = Outcome.REFUSED, error.err_code, ""
-            _log(received, infno=infno, msgid=msgid, answer=answer, outcome=outcome, err_code=err_code, kept=True,
-                 digest=digest, effect=effect)
-        _log_line(received, infno, msgid, answer, outcome)
+            _log(received, infno=infno, msgid=msgid, answer=answer, outcome=Outcome.REFUSED,
+                 err_code=error.err_code, kept=True, digest=digest)
+        _log_line(received, infno, msgid, answer, Outcome.REFUSED)
         return answer
     except IntegrityError:
-        # Another copy of this msgid (or a 2601 of it) committed first: everything above was rolled back.
+        # The msgid has its answer already (the first copy, or a 2601 of it, committed first; a resend also ends
+        # here, after running again and being rolled back whole): that answer, or a refusal.
         try:
             existing = _kept(facility, msgid)
         except DatabaseError:

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.utils.functional import lazy
 from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
@@ -90,3 +91,24 @@ def _description() -> str:
 
 
 description = lazy(_description, str)
+
+
+class GatewayCredentials(OpenApiAuthenticationExtension):
+    """The Token header, or the four x-tif headers together."""
+
+    target_class = "gateway.api.authentication.GatewayAuthentication"
+    name = ["GatewayToken", "xTifPaasid", "xTifTimestamp", "xTifNonce", "xTifSignature"]
+
+    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list]]:
+        return [{"GatewayToken": []}, {name: [] for name in self.name[1:]}]
+
+    def get_security_definition(self, auto_schema: Any) -> list[dict[str, str]]:
+        def header(name: str, text: str) -> dict[str, str]:
+            return {"type": "apiKey", "in": "header", "name": name, "description": text}
+
+        return [header("Authorization", "`Token <token>`; a token acts for one designated facility "
+                                        "(create_partner_token)."),
+                header("x-tif-paasid", "the facility code / 定点医药机构编号"),
+                header("x-tif-timestamp", "Unix seconds, within 300 s of the server's clock / 时间戳"),
+                header("x-tif-nonce", "never accepted twice within 10 minutes / 随机数"),
+                header("x-tif-signature", "lowercase hex SHA-256 of timestamp + token + nonce + timestamp / 签名")]

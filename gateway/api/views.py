@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from claims.api.views import IsPartner
 from core.api import api_exception_handler, error_response
 from core.api_schema import ERROR_SERIALIZER
+from core.parsers import JSONParser
 from gateway.api.authentication import GatewayAuthentication
 from gateway.api.messages import EnvelopeError, envelope_read, envelope_refusal, message_answer
 from gateway.api.schema import ANSWER, REQUEST, description
@@ -50,7 +51,7 @@ class CallServiceView(APIView):
     authentication_classes = [GatewayAuthentication]
     permission_classes = [permissions.IsAuthenticated, IsPartner]
     renderer_classes = [JSONRenderer]
-    parser_classes: list = []
+    parser_classes = [JSONParser]  # the body is read by envelope_read; this says what it is (OpenAPI)
     content_negotiation_class = JSONOnly
 
     def get_exception_handler(self) -> Any:

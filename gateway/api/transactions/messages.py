@@ -15,17 +15,17 @@ from gateway.api.transactions.common import Empty
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
-class ReversalData(serializers.Serializer):
+class MessageReversalData(serializers.Serializer):
     psn_no = text_field(30, help_text=_("the person of the original message"))
     omsgid = serializers.RegexField(MSGID_RE.pattern + r"\Z", help_text=_("the msgid of the message to reverse"))
     oinfno = serializers.RegexField(r"^[0-9]{4}\Z", help_text=_("the infno of the message to reverse"))
 
 
-class ReversalInput(serializers.Serializer):
-    data = ReversalData()
+class MessageReversalInput(serializers.Serializer):
+    data = MessageReversalData()
 
 
-@gateway_transaction("2601", summary=_("reversal of a message"), input=ReversalInput, output=Empty,
+@gateway_transaction("2601", summary=_("reversal of a message"), input=MessageReversalInput, output=Empty,
                      description=_("Undoes exactly what message omsgid did: a 2207 as 2208, a 2204 as 2205 of its "
                                    "batch, a 2201 as 2202, a 2203 back to the visit information before it, a 9001 as "
                                    "9002. A message that did nothing, or never arrived, is reversed with nothing to "

@@ -10,15 +10,16 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from claims.api.serializers import SettlementFundPaymentSerializer
-from claims.models import MedType
 from claims.services import settlement_current
 from gateway import services
 from gateway.api.fields import MoneyInputField, StrictDateTimeField, code_field, price_field, quantity_field, text_field
 from gateway.api.registry import Done, Incoming, gateway_transaction
 from gateway.api.transactions.common import Empty, money, money_out, psn_no_in
-from gateway.models import DiagnosisType, VisitSettlement
+from gateway.models import DiagnosisType
 
-MED_TYPES = MedType.choices
+# The REST API's medical types, labels included: the schema then names one enum for both.
+MED_TYPES = [("11", "general outpatient"), ("13", "emergency"), ("14", "chronic or special disease"),
+             ("41", "pharmacy purchase")]
 INSUTYPES = [("310", "employee basic medical insurance"), ("390", "resident basic medical insurance")]
 MDTRT_ID_HELP = _("the visit id (mdtrt_id) 2201 answered")
 
@@ -334,10 +335,10 @@ def _settlement_undo(message: Incoming, setl_id: str) -> None:
                          "once: ALREADY_SETTLED for another 2207 while it has a live settlement."), SETTLE_CODES))
 def settlement(message: Incoming, data: dict[str, Any]) -> Done:
     d = data["data"]
-    answer, settled = services.visit_settle(facility=message.facility, mdtrt_id=d["mdtrt_id"], psn_no=d["psn_no"],
-                                            msgid=message.msgid, data=d)
+    answer = services.visit_settle(facility=message.facility, mdtrt_id=d["mdtrt_id"], psn_no=d["psn_no"],
+                                   msgid=message.msgid, data=d)
     done = settlement_output(answer, d["mdtrt_id"])
-    return Done(done.output, effect=settled.setl_id, warnings=done.warnings)
+    return Done(done.output, effect=answer["setl_id"], warnings=done.warnings)
 
 
 class SettlementCancelData(serializers.Serializer):
@@ -357,11 +358,10 @@ class SettlementCancelInput(serializers.Serializer):
 def settlement_cancel(message: Incoming, data: dict[str, Any]) -> Done:
     d = data["data"]
     reason = _gettext("national 2208, message %(msgid)s") % {"msgid": message.msgid}
-    settled = services.visit_settlement_cancel(facility=message.facility, setl_id=d["setl_id"],
-                                               mdtrt_id=d.get("mdtrt_id") or "", psn_no=d["psn_no"],
-                                               token=message.token, reason=reason)
-    link = VisitSettlement.objects.select_related("visit").filter(settlement=settled).first()
-    done = settlement_output(settlement_current(settled), link.visit.mdtrt_id if link else "")
+    settled, mdtrt_id = services.visit_settlement_cancel(facility=message.facility, setl_id=d["setl_id"],
+                                                         mdtrt_id=d.get("mdtrt_id") or "", psn_no=d["psn_no"],
+                                                         token=message.token, reason=reason)
+    done = settlement_output(settlement_current(settled), mdtrt_id)
     cancelled_now = settled.reversal_reason == reason[:200]
     return Done(done.output, effect=settled.setl_id if cancelled_now else "")
 
