@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_ledger import ReadOnlyAdmin
@@ -86,7 +86,7 @@ class VisitInfoInline(ReadOnlyInline):
 
     @admin.display(description=_("diagnoses"))
     def diagnoses_list(self, obj: VisitInfo) -> SafeString:
-        return format_html_join(format_html("<br>"), "{}. {} {} ({})",
+        return format_html_join(mark_safe("<br>"), "{}. {} {} ({})",
                                 ((d.diag_srt_no, d.diag_code, d.diag_name, _coded(d.diag_type, DIAGNOSIS_TYPES))
                                  for d in obj.diagnoses.all()))
 
