@@ -6,6 +6,7 @@ import logging
 import time
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import RequestDataTooBig
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -60,6 +61,9 @@ class CallServiceView(APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self.received_at, self.started = timezone.now(), time.perf_counter()
         super().initial(request, *args, **kwargs)
+        # DRF hands its principal down to Django's request, where django-simple-history takes it for the user of
+        # any history record a message writes: a facility is no staff user, so those records name none.
+        request._request.user = AnonymousUser()
 
     @extend_schema(operation_id="callService", summary="national interface: one message / 国家医保接口：一条报文",
                    description=description(), request=REQUEST,

@@ -5,6 +5,7 @@ import pytest
 
 from accounts.models import LedgerEntry
 from claims.models import Accumulator, Settlement
+from claims.tests.conftest import D
 from gateway.models import FeeBatch, Message, Outcome, Visit, VisitInfo
 from gateway.tests.test_visit import detail, jinan, jinan_bill, register, settle_input  # noqa: F401  (jinan: fixture)
 
@@ -192,3 +193,24 @@ def test_2601_refuses_what_cannot_be_undone_and_a_wrong_infno(visit, jinan):  # 
     itself = gw.send("2601", {"data": {"psn_no": jinan.psn_no, "omsgid": "HJN1202503101000009011",
                                        "oinfno": "2601"}}, msgid="HJN1202503101000009011")
     assert itself["err_msg"].startswith("INVALID_REQUEST: ")
+
+
+def test_3203_files_a_clearing_application_and_3204_or_2601_cancels_it(world, jinan, his):  # noqa: F811
+    from clearing.models import ClearingApplication
+
+    gw = his(world["facilities"]["JN1"])
+    application = {"data": {"clr_type": "11", "clr_way": "1", "setl_optins": "370100", "begndate": "2025-03-01",
+                            "enddate": "2025-03-31", "medfee_sumamt": "379.80", "fund_appy_sumamt": 87.64,
+                            "acct_pay": "292.16", "cash_payamt": "0"}}
+    first = gw.ok("3203", application, msgid="HJN1202503101000009020")["data"]["clr_appy_evt_id"]
+    row = ClearingApplication.objects.get(clr_appy_evt_id=first)
+    assert (row.month, str(row.fund_appy_sumamt), row.msgid) == (D(2025, 3, 1), "87.64", "HJN1202503101000009020")
+    assert reverse(gw, jinan, "HJN1202503101000009020", "3203")["infcode"] == 0
+    row.refresh_from_db()
+    assert row.is_cancelled
+    second = gw.ok("3203", application)["data"]["clr_appy_evt_id"]
+    assert gw.ok("3204", {"data": {"clr_appy_evt_id": second, "clr_optins": "370100"}}) == {}
+    again = gw.send("3204", {"data": {"clr_appy_evt_id": second, "clr_optins": "370100"}})
+    assert again["err_msg"].startswith("ALREADY_REVERSED: ")
+    spanning = gw.send("3203", {"data": {**application["data"], "enddate": "2025-04-02"}})
+    assert spanning["err_msg"].startswith("INVALID_REQUEST: ")

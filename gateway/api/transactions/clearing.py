@@ -1,29 +1,17 @@
 """3203/3204: a facility's clearing application (清算申请) and its cancellation, recorded by the clearing app
-(`clearing.services`), which reviews them beside its monthly statements."""
+(`clearing.services`), which shows them beside the month's clearing statement."""
 
-import importlib
-from types import ModuleType
 from typing import Any
 
-from django.utils.translation import gettext as _gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from claims.errors import ClaimError
+from clearing.services import clearing_application_cancel, clearing_application_record
 from gateway.api.fields import MoneyInputField, StrictDateField, code_field, text_field
 from gateway.api.registry import Done, Incoming, gateway_transaction
 from gateway.api.transactions.common import Empty
 from gateway.models import ClrType
-
-
-def _clearing() -> ModuleType:
-    """The clearing app's services; until that app is installed, a clean refusal."""
-    try:
-        return importlib.import_module("clearing.services")
-    except ImportError:
-        raise ClaimError(ClaimError.INVALID_REQUEST,
-                         _gettext("clearing applications are not taken yet: the clearing app is not installed")) \
-            from None
 
 
 class ApplicationData(serializers.Serializer):
@@ -51,16 +39,19 @@ class ApplicationAnswer(serializers.Serializer):
 
 
 def _application_undo(message: Incoming, clr_appy_evt_id: str) -> None:
-    _clearing().clearing_application_cancel(facility=message.facility, clr_appy_evt_id=clr_appy_evt_id)
+    try:
+        clearing_application_cancel(facility=message.facility, clr_appy_evt_id=clr_appy_evt_id)
+    except ClaimError as e:
+        if e.err_code != ClaimError.ALREADY_REVERSED:  # cancelled by a 3204 already: nothing more to undo
+            raise
 
 
 @gateway_transaction("3203", summary=_("clearing application"), input=ApplicationInput, output=ApplicationAnswer,
                      undo=_application_undo,
-                     description=_("Records the facility's clearing application for the period, shown to staff "
-                                   "beside the month's clearing statement."))
+                     description=_("Records the facility's clearing application for days of one month, shown to "
+                                   "staff beside that month's clearing statement; 2601 cancels it as 3204 does."))
 def application(message: Incoming, data: dict[str, Any]) -> Done:
-    row = _clearing().clearing_application_record(facility=message.facility, msgid=message.msgid,
-                                                  data=dict(data["data"]))
+    row = clearing_application_record(facility=message.facility, msgid=message.msgid, data=dict(data["data"]))
     return Done({"data": {"clr_appy_evt_id": row.clr_appy_evt_id}}, effect=row.clr_appy_evt_id)
 
 
@@ -74,8 +65,8 @@ class ApplicationCancelInput(serializers.Serializer):
 
 
 @gateway_transaction("3204", summary=_("clearing application cancellation"), input=ApplicationCancelInput,
-                     output=Empty)
+                     output=Empty,
+                     description=_("Cancels the application; ALREADY_REVERSED when it was cancelled already."))
 def application_cancel(message: Incoming, data: dict[str, Any]) -> Done:
-    _clearing().clearing_application_cancel(facility=message.facility,
-                                            clr_appy_evt_id=data["data"]["clr_appy_evt_id"])
+    clearing_application_cancel(facility=message.facility, clr_appy_evt_id=data["data"]["clr_appy_evt_id"])
     return Done({}, effect=data["data"]["clr_appy_evt_id"])

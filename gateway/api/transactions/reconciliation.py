@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.utils.translation import gettext as _gettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -56,14 +56,14 @@ def _figures(medfee: Any, fund: Any, acct: Any, count: int) -> dict[str, Any]:
 
 
 def _describe(row: Reconciliation) -> str:
-    text = _gettext("facility: total %(medfee)s, funds %(fund)s, own accounts %(acct)s, %(count)s settlements; "
+    text = gettext("facility: total %(medfee)s, funds %(fund)s, own accounts %(acct)s, %(count)s settlements; "
                     "system: total %(sys_medfee)s, funds %(sys_fund)s, own accounts %(sys_acct)s, %(sys_count)s "
                     "settlements") % {
         "medfee": money(row.medfee_sumamt), "fund": money(row.fund_pay_sumamt), "acct": money(row.acct_pay),
         "count": row.fixmedins_setl_cnt, "sys_medfee": money(row.sys_medfee_sumamt),
         "sys_fund": money(row.sys_fund_pay_sumamt), "sys_acct": money(row.sys_acct_pay),
         "sys_count": row.sys_setl_cnt}
-    return (_gettext("agreed: %(figures)s") if row.agreed else _gettext("not agreed: %(figures)s")) % {
+    return (gettext("agreed: %(figures)s") if row.agreed else gettext("not agreed: %(figures)s")) % {
         "figures": text}
 
 

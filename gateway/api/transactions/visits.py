@@ -5,7 +5,7 @@ are `gateway.services`'; these handlers read the envelope's `input` and render t
 from typing import Any
 
 from django.utils.text import format_lazy
-from django.utils.translation import gettext as _gettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -220,7 +220,7 @@ def fee_details(message: Incoming, data: dict[str, Any]) -> Done:
             "overlmt_amt": money(s.split.overlmt_selfpay), "preselfpay_amt": money(s.split.preselfpay_amt),
             "inscp_scp_amt": money(s.split.inscp_scp_amt), "chrgitm_lv": s.split.chrg_item_lv})
         if not s.split.in_catalog:
-            warnings.append(_gettext("item %(code)s is not in the catalog: settled as class C (out of scope)")
+            warnings.append(gettext("item %(code)s is not in the catalog: settled as class C (out of scope)")
                             % {"code": s.detail.med_list_codg})
     return Done({"result": result}, effect=str(batch.pk), warnings=warnings)
 
@@ -325,7 +325,7 @@ def pre_settlement(message: Incoming, data: dict[str, Any]) -> Done:
 
 def _settlement_undo(message: Incoming, setl_id: str) -> None:
     services.visit_settlement_cancel(facility=message.facility, setl_id=setl_id, token=message.token,
-                                     reason=_gettext("national 2601, message %(msgid)s") % {"msgid": message.msgid})
+                                     reason=gettext("national 2601, message %(msgid)s") % {"msgid": message.msgid})
 
 
 @gateway_transaction("2207", summary=_("outpatient settlement"), input=SettleInput, output=SettlementAnswer,
@@ -357,7 +357,7 @@ class SettlementCancelInput(serializers.Serializer):
                                    "answers the same."))
 def settlement_cancel(message: Incoming, data: dict[str, Any]) -> Done:
     d = data["data"]
-    reason = _gettext("national 2208, message %(msgid)s") % {"msgid": message.msgid}
+    reason = gettext("national 2208, message %(msgid)s") % {"msgid": message.msgid}
     settled, mdtrt_id = services.visit_settlement_cancel(facility=message.facility, setl_id=d["setl_id"],
                                                          mdtrt_id=d.get("mdtrt_id") or "", psn_no=d["psn_no"],
                                                          token=message.token, reason=reason)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('claims', '0006_person_lookup'),
+        ('claims', '0007_catalog_and_online_flags'),
     ]
 
     operations = [
