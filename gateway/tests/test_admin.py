@@ -5,31 +5,15 @@ settlements of the period. ID numbers masked without the permission; answers hid
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group, Permission, User
-from django.test import Client
 from django.urls import reverse
 
-from accounts.roles import roles_sync
 from claims.models import Settlement
+from claims.tests.test_admin import _staff_client as _staff
+from claims.tests.test_admin import roles  # noqa: F401  (fixture: the role groups, read_only without full IDs)
 from gateway.models import Message, Reconciliation, Visit
 from gateway.tests.test_visit import jinan, jinan_bill, register, settle_input  # noqa: F401  (jinan: fixture)
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("api_today")]
-
-
-@pytest.fixture
-def roles(db: None) -> None:
-    roles_sync()
-    # As in claims/tests/test_admin_settlements.py: roles.py's `accounts.view_*` also grants view_full_certno.
-    Group.objects.get(name="read_only").permissions.remove(Permission.objects.get(codename="view_full_certno"))
-
-
-def _staff(username: str, group: str) -> Client:
-    user = User.objects.create_user(username, password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    client = Client()
-    client.force_login(user)
-    return client
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("api_today", "roles")]
 
 
 @pytest.fixture
@@ -52,7 +36,7 @@ def day(world, jinan, his):  # noqa: F811
     return {"mdtrt_id": mdtrt_id, "first": first["setl_id"], "second": second["setl_id"]}
 
 
-def test_a_visit_page_shows_its_bill_information_and_settlements_with_the_id_masked(day, jinan, roles):  # noqa: F811
+def test_a_visit_page_shows_its_bill_information_and_settlements_with_the_id_masked(day, jinan):  # noqa: F811
     reader = _staff("reader", "read_only")
     visit = Visit.objects.get(mdtrt_id=day["mdtrt_id"])
     page = reader.get(reverse("admin:gateway_visit_change", args=[visit.pk])).content.decode()
@@ -66,7 +50,7 @@ def test_a_visit_page_shows_its_bill_information_and_settlements_with_the_id_mas
     assert jinan.certno in auditor.get(reverse("admin:gateway_visit_change", args=[visit.pk])).content.decode()
 
 
-def test_the_settlement_and_the_person_show_the_visit(day, jinan, roles):  # noqa: F811
+def test_the_settlement_and_the_person_show_the_visit(day, jinan):  # noqa: F811
     reader = _staff("reader", "read_only")
     settlement = Settlement.objects.get(setl_id=day["second"])
     page = reader.get(reverse("admin:claims_settlement_change", args=[settlement.pk])).content.decode()
@@ -76,7 +60,7 @@ def test_the_settlement_and_the_person_show_the_visit(day, jinan, roles):  # noq
     assert day["mdtrt_id"] in person
 
 
-def test_the_message_log_filters_and_hides_answers_without_the_permission(day, roles, django_assert_max_num_queries):
+def test_the_message_log_filters_and_hides_answers_without_the_permission(day, django_assert_max_num_queries):
     reader = _staff("reader", "read_only")
     url = reverse("admin:gateway_message_changelist")
     with django_assert_max_num_queries(12):
@@ -94,7 +78,7 @@ def test_the_message_log_filters_and_hides_answers_without_the_permission(day, r
     assert "baseinfo" in shown
 
 
-def test_a_reconciliation_that_disagreed_lists_the_settlements_of_the_period(day, roles):
+def test_a_reconciliation_that_disagreed_lists_the_settlements_of_the_period(day):
     reader = _staff("reader", "read_only")
     row = Reconciliation.objects.get()
     # The facility counted both settlements; the system has one standing: 379.80, one reversed.
