@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0007_partial_indexes'),
-        ('claims', '0008_partner_token_seed'),
+        ('claims', '0009_partner_token_seed'),
     ]
 
     operations = [

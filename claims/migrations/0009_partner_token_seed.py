@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('claims', '0007_catalog_and_online_flags'),
+        ('claims', '0008_separately_paid_drugs'),
     ]
 
     operations = [
