@@ -9,6 +9,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from accounts.models import InsuType
 from claims.api.serializers import SettlementFundPaymentSerializer
 from claims.services import settlement_current
 from gateway import services
@@ -20,7 +21,7 @@ from gateway.models import DiagnosisType
 # The REST API's medical types, labels included: the schema then names one enum for both.
 MED_TYPES = [("11", "general outpatient"), ("13", "emergency"), ("14", "chronic or special disease"),
              ("41", "pharmacy purchase")]
-INSUTYPES = [("310", "employee basic medical insurance"), ("390", "resident basic medical insurance")]
+INSUTYPES = InsuType.choices
 MDTRT_ID_HELP = _("the visit id (mdtrt_id) 2201 answered")
 
 
