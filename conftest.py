@@ -1,11 +1,13 @@
-"""Suite-wide fixtures and the PostgreSQL / worker gates.
+"""Suite-wide fixtures and the PostgreSQL / worker / replica gates.
 
 Tests marked `postgres` need row locks and real concurrency, tests marked `worker` a broker in
-TEST_CELERY_BROKER_URL. Outside CI they skip when those are missing; in CI (CI=true) a missing server stops the
-run with an error, so it can never pass by skipping.
+TEST_CELERY_BROKER_URL, tests marked `replica` a streaming replica of the primary in DATABASE_REPLICA_URL.
+Outside CI they skip when those are missing; in CI (CI=true) a missing server stops the run with an error, so it
+can never pass by skipping.
 """
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from django.db import connection
@@ -13,11 +15,13 @@ from django.db import connection
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
 HAS_BROKER = bool(os.environ.get("TEST_CELERY_BROKER_URL"))
+HAS_REPLICA = ON_POSTGRES and bool(os.environ.get("DATABASE_REPLICA_URL"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if IN_CI and not (ON_POSTGRES and HAS_BROKER):
-        pytest.exit("CI needs DATABASE_URL on PostgreSQL and TEST_CELERY_BROKER_URL (see .ci/run)", returncode=1)
+    if IN_CI and not (ON_POSTGRES and HAS_BROKER and HAS_REPLICA):
+        pytest.exit("CI needs DATABASE_URL on PostgreSQL, DATABASE_REPLICA_URL (its streaming replica) and "
+                    "TEST_CELERY_BROKER_URL (see .ci/run)", returncode=1)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -26,6 +30,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)"))
         if "worker" in item.keywords and not HAS_BROKER:
             item.add_marker(pytest.mark.skip(reason="needs a broker (set TEST_CELERY_BROKER_URL)"))
+        if "replica" in item.keywords and not HAS_REPLICA:
+            item.add_marker(pytest.mark.skip(reason="needs a streaming replica (set DATABASE_REPLICA_URL)"))
 
 
 @pytest.fixture
@@ -39,3 +45,15 @@ def _fresh_process_caches() -> None:
     from core.cache import process_caches_clear
 
     process_caches_clear()
+
+
+@pytest.fixture(autouse=True)
+def _one_replica_test_at_a_time(request: pytest.FixtureRequest) -> Iterator[None]:
+    """pytest-xdist's workers share the one replica: a test that pauses its replay must not hold up another's."""
+    if "replica" not in request.keywords or not HAS_REPLICA:
+        yield
+        return
+    from core.tests.replica import one_replica_test_at_a_time
+
+    with one_replica_test_at_a_time():
+        yield

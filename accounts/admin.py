@@ -18,10 +18,11 @@ from claims.models import Recognition
 from core.admin import CertnoExportMixin, CertnoMaskMixin, HistoryAdmin, PersonSearchMixin
 from core.certno import certno_clean
 from core.imports.admin import ImportFilesMixin
+from core.replica import ReplicaReadsAdmin
 
 
 @admin.register(Employer)
-class EmployerAdmin(HistoryAdmin):
+class EmployerAdmin(ReplicaReadsAdmin, HistoryAdmin):
     list_display = ["emp_no", "emp_name", "region"]
     list_filter = ["region"]
     list_select_related = ["region"]
@@ -91,8 +92,8 @@ class PersonForm(forms.ModelForm):
 
 
 @admin.register(Person)
-class PersonAdmin(CertnoMaskMixin, CertnoExportMixin, PersonSearchMixin, ImportFilesMixin, ImportExportMixin,
-                  HistoryAdmin):
+class PersonAdmin(ReplicaReadsAdmin, CertnoMaskMixin, CertnoExportMixin, PersonSearchMixin, ImportFilesMixin,
+                  ImportExportMixin, HistoryAdmin):
     form = PersonForm
     resource_classes = [RosterResource]
     list_display = ["psn_no", "psn_name", "certno_masked", "gend", "brdy", "regions", "psn_types", "statuses"]
@@ -138,7 +139,7 @@ class PersonAdmin(CertnoMaskMixin, CertnoExportMixin, PersonSearchMixin, ImportF
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(CertnoMaskMixin, PersonSearchMixin, HistoryAdmin):
+class EnrollmentAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, HistoryAdmin):
     certno_path = "person__certno"
     person_search_prefixes = ("person__",)
     list_display = ["person", "certno_masked", "insutype", "psn_type", "psn_insu_stas", "region", "employer",
@@ -150,7 +151,8 @@ class EnrollmentAdmin(CertnoMaskMixin, PersonSearchMixin, HistoryAdmin):
 
 
 @admin.register(FamilyLink)
-class FamilyLinkAdmin(CertnoExportMixin, PersonSearchMixin, ImportFilesMixin, ImportExportMixin, HistoryAdmin):
+class FamilyLinkAdmin(ReplicaReadsAdmin, CertnoExportMixin, PersonSearchMixin, ImportFilesMixin, ImportExportMixin,
+                      HistoryAdmin):
     resource_classes = [FamilyLinkResource]
     person_search_prefixes = ("holder__", "relative__")
     search_help_text = _("Person number or full ID number of the holder or the relative, or the start of a name.")

@@ -21,6 +21,7 @@ from accounts.models import (
     Contribution,
     ContributionKind,
     CreditRun,
+    CreditRunChunk,
     LedgerEntry,
     Person,
     PersonalAccount,
@@ -29,6 +30,7 @@ from accounts.models import (
 from accounts.resources import BalanceResource, ContributionResource
 from core.admin import CertnoMaskMixin, EstimatedCountPaginator, HistoryAdmin, PersonSearchMixin
 from core.imports.admin import ImportFilesMixin
+from core.replica import ReplicaReadsAdmin
 from policies.models import Region
 
 
@@ -50,7 +52,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Contribution)
-class ContributionAdmin(CertnoMaskMixin, PersonSearchMixin, ImportFilesMixin, ImportExportMixin, HistoryAdmin):
+class ContributionAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, ImportFilesMixin, ImportExportMixin,
+                        HistoryAdmin):
     resource_classes = [ContributionResource]
     certno_path = "person__certno"
     person_search_prefixes = ("person__",)
@@ -82,7 +85,7 @@ class LedgerEntryInline(admin.TabularInline):
 
 
 @admin.register(PersonalAccount)
-class PersonalAccountAdmin(CertnoMaskMixin, PersonSearchMixin, ReadOnlyAdmin):
+class PersonalAccountAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, ReadOnlyAdmin):
     certno_path = "person__certno"
     person_search_prefixes = ("person__",)
     list_display = ["person", "certno_masked", "balc_current", "balc_historical", "balance", "ledger_link"]
@@ -103,7 +106,8 @@ class PersonalAccountAdmin(CertnoMaskMixin, PersonSearchMixin, ReadOnlyAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(CertnoMaskMixin, PersonSearchMixin, ImportFilesMixin, ImportMixin, ReadOnlyAdmin):
+class LedgerEntryAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, ImportFilesMixin, ImportMixin,
+                       ReadOnlyAdmin):
     """The ledger: every entry, read-only. Opening balances from a former system come in through the import."""
 
     resource_classes = [BalanceResource]
@@ -140,8 +144,25 @@ class CreditRunForm(forms.Form):
             raise forms.ValidationError(_("Enter a month as YYYY-MM.")) from None
 
 
+class CreditRunChunkInline(admin.TabularInline):
+    """Which worker ran each chunk, and what it credited."""
+
+    model = CreditRunChunk
+    fields = ["number", "worker", "started_at", "finished_at", "entries_created", "amount_total"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(CreditRun)
 class CreditRunAdmin(ReadOnlyAdmin):
+    inlines = [CreditRunChunkInline]
     list_display = ["id", "kind", "period", "region", "status", "progress_bar", "entries_created", "amount_total",
                     "started_by", "started_at", "finished_at"]
     list_filter = ["kind", "status", "region"]
@@ -199,7 +220,7 @@ class RelativeContributionForm(forms.Form):
 
 
 @admin.register(RelativeContribution)
-class RelativeContributionAdmin(CertnoMaskMixin, PersonSearchMixin, admin.ModelAdmin):
+class RelativeContributionAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, admin.ModelAdmin):
     """Relatives' contributions paid from accounts: read-only once paid; "add" pays one through the service."""
 
     person_search_prefixes = ("holder__", "relative__")

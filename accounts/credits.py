@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from accounts.models import (
     Contribution,
     CreditRun,
+    CreditRunChunk,
     Enrollment,
     EntryKind,
     InsuStatus,
@@ -321,11 +322,25 @@ def _versions_by_region(month: datetime.date, region_ids: set[int]) -> dict[int,
     return versions
 
 
-def credit_run_chunk(*, run: CreditRun, chunk: Chunk, number: int) -> tuple[int, Decimal]:
-    """Credit one chunk in its own transaction and count it done; returns (entries, amount)."""
+def _chunk_claim(*, run: CreditRun, number: int, worker: str) -> bool:
+    """Record the chunk as this transaction's; False when an earlier delivery of it already committed (a second
+    delivery running at the same time waits here for the first to commit or roll back)."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {CreditRunChunk._meta.db_table} (run_id, number, worker, started_at, "  # noqa: S608
+                       "finished_at, entries_created, amount_total) VALUES (%s, %s, %s, %s, %s, 0, 0) "
+                       "ON CONFLICT (run_id, number) DO NOTHING", [run.pk, number, worker[:200], now, now])
+        return cursor.rowcount == 1
+
+
+def credit_run_chunk(*, run: CreditRun, chunk: Chunk, number: int, worker: str = "") -> tuple[int, Decimal]:
+    """Credit one chunk in its own transaction and count it done, once however often it is delivered; returns
+    (entries, amount). `worker` names who ran it (the Celery worker; blank for the command's own process)."""
     version = _versions_by_region(run.period, {chunk.region_id})[chunk.region_id]
     created, amount = 0, Decimal(0)
     with transaction.atomic():
+        if not _chunk_claim(run=run, number=number, worker=worker):
+            return 0, Decimal(0)
         if version is not None:
             due = credits_due(version=version, month=run.period)
             if due:
@@ -337,6 +352,8 @@ def credit_run_chunk(*, run: CreditRun, chunk: Chunk, number: int) -> tuple[int,
                     amount += total
         if chunk_hook is not None:
             chunk_hook(run, number)
+        CreditRunChunk.objects.filter(run=run, number=number).update(finished_at=timezone.now(),
+                                                                    entries_created=created, amount_total=amount)
         CreditRun.objects.filter(pk=run.pk).update(chunks_done=F("chunks_done") + 1,
                                                    entries_created=F("entries_created") + created,
                                                    amount_total=F("amount_total") + amount)

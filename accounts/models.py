@@ -324,6 +324,29 @@ class CreditRun(models.Model):
         return 100 if not self.chunks_total else round(100 * self.chunks_done / self.chunks_total)
 
 
+class CreditRunChunk(models.Model):
+    """One committed chunk of a credit run: which worker ran it, when, and what it credited. Written in the chunk's
+    own transaction, so a chunk delivered twice (its worker died after committing) counts once."""
+
+    run = models.ForeignKey(CreditRun, verbose_name=_("credit run"), on_delete=models.CASCADE, related_name="chunks")
+    number = models.PositiveIntegerField(_("chunk"))
+    worker = models.CharField(_("worker"), max_length=200, blank=True,
+                              help_text=_("the Celery worker that ran it; blank: the command's own process"))
+    started_at = models.DateTimeField(_("started"))
+    finished_at = models.DateTimeField(_("finished"))
+    entries_created = models.PositiveIntegerField(_("entries created"), default=0)
+    amount_total = money_field(_("amount"), default=0)
+
+    class Meta:
+        verbose_name = _("credit run chunk")
+        verbose_name_plural = _("credit run chunks")
+        ordering = ["run", "number"]
+        constraints = [models.UniqueConstraint(fields=["run", "number"], name="creditrunchunk_once")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}/{self.number}"
+
+
 class LedgerEntry(models.Model):
     """One movement of a personal account's pocket. Never changed or deleted (a database trigger refuses it);
     a correction is a new entry with a reason. `balance_after` is the pocket's balance after this entry."""

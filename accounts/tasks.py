@@ -7,6 +7,7 @@ period)."""
 import datetime
 
 from celery import shared_task
+from celery.utils.log import get_task_logger
 from django.db import OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -23,6 +24,8 @@ from accounts.models import CreditRun
 from policies.errors import PolicyError
 from policies.models import PolicyStatus, PolicyVersion
 
+logger = get_task_logger(__name__)
+
 
 def _complete_if_done(run_id: int) -> None:
     CreditRun.objects.filter(pk=run_id, status=CreditRun.Status.RUNNING,
@@ -33,8 +36,10 @@ def _complete_if_done(run_id: int) -> None:
 @shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def credit_chunk_task(self, run_id: int, region_id: int, lo: int, hi: int, number: int) -> int:  # noqa: ANN001
     run = CreditRun.objects.get(pk=run_id)
+    logger.info("credit run %s chunk %s started on %s", run_id, number, self.request.hostname)
     try:
-        created, _amount = credit_run_chunk(run=run, chunk=Chunk(region_id, lo, hi), number=number)
+        created, _amount = credit_run_chunk(run=run, chunk=Chunk(region_id, lo, hi), number=number,
+                                            worker=self.request.hostname or "")
     except OperationalError:
         raise
     except Exception as e:

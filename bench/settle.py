@@ -15,6 +15,10 @@ Then checks what was written (every answer 201, one settlement per request, `led
 gunicorn and prints a table. About 3 minutes.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/medins_bench_settle .venv/bin/python bench/settle.py
+
+With `--server URL` it drives a server already running on that database instead (the local topology's nginx,
+deploy/local_topology.py), leaves the database as it is and measures no CPU. Service dates fall in the partner
+window (the last SETTLEMENT_BACKDATE_DAYS days), and each facility has looked its patients up (the tie rule).
 """
 
 import argparse
@@ -32,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from decimal import Decimal
 from pathlib import Path
 
@@ -46,17 +51,22 @@ import django  # noqa: E402
 django.setup()
 
 import psycopg  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from accounts.ledger import ledger_verify  # noqa: E402
 from accounts.models import Enrollment, InsuStatus, InsuType  # noqa: E402
-from claims.models import Facility, Item, Settlement  # noqa: E402
+from claims.models import Facility, Item, PersonLookup, Settlement  # noqa: E402
+from claims.partner import partner_today  # noqa: E402
 from claims.tokens import partner_token_create  # noqa: E402
 from core.demo import CONSULTATION, DRUGS, FACILITIES  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
-SERVICE_FROM, SERVICE_TO = datetime.date(2026, 1, 5), datetime.date(2026, 10, 31)
+# Partners settle service dates of the last SETTLEMENT_BACKDATE_DAYS days (claims.partner.setl_date_check).
+SERVICE_TO = partner_today()
+SERVICE_FROM = SERVICE_TO - datetime.timedelta(days=min(settings.SETTLEMENT_BACKDATE_DAYS, 25))
 PGBENCH_DB = "medins_bench_pgbench_scratch"
 GUNICORN_LOG = Path(tempfile.gettempdir()) / "bench-settle-gunicorn.log"
 
@@ -64,6 +74,8 @@ GUNICORN_LOG = Path(tempfile.gettempdir()) / "bench-settle-gunicorn.log"
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--server", help="drive this running server (http://host:port) instead of starting gunicorn; "
+                                         "the database is used as it is")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (default 3, as config/gunicorn.py)")
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (default sync)")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (default 1)")
@@ -128,18 +140,33 @@ def requests_make(count: int, run: str, rng: random.Random) -> list[tuple[str, b
         limit = items[code].pric_uplmt_amt or Decimal("60.00")
         return str((limit * Decimal(rng.randrange(80, 101)) / 100).quantize(Decimal("0.01")))
 
-    out = []
+    out, ties = [], set()
     for n in range(count):
         admdvs = rng.choice(sorted(patients))
         facility = rng.choice(by_region[admdvs])
         lines = [{"item_code": CONSULTATION, "qty": "1", "price": price(CONSULTATION)}]
         lines += [{"item_code": code, "qty": str(rng.randint(1, 4)), "price": price(code)}
                   for code in rng.sample(DRUGS, rng.randint(1, 3))]
-        body = {"medins_setl_id": f"BENCH-{run}-{n:07d}", "psn_no": rng.choice(patients[admdvs]), "med_type": "11",
+        psn_no = rng.choice(patients[admdvs])
+        ties.add((facility.pk, psn_no))
+        body = {"medins_setl_id": f"BENCH-{run}-{n:07d}", "psn_no": psn_no, "med_type": "11",
                 "setl_date": (SERVICE_FROM + datetime.timedelta(days=rng.randint(0, days))).isoformat(),
                 "acct_used_flag": "1", "items": lines}
         out.append((tokens[facility.pk], json.dumps(body).encode()))
+    lookups_record(ties)
     return out
+
+
+def lookups_record(ties: set[tuple[int, str]]) -> None:
+    """Each facility looked its patients up just now (as a HIS does with 1101 before billing): the tie that lets
+    it settle for them. One statement for all the pairs."""
+    ids = dict(Enrollment.objects.filter(person__psn_no__in={psn for _f, psn in ties})
+               .values_list("person__psn_no", "person_id"))
+    now = timezone.now()
+    PersonLookup.objects.bulk_create([PersonLookup(facility_id=f, person_id=ids[psn], looked_up_at=now)
+                                      for f, psn in ties], update_conflicts=True,
+                                     unique_fields=["facility", "person"], update_fields=["looked_up_at"],
+                                     batch_size=5000)
 
 
 # --- the server --------------------------------------------------------------------------------------------------
@@ -211,8 +238,8 @@ def cpu_per_settlement(before: dict[str, float], after: dict[str, float], settle
 class Client:
     """One keep-alive connection (reopened when the server closes it, as gunicorn's sync workers do)."""
 
-    def __init__(self, port: int) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+        self.conn = http.client.HTTPConnection(host, port, timeout=30)
 
     def post(self, token: str, body: bytes) -> tuple[int, bytes]:
         headers = {"Authorization": f"Token {token}", "Content-Type": "application/json",
@@ -230,19 +257,20 @@ class Client:
 
 
 def drive(port: int, clients: int, work: list[tuple[str, bytes]], seconds: float,
-          rate: float | None = None) -> dict:
+          rate: float | None = None, host: str = "127.0.0.1") -> dict:
     """Send `work` with `clients` threads until it runs out or `seconds` pass; with `rate`, request i is due at
     start + i / rate and its latency counts from then. Returns counts, latencies (s) and the elapsed time."""
     lock = threading.Lock()
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     failures: list[str] = []
+    ok_ids: set[str] = set()
     cursor = iter(range(len(work)))
     start = time.perf_counter() + 0.05
     deadline = start + seconds
 
     def run() -> None:
-        client = Client(port)
+        client = Client(port, host)
         while True:
             with lock:
                 i = next(cursor, None)
@@ -269,6 +297,7 @@ def drive(port: int, clients: int, work: list[tuple[str, bytes]], seconds: float
                 statuses[status] = statuses.get(status, 0) + 1
                 if status in (200, 201):
                     latencies.append(took)
+                    ok_ids.add(json.loads(work[i][1])["medins_setl_id"])
                 elif len(failures) < 5:
                     failures.append(f"{status}: {body[:300]!r}")
 
@@ -279,7 +308,7 @@ def drive(port: int, clients: int, work: list[tuple[str, bytes]], seconds: float
         t.join()
     elapsed = time.perf_counter() - start
     return {"statuses": statuses, "latencies": sorted(latencies), "elapsed": elapsed, "failures": failures,
-            "sent": sum(statuses.values()) + len(failures)}
+            "sent": sum(statuses.values()) + len(failures), "ok_ids": ok_ids}
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -290,7 +319,7 @@ def percentile(values: list[float], p: float) -> float:
 
 def summary(name: str, result: dict, offered: float | None = None) -> dict:
     ok = len(result["latencies"])
-    row = {"run": name, "offered": offered, "ok": ok, "errors": result["sent"] - ok,
+    row = {"run": name, "offered": offered, "ok": ok, "errors": result["sent"] - ok, "ok_ids": result["ok_ids"],
            "rate": ok / result["elapsed"], "p50": percentile(result["latencies"], 50) * 1000,
            "p99": percentile(result["latencies"], 99) * 1000, "max": (result["latencies"] or [0])[-1] * 1000}
     say(f"  {name}: {ok} settled in {result['elapsed']:.1f} s = {row['rate']:.1f}/s, p50 {row['p50']:.1f} ms, "
@@ -328,42 +357,57 @@ def main() -> None:
     rng = random.Random(args.seed)
     say(f"bench/settle.py {datetime.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs, load average "
         + " ".join(f"{x:.2f}" for x in os.getloadavg()))
-    database_prepare(args.reuse_db)
+    host, port = "127.0.0.1", args.port
+    if args.server:
+        url = urllib.parse.urlsplit(args.server)
+        host, port = url.hostname or "127.0.0.1", url.port or 80
+    else:
+        database_prepare(args.reuse_db)
     run = f"{int(time.time())}"
-    settled_before = Settlement.objects.count()
     # Enough requests for the full-load run at up to 1,000/s; the paced run and warm-up take their own.
     full_work = requests_make(int(args.seconds * 1000), f"{run}F", rng)
     warm_work = requests_make(400, f"{run}W", rng)
     connection.close()
 
-    server = gunicorn_start(args.port, args.workers, args.worker_class, args.threads)
-    rows = []
+    server = None if args.server else gunicorn_start(port, args.workers, args.worker_class, args.threads)
+    rows, cpu = [], None
     try:
-        say(f"gunicorn -w {args.workers} -k {args.worker_class} --threads {args.threads} (config.settings.production) "
-            f"on 127.0.0.1:{args.port}; {args.clients} clients")
-        summary("warm-up", drive(args.port, args.clients, warm_work, 30))
-        before = cpu_sample(server)
-        full = summary("full load", drive(args.port, args.clients, full_work, args.seconds))
-        cpu = cpu_per_settlement(before, cpu_sample(server), full["ok"])
-        say(f"  CPU per settlement at full load: gunicorn {cpu['app']:.1f} ms, PostgreSQL backends {cpu['db']:.1f} ms, "
-            f"clients {cpu['clients']:.1f} ms; on {os.cpu_count()} otherwise idle cores the server side alone "
-            f"caps at about {os.cpu_count() * 1000 / (cpu['app'] + cpu['db']):.0f} settlements/s")
+        say(f"{args.server} (running server)" if args.server else
+            f"gunicorn -w {args.workers} -k {args.worker_class} --threads {args.threads} (config.settings.production) "
+            f"on 127.0.0.1:{port}; {args.clients} clients")
+        warm = drive(port, args.clients, warm_work, 30, host=host)
+        summary("warm-up", warm)
+        before = cpu_sample(server) if server else None
+        full = summary("full load", drive(port, args.clients, full_work, args.seconds, host=host))
+        answered = warm["ok_ids"] | full.pop("ok_ids")
+        if server:
+            cpu = cpu_per_settlement(before, cpu_sample(server), full["ok"])
+            say(f"  CPU per settlement at full load: gunicorn {cpu['app']:.1f} ms, PostgreSQL backends "
+                f"{cpu['db']:.1f} ms, clients {cpu['clients']:.1f} ms; on {os.cpu_count()} otherwise idle cores the "
+                f"server side alone caps at about {os.cpu_count() * 1000 / (cpu['app'] + cpu['db']):.0f} "
+                "settlements/s")
         rows.append(full)
         rate = full["rate"] * args.paced_share
         paced_work = requests_make(int(rate * args.paced_seconds) + 10, f"{run}P", rng)
         connection.close()
-        rows.append(summary(f"paced {args.paced_share:.0%}", drive(args.port, args.clients, paced_work,
-                                                                     args.paced_seconds, rate=rate), offered=rate))
+        paced = summary(f"paced {args.paced_share:.0%}", drive(port, args.clients, paced_work, args.paced_seconds,
+                                                                rate=rate, host=host), offered=rate)
+        answered |= paced.pop("ok_ids")
+        rows.append(paced)
     finally:
-        gunicorn_stop(server)
-    say("gunicorn stopped")
+        if server:
+            gunicorn_stop(server)
+            say("gunicorn stopped")
 
-    answered = sum(r["ok"] for r in rows)
-    created = Settlement.objects.count() - settled_before
+    # Every answered request settled exactly once, nothing else was written, and the ledger explains every balance.
+    written = set(Settlement.objects.filter(medins_setl_id__startswith=f"BENCH-{run}")
+                  .values_list("medins_setl_id", flat=True))
     problems = ledger_verify()
-    say(f"check: {created} settlements written for the bench's requests (warm-up included), ledger_verify: "
-        f"{'clean' if not problems else problems[:3]}")
-    if problems:
+    errors = sum(r["errors"] for r in rows)
+    say(f"check: {len(answered)} settlements answered, {len(written)} written for them (warm-up included), "
+        f"{len(answered - written)} answered but not written, {len(written - answered)} written but not answered, "
+        f"{errors} errors; ledger_verify: {'clean' if not problems else problems[:3]}")
+    if problems or answered != written or (args.server and errors):
         sys.exit(1)
 
     pg = None
@@ -381,10 +425,12 @@ def main() -> None:
         say(f"| pgbench TPC-B -s 10 -c 8 -j 2 -T {args.pgbench_seconds} | 8 | max | | | {pg['tps']:.0f} tps | "
             f"avg {pg['latency']:.1f} | | |")
     targets = rows[0]["rate"] >= 150 and rows[1]["p99"] < 100
-    say(f"CPU per settlement (full load): gunicorn {cpu['app']:.1f} ms, PostgreSQL {cpu['db']:.1f} ms, "
-        f"clients {cpu['clients']:.1f} ms; load average now " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    if cpu is not None:
+        say(f"CPU per settlement (full load): gunicorn {cpu['app']:.1f} ms, PostgreSQL {cpu['db']:.1f} ms, "
+            f"clients {cpu['clients']:.1f} ms")
     say(f"targets (>= 150 settlements/s; p99 < 100 ms at half): {'met' if targets else 'MISSED'}; "
-        f"answered {answered}; total {time.perf_counter() - began:.0f} s")
+        f"answered {sum(r['ok'] for r in rows)}; total {time.perf_counter() - began:.0f} s; load average now "
+        + " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":

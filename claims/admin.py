@@ -37,10 +37,11 @@ from claims.services import settlement_reverse
 from claims.tokens import partner_token_create, partner_token_revoke
 from core.admin import CertnoMaskMixin, HistoryAdmin, PersonSearchMixin
 from core.imports.admin import ImportFilesMixin
+from core.replica import ReplicaReadsAdmin
 
 
 @admin.register(Facility)
-class FacilityAdmin(ImportFilesMixin, ImportExportMixin, HistoryAdmin):
+class FacilityAdmin(ReplicaReadsAdmin, ImportFilesMixin, ImportExportMixin, HistoryAdmin):
     resource_classes = [FacilityResource]
     list_display = ["fixmedins_code", "fixmedins_name", "fixmedins_type", "hosp_lv", "region", "begndate", "enddate",
                     "online_service"]
@@ -51,7 +52,7 @@ class FacilityAdmin(ImportFilesMixin, ImportExportMixin, HistoryAdmin):
 
 
 @admin.register(Disease)
-class DiseaseAdmin(ImportFilesMixin, ImportExportMixin, HistoryAdmin):
+class DiseaseAdmin(ReplicaReadsAdmin, ImportFilesMixin, ImportExportMixin, HistoryAdmin):
     resource_classes = [DiseaseResource]
     list_display = ["opsp_dise_code", "opsp_dise_name", "opsp_dise_majcls_name"]
     list_filter = ["opsp_dise_majcls_name"]
@@ -60,7 +61,7 @@ class DiseaseAdmin(ImportFilesMixin, ImportExportMixin, HistoryAdmin):
 
 
 @admin.register(Item)
-class ItemAdmin(ImportFilesMixin, ImportExportMixin, HistoryAdmin):
+class ItemAdmin(ReplicaReadsAdmin, ImportFilesMixin, ImportExportMixin, HistoryAdmin):
     resource_classes = [ItemResource]
     list_display = ["item_code", "item_name", "chrg_item_lv", "selfpay_prop", "pric_uplmt_amt", "acct_pay_forbidden",
                     "sep_pay_flag"]
@@ -70,7 +71,8 @@ class ItemAdmin(ImportFilesMixin, ImportExportMixin, HistoryAdmin):
 
 
 @admin.register(Recognition)
-class RecognitionAdmin(CertnoMaskMixin, PersonSearchMixin, ImportFilesMixin, ImportExportMixin, HistoryAdmin):
+class RecognitionAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, ImportFilesMixin, ImportExportMixin,
+                       HistoryAdmin):
     resource_classes = [RecognitionResource]
     certno_path = "person__certno"
     person_search_prefixes = ("person__",)
@@ -153,7 +155,7 @@ class ReversalForm(forms.Form):
 
 
 @admin.register(Settlement)
-class SettlementAdmin(CertnoMaskMixin, PersonSearchMixin, ReadOnlyAdmin):
+class SettlementAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, ReadOnlyAdmin):
     """Settlements as they were answered, with their lines, the engine's explanation and the ledger entries they
     wrote. Nobody edits one; a settlement auditor reverses one through `settlement_reverse`."""
 
@@ -288,7 +290,7 @@ class BenefitYearFilter(admin.SimpleListFilter):
 
 
 @admin.register(Accumulator)
-class AccumulatorAdmin(CertnoMaskMixin, PersonSearchMixin, ReadOnlyAdmin):
+class AccumulatorAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, ReadOnlyAdmin):
     """What each person has used of a benefit year's deductible and fund: changed only by settling and reversing."""
 
     certno_path = "person__certno"

@@ -17,6 +17,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import HistoryAdmin
+from core.replica import ReplicaReadsAdmin, replica_reads
 from reports.charts import bar_chart_svg
 from reports.definitions import REPORTS, MonthField, PeriodForm, ReportSpec, report_run
 from reports.exports import export_csv, export_xlsx
@@ -74,6 +75,7 @@ class ReportAdmin(admin.ModelAdmin):
             urls.append(path("rebuild/", self.admin_site.admin_view(self.rebuild_view), name="%s_%s_rebuild" % info))
         return urls
 
+    @replica_reads
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         return report_page(self, request, REPORTS[self.report])
 
@@ -104,7 +106,7 @@ _register_reports()
 
 
 @admin.register(SummaryRebuild)
-class SummaryRebuildAdmin(admin.ModelAdmin):
+class SummaryRebuildAdmin(ReplicaReadsAdmin, admin.ModelAdmin):
     list_display = ["table", "month", "rebuilt_at", "rows", "seconds", "rebuilt_by"]
     list_filter = ["table", "month"]
     list_select_related = ["rebuilt_by"]
@@ -158,7 +160,7 @@ class SupervisionRunForm(forms.Form):
 
 
 @admin.register(Alert)
-class AlertAdmin(HistoryAdmin):
+class AlertAdmin(ReplicaReadsAdmin, HistoryAdmin):
     form = AlertReviewForm
     list_display = ["id", "rule", "subject_type", "subject_key", "period_start", "period_end", "score", "status",
                     "reviewer", "reviewed_at"]

@@ -56,7 +56,8 @@ def test_a_real_worker_on_the_broker_runs_a_credit_run(seeded):
     db = connection.settings_dict
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local", "DJANGO_DEBUG": "false",
            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-           "CELERY_BROKER_URL": os.environ["TEST_CELERY_BROKER_URL"], "CELERY_TASK_DEFAULT_QUEUE": queue}
+           "CELERY_BROKER_URL": os.environ["TEST_CELERY_BROKER_URL"],
+           "CELERY_INTERACTIVE_QUEUE": queue, "CELERY_BULK_QUEUE": queue}
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", queue, "--without-gossip",
          "--without-mingle", "--without-heartbeat", "-l", "warning"],

@@ -22,6 +22,15 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Imports and credit runs write from one process; a generous timeout avoids "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+# A streaming replica of the primary (PostgreSQL's pg_basebackup -R), read only by the views marked as reading it:
+# report pages, admin lists and exports (core.replica). Unset: one database.
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    # Tests: the replica streams the whole primary cluster, so it holds the test database under the same name.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["config.db_router.PrimaryReplicaRouter"]
+# After a browser's write, its reads stay on the primary this long (the replica is usually milliseconds behind).
+DATABASE_REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
@@ -58,6 +67,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
+if "replica" in DATABASES:
+    # Outside the session middleware: the session a login saves counts as the request's write.
+    MIDDLEWARE.insert(1, "core.replica.ReplicaPinMiddleware")
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

@@ -10,7 +10,10 @@ SECRET_KEY = env("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Production needs DATABASE_URL pointing at PostgreSQL.")
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+for alias in DATABASES:
+    DATABASES[alias]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+if DATABASES.get("replica", DATABASES["default"])["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_REPLICA_URL must point at a PostgreSQL streaming replica of the primary.")
 if CACHES["default"]["BACKEND"].rsplit(".", 1)[-1] in ("LocMemCache", "DummyCache"):
     # Workers count partner requests (throttling) and learn of changed policies, tokens and catalog items through
     # this cache: each worker's own memory would count and forget on its own.

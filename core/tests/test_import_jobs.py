@@ -238,7 +238,8 @@ def test_a_worker_killed_mid_import_leaves_nothing_and_the_job_failed(media, tmp
     db = connection.settings_dict
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local", "DJANGO_DEBUG": "false",
            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-           "CELERY_BROKER_URL": os.environ["TEST_CELERY_BROKER_URL"], "CELERY_TASK_DEFAULT_QUEUE": queue,
+           "CELERY_BROKER_URL": os.environ["TEST_CELERY_BROKER_URL"],
+           "CELERY_INTERACTIVE_QUEUE": queue, "CELERY_BULK_QUEUE": queue,
            "DJANGO_MEDIA_ROOT": str(media)}
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", queue, "--without-gossip",

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from claims.api.authentication import request_facility
 from core.api_schema import ERROR_SERIALIZER
+from core.replica import replica_reads
 from reports.api.serializers import ReconciliationOutputSerializer, ReportOutputSerializer
 from reports.definitions import REPORTS, ReconciliationForm, report_run
 from reports.models import POOLED_FUND, SUPPLEMENTARY_FUND
@@ -40,6 +41,7 @@ class ReportView(APIView):
                     OpenApiParameter("month_to", str, description="YYYY-MM")],
         description="The same filters as the admin page (e.g. `region=370100`, `facility=H123` for "
                     "`reconciliation`). Needs a staff session with the report's `reports.view_*` permission.")
+    @replica_reads
     def get(self, request: Request, name: str) -> Response:
         spec = REPORTS.get(name)
         if spec is None:
