@@ -143,13 +143,8 @@ class ReplicaReadsAdmin:
         return super().changelist_view(request, extra_context)  # type: ignore[misc]
 
     def export_action(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        with replica_scope() if replica_configured() else _nothing():
+        with replica_scope():
             return super().export_action(request, *args, **kwargs)  # type: ignore[misc]
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield None
 
 
 class ReplicaPinMiddleware:

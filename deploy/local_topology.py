@@ -589,7 +589,7 @@ def credit_run_spread(layout: Layout) -> None:
     from accounts.tasks import credits_month_task
 
     enrollments = Enrollment.objects.count()
-    chunk_size = max(10, enrollments // 60)  # about 60 chunks over the regions
+    chunk_size = max(10, enrollments // 100)  # about 100 chunks over the regions
     before = set(CreditRun.objects.values_list("pk", flat=True))
     credits_month_task.delay(CREDIT_MONTH, None, chunk_size)
     wait_for("the run planned", lambda: CreditRun.objects.exclude(pk__in=before).exists(), 30)
@@ -647,7 +647,7 @@ def credit_run_spread(layout: Layout) -> None:
 
 def beats(layout: Layout, window: float) -> None:
     say("6. two beats, one leader")
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask, PeriodicTasks
 
     every, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.SECONDS)
     name = "topology: beat check (every second)"
@@ -670,9 +670,9 @@ def beats(layout: Layout, window: float) -> None:
     wait_for("the standby taking over", lambda: sends()[standby] > 0, 30, layout, standby)
     say(f"   killed {leader}; {standby} sent its first run {time.monotonic() - killed:.1f} s later")
     time.sleep(window / 2)
-    task.enabled = False
-    task.save()
-    time.sleep(1)
+    PeriodicTask.objects.filter(pk=task.pk).update(enabled=False)  # not save(): it would write back a stale count
+    PeriodicTasks.update_changed()
+    time.sleep(1.5)
     total = sum(sends().values())
     task.refresh_from_db()
     stamps = sorted(datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f")

@@ -7,6 +7,7 @@ import datetime
 import time
 
 import pytest
+from django import forms
 from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.test.utils import CaptureQueriesContext
@@ -14,6 +15,7 @@ from django.urls import reverse
 
 from accounts.models import Employer
 from accounts.tests.factories import RegionFactory
+from claims.tests.factories import FacilityFactory
 from core import replica
 from core.replica import PIN_COOKIE, REPLICA, read_alias, replica_scope
 from core.tests.replica import REPLICA_TEST, replica_caught_up, replica_paused
@@ -111,6 +113,22 @@ def test_report_pages_and_their_exports_read_the_replica(staff):
             answer = staff.get(url)
         assert answer.status_code == 200, (url, answer.content[:500])
         assert on_replica.captured_queries, url
+
+
+def test_an_admin_export_reads_the_replica(staff):
+    FacilityFactory(fixmedins_code="H-BEFORE")
+    export = reverse("admin:claims_facility_export")
+    form = staff.get(export).context["form"]
+    data = {"format": "0", **{name: "on" for name, f in form.fields.items() if isinstance(f, forms.BooleanField)}}
+    replica_caught_up()
+    with replica_paused():
+        FacilityFactory(fixmedins_code="H-AFTER")  # not on the paused replica
+        with CaptureQueriesContext(connections[REPLICA]) as on_replica:
+            exported = staff.post(export, data)
+    assert exported.status_code == 200 and exported["Content-Disposition"].startswith("attachment")
+    content = exported.content.decode("utf-8-sig")
+    assert "H-BEFORE" in content and "H-AFTER" not in content
+    assert any("claims_facility" in q["sql"] for q in on_replica.captured_queries)
 
 
 def test_an_unreachable_replica_sends_the_reads_to_the_primary(monkeypatch, region):
