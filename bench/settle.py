@@ -265,6 +265,7 @@ def drive(port: int, clients: int, work: list[tuple[str, bytes]], seconds: float
     statuses: dict[int, int] = {}
     failures: list[str] = []
     ok_ids: set[str] = set()
+    failed_ids: set[int] = set()  # indexes into work of the requests that got no answer
     cursor = iter(range(len(work)))
     start = time.perf_counter() + 0.05
     deadline = start + seconds
@@ -291,6 +292,7 @@ def drive(port: int, clients: int, work: list[tuple[str, bytes]], seconds: float
             except Exception as e:  # noqa: BLE001  (counted and shown, the run goes on)
                 with lock:
                     failures.append(f"{type(e).__name__}: {e}")
+                    failed_ids.add(i)
                 continue
             took = time.perf_counter() - (due if due is not None else sent)
             with lock:
@@ -308,7 +310,8 @@ def drive(port: int, clients: int, work: list[tuple[str, bytes]], seconds: float
         t.join()
     elapsed = time.perf_counter() - start
     return {"statuses": statuses, "latencies": sorted(latencies), "elapsed": elapsed, "failures": failures,
-            "sent": sum(statuses.values()) + len(failures), "ok_ids": ok_ids}
+            "sent": sum(statuses.values()) + len(failures), "ok_ids": ok_ids,
+            "failed_ids": failed_ids}
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -128,7 +128,6 @@ def replica_reads(view: V | None = None, *, methods: tuple[str, ...] = SAFE_METH
                     response.render()
                 return response
 
-        wrapper.reads_replica = True  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate(view) if view is not None else decorate
