@@ -504,7 +504,8 @@ def cache_propagation(layout: Layout) -> None:
                         "a revoked partner token")
 
     _token, raw = partner_token_create(facility=facility, label="topology policy")
-    old = PolicyVersion.objects.get(region__admdvs="370100", status=PolicyStatus.PUBLISHED, effective_to__isnull=True)
+    old = PolicyVersion.objects.get(region__admdvs="370100", insutype="310", status=PolicyStatus.PUBLISHED,
+                                    effective_to__isnull=True)
     for port in layout.app_ports:
         status, answer = http_json(port, "/api/v1/settlements/preview/", raw, body)
         if status != 200 or answer.get("policy_version") != old.code:
