@@ -112,6 +112,10 @@ MEDIA_URL = "media/"
 
 LOGIN_URL = "admin:login"
 
+# `seed_demo` writes made-up enrollees, settlements and staff logins: refused where this is False (production)
+# unless given --force.
+DEMO_DATA_ALLOWED = True
+
 # Partners settle service dates from today − SETTLEMENT_BACKDATE_DAYS to today (Asia/Shanghai), both included;
 # staff settle older bills in the admin, with a reason.
 SETTLEMENT_BACKDATE_DAYS = env.int("SETTLEMENT_BACKDATE_DAYS", default=30)

@@ -6,6 +6,7 @@ from .base import *  # noqa: F403
 from .base import CACHES, DATABASES, env
 
 DEBUG = False
+DEMO_DATA_ALLOWED = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":

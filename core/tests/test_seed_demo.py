@@ -1,14 +1,21 @@
 """`seed_demo` on a small registry: settlements through the services, some reversed, a clean ledger, and a second
-run that adds nothing."""
+run that adds nothing; refused under production settings without --force, and no existing user's password changed."""
 
 import io
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.test import override_settings
 
 from accounts.ledger import ledger_verify
 from accounts.models import Contribution, CreditRun, EntryKind, LedgerEntry, Person
 from claims.models import Accumulator, Settlement, SettlementStatus
+from core.management.commands.seed_demo import DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -44,3 +51,40 @@ def test_seed_demo_settles_reverses_and_runs_again_without_adding_anything() -> 
     assert _counts() == before
     assert "demo settlements already present" in again.getvalue()
     assert ledger_verify() == []
+
+
+@override_settings(DEMO_DATA_ALLOWED=False)
+def test_seed_demo_under_production_settings_refuses_without_force() -> None:
+    with pytest.raises(CommandError, match="--force"):
+        call_command("seed_demo", enrollees=20, settlements=5, stdout=io.StringIO())
+    assert not Person.objects.exists()
+    assert not get_user_model().objects.exists()
+
+
+@override_settings(DEMO_DATA_ALLOWED=False)
+def test_seed_demo_never_changes_an_existing_users_password_even_with_force() -> None:
+    User = get_user_model()
+    admin = User.objects.create_user("admin", password="the-operators-own-1")  # neither staff nor superuser
+    clerk = User.objects.create_user("clerk", password="the-clerks-own-22", is_staff=True)
+    out = io.StringIO()
+    call_command("seed_demo", enrollees=200, settlements=10, force=True, stdout=out)
+
+    admin.refresh_from_db()
+    clerk.refresh_from_db()
+    assert admin.check_password("the-operators-own-1") and not admin.is_superuser and not admin.is_staff
+    assert clerk.check_password("the-clerks-own-22") and not clerk.groups.exists()
+    assert "admin      superuser (existing: password unchanged)" in out.getvalue()
+    # the logins that did not exist are made with the demo password
+    assert User.objects.get(username="auditor").check_password(DEMO_PASSWORD)
+    assert Person.objects.count() > 200  # the 200 enrollees and their children
+
+
+@pytest.mark.postgres
+def test_seed_demo_with_the_production_settings_module_refuses(tmp_path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DJANGO_SECRET_KEY": "s" * 60, "DJANGO_ALLOWED_HOSTS": "medins.example.org",
+           "DJANGO_SETTINGS_MODULE": "config.settings.production", "CACHE_URL": "rediscache://127.0.0.1:6379/1"}
+    result = subprocess.run([sys.executable, "manage.py", "seed_demo"], cwd=root, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 1
+    assert "production" in result.stderr and "--force" in result.stderr

@@ -3,7 +3,8 @@ import time
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from accounts.roles import ROLES, roles_sync
@@ -17,14 +18,20 @@ DEMO_USERS = {"registry_clerk": "clerk", "policy_manager": "policy", "settlement
 class Command(BaseCommand):
     help = ("seed_policies, then demo facilities, catalogs, about 2,000 enrollees with family links and "
             "recognitions, staff logins (printed), contributions and credit runs (July 2025 to January 2026) and "
-            "a few hundred settlements of 2026, some reversed. Safe to run again: existing demo data is kept.")
+            "a few hundred settlements of 2026, some reversed. Safe to run again: existing demo data is kept, and "
+            "an existing user's password is never changed. Refused under production settings without --force.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--enrollees", type=int, default=2000)
         parser.add_argument("--settlements", type=int, default=300,
                             help="settlement requests to make (a few are refused, about one in thirty reversed)")
+        parser.add_argument("--force", action="store_true",
+                            help="run even under production settings (a demo or training database only)")
 
-    def handle(self, *args: object, enrollees: int, settlements: int, **options: object) -> None:
+    def handle(self, *args: object, enrollees: int, settlements: int, force: bool, **options: object) -> None:
+        if not settings.DEMO_DATA_ALLOWED and not force:
+            raise CommandError("seed_demo fills the database with made-up enrollees, settlements and staff logins; "
+                               "these settings are production's. Use --force only on a demo or training database.")
         started = time.monotonic()
         call_command("seed_policies", verbosity=options.get("verbosity", 1), stdout=self.stdout)
         with transaction.atomic():
@@ -49,25 +56,27 @@ class Command(BaseCommand):
                               f"{sum(refused.values())} refused"
                               + (" (" + ", ".join(f"{code} {n}" for code, n in refused.items()) + ")"
                                  if refused else ""))
-        self.stdout.write(self.style.SUCCESS(f"Staff logins (password for all: {DEMO_PASSWORD}):"))
+        self.stdout.write(self.style.SUCCESS(f"Staff logins (password of those made now: {DEMO_PASSWORD}):"))
         for username, role in users:
             self.stdout.write(f"  {username:<10} {role}")
         self.stdout.write(f"seed_demo took {time.monotonic() - started:.1f} s")
 
     def _users(self) -> list[tuple[str, str]]:
+        """The demo's logins: made with the demo password when missing; an existing user is left as it is."""
         User = get_user_model()
         roles_sync()
-        admin, _ = User.objects.get_or_create(username="admin", defaults={"is_staff": True, "is_superuser": True})
-        admin.is_staff = admin.is_superuser = True
-        admin.set_password(DEMO_PASSWORD)
-        admin.save()
-        out = [("admin", "superuser")]
+        out = []
+        admin, created = User.objects.get_or_create(
+            username="admin", defaults={"is_staff": True, "is_superuser": True})
+        if created:
+            admin.set_password(DEMO_PASSWORD)
+            admin.save(update_fields=["password"])
+        out.append(("admin", "superuser" if created else "superuser (existing: password unchanged)"))
         for name, role in ROLES.items():
-            username = DEMO_USERS[name]
-            user, _ = User.objects.get_or_create(username=username, defaults={"is_staff": True})
-            user.is_staff = True
-            user.set_password(DEMO_PASSWORD)
-            user.save()
-            user.groups.set([Group.objects.get(name=name)])
-            out.append((username, str(role["label"])))
+            user, created = User.objects.get_or_create(username=DEMO_USERS[name], defaults={"is_staff": True})
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.save(update_fields=["password"])
+                user.groups.set([Group.objects.get(name=name)])
+            out.append((user.username, str(role["label"]) + ("" if created else " (existing: password unchanged)")))
         return out
