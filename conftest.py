@@ -1,9 +1,10 @@
 """Suite-wide fixtures and the PostgreSQL / worker / replica gates.
 
 Tests marked `postgres` need row locks and real concurrency, tests marked `worker` a broker in
-TEST_CELERY_BROKER_URL, tests marked `replica` a streaming replica of the primary in DATABASE_REPLICA_URL.
-Outside CI they skip when those are missing; in CI (CI=true) a missing server stops the run with an error, so it
-can never pass by skipping.
+TEST_CELERY_BROKER_URL, tests marked `replica` a streaming replica of the primary in DATABASE_REPLICA_URL, tests
+marked `browser` Debian's Chromium (CHROMIUM_PATH, default /usr/bin/chromium) driven by Playwright.
+Outside CI they skip when those are missing; in CI (CI=true) a missing server or browser stops the run with an
+error, so it can never pass by skipping.
 """
 
 import os
@@ -16,12 +17,16 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
 HAS_BROKER = bool(os.environ.get("TEST_CELERY_BROKER_URL"))
 HAS_REPLICA = ON_POSTGRES and bool(os.environ.get("DATABASE_REPLICA_URL"))
+CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+HAS_CHROMIUM = os.access(CHROMIUM_PATH, os.X_OK)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     if IN_CI and not (ON_POSTGRES and HAS_BROKER and HAS_REPLICA):
         pytest.exit("CI needs DATABASE_URL on PostgreSQL, DATABASE_REPLICA_URL (its streaming replica) and "
                     "TEST_CELERY_BROKER_URL (see .ci/run)", returncode=1)
+    if IN_CI and not HAS_CHROMIUM:
+        pytest.exit(f"CI needs Chromium at {CHROMIUM_PATH} for the browser tests (see .ci/run)", returncode=1)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -32,6 +37,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="needs a broker (set TEST_CELERY_BROKER_URL)"))
         if "replica" in item.keywords and not HAS_REPLICA:
             item.add_marker(pytest.mark.skip(reason="needs a streaming replica (set DATABASE_REPLICA_URL)"))
+        if "browser" in item.keywords and not HAS_CHROMIUM:
+            item.add_marker(pytest.mark.skip(reason=f"needs Chromium at {CHROMIUM_PATH} (apt-get install chromium)"))
 
 
 @pytest.fixture
