@@ -113,8 +113,9 @@ class LedgerEntryAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, Im
     resource_classes = [BalanceResource]
     certno_path = "account__person__certno"
     person_search_prefixes = ("account__person__",)
+    # The policy version is a filter and on the entry's page (the credit rule names it): every amount fits 1366 px.
     list_display = ["id", "account", "certno_masked", "kind", "pocket", "amount", "balance_after", "period",
-                    "policy_version", "credit_rule", "ref", "created_at"]
+                    "credit_rule", "ref", "created_at"]
     list_filter = ["kind", "pocket", "period", "policy_version"]
     list_select_related = ["account__person", "policy_version", "credit_rule"]
     search_fields = ["account__person__psn_no", "account__person__certno", "account__person__psn_name"]

@@ -164,9 +164,10 @@ class SettlementAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, Rea
     exact_search_fields = ("setl_id", "medins_setl_id")
     search_fields = ["=setl_id", "=medins_setl_id", "person__psn_no", "person__certno"]
     search_help_text = _("Settlement id, the facility's settlement id, a person number or a full ID number.")
-    list_display = ["setl_id", "medins_setl_id", "facility", "person", "certno_masked", "medical_type", "setl_date",
-                    "status", "policy_version", "medfee_sumamt", "hifp_pay", "acct_pay", "acct_mulaid_pay",
-                    "psn_cash_pay"]
+    # The facility's settlement id and the policy version are on the settlement's page (and the version a filter):
+    # without them every amount fits a 1366 px screen.
+    list_display = ["setl_id", "facility", "person", "certno_masked", "medical_type", "setl_date", "status",
+                    "medfee_sumamt", "hifp_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay"]
     list_filter = ["facility", MedTypeFilter, "status", "policy_version"]
     list_select_related = ["facility", "person", "policy_version"]
     date_hierarchy = "setl_date"
