@@ -8,7 +8,8 @@ the shared cache (BENCH_CACHE_URL, default db 4), and replays the day generated 
 each a thread with its own connection; a 2207 abandoned then reversed by 2601, resent msgids, lost 2207 answers
 retried, two tills settling one family at once, and --kills backends terminated mid-transaction. Then every check of
 `gateway.replay.check_day` (exit 1 on any problem), the end state's digest (the same seed gives the same digest),
-messages per second and p50/p99 per infno, and pgbench TPC-B for the machine's context.
+messages per second, p50/p99 per infno, CPU per message (gunicorn, PostgreSQL, clients) and pgbench TPC-B for the
+machine's context.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/medins_bench_replay .venv/bin/python bench/replay.py
 """
@@ -27,7 +28,9 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/medins
 SERVER_ENV = {"DJANGO_SETTINGS_MODULE": "config.settings.production",
               "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
               "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SECURE_SSL_REDIRECT": "false",
-              "CACHE_URL": os.environ.get("BENCH_CACHE_URL", "rediscache://127.0.0.1:6379/4")}
+              "CACHE_URL": os.environ.get("BENCH_CACHE_URL", "rediscache://127.0.0.1:6379/4"),
+              # Connections kept for the whole day: the CPU of a backend closed before the end is not counted.
+              "CONN_MAX_AGE": "86400"}
 # This process builds the world with the server's settings: the tokens it derives are the ones the server checks.
 os.environ.update(SERVER_ENV)
 os.environ.pop("DJANGO_DEBUG", None)
@@ -45,7 +48,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--sites", type=int, default=10, help="facilities (default 10)")
-    parser.add_argument("--visits", type=int, default=130, help="visits per till, two tills a facility (default 130)")
+    parser.add_argument("--visits", type=int, default=155, help="visits per till, two tills a facility (default 155)")
     parser.add_argument("--families", type=int, default=10, help="families settled by two tills at once")
     parser.add_argument("--kills", type=int, default=3, help="backends terminated mid-transaction (default 3)")
     parser.add_argument("--port", type=int, default=8104)
@@ -83,14 +86,20 @@ def main() -> None:
         f"{sum(len(p.visits) for p in plans)} visits planned on {len(plans)} tills, day {world.day} "
         f"({time.perf_counter() - started:.0f} s)")
     connection.close()
-    with replay.gunicorn_serving(port=args.port, env=SERVER_ENV, log=GUNICORN_LOG, workers=args.workers) as url:
+    servers: list = []
+    with replay.gunicorn_serving(port=args.port, env=SERVER_ENV, log=GUNICORN_LOG, workers=args.workers,
+                                 ready=servers.append) as url:
         say(f"gunicorn -w {args.workers} (config.settings.production, Redis cache) on {url}")
+        cpu_before = settle.cpu_sample(servers[0])
         day = replay.run_day(world, plans, base_url=url, kills=args.kills, say=say)
+        cpu = settle.cpu_per_settlement(cpu_before, settle.cpu_sample(servers[0]), day.messages)
     say("gunicorn stopped")
     problems = replay.check_day(world, day)
     digest = replay.digest(world, day)
     for line in replay.report(day):
         say(line)
+    say(f"CPU per message (the backends killed on purpose take theirs with them): gunicorn {cpu['app']:.1f} ms, "
+        f"PostgreSQL {cpu['db']:.1f} ms, clients {cpu['clients']:.1f} ms")
     pg = None if args.no_pgbench else settle.pgbench(args.pgbench_seconds)
     if pg is not None:
         say(f"pgbench TPC-B -s 10 -c 8 -j 2 -T {args.pgbench_seconds}: {pg['tps']:.0f} tps, "

@@ -539,8 +539,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn_serving(*, port: int, env: dict[str, str], log: Path, workers: int = 3) -> Iterator[str]:
-    """`gunicorn -c config/gunicorn.py config.wsgi` on the database of this process (its NAME), stopped after."""
+def gunicorn_serving(*, port: int, env: dict[str, str], log: Path, workers: int = 3,
+                     ready: Callable[[subprocess.Popen], None] | None = None) -> Iterator[str]:
+    """`gunicorn -c config/gunicorn.py config.wsgi` on the database of this process (its NAME), stopped after.
+    `ready` is given the server process once its workers are warm (the bench samples their CPU from there)."""
     database = connection.settings_dict
     url = (f"postgres://{database['USER'] or 'postgres'}"
            + (f":{database['PASSWORD']}" if database["PASSWORD"] else "")
@@ -568,6 +570,8 @@ def gunicorn_serving(*, port: int, env: dict[str, str], log: Path, workers: int 
             warm.request("POST", URL, body=b"{}", headers={"Content-Type": "application/json"})
             warm.getresponse().read()
             warm.close()
+        if ready is not None:
+            ready(server)
         yield f"http://127.0.0.1:{port}"
     finally:
         if server.poll() is None:
