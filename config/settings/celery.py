@@ -29,6 +29,7 @@ CELERY_TASK_ROUTES = {
     "accounts.tasks.*": {"queue": BULK_QUEUE},
     "reports.tasks.*": {"queue": BULK_QUEUE},
     "clearing.tasks.*": {"queue": BULK_QUEUE},
+    "whatif.tasks.*": {"queue": BULK_QUEUE},
     "core.tasks.*": {"queue": INTERACTIVE_QUEUE},
     "claims.tasks.*": {"queue": INTERACTIVE_QUEUE},
 }

@@ -1,0 +1,242 @@
+"""What-if runs: a policy version's rules replayed over a region's real settlements of some months (whatif.replay),
+summed beside what was paid. A run writes only its own rows (WhatIfRun, WhatIfCell, WhatIfTop)."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.money import ZERO
+from policies.models import PolicyVersion, Region
+from whatif.models import AMOUNTS, COUNTS, SIDES, Dimension, WhatIfCell, WhatIfRun, WhatIfTop
+from whatif.replay import Replay, Replayed, replay_window
+
+logger = logging.getLogger(__name__)
+
+TOP = 20
+# The totals CONTRACT.md's `run_whatif` prints, in its order.
+CONTRACT_AMOUNTS = ("fund_pay_sumamt", "hifp_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay")
+
+
+class WhatIfError(ValueError):
+    """A run that cannot be made (unknown version or region, months out of order)."""
+
+
+def version_fingerprint(version: PolicyVersion) -> str:
+    """A digest of everything in a version that settles a visit: its own settings and every row of its tables.
+    The code, title, source and status are left out (publishing a draft does not change its rules)."""
+
+    def values(obj: models.Model, skip: set[str]) -> dict[str, str]:
+        return {f.attname: str(getattr(obj, f.attname)) for f in obj._meta.concrete_fields
+                if f.attname not in skip}
+
+    skip = {"id", "version_id"}
+    content = {
+        "version": values(version, {"id", "code", "title", "source_document", "status"}),
+        **{name: sorted(json.dumps(values(row, skip), sort_keys=True) for row in getattr(version, name).all())
+           for name in ("enrollee_classes", "benefit_rules", "credit_rules", "payment_methods", "reference_values")},
+    }
+    classes = {c.pk: c.code for c in version.enrollee_classes.all()}
+    # A benefit rule names its class by id, which a clone changes: name it by code instead.
+    content["benefit_rules"] = sorted(
+        json.dumps({**values(r, skip | {"enrollee_class_id"}), "class": classes.get(r.enrollee_class_id, "")},
+                   sort_keys=True) for r in version.benefit_rules.all())
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def month_start(value: str) -> datetime.date:
+    """`YYYY-MM` as the month's first day."""
+    try:
+        return datetime.datetime.strptime(value, "%Y-%m").date()
+    except ValueError:
+        raise WhatIfError(_("%(value)s is not a month (YYYY-MM)") % {"value": value}) from None
+
+
+def month_end(first: datetime.date) -> datetime.date:
+    following = (first.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    return following - datetime.timedelta(days=1)
+
+
+# --- the sums ---------------------------------------------------------------------------------------------------
+
+@dataclass
+class Sums:
+    """The sums over some settlements: counts and, per side, the amounts and the enrollees counted."""
+
+    settlements: int = 0
+    changed: int = 0
+    refused: int = 0
+    amounts: dict[str, list[Decimal]] = field(default_factory=lambda: {s: [ZERO] * len(AMOUNTS) for s in SIDES})
+    counts: dict[str, list[int]] = field(default_factory=lambda: {s: [0] * len(COUNTS) for s in SIDES})
+
+    def add(self, replayed: Replayed) -> None:
+        self.settlements += 1
+        self.changed += replayed.differs
+        self.refused += bool(replayed.refused)
+        for side, amounts in (("actual", replayed.actual), ("whatif", replayed.whatif)):
+            row = self.amounts[side]
+            for i, name in enumerate(AMOUNTS):
+                row[i] += getattr(amounts, name)
+            counts = self.counts[side]
+            for i, name in enumerate(COUNTS):
+                counts[i] += getattr(amounts, name)
+
+    def amount(self, side: str, name: str) -> Decimal:
+        return self.amounts[side][AMOUNTS.index(name)]
+
+    def cell_values(self) -> dict[str, object]:
+        values: dict[str, object] = {"settlements": self.settlements, "changed": self.changed,
+                                     "refused": self.refused}
+        for side in SIDES:
+            values.update({f"{side}_{name}": self.amounts[side][i] for i, name in enumerate(AMOUNTS)})
+            values.update({f"{side}_{name}": self.counts[side][i] for i, name in enumerate(COUNTS)})
+        return values
+
+
+@dataclass
+class Outcome:
+    """A replay's sums by dimension and key, and the sums of each enrollee and facility."""
+
+    cells: dict[tuple[str, str], Sums] = field(default_factory=lambda: defaultdict(Sums))
+    persons: dict[int, Sums] = field(default_factory=lambda: defaultdict(Sums))
+    facilities: dict[int, Sums] = field(default_factory=lambda: defaultdict(Sums))
+
+    def add(self, r: Replayed) -> None:
+        for key in ((Dimension.TOTAL, ""), (Dimension.ENROLLEE_CLASS, r.enrollee_class),
+                    (Dimension.FACILITY_LEVEL, r.hosp_lv), (Dimension.MED_TYPE_GROUP, r.med_type_group),
+                    (Dimension.MONTH, f"{r.setl_date:%Y-%m}")):
+            self.cells[key].add(r)
+        self.persons[r.person_id].add(r)
+        self.facilities[r.facility_id].add(r)
+
+    @property
+    def total(self) -> Sums:
+        return self.cells.get((Dimension.TOTAL, ""), Sums())
+
+    def most_affected(self, sums: dict[int, Sums]) -> list[tuple[int, Sums]]:
+        """The TOP keys whose fund payments change most, the largest change first (ties by key)."""
+
+        def change(item: tuple[int, Sums]) -> tuple[Decimal, int]:
+            s = item[1]
+            return (-abs(s.amount("whatif", "fund_pay_sumamt") - s.amount("actual", "fund_pay_sumamt")), item[0])
+
+        return [item for item in sorted(sums.items(), key=change)[:TOP]
+                if item[1].amount("whatif", "fund_pay_sumamt") != item[1].amount("actual", "fund_pay_sumamt")]
+
+
+def whatif_replay(*, version: PolicyVersion, region: Region, month_from: datetime.date, month_to: datetime.date,
+                  progress: Callable[[int, int], None] | None = None) -> Outcome:
+    """Replay the region's settlements with service dates in the months `month_from` to `month_to` (first days)
+    under `version`, from the start of the benefit year of `month_from` so the counters start as they would have;
+    the settlements not reversed in those months are summed. Writes nothing. `progress(done, total)`."""
+    end = month_end(month_to)
+    ids = replay_window(region_id=region.pk, insutype=version.insutype,
+                        year_start=version.benefit_year_start_for(month_from), end=end)
+    in_period = set(_settlement_ids_between(ids, month_from, end))
+    outcome = Outcome()
+    if progress is not None:
+        progress(0, len(ids))
+    replay = Replay(version=version, region_admdvs=region.admdvs)
+    for replayed in replay.run(ids, report=in_period.__contains__,
+                               progress=(lambda n: progress(n, len(ids))) if progress is not None else None):
+        outcome.add(replayed)
+    return outcome
+
+
+def _settlement_ids_between(ids: list[int], start: datetime.date, end: datetime.date) -> list[int]:
+    from claims.models import Settlement
+
+    found: list[int] = []
+    for i in range(0, len(ids), 5000):
+        found += Settlement.objects.filter(pk__in=ids[i:i + 5000], setl_date__gte=start,
+                                           setl_date__lte=end).values_list("pk", flat=True)
+    return found
+
+
+# --- runs -------------------------------------------------------------------------------------------------------
+
+def whatif_run_create(*, version: PolicyVersion, region: Region, month_from: datetime.date,
+                      month_to: datetime.date, actor: AbstractBaseUser | None) -> WhatIfRun:
+    """Record a run (queued) and send it to the background (run in process when there is no broker)."""
+    if month_to < month_from:
+        raise WhatIfError(_("the last month is before the first"))
+    run = WhatIfRun.objects.create(
+        version=version, version_hash=version_fingerprint(version), region=region,
+        month_from=month_from.replace(day=1), month_to=month_to.replace(day=1),
+        created_by=actor if getattr(actor, "is_authenticated", False) else None)
+
+    from whatif.tasks import whatif_run_task
+
+    transaction.on_commit(lambda: whatif_run_task.delay(run.pk))
+    return run
+
+
+def whatif_run_execute(*, run_id: int) -> WhatIfRun | None:
+    """Run a queued run: replay, then write its cells and most affected rows in one transaction. A run already
+    taken (a redelivered message) is left alone; a failure is recorded on the run."""
+    claimed = WhatIfRun.objects.filter(pk=run_id, status=WhatIfRun.Status.QUEUED).update(
+        status=WhatIfRun.Status.RUNNING, started_at=timezone.now())
+    if not claimed:
+        return None
+    run = WhatIfRun.objects.select_related("version", "region").get(pk=run_id)
+
+    def progress(done: int, total: int) -> None:
+        WhatIfRun.objects.filter(pk=run_id).update(done=done, total=total)
+
+    try:
+        outcome = whatif_replay(version=run.version, region=run.region, month_from=run.month_from,
+                                month_to=run.month_to, progress=progress)
+        _save(run, outcome)
+    except Exception as e:
+        logger.exception("what-if run %s failed", run_id)
+        WhatIfRun.objects.filter(pk=run_id).update(status=WhatIfRun.Status.FAILED, error=str(e)[:2000],
+                                                   finished_at=timezone.now())
+        raise
+    run.refresh_from_db()
+    return run
+
+
+@transaction.atomic
+def _save(run: WhatIfRun, outcome: Outcome) -> None:
+    WhatIfCell.objects.filter(run=run).delete()
+    WhatIfTop.objects.filter(run=run).delete()
+    WhatIfCell.objects.bulk_create([WhatIfCell(run=run, dimension=dimension, key=key, **sums.cell_values())
+                                    for (dimension, key), sums in sorted(outcome.cells.items())])
+    tops = []
+    for kind, sums_by in ((WhatIfTop.Kind.ENROLLEE, outcome.persons), (WhatIfTop.Kind.FACILITY, outcome.facilities)):
+        for rank, (pk, sums) in enumerate(outcome.most_affected(sums_by), start=1):
+            tops.append(WhatIfTop(
+                run=run, kind=kind, rank=rank, settlements=sums.settlements,
+                person_id=pk if kind == WhatIfTop.Kind.ENROLLEE else None,
+                facility_id=pk if kind == WhatIfTop.Kind.FACILITY else None,
+                actual_fund_pay_sumamt=sums.amount("actual", "fund_pay_sumamt"),
+                whatif_fund_pay_sumamt=sums.amount("whatif", "fund_pay_sumamt"),
+                actual_psn_cash_pay=sums.amount("actual", "psn_cash_pay"),
+                whatif_psn_cash_pay=sums.amount("whatif", "psn_cash_pay")))
+    WhatIfTop.objects.bulk_create(tops)
+    total = outcome.total
+    WhatIfRun.objects.filter(pk=run.pk).update(
+        status=WhatIfRun.Status.DONE, settlements=total.settlements, refused=total.refused,
+        finished_at=timezone.now())
+
+
+def contract_totals(*, version: PolicyVersion, region: Region, month_from: datetime.date, month_to: datetime.date,
+                    sums: Sums) -> dict[str, object]:
+    """CONTRACT.md's `run_whatif` answer."""
+    return {
+        "version": version.code, "admdvs": region.admdvs, "from": f"{month_from:%Y-%m}", "to": f"{month_to:%Y-%m}",
+        "settlements": sums.settlements,
+        **{side: {name: f"{sums.amount(side, name):.2f}" for name in CONTRACT_AMOUNTS} for side in SIDES},
+    }
+
