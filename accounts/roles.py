@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, Permission
 from django.utils.translation import gettext_lazy as _
 
 VIEW_ALL = ["policies.view_*", "accounts.view_*", "claims.view_*", "reports.view_*", "clearing.view_*",
-            "gateway.view_*"]
+            "gateway.view_*", "whatif.view_*"]
 
 ROLES: dict[str, dict] = {
     "registry_clerk": {
@@ -27,7 +27,8 @@ ROLES: dict[str, dict] = {
     },
     "policy_manager": {
         "label": _("Policy manager"),
-        "perms": VIEW_ALL + ["policies.add_*", "policies.change_*", "policies.delete_*", "policies.manage_policy"],
+        "perms": VIEW_ALL + ["policies.add_*", "policies.change_*", "policies.delete_*", "policies.manage_policy",
+                             "whatif.add_whatifrun", "whatif.delete_whatifrun"],
     },
     "settlement_auditor": {
         "label": _("Settlement auditor"),

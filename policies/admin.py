@@ -3,6 +3,7 @@ out like CONTRACT.md's, inlines editable only while a version is a draft, and cl
 holders of `policies.manage_policy`. Every action calls policies.services."""
 
 import datetime
+from collections.abc import Callable
 
 from django import forms
 from django.contrib import admin, messages
@@ -39,6 +40,11 @@ from policies.services import policy_version_clone, policy_version_publish, poli
 from policies.validation import policy_version_problems
 
 MANAGE_PERM = "policies.manage_policy"
+
+# Apps above this one add to a version's pages without policies importing them (the house's floors): links among
+# the change form's tools, `(url, label)`, and panels on the publish page (HTML), each given the request and version.
+version_tools: list[Callable[[HttpRequest, PolicyVersion], list[tuple[str, str]]]] = []
+publish_panels: list[Callable[[HttpRequest, PolicyVersion], SafeString]] = []
 
 
 @admin.register(Region)
@@ -256,7 +262,8 @@ class PolicyVersionAdmin(SimpleHistoryAdmin):
             end=version.effective_to, exclude_pk=version.pk) if v.effective_from < version.effective_from]
         return TemplateResponse(request, "policies/admin/confirm.html", self._context(
             request, _("Publish %(code)s") % {"code": version.code}, original=version, action="publish",
-            problems=problems, to_end=to_end, day_before=version.effective_from - datetime.timedelta(days=1)))
+            problems=problems, to_end=to_end, day_before=version.effective_from - datetime.timedelta(days=1),
+            panels=[panel(request, version) for panel in publish_panels]))
 
     def retire_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         self._require_manage(request)
@@ -326,6 +333,7 @@ class PolicyVersionAdmin(SimpleHistoryAdmin):
         context["can_manage_policy"] = self.has_manage_policy_permission(request)
         context["is_draft"] = obj is not None and obj.is_draft
         context["is_published"] = obj is not None and obj.status == PolicyStatus.PUBLISHED
+        context["more_tools"] = [tool for make in version_tools for tool in make(request, obj)] if obj else []
         return super().render_change_form(request, context, add, change, form_url, obj)
 
 
