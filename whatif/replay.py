@@ -29,7 +29,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import OuterRef, Q, Subquery
+from django.db.models.expressions import RawSQL
 
 from accounts.models import RETIRED_PSN_TYPES, Enrollment, EntryKind, FamilyLink, InsuType, LedgerEntry, PersonalAccount
 from claims import engine
@@ -48,6 +50,14 @@ from policies.selectors import (
 )
 
 CHUNK = 2000
+
+
+def ids_in(ids: Sequence[int]) -> Sequence[int] | RawSQL:
+    """A `pk__in` value for many ids: on PostgreSQL one array parameter (a statement with thousands of parameters
+    costs more to build than to run), elsewhere the list."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", (list(ids),))
+    return ids
 SETTLEMENT_DEBITS = (EntryKind.SETTLEMENT, EntryKind.MULAID_SETTLEMENT)
 POCKETS = engine.POCKETS
 
@@ -72,6 +82,11 @@ class Amounts:
     MONEY = ("fund_pay_sumamt", "hifp_pay", "oth_pay", "sep_hifp_pay", "act_pay_dedc", "acct_pay",
              "acct_mulaid_pay", "psn_cash_pay")
 
+    def money(self) -> tuple[Decimal, ...]:
+        """The amounts in MONEY's order (whatif.models.AMOUNTS)."""
+        return (self.fund_pay_sumamt, self.hifp_pay, self.oth_pay, self.sep_hifp_pay, self.act_pay_dedc,
+                self.acct_pay, self.acct_mulaid_pay, self.psn_cash_pay)
+
 
 @dataclass(frozen=True)
 class Replayed:
@@ -93,7 +108,7 @@ class Replayed:
 
     @property
     def differs(self) -> bool:
-        return any(getattr(self.actual, n) != getattr(self.whatif, n) for n in Amounts.MONEY)
+        return self.actual.money() != self.whatif.money()
 
 
 @dataclass
@@ -160,12 +175,12 @@ class _Timelines:
                                                             created_at__lt=start)
                                  .order_by("-id").values("balance_after")[:1]) for pocket in POCKETS}
         for i in range(0, len(ids), CHUNK):
-            for pk, *balances in (PersonalAccount.objects.filter(pk__in=ids[i:i + CHUNK]).annotate(**last)
+            for pk, *balances in (PersonalAccount.objects.filter(pk__in=ids_in(ids[i:i + CHUNK])).annotate(**last)
                                   .values_list("pk", *POCKETS)):
                 for pocket, balance in zip(POCKETS, balances, strict=True):
                     self.before[(pk, pocket)] = balance if balance is not None else ZERO
             for account_id, pocket, at, balance in (
-                    LedgerEntry.objects.filter(account_id__in=ids[i:i + CHUNK], created_at__gte=start,
+                    LedgerEntry.objects.filter(account_id__in=ids_in(ids[i:i + CHUNK]), created_at__gte=start,
                                                created_at__lte=end)
                     .order_by("id").values_list("account_id", "pocket", "created_at", "balance_after")):
                 self.times[(account_id, pocket)].append(at)
@@ -262,17 +277,18 @@ class Replay:
         if not rows:
             return
         person_ids = {r.person_id for r in rows}
-        enrollments = dict(Enrollment.objects.filter(person_id__in=person_ids, insutype=InsuType.EMPLOYEE)
+        enrollments = dict(Enrollment.objects.filter(person_id__in=ids_in(list(person_ids)), insutype=InsuType.EMPLOYEE)
                            .values_list("person_id", "retire_date"))
         links: dict[int, list[_Link]] = defaultdict(list)
         for relative_id, holder_id, psn_no, begndate, enddate in (
-                FamilyLink.objects.filter(relative_id__in=person_ids).order_by("order", "id")
+                FamilyLink.objects.filter(relative_id__in=ids_in(list(person_ids))).order_by("order", "id")
                 .values_list("relative_id", "holder_id", "holder__psn_no", "begndate", "enddate")):
             links[relative_id].append(_Link(holder_id, psn_no, begndate, enddate))
         holder_ids = {link.holder_id for ls in links.values() for link in ls}
-        holder_region = dict(Enrollment.objects.filter(person_id__in=holder_ids, insutype=InsuType.EMPLOYEE)
+        holder_region = dict(Enrollment.objects.filter(person_id__in=ids_in(list(holder_ids)),
+                                                       insutype=InsuType.EMPLOYEE)
                              .values_list("person_id", "region__admdvs"))
-        account_of = dict(PersonalAccount.objects.filter(person_id__in=person_ids | holder_ids)
+        account_of = dict(PersonalAccount.objects.filter(person_id__in=ids_in(list(person_ids | holder_ids)))
                           .values_list("person_id", "pk"))
         timelines = _Timelines(set(account_of.values()), rows[0].created_at, rows[-1].created_at)
         drawn: dict[str, dict[tuple[int, str], Decimal]] = defaultdict(dict)
@@ -411,11 +427,11 @@ class Replay:
 
 def _load(ids: Sequence[int]) -> list[_Row]:
     """The settlements `ids` with their lines, in the order they were made (two statements)."""
-    rows = [_Row(*values) for values in Settlement.objects.filter(pk__in=ids).order_by("created_at", "id")
+    rows = [_Row(*values) for values in Settlement.objects.filter(pk__in=ids_in(ids)).order_by("created_at", "id")
             .values_list(*_ROW_FIELDS)]
     by_id = {row.id: row for row in rows}
     for (settlement_id, item_code, item_id, level, selfpay_prop, uplmt, sep_pay, qty, price,
-         forbidden) in (SettlementLine.objects.filter(settlement_id__in=ids).order_by("settlement_id", "id")
+         forbidden) in (SettlementLine.objects.filter(settlement_id__in=ids_in(ids)).order_by("settlement_id", "id")
                         .values_list("settlement_id", "item_code", "item_id", "chrg_item_lv", "selfpay_prop",
                                      "pric_uplmt_amt", "sep_pay", "qty", "price", "acct_pay_forbidden")):
         by_id[settlement_id].lines.append(engine.LineIn(
@@ -427,6 +443,33 @@ def _load(ids: Sequence[int]) -> list[_Row]:
 def settlements_in_order(filters: Q) -> list[int]:
     """The ids of the settlements matching `filters`, in the order they were made."""
     return list(Settlement.objects.filter(filters).order_by("created_at", "id").values_list("pk", flat=True))
+
+
+def families_apart(ids: list[int], parts: int) -> list[list[int]]:
+    """`ids` (in the order they were made) split into `parts` lists, each keeping that order, such that the
+    settlements of a family (persons linked as holder and relative, however far) fall in one part: a replay never
+    reads another family's counters or accounts, so the parts replay apart exactly as together."""
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        root = x
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while parent.get(x, x) != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    for holder, relative in FamilyLink.objects.values_list("holder_id", "relative_id"):
+        a, b = find(holder), find(relative)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    out: list[list[int]] = [[] for _ in range(parts)]
+    for i in range(0, len(ids), 50_000):
+        chunk = ids[i:i + 50_000]
+        person_of = dict(Settlement.objects.filter(pk__in=ids_in(chunk)).values_list("pk", "person_id"))
+        for pk in chunk:
+            out[find(person_of[pk]) % parts].append(pk)
+    return out
 
 
 def replay_window(*, region_id: int, insutype: str, year_start: datetime.date, end: datetime.date) -> list[int]:

@@ -7,20 +7,21 @@ import datetime
 import hashlib
 import json
 import logging
+import multiprocessing
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import models, transaction
+from django.db import connection, connections, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.money import ZERO
 from policies.models import PolicyVersion, Region
 from whatif.models import AMOUNTS, COUNTS, SIDES, Dimension, WhatIfCell, WhatIfRun, WhatIfTop
-from whatif.replay import Replay, Replayed, replay_window
+from whatif.replay import CHUNK, Replay, Replayed, families_apart, replay_window
 
 logger = logging.getLogger(__name__)
 
@@ -80,17 +81,25 @@ class Sums:
     amounts: dict[str, list[Decimal]] = field(default_factory=lambda: {s: [ZERO] * len(AMOUNTS) for s in SIDES})
     counts: dict[str, list[int]] = field(default_factory=lambda: {s: [0] * len(COUNTS) for s in SIDES})
 
-    def add(self, replayed: Replayed) -> None:
+    def add(self, actual: tuple[Decimal, ...], whatif: tuple[Decimal, ...], actual_counts: tuple[int, int],
+            whatif_counts: tuple[int, int], refused: bool) -> None:
+        """Add one settlement: its amounts (whatif.models.AMOUNTS's order) and counts (COUNTS's) of each side."""
         self.settlements += 1
-        self.changed += replayed.differs
-        self.refused += bool(replayed.refused)
-        for side, amounts in (("actual", replayed.actual), ("whatif", replayed.whatif)):
-            row = self.amounts[side]
-            for i, name in enumerate(AMOUNTS):
-                row[i] += getattr(amounts, name)
-            counts = self.counts[side]
-            for i, name in enumerate(COUNTS):
-                counts[i] += getattr(amounts, name)
+        self.changed += actual != whatif
+        self.refused += refused
+        amounts, counts = self.amounts, self.counts
+        amounts["actual"] = [a + b for a, b in zip(amounts["actual"], actual, strict=True)]
+        amounts["whatif"] = [a + b for a, b in zip(amounts["whatif"], whatif, strict=True)]
+        counts["actual"] = [a + b for a, b in zip(counts["actual"], actual_counts, strict=True)]
+        counts["whatif"] = [a + b for a, b in zip(counts["whatif"], whatif_counts, strict=True)]
+
+    def merge(self, other: Sums) -> None:
+        self.settlements += other.settlements
+        self.changed += other.changed
+        self.refused += other.refused
+        for side in SIDES:
+            self.amounts[side] = [a + b for a, b in zip(self.amounts[side], other.amounts[side], strict=True)]
+            self.counts[side] = [a + b for a, b in zip(self.counts[side], other.counts[side], strict=True)]
 
     def amount(self, side: str, name: str) -> Decimal:
         return self.amounts[side][AMOUNTS.index(name)]
@@ -113,12 +122,24 @@ class Outcome:
     facilities: dict[int, Sums] = field(default_factory=lambda: defaultdict(Sums))
 
     def add(self, r: Replayed) -> None:
+        values = (r.actual.money(), r.whatif.money(), (r.actual.dedc_met, r.actual.cap_reached),
+                  (r.whatif.dedc_met, r.whatif.cap_reached), bool(r.refused))
         for key in ((Dimension.TOTAL, ""), (Dimension.ENROLLEE_CLASS, r.enrollee_class),
                     (Dimension.FACILITY_LEVEL, r.hosp_lv), (Dimension.MED_TYPE_GROUP, r.med_type_group),
-                    (Dimension.MONTH, f"{r.setl_date:%Y-%m}")):
-            self.cells[key].add(r)
-        self.persons[r.person_id].add(r)
-        self.facilities[r.facility_id].add(r)
+                    (Dimension.MONTH, f"{r.setl_date.year:04d}-{r.setl_date.month:02d}")):
+            self.cells[key].add(*values)
+        self.persons[r.person_id].add(*values)
+        self.facilities[r.facility_id].add(*values)
+
+    def merge(self, other: Outcome) -> None:
+        for mine, theirs in ((self.cells, other.cells), (self.persons, other.persons),
+                             (self.facilities, other.facilities)):
+            for key, sums in theirs.items():
+                mine[key].merge(sums)
+
+    def plain(self) -> Outcome:
+        """The same sums in plain dicts (to send between processes)."""
+        return Outcome(cells=dict(self.cells), persons=dict(self.persons), facilities=dict(self.facilities))
 
     @property
     def total(self) -> Sums:
@@ -136,21 +157,58 @@ class Outcome:
 
 
 def whatif_replay(*, version: PolicyVersion, region: Region, month_from: datetime.date, month_to: datetime.date,
-                  progress: Callable[[int, int], None] | None = None) -> Outcome:
+                  progress: Callable[[int, int], None] | None = None, processes: int = 1) -> Outcome:
     """Replay the region's settlements with service dates in the months `month_from` to `month_to` (first days)
     under `version`, from the start of the benefit year of `month_from` so the counters start as they would have;
-    the settlements not reversed in those months are summed. Writes nothing. `progress(done, total)`."""
+    the settlements not reversed in those months are summed. Writes nothing. `progress(done, total)`.
+
+    `processes` > 1 (PostgreSQL): families apart in that many forked processes (whatif.replay.families_apart),
+    each on a connection of its own; the sums are the same."""
     end = month_end(month_to)
     ids = replay_window(region_id=region.pk, insutype=version.insutype,
                         year_start=version.benefit_year_start_for(month_from), end=end)
     in_period = set(_settlement_ids_between(ids, month_from, end))
-    outcome = Outcome()
     if progress is not None:
         progress(0, len(ids))
+    if processes > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block and len(ids) > CHUNK:
+        return _replay_in_processes(version, region, ids, in_period, processes, progress)
+    outcome = Outcome()
     replay = Replay(version=version, region_admdvs=region.admdvs)
     for replayed in replay.run(ids, report=in_period.__contains__,
                                progress=(lambda n: progress(n, len(ids))) if progress is not None else None):
         outcome.add(replayed)
+    return outcome
+
+
+# What the forked processes inherit (fork shares it without pickling a million ids).
+_job: tuple[PolicyVersion, Region, list[list[int]], set[int]] | None = None
+
+
+def _replay_part(part: int) -> tuple[Outcome, int]:
+    version, region, parts, in_period = _job
+    outcome = Outcome()
+    for replayed in Replay(version=version, region_admdvs=region.admdvs).run(parts[part],
+                                                                             report=in_period.__contains__):
+        outcome.add(replayed)
+    connections.close_all()
+    return outcome.plain(), len(parts[part])
+
+
+def _replay_in_processes(version: PolicyVersion, region: Region, ids: list[int], in_period: set[int],
+                         processes: int, progress: Callable[[int, int], None] | None) -> Outcome:
+    global _job
+    _job = (version, region, families_apart(ids, processes), in_period)
+    connections.close_all()  # each child opens its own
+    outcome, done = Outcome(), 0
+    try:
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            for part, n in pool.imap_unordered(_replay_part, range(processes)):
+                outcome.merge(part)
+                done += n
+                if progress is not None:
+                    progress(done, len(ids))
+    finally:
+        _job = None
     return outcome
 
 

@@ -21,9 +21,11 @@ class Command(BaseCommand):
         parser.add_argument("--admdvs", required=True, help="region code")
         parser.add_argument("--from", dest="month_from", required=True, help="first month, YYYY-MM")
         parser.add_argument("--to", dest="month_to", required=True, help="last month, YYYY-MM")
+        parser.add_argument("--processes", type=int, default=1,
+                            help="PostgreSQL: replay families apart in this many processes (default 1)")
 
     def handle(self, *args: object, version_code: str, admdvs: str, month_from: str, month_to: str,
-               **options: object) -> None:
+               processes: int = 1, **options: object) -> None:
         version = PolicyVersion.objects.filter(code=version_code).first()
         if version is None:
             raise CommandError(f"no policy version {version_code}", returncode=1)
@@ -36,6 +38,7 @@ class Command(BaseCommand):
             raise CommandError(str(e), returncode=2) from None
         if end < start:
             raise CommandError("--to is before --from", returncode=2)
-        outcome = whatif_replay(version=version, region=region, month_from=start, month_to=end)
+        outcome = whatif_replay(version=version, region=region, month_from=start, month_to=end,
+                                processes=max(1, processes))
         answer = contract_totals(version=version, region=region, month_from=start, month_to=end, sums=outcome.total)
         self.stdout.write(json.dumps(answer, ensure_ascii=False))
