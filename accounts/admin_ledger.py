@@ -12,12 +12,21 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin, ImportMixin
 
+from accounts.adjustments import (
+    APPROVE_PERMISSION,
+    account_adjustment_approve,
+    account_adjustment_reject,
+    account_adjustment_request,
+)
+from accounts.credits import credit_runs_stalled
 from accounts.errors import AccountError
 from accounts.family_payments import relative_contribution_pay
 from accounts.models import (
+    AccountAdjustment,
     Contribution,
     ContributionKind,
     CreditRun,
@@ -29,7 +38,8 @@ from accounts.models import (
 )
 from accounts.resources import BalanceResource, ContributionResource
 from core.admin import CertnoMaskMixin, EstimatedCountPaginator, HistoryAdmin, PersonSearchMixin
-from core.imports.admin import ImportFilesMixin
+from core.approvals import ApprovalError
+from core.imports.admin import ApprovedImportMixin, ImportFilesMixin
 from core.replica import ReplicaReadsAdmin
 from policies.models import Region
 
@@ -106,11 +116,13 @@ class PersonalAccountAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, ImportFilesMixin, ImportMixin,
-                       ReadOnlyAdmin):
-    """The ledger: every entry, read-only. Opening balances from a former system come in through the import."""
+class LedgerEntryAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, ApprovedImportMixin, ImportFilesMixin,
+                       ImportMixin, ReadOnlyAdmin):
+    """The ledger: every entry, read-only. Opening balances from a former system come in through the import, once
+    a second person approved the file."""
 
     resource_classes = [BalanceResource]
+    import_job_kind = "balances"
     certno_path = "account__person__certno"
     person_search_prefixes = ("account__person__",)
     # The policy version is a filter and on the entry's page (the credit rule names it): every amount fits 1366 px.
@@ -169,10 +181,21 @@ class CreditRunAdmin(ReadOnlyAdmin):
     list_filter = ["kind", "status", "region"]
     list_select_related = ["region", "started_by"]
     fields = ["kind", "period", "region", "status", "progress_bar", "chunks_done", "chunks_total",
-              "entries_created", "amount_total", "started_by", "started_at", "finished_at", "error"]
+              "entries_created", "amount_total", "started_by", "started_at", "finished_at", "resumes", "resumed_at",
+              "error"]
     readonly_fields = fields
     change_list_template = "admin/accounts/creditrun/change_list.html"
     change_form_template = "admin/accounts/creditrun/change_form.html"
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        for run in credit_runs_stalled():
+            messages.warning(request, _("Credit run %(id)s (%(run)s) has committed no chunk since %(since)s: %(done)s "
+                                        "of %(total)s chunks done. Its worker has probably stopped; the missing "
+                                        "chunks are queued again automatically (resumed %(resumes)s times so far).")
+                             % {"id": run.pk, "run": run, "since": localtime(run.last_chunk_at or run.started_at)
+                                .strftime("%Y-%m-%d %H:%M"), "done": run.chunks_done, "total": run.chunks_total,
+                                "resumes": run.resumes})
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description=_("progress"))
     def progress_bar(self, obj: CreditRun) -> str:
@@ -260,3 +283,146 @@ class RelativeContributionAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearch
         context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta,
                    "title": _("Pay a relative's contribution from an account")}
         return TemplateResponse(request, "admin/accounts/relativecontribution/pay.html", context)
+
+
+class AccountAdjustmentForm(forms.Form):
+    person = forms.CharField(label=_("person (psn_no)"), max_length=30)
+    kind = forms.ChoiceField(label=_("kind"), choices=AccountAdjustment.Kind.choices)
+    pocket = forms.ChoiceField(label=_("pocket"), choices=[("current", _("current-year pocket")),
+                                                           ("historical", _("historical pocket"))])
+    amount = forms.DecimalField(label=_("amount"), max_digits=12, decimal_places=2,
+                                help_text=_("positive: into the pocket; negative: out of it (corrections only)"))
+    as_of = forms.DateField(label=_("as of"), required=False,
+                            help_text=_("an opening balance: the day the former system's balance stood (YYYY-MM-DD)"))
+    reason = forms.CharField(label=_("reason"), max_length=200)
+
+    def clean_person(self) -> Person:
+        psn_no = self.cleaned_data["person"].strip()
+        person = Person.objects.filter(psn_no=psn_no).first()
+        if person is None:
+            raise forms.ValidationError(_("no person has the number %(psn_no)s") % {"psn_no": psn_no})
+        return person
+
+
+class DecidedListFilter(admin.SimpleListFilter):
+    """Pending first: the list opens on what awaits approval."""
+
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [*AccountAdjustment.Status.choices, ("all", _("All"))]
+
+    def choices(self, changelist: object) -> list[dict]:
+        value = self.value() or AccountAdjustment.Status.PENDING
+        return [{"selected": value == lookup, "display": title,
+                 "query_string": changelist.get_query_string({self.parameter_name: lookup})}
+                for lookup, title in self.lookup_choices]
+
+    def queryset(self, request: HttpRequest, queryset: object) -> object:
+        value = self.value() or AccountAdjustment.Status.PENDING
+        return queryset if value == "all" else queryset.filter(status=value)
+
+
+@admin.register(AccountAdjustment)
+class AccountAdjustmentAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, admin.ModelAdmin):
+    """Money moved by hand, with two people: "add" asks for an opening balance or a correction (nothing moves),
+    and a second user with the approving permission approves it (the entry is posted, once) or rejects it with a
+    reason. The list opens on the requests awaiting approval."""
+
+    certno_path = "person__certno"
+    person_search_prefixes = ("person__",)
+    list_display = ["id", "person", "certno_masked", "kind", "pocket", "amount", "status", "requested_by",
+                    "requested_at", "reviewed_by", "reviewed_at"]
+    list_filter = [DecidedListFilter, "kind", "pocket", "requested_by", "reviewed_by"]
+    list_select_related = ["person", "requested_by", "reviewed_by"]
+    search_fields = ["person__psn_no", "person__certno", "person__psn_name"]
+    date_hierarchy = "requested_at"
+    show_full_result_count = False
+    fields = ["person", "kind", "pocket", "amount", "as_of", "reason", "status", "requested_by", "requested_at",
+              "reviewed_by", "reviewed_at", "rejection_reason", "entry"]
+    readonly_fields = fields
+    actions = ["approve_selected"]
+    change_form_template = "admin/accounts/accountadjustment/change_form.html"
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(APPROVE_PERMISSION)
+
+    @admin.action(description=_("Approve the selected requests (each posts its entry once)"),
+                  permissions=["approve"])
+    def approve_selected(self, request: HttpRequest, queryset: object) -> None:
+        approved = 0
+        for pk in queryset.filter(status=AccountAdjustment.Status.PENDING).order_by("pk").values_list("pk", flat=True):
+            try:
+                account_adjustment_approve(adjustment_id=pk, user=request.user)
+                approved += 1
+            except (ApprovalError, AccountError) as e:
+                self.message_user(request, _("Request %(id)s: %(error)s") % {"id": pk, "error": e.err_msg},
+                                  messages.ERROR)
+        if approved:
+            self.message_user(request, _("%(n)d request(s) approved and posted.") % {"n": approved},
+                              messages.SUCCESS)
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view
+        return [path("<int:pk>/approve/", view(self.approve_view), name="accounts_accountadjustment_approve"),
+                path("<int:pk>/reject/", view(self.reject_view), name="accounts_accountadjustment_reject"),
+                *super().get_urls()]
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict | None = None) -> HttpResponse:
+        adjustment = self.get_object(request, object_id)
+        can_review = (adjustment is not None and adjustment.status == AccountAdjustment.Status.PENDING
+                      and self.has_approve_permission(request) and adjustment.requested_by_id != request.user.pk)
+        extra = {"can_review": can_review, **(extra_context or {})}
+        if adjustment is not None:
+            extra |= {"approve_url": reverse("admin:accounts_accountadjustment_approve", args=[adjustment.pk]),
+                      "reject_url": reverse("admin:accounts_accountadjustment_reject", args=[adjustment.pk])}
+        return super().change_view(request, object_id, form_url, extra)
+
+    def _decide(self, request: HttpRequest, pk: int, decide: object, done: str) -> HttpResponse:
+        if request.method != "POST" or not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            decide()
+        except (ApprovalError, AccountError) as e:
+            messages.error(request, e.err_msg)
+        else:
+            messages.success(request, done)
+        return HttpResponseRedirect(reverse("admin:accounts_accountadjustment_change", args=[pk]))
+
+    def approve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return self._decide(request, pk, lambda: account_adjustment_approve(adjustment_id=pk, user=request.user),
+                            _("Approved: the entry is posted."))
+
+    def reject_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        reason = request.POST.get("reason", "")
+        return self._decide(request, pk,
+                            lambda: account_adjustment_reject(adjustment_id=pk, user=request.user, reason=reason),
+                            _("Rejected: nothing is posted."))
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = AccountAdjustmentForm(request.POST or None, initial=request.GET.dict())
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                adjustment = account_adjustment_request(
+                    person=data["person"], kind=data["kind"], pocket=data["pocket"], amount=data["amount"],
+                    as_of=data["as_of"], reason=data["reason"], user=request.user)
+            except AccountError as e:
+                form.add_error(None, e.err_msg)
+            else:
+                messages.success(request, _("Request %(id)s saved: it waits for a second person's approval, and "
+                                            "nothing moves before.") % {"id": adjustment.pk})
+                return HttpResponseRedirect(reverse("admin:accounts_accountadjustment_changelist"))
+        context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta,
+                   "title": _("Ask for money to be moved by hand")}
+        return TemplateResponse(request, "admin/accounts/accountadjustment/request.html", context)

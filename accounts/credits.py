@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import F, Max, Min, Sum
+from django.db.models import F, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -49,6 +49,9 @@ from policies.models import (
 from policies.selectors import credit_amount, policy_version_in_force
 
 DEFAULT_CHUNK_SIZE = 50_000
+# A running credit run with no chunk committed for this long has lost its worker (a chunk of 50,000 enrollees
+# takes seconds: bench/RESULTS.md); the periodic check queues its missing chunks again.
+STALE_AFTER = datetime.timedelta(minutes=5)
 
 # Test hook: called with (run, chunk number) before each chunk commits; raising aborts that chunk.
 chunk_hook: Callable[[CreditRun, int], None] | None = None
@@ -305,7 +308,7 @@ def credit_run_create(*, month: datetime.date, admdvs: str | None = None, user=N
     chunks = credit_run_plan(month=month, admdvs=admdvs, chunk_size=chunk_size)
     run = CreditRun.objects.create(kind=CreditRun.Kind.CREDITS, period=month, region=region,
                                    started_by=user if getattr(user, "is_authenticated", False) else None,
-                                   chunks_total=len(chunks))
+                                   chunks_total=len(chunks), plan=[[c.region_id, c.lo, c.hi] for c in chunks])
     return run, chunks
 
 
@@ -358,6 +361,44 @@ def credit_run_chunk(*, run: CreditRun, chunk: Chunk, number: int, worker: str =
                                                    entries_created=F("entries_created") + created,
                                                    amount_total=F("amount_total") + amount)
     return created, amount
+
+
+def credit_runs_stalled(*, older_than: datetime.timedelta = STALE_AFTER) -> QuerySet[CreditRun]:
+    """Running runs with no sign of progress for `older_than`: no chunk committed, and not started or resumed, since
+    then. A worker that died took its chunk's transaction with it (rolled back); the chunk's message comes back
+    only after the broker's visibility timeout."""
+    cutoff = timezone.now() - older_than
+    return (CreditRun.objects.filter(status=CreditRun.Status.RUNNING, started_at__lt=cutoff)
+            .annotate(last_chunk_at=Max("chunks__finished_at"))
+            .filter(Q(last_chunk_at__isnull=True) | Q(last_chunk_at__lt=cutoff))
+            .filter(Q(resumed_at__isnull=True) | Q(resumed_at__lt=cutoff))
+            .select_related("region").order_by("started_at"))
+
+
+@transaction.atomic
+def credit_run_resume(*, run_id: int) -> list[tuple[int, Chunk]]:
+    """Take up a stalled credit run: returns its chunks not yet committed, numbered, for the caller to queue again
+    (each counts once, however often it is delivered), and records the resumption; a run whose chunks are all
+    committed is marked done. A run planned before plans were kept, or a rollover, is left as it is."""
+    run = CreditRun.objects.select_for_update().filter(pk=run_id, status=CreditRun.Status.RUNNING,
+                                                       kind=CreditRun.Kind.CREDITS).first()
+    if run is None or len(run.plan) != run.chunks_total:
+        return []
+    committed = set(CreditRunChunk.objects.filter(run=run).values_list("number", flat=True))
+    missing = [(number, Chunk(*bounds)) for number, bounds in enumerate(run.plan, start=1)
+               if number not in committed]
+    if not missing:
+        credit_run_complete_if_done(run_id=run.pk)
+        return []
+    CreditRun.objects.filter(pk=run.pk).update(resumed_at=timezone.now(), resumes=F("resumes") + 1)
+    return missing
+
+
+def credit_run_complete_if_done(*, run_id: int) -> bool:
+    """Mark a running run done once every chunk is counted (whoever counted the last one)."""
+    return bool(CreditRun.objects.filter(pk=run_id, status=CreditRun.Status.RUNNING,
+                                         chunks_done=F("chunks_total"))
+                .update(status=CreditRun.Status.DONE, finished_at=timezone.now()))
 
 
 def credit_run_finish(*, run: CreditRun, error: str = "") -> CreditRun:

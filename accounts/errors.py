@@ -12,6 +12,9 @@ class AccountError(Exception):
     KIND_NOT_ALLOWED = "CONTRIBUTION_KIND_NOT_ALLOWED"
     INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    INVALID_REQUEST = "INVALID_REQUEST"
+    NO_ACCOUNT = "NO_ACCOUNT"
+    LIVE_ACCOUNT = "LIVE_ACCOUNT"
 
     def __init__(self, err_code: str, err_msg: str | Promise) -> None:
         self.err_code = err_code

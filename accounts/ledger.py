@@ -15,6 +15,7 @@ from accounts.models import EntryKind, LedgerEntry, Person, PersonalAccount
 from core.money import ZERO, fen
 from core.queries import for_update, instances_insert, instances_where, only_row, placeholders
 
+BALANCES_IMPORT = "balances_import"  # ref_type of the entries an opening-balance import posts
 POCKETS = ("current", "historical")
 POCKET_FIELD = {"current": "balc_current", "historical": "balc_historical"}
 
@@ -35,6 +36,19 @@ def accounts_open(*, person_ids: Iterable[int]) -> None:
     existing = set(PersonalAccount.objects.filter(person_id__in=ids).values_list("person_id", flat=True))
     missing = [PersonalAccount(person_id=pk) for pk in ids if pk not in existing]
     PersonalAccount.objects.bulk_create(missing, ignore_conflicts=True)
+
+
+def persons_with_live_accounts(person_ids: Iterable[int]) -> set[int]:
+    """Of these persons, those whose account has an entry other than an opening balance (an opening balance
+    re-imported with another amount, a correction posted by the balances import, counts as opening): no opening
+    balance may be posted to such an account (CONTRACT.md). One query per 10,000 persons."""
+    ids = sorted(set(person_ids))
+    live: set[int] = set()
+    for start in range(0, len(ids), 10_000):
+        live.update(LedgerEntry.objects.filter(account__person_id__in=ids[start:start + 10_000])
+                    .exclude(kind=EntryKind.OPENING_BALANCE).exclude(ref_type=BALANCES_IMPORT)
+                    .values_list("account__person_id", flat=True).distinct())
+    return live
 
 
 def accounts_lock(*, person_ids: Iterable[int]) -> dict[int, PersonalAccount]:

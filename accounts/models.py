@@ -309,11 +309,21 @@ class CreditRun(models.Model):
     entries_created = models.PositiveIntegerField(_("entries created"), default=0)
     amount_total = money_field(_("amount"), default=0)
     error = models.TextField(_("error"), blank=True)
+    plan = models.JSONField(_("chunks planned"), default=list, blank=True,
+                            help_text=_("[region id, first enrollment id, last enrollment id] of each chunk, in order"))
+    resumed_at = models.DateTimeField(_("last resumed"), null=True, blank=True,
+                                      help_text=_("when the check for stalled runs last queued its missing chunks"))
+    resumes = models.PositiveIntegerField(_("times resumed"), default=0)
 
     class Meta:
         verbose_name = _("credit run")
         verbose_name_plural = _("credit runs")
         ordering = ["-started_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(chunks_done__lte=F("chunks_total")),
+                                   name="creditrun_done_within_total"),
+        ]
+        indexes = [models.Index(fields=["status"], condition=Q(status="running"), name="creditrun_running")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.period:%Y-%m-%d} {self.region.admdvs if self.region else ''}"
@@ -448,3 +458,67 @@ class RelativeContribution(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} {self.get_kind_display()} {self.amount}"
+
+
+class AccountAdjustment(models.Model):
+    """Money moved into or out of an account by hand: an opening balance, or a correction. Asked for by one user,
+    it waits, pending, until a second user with `accounts.approve_accountadjustment` approves it (the ledger entry is
+    posted then, once) or rejects it with a reason; both users and times are kept."""
+
+    class Kind(models.TextChoices):
+        OPENING_BALANCE = "opening_balance", _("opening balance")
+        CORRECTION = "correction", _("correction")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("awaiting approval")
+        APPROVED = "approved", _("approved")
+        REJECTED = "rejected", _("rejected")
+
+    person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.PROTECT,
+                               related_name="account_adjustments")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    pocket = models.CharField(_("pocket"), max_length=10,
+                              choices=[("current", _("current-year pocket")), ("historical", _("historical pocket"))])
+    amount = money_field(_("amount"), help_text=_("positive: into the pocket; negative: out of it"))
+    as_of = models.DateField(_("as of"), null=True, blank=True,
+                             help_text=_("an opening balance: the day the former system's balance stood"))
+    reason = models.CharField(_("reason"), max_length=200)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("requested by"),
+                                     on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approved or rejected by"),
+                                    on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    reviewed_at = models.DateTimeField(_("approved or rejected at"), null=True, blank=True)
+    rejection_reason = models.TextField(_("reason for rejecting"), blank=True)
+    entry = models.OneToOneField(LedgerEntry, verbose_name=_("ledger entry"), on_delete=models.PROTECT, null=True,
+                                 blank=True, related_name="adjustment")
+
+    class Meta:
+        verbose_name = _("account adjustment")
+        verbose_name_plural = _("account adjustments")
+        ordering = ["-requested_at"]
+        permissions = [("approve_accountadjustment", _("Can approve or reject money moved by hand"))]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["opening_balance", "correction"]),
+                                   name="adjustment_kind_valid"),
+            models.CheckConstraint(condition=Q(status__in=["pending", "approved", "rejected"]),
+                                   name="adjustment_status_valid"),
+            models.CheckConstraint(condition=Q(pocket__in=["current", "historical"]), name="adjustment_pocket_valid"),
+            models.CheckConstraint(condition=~Q(amount=0), name="adjustment_amount_not_zero"),
+            models.CheckConstraint(condition=~Q(kind="opening_balance") | Q(amount__gt=0, as_of__isnull=False),
+                                   name="adjustment_opening_positive_dated"),
+            # The entry exists exactly when approved; the approver is never the maker.
+            models.CheckConstraint(condition=Q(status="approved", entry__isnull=False)
+                                   | (~Q(status="approved") & Q(entry__isnull=True)),
+                                   name="adjustment_entry_iff_approved"),
+            models.CheckConstraint(condition=Q(reviewed_by__isnull=True) | ~Q(reviewed_by=F("requested_by")),
+                                   name="adjustment_reviewer_not_maker"),
+            models.CheckConstraint(condition=Q(status="pending", reviewed_by__isnull=True)
+                                   | (~Q(status="pending") & Q(reviewed_by__isnull=False)),
+                                   name="adjustment_reviewed_iff_decided"),
+        ]
+        indexes = [models.Index(fields=["status", "requested_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.person.psn_no} {self.get_kind_display()} {self.amount}"

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 from import_export.fields import Field
 from import_export.widgets import DateWidget
 
-from accounts.ledger import accounts_lock, ledger_post
+from accounts.ledger import BALANCES_IMPORT, accounts_lock, ledger_post, persons_with_live_accounts
 from accounts.models import (
     RETIRED_PSN_TYPES,
     Contribution,
@@ -45,6 +45,8 @@ PSN_NO_MESSAGE = gettext_lazy("a person number has letters and digits only")
 NO_REGION = gettext_lazy("no region has the code %(value)s")
 NO_PERSON = gettext_lazy("no person has the number %(value)s")
 DATE = DateWidget(format="%Y-%m-%d")
+LIVE_ACCOUNT = gettext_lazy("the account of %(psn_no)s already has entries other than an opening balance "
+                            "(credits, payments, corrections): no opening balance for a live account")
 
 
 def _column(dataset: tablib.Dataset, name: str) -> list[str]:
@@ -376,7 +378,6 @@ class FamilyLinkResource(ImportResource):
 # --- personal accounts: contributions and opening balances ---------------------------------------------------------
 
 PERIOD_PATTERN = r"\d{4}-(0[1-9]|1[0-2])"
-BALANCES_IMPORT = "balances_import"  # ref_type of the entries an opening-balance import posts
 
 
 def _period(value: str) -> datetime.date:
@@ -446,7 +447,11 @@ class ContributionResource(ImportResource):
 
 class BalanceResource(ImportResource):
     """Opening balances from a former system, key psn_no + pocket. The first import posts an opening-balance entry;
-    a later file with another amount posts a correction for the difference (entries are never edited)."""
+    a later file with another amount posts a correction for the difference (entries are never edited). A row is
+    refused for an account that has any other entry (a credit, a payment, a correction by hand): the account is
+    live. Money moves: through the admin, a second person approves the file before it is imported."""
+
+    moves_money = True
 
     columns = ("psn_no", "pocket", "amount", "as_of")
     key_columns = ("psn_no", "pocket")
@@ -474,6 +479,7 @@ class BalanceResource(ImportResource):
         self._persons = {p.psn_no: p for p in persons}
         self._regions = dict(preload(Enrollment.objects.filter(insutype=InsuType.EMPLOYEE)
                                      .values_list("person_id", "region__admdvs"), "person_id", {p.pk for p in persons}))
+        self._live = persons_with_live_accounts(p.pk for p in persons)
         self._openings: dict[tuple[int, str], LedgerEntry] = {}
         self._standing: dict[tuple[int, str], Decimal] = {}
 
@@ -515,6 +521,8 @@ class BalanceResource(ImportResource):
         if person is not None and person.pk not in self._regions:
             reader.error("psn_no", _("%(psn_no)s has no employee insurance, so no personal account")
                          % {"psn_no": person.psn_no})
+        elif person is not None and person.pk in self._live:
+            reader.error("psn_no", LIVE_ACCOUNT % {"psn_no": person.psn_no})
         elif person is not None and pocket == "current" and as_of is not None:
             if self._keeps_two_pockets(self._regions[person.pk], as_of) is False:
                 reader.error("pocket", _("the policy of region %(admdvs)s keeps one pocket: use historical")

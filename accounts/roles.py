@@ -12,18 +12,36 @@ VIEW_ALL = ["policies.view_*", "accounts.view_*", "claims.view_*", "reports.view
             "gateway.view_*", "whatif.view_*"]
 
 ROLES: dict[str, dict] = {
+    # The registry: people, employers, enrollments, family links, contributions, facilities and catalogs. Money in
+    # accounts is not theirs: no credit runs, no payments from accounts, no opening balances or corrections.
     "registry_clerk": {
         "label": _("Registry clerk"),
         "perms": VIEW_ALL + [
-            "accounts.add_*", "accounts.change_*",
+            "accounts.add_employer", "accounts.change_employer",
+            "accounts.add_person", "accounts.change_person",
+            "accounts.add_enrollment", "accounts.change_enrollment",
+            "accounts.add_familylink", "accounts.change_familylink", "accounts.delete_familylink",
+            "accounts.add_contribution", "accounts.change_contribution",
             "claims.add_facility", "claims.change_facility",
             "claims.add_item", "claims.change_item",
             "claims.add_disease", "claims.change_disease",
             "claims.add_recognition", "claims.change_recognition", "claims.delete_recognition",
             "clearing.add_signing", "clearing.change_signing", "clearing.delete_signing",
-            "accounts.delete_familylink",
             "accounts.view_full_certno",
         ],
+    },
+    # Personal accounts: starts credit runs, pays relatives' contributions from accounts, and asks for money moved
+    # by hand (opening balances, by file or one by one, and corrections), which a second person approves.
+    "account_officer": {
+        "label": _("Account officer"),
+        "perms": VIEW_ALL + ["accounts.add_creditrun", "accounts.add_relativecontribution",
+                             "accounts.add_accountadjustment", "accounts.add_ledgerentry"],
+    },
+    # The second pair of eyes: approves or rejects money moved by hand, and moves none itself.
+    "money_approver": {
+        "label": _("Approver of money moved by hand"),
+        "perms": VIEW_ALL + ["accounts.approve_accountadjustment", "core.approve_importjob",
+                             "core.view_importjob"],
     },
     "policy_manager": {
         "label": _("Policy manager"),

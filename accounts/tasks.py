@@ -9,15 +9,18 @@ import datetime
 from celery import shared_task
 from celery.utils.log import get_task_logger
 from django.db import OperationalError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from accounts.credits import (
     DEFAULT_CHUNK_SIZE,
+    STALE_AFTER,
     Chunk,
     credit_run_chunk,
+    credit_run_complete_if_done,
     credit_run_create,
     credit_run_finish,
+    credit_run_resume,
+    credit_runs_stalled,
     rollover_run,
 )
 from accounts.models import CreditRun
@@ -27,13 +30,10 @@ from policies.models import PolicyStatus, PolicyVersion
 logger = get_task_logger(__name__)
 
 
-def _complete_if_done(run_id: int) -> None:
-    CreditRun.objects.filter(pk=run_id, status=CreditRun.Status.RUNNING,
-                             chunks_done=F("chunks_total")).update(status=CreditRun.Status.DONE,
-                                                                   finished_at=timezone.now())
-
-
-@shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+# A chunk counts once however often it is delivered, so its message is acknowledged only after it ran, and a
+# worker lost mid-chunk hands it back to the broker (config/settings/celery.py sets both for every task).
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, autoretry_for=(OperationalError,),
+             retry_backoff=True, max_retries=5)
 def credit_chunk_task(self, run_id: int, region_id: int, lo: int, hi: int, number: int) -> int:  # noqa: ANN001
     run = CreditRun.objects.get(pk=run_id)
     logger.info("credit run %s chunk %s started on %s", run_id, number, self.request.hostname)
@@ -45,7 +45,7 @@ def credit_chunk_task(self, run_id: int, region_id: int, lo: int, hi: int, numbe
     except Exception as e:
         credit_run_finish(run=run, error=f"chunk {number}: {e}")
         raise
-    _complete_if_done(run_id)
+    credit_run_complete_if_done(run_id=run_id)
     return created
 
 
@@ -62,6 +62,24 @@ def credits_month_task(month: str | None = None, admdvs: str | None = None,
     if not chunks:
         credit_run_finish(run=run)
     return run.pk
+
+
+@shared_task
+def credit_runs_resume_stale_task(older_than_seconds: float | None = None) -> list[int]:
+    """Queue again the missing chunks of every credit run that stalled (its worker died mid-chunk), so that the run
+    completes without anyone starting it again; scheduled every few minutes. Returns the runs taken up."""
+    older_than = STALE_AFTER if older_than_seconds is None else datetime.timedelta(seconds=older_than_seconds)
+    resumed = []
+    for run in credit_runs_stalled(older_than=older_than).filter(kind=CreditRun.Kind.CREDITS):
+        with transaction.atomic():
+            missing = credit_run_resume(run_id=run.pk)
+            for number, chunk in missing:
+                args = (run.pk, chunk.region_id, chunk.lo, chunk.hi, number)
+                transaction.on_commit(lambda args=args: credit_chunk_task.delay(*args))
+        if missing:
+            logger.warning("credit run %s stalled: %s chunk(s) queued again", run.pk, len(missing))
+            resumed.append(run.pk)
+    return resumed
 
 
 @shared_task(acks_late=True)

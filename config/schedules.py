@@ -12,6 +12,9 @@ SCHEDULES = [
      "crontab": {"minute": "30", "hour": "0", **DAILY}},
     {"name": "accounts: monthly and annual credits (1st of the month)", "task": "accounts.tasks.credits_month_task",
      "crontab": {"minute": "0", "hour": "1", "day_of_month": "1", "month_of_year": "*", "day_of_week": "*"}},
+    # A worker killed mid-chunk leaves its credit run short of chunks; this queues the missing ones again.
+    {"name": "accounts: resume credit runs whose worker died (every 2 minutes)",
+     "task": "accounts.tasks.credit_runs_resume_stale_task", "crontab": {"minute": "*/2", "hour": "*", **DAILY}},
     # After the credit run of the 1st (01:00): the night's ledger is complete before it is summed.
     {"name": "reports: rebuild account income and spending (nightly)",
      "task": "reports.tasks.account_flows_rebuild_task", "crontab": {"minute": "0", "hour": "2", **DAILY}},

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connections
@@ -24,9 +24,16 @@ from simple_history.models import HistoricalChanges, ModelChange
 from simple_history.template_utils import HistoricalRecordContextHelper
 from stdnum.cn import ric
 
+from core.approvals import ApprovalError
 from core.certno import certno_mask
 from core.imports import IMPORT_KINDS, import_resource_class
-from core.imports.jobs import import_job_submit, import_jobs_fail_stale
+from core.imports.jobs import (
+    APPROVE_PERMISSION,
+    import_job_approve,
+    import_job_reject,
+    import_job_submit,
+    import_jobs_fail_stale,
+)
 from core.models import ImportJob
 
 admin.site.site_header = _("Medical insurance back office")
@@ -243,10 +250,11 @@ class ImportJobAdmin(admin.ModelAdmin):
     refreshes itself while the job runs, with the result and the bad rows to download."""
 
     form = ImportJobForm
-    list_display = ("id", "kind", "status", "progress_display", "started_by", "created_at", "created", "updated",
-                    "unchanged", "bad")
-    list_filter = ("status", "kind")
-    list_select_related = ("started_by",)
+    list_display = ("id", "kind", "status", "progress_display", "started_by", "operator", "created_at", "reviewed_by",
+                    "reviewed_at", "created", "updated", "unchanged", "bad")
+    list_filter = ("status", "kind", "dry_run")
+    list_select_related = ("started_by", "reviewed_by")
+    date_hierarchy = "created_at"
     show_full_result_count = False
 
     @admin.display(description=_("progress"))
@@ -297,6 +305,9 @@ class ImportJobAdmin(admin.ModelAdmin):
         return [
             path("<int:job_id>/progress/", view(self.progress_view), name="core_importjob_progress"),
             path("<int:job_id>/bad-rows/", view(self.bad_rows_view), name="core_importjob_bad_rows"),
+            path("<int:job_id>/file/", view(self.file_view), name="core_importjob_file"),
+            path("<int:job_id>/approve/", view(self.approve_view), name="core_importjob_approve"),
+            path("<int:job_id>/reject/", view(self.reject_view), name="core_importjob_reject"),
         ] + urls
 
     def _job(self, request: HttpRequest, job_id: int) -> ImportJob:
@@ -317,6 +328,12 @@ class ImportJobAdmin(admin.ModelAdmin):
                    "progress_url": reverse("admin:core_importjob_progress", args=[job.pk]),
                    "bad_rows_url": reverse("admin:core_importjob_bad_rows", args=[job.pk])
                    if job.bad_rows and (job.kind not in KINDS_WITH_CERTNO or can_view_full_certno(request)) else "",
+                   "file_url": reverse("admin:core_importjob_file", args=[job.pk])
+                   if self._may_download_file(request, job) else "",
+                   "can_review": job.status == ImportJob.Status.PENDING and request.user.has_perm(APPROVE_PERMISSION)
+                   and job.started_by_id != request.user.pk,
+                   "approve_url": reverse("admin:core_importjob_approve", args=[job.pk]),
+                   "reject_url": reverse("admin:core_importjob_reject", args=[job.pk]),
                    **(extra_context or {})}
         return TemplateResponse(request, "admin/core/importjob/job.html", context)
 
@@ -334,3 +351,39 @@ class ImportJobAdmin(admin.ModelAdmin):
             raise PermissionDenied  # the file repeats the rows as given, whole ID numbers included
         return FileResponse(job.bad_rows.open("rb"), as_attachment=True, filename=Path(job.bad_rows.name).name,
                             content_type="text/csv")
+
+    def _may_download_file(self, request: HttpRequest, job: ImportJob) -> bool:
+        """The uploaded file, for its maker and for those who approve it (read before approving)."""
+        if not job.file or job.files_deleted_at:
+            return False
+        if job.kind in KINDS_WITH_CERTNO and not can_view_full_certno(request):
+            return False
+        return job.started_by_id == request.user.pk or request.user.has_perm(APPROVE_PERMISSION)
+
+    def file_view(self, request: HttpRequest, job_id: int) -> FileResponse:
+        job = self._job(request, job_id)
+        if not self._may_download_file(request, job):
+            raise PermissionDenied
+        return FileResponse(job.file.open("rb"), as_attachment=True, filename=Path(job.file.name).name)
+
+    def _decide(self, request: HttpRequest, job_id: int, decide: Any, done: str) -> HttpResponse:
+        if request.method != "POST":
+            raise PermissionDenied
+        job = self._job(request, job_id)
+        try:
+            decide(job)
+        except ApprovalError as e:
+            messages.error(request, e.err_msg)
+        else:
+            messages.success(request, done % {"id": job.pk})
+        return HttpResponseRedirect(reverse("admin:core_importjob_change", args=[job.pk]))
+
+    def approve_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        return self._decide(request, job_id, lambda job: import_job_approve(job_id=job.pk, user=request.user),
+                            _("Import job %(id)s approved: it is queued and will be imported once."))
+
+    def reject_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        reason = request.POST.get("reason", "")
+        return self._decide(request, job_id,
+                            lambda job: import_job_reject(job_id=job.pk, user=request.user, reason=reason),
+                            _("Import job %(id)s rejected: nothing of it is imported."))

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -13,6 +14,8 @@ class ImportJob(models.Model):
     connection of its own), what it did, and the bad rows with their messages when there were any."""
 
     class Status(models.TextChoices):
+        PENDING = "pending", _("awaiting approval")
+        REJECTED = "rejected", _("rejected")
         QUEUED = "queued", _("queued")
         RUNNING = "running", _("running")
         DONE = "done", _("done")
@@ -27,6 +30,15 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    operator = models.CharField(_("operator"), max_length=150, blank=True,
+                                help_text=_("an import run on the server with import_csv: the operating-system user "
+                                            "who ran it (it applies at once, without approval)"))
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approved or rejected by"),
+                                    on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                    help_text=_("a file that moves money is imported only once a second person "
+                                                "approved it"))
+    reviewed_at = models.DateTimeField(_("approved or rejected at"), null=True, blank=True)
+    rejection_reason = models.TextField(_("reason for rejecting"), blank=True)
     heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
     percent = models.PositiveSmallIntegerField(_("progress, %"), default=0)
     rows_read = models.PositiveIntegerField(_("rows read"), default=0)
@@ -47,10 +59,16 @@ class ImportJob(models.Model):
         verbose_name_plural = _("import jobs")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "heartbeat_at"])]
+        permissions = [("approve_importjob", _("Can approve or reject imports that move money"))]
+        constraints = [
+            # The maker of an import that moves money never approves it.
+            models.CheckConstraint(condition=Q(reviewed_by__isnull=True) | ~Q(reviewed_by=F("started_by")),
+                                   name="importjob_reviewer_not_maker"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk}"
 
     @property
     def finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
+        return self.status in (self.Status.DONE, self.Status.FAILED, self.Status.REJECTED)

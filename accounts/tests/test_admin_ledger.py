@@ -54,9 +54,10 @@ def test_ledger_is_read_only_even_for_a_superuser(admin_client, credited):
     assert LedgerEntry.objects.get().amount == Decimal("200.00")
 
 
-def test_opening_balance_import_page_for_the_clerk_not_the_reader(credited):
+def test_opening_balance_import_page_for_the_account_officer_only(credited):
     url = reverse("admin:accounts_ledgerentry_import")
-    assert _client("clerk", "registry_clerk").get(url).status_code == 200
+    assert _client("officer", "account_officer").get(url).status_code == 200
+    assert _client("clerk", "registry_clerk").get(url).status_code == 403
     assert _client("reader", "read_only").get(url).status_code == 403
 
 

@@ -104,7 +104,8 @@ def test_api(family, monkeypatch):
     url = reverse("api-relative-contributions", args=[holder.psn_no])
     body = {"relative_psn_no": child.psn_no, "kind": "commercial", "year": 2025, "amount": "99.90",
             "reference": "GC-7"}
-    clerk = _staff("registry_clerk")
+    assert _staff("registry_clerk").post(url, body, format="json").status_code == 403  # not the registry's job
+    clerk = _staff("account_officer")
     first = clerk.post(url, body, format="json")
     assert first.status_code == 201, first.content
     assert (first.json()["amount"], first.json()["balc"]) == ("99.90", "400.10")  # 500.00 − 99.90

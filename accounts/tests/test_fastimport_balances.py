@@ -16,7 +16,7 @@ from django.utils import translation
 
 from accounts.ledger import account_correct, ledger_verify
 from accounts.models import Enrollment, LedgerEntry, PersonalAccount
-from accounts.tests.conftest import enrollee
+from accounts.tests.conftest import contribution, enrollee
 from core.imports import import_file
 from core.tests.test_imports_common import import_both_ways, run_import, write_csv
 
@@ -28,12 +28,10 @@ OPENING = "opening balance from the former system"
 
 @pytest.fixture
 def people(seeded) -> dict[str, Enrollment]:
-    """a, c and d in Shanghai (two pockets), b in Jinan (one); d's account already holds 50.00 (a staff entry)."""
+    """a, c and d in Shanghai (two pockets), b in Jinan (one); no account has an entry yet."""
     sh, jn = seeded["310000"], seeded["370100"]
-    found = {"a": enrollee(sh, brdy=D(1980, 1, 1)), "b": enrollee(jn, brdy=D(1981, 2, 2)),
-             "c": enrollee(sh, brdy=D(1982, 3, 3)), "d": enrollee(sh, brdy=D(1983, 4, 4))}
-    account_correct(person=found["d"].person, pocket="historical", amount=Decimal("50.00"), reason="before")
-    return found
+    return {"a": enrollee(sh, brdy=D(1980, 1, 1)), "b": enrollee(jn, brdy=D(1981, 2, 2)),
+            "c": enrollee(sh, brdy=D(1982, 3, 3)), "d": enrollee(sh, brdy=D(1983, 4, 4))}
 
 
 def row(e: Enrollment, pocket: str, amount: str) -> dict[str, str]:
@@ -76,12 +74,11 @@ def test_first_import_reimport_and_corrections(tmp_path, people):
          OPENING, user.pk),
         ("b", "opening_balance", "historical", Decimal("88.80"), Decimal("88.80"), d, "balances_import", "", OPENING,
          user.pk),
-        # d held 50.00 before: 50.00 + 100.00.
-        ("d", "opening_balance", "historical", Decimal("100.00"), Decimal("150.00"), d, "balances_import", "",
+        ("d", "opening_balance", "historical", Decimal("100.00"), Decimal("100.00"), d, "balances_import", "",
          OPENING, user.pk),
     ]
     assert balances(p) == {"a": (Decimal("300.00"), Decimal("1200.50")), "b": (Decimal("0.00"), Decimal("88.80")),
-                           "c": (Decimal("0.00"), Decimal("0.00")), "d": (Decimal("0.00"), Decimal("150.00"))}
+                           "c": (Decimal("0.00"), Decimal("0.00")), "d": (Decimal("0.00"), Decimal("100.00"))}
     assert ledger_verify() == []
 
     # Again: nothing posted, nothing new (c's zero finds c's account there now).
@@ -104,12 +101,19 @@ def test_first_import_reimport_and_corrections(tmp_path, people):
          user.pk),
     ]
     assert balances(p) == {"a": (Decimal("300.00"), Decimal("1000.00")), "b": (Decimal("0.00"), Decimal("100.00")),
-                           "c": (Decimal("0.00"), Decimal("25.50")), "d": (Decimal("0.00"), Decimal("150.00"))}
+                           "c": (Decimal("0.00"), Decimal("25.50")), "d": (Decimal("0.00"), Decimal("100.00"))}
     assert ledger_verify() == []
     assert run_import("balances", path) == (0, ["balances: created 0, updated 0, unchanged 5"])
 
 
-def test_a_cut_below_what_was_spent_refuses_the_file(tmp_path, people, seeded):
+def live(e: Enrollment) -> str:
+    return (f"the account of {e.person.psn_no} already has entries other than an opening balance (credits, "
+            "payments, corrections): no opening balance for a live account")
+
+
+def test_an_account_with_other_entries_refuses_the_file(tmp_path, people, seeded):
+    """CONTRACT.md: a balances row is refused for an account that already has any entry other than an opening
+    balance. The attack of issue 11: 88,888.00 put into a live account by a balances file."""
     p = people
     path = write_csv(tmp_path / "b.csv", "balances", first_rows(p))
     run_import("balances", path)
@@ -117,30 +121,36 @@ def test_a_cut_below_what_was_spent_refuses_the_file(tmp_path, people, seeded):
     account_correct(person=p["a"].person, pocket="current", amount=Decimal("-300.00"), reason="spent")  # 0.00
     before = (entries(p), balances(p), PersonalAccount.objects.count())
     newcomer = enrollee(seeded["310000"], brdy=D(1990, 1, 1))
-    rows = [row(p["a"], "current", "299.99"), row(p["b"], "historical", "20.00"), row(newcomer, "current", "10"),
-            row(p["a"], "historical", "0")]
+    rows = [row(p["a"], "current", "88888.00"), row(p["b"], "historical", "20.00"), row(newcomer, "current", "10"),
+            row(p["a"], "historical", "0"), row(p["d"], "historical", "100")]
 
     status, lines = run_import("balances", write_csv(path, "balances", rows))
 
-    # a's current pocket holds 0.00 and the correction is −0.01; b's holds 18.80 and the correction is −68.80.
-    assert (status, lines) == (1, [
-        "row 2, column psn_no: the row could not be saved: the current pocket holds 0.00 yuan, 0.01 yuan is needed",
-        "row 3, column psn_no: the row could not be saved: the historical pocket holds 18.80 yuan, 68.80 yuan is "
-        "needed"])
+    # a and b spent (entries other than opening ones): every row of theirs refused; d re-imports its own opening.
+    assert (status, lines) == (1, [f"row 2, column psn_no: {live(p['a'])}", f"row 3, column psn_no: {live(p['b'])}",
+                                   f"row 5, column psn_no: {live(p['a'])}"])
     assert (entries(p), balances(p), PersonalAccount.objects.count()) == before  # not even the newcomer's account
     assert ledger_verify() == []
 
-    # The rows refused while writing are offered for download like the rows validation refuses: their cells,
-    # row number and message, in file order (the admin's import jobs and `import_file` share this).
+    # The refused rows are offered for download with their cells, row number and message, in file order.
     bad_rows = tmp_path / "bad.csv"
     outcome = import_file("balances", path, dry_run=False, bad_rows_path=bad_rows)
-    assert outcome.bad == 2 and outcome.created == outcome.updated == outcome.unchanged == 0
-    assert list(csv.reader(bad_rows.open(encoding="utf-8-sig"))) == [
+    assert outcome.bad == 3 and outcome.created == outcome.updated == outcome.unchanged == 0
+    assert list(csv.reader(bad_rows.open(encoding="utf-8-sig")))[:3] == [
         ["row", "psn_no", "pocket", "amount", "as_of", "errors"],
-        ["2", p["a"].person.psn_no, "current", "299.99", AS_OF, "psn_no: the row could not be saved: the current "
-         "pocket holds 0.00 yuan, 0.01 yuan is needed"],
-        ["3", p["b"].person.psn_no, "historical", "20.00", AS_OF, "psn_no: the row could not be saved: the "
-         "historical pocket holds 18.80 yuan, 68.80 yuan is needed"]]
+        ["2", p["a"].person.psn_no, "current", "88888.00", AS_OF, f"psn_no: {live(p['a'])}"],
+        ["3", p["b"].person.psn_no, "historical", "20.00", AS_OF, f"psn_no: {live(p['b'])}"]]
+
+
+def test_a_credited_account_gets_no_first_opening_balance_either(tmp_path, seeded):
+    from accounts.credits import credits_run_month
+
+    e = enrollee(seeded["310000"], brdy=D(1980, 1, 1))
+    contribution(e, "2024-05", "10000.00")
+    credits_run_month(month=D(2024, 5, 1), admdvs="310000")  # 10,000 × 2% = 200.00 into the current pocket
+    path = write_csv(tmp_path / "b.csv", "balances", [row(e, "historical", "88888.00")])
+    assert run_import("balances", path) == (1, [f"row 2, column psn_no: {live(e)}"])
+    assert PersonalAccount.objects.get(person=e.person).balc_historical == Decimal("0.00")
 
 
 def _snapshot() -> dict[str, list]:
@@ -164,7 +174,7 @@ def test_the_same_answers_as_the_row_by_row_path(tmp_path, people, seeded):
     later = enrollee(seeded["370100"], brdy=D(1991, 1, 1))
     changed.append(row(later, "historical", "12.34"))
     to_zero = [dict(r) for r in changed]
-    to_zero[4]["amount"] = "0"  # d: a correction of −100.00 leaves the 50.00 d held before the opening
+    to_zero[4]["amount"] = "0"  # d: a correction of −100.00
     spend = [row(p["d"], "historical", "0"), row(p["a"], "current", "0"), row(p["a"], "historical", "999")]
     steps = [rows, rows, changed, changed, to_zero, spend]
     for number, step in enumerate(steps):
@@ -174,9 +184,8 @@ def test_the_same_answers_as_the_row_by_row_path(tmp_path, people, seeded):
         with translation.override("zh-hans" if number == 2 else "en"):
             rowwise, setbased = import_both_ways("balances", path, _snapshot, user=user)
         assert setbased == rowwise, f"step {number}"
-    # The last step: a's current pocket went from 300.00 to 1.00, and zero would take 300.00 from it.
-    assert rowwise[0][0] == ["row 3, column psn_no: the row could not be saved: the current pocket holds 1.00 yuan, "
-                             "300.00 yuan is needed"]
+    # The last step: a spent 299.00 (a correction by hand), so a's account is live and its rows are refused.
+    assert rowwise[0][0] == [f"row 3, column psn_no: {live(p['a'])}", f"row 4, column psn_no: {live(p['a'])}"]
     assert LedgerEntry.objects.filter(reason="期初余额重新导入：1200.50 → 1000").exists()  # step 2, in Chinese
 
 
@@ -209,7 +218,7 @@ def test_the_queries_do_not_grow_with_the_rows(tmp_path, seeded, django_assert_m
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_the_import_waits_for_a_locked_account_and_posts_after_its_entry(tmp_path, seeded):
+def test_the_import_waits_for_a_locked_account_and_checks_it_again_under_the_lock(tmp_path, seeded):
     e = enrollee(seeded["370100"], brdy=D(1980, 1, 1))
     path = write_csv(tmp_path / "b.csv", "balances", [row(e, "historical", "100.00")])
     run_import("balances", path)
@@ -228,11 +237,12 @@ def test_the_import_waits_for_a_locked_account_and_posts_after_its_entry(tmp_pat
     spender.start()
     assert locked.wait(10)
     write_csv(path, "balances", [row(e, "historical", "90.00")])
-    assert run_import("balances", path) == (0, ["balances: created 0, updated 1, unchanged 0"])
+    # Validated before the spending committed; the writer waits for the account's lock and checks again under it:
+    # the account is live now, and the row is refused.
+    assert run_import("balances", path) == (1, [f"row 2, column psn_no: {live(e)}"])
     spender.join()
 
-    correction = LedgerEntry.objects.filter(ref_type="balances_import").latest("id")
-    # 100.00 − 30.00 spent (committed first) − 10.00 corrected.
-    assert (correction.amount, correction.balance_after) == (Decimal("-10.00"), Decimal("60.00"))
-    assert PersonalAccount.objects.get(person=e.person).balc_historical == Decimal("60.00")
+    assert LedgerEntry.objects.filter(ref_type="balances_import").count() == 1  # the first opening only
+    # 100.00 − 30.00 spent.
+    assert PersonalAccount.objects.get(person=e.person).balc_historical == Decimal("70.00")
     assert ledger_verify() == []

@@ -97,7 +97,7 @@ def test_bad_balances(seeded, tmp_path):
     assert not LedgerEntry.objects.exists() and not PersonalAccount.objects.exists()
 
 
-def test_a_balance_cut_below_what_was_spent_is_refused(seeded, tmp_path):
+def test_a_balance_of_an_account_that_spent_is_refused(seeded, tmp_path):
     e = enrollee(seeded["370100"], brdy=D(1980, 1, 1))
     rows = [{"psn_no": e.person.psn_no, "pocket": "historical", "amount": "100.00", "as_of": "2024-06-30"}]
     path = write_csv(tmp_path / "b.csv", "balances", rows)
@@ -105,10 +105,10 @@ def test_a_balance_cut_below_what_was_spent_is_refused(seeded, tmp_path):
     from accounts.ledger import account_correct
 
     account_correct(person=e.person, pocket="historical", amount=Decimal("-80.00"), reason="spent")
-    rows[0]["amount"] = "50.00"  # would take the pocket from 20.00 to −30.00
+    rows[0]["amount"] = "50.00"  # the account is live now (it spent): no opening balance touches it
     write_csv(path, "balances", rows)
     code, lines = run_import("balances", path)
-    assert code == 1 and "row 2, column psn_no: the row could not be saved" in lines[0]
+    assert code == 1 and "no opening balance for a live account" in lines[0]
     assert PersonalAccount.objects.get(person=e.person).balc_historical == Decimal("20.00")
 
 

@@ -28,6 +28,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.approvals import ApprovalError, approval_check, rejection_reason_clean
+from core.imports.base import ImportOutcome, import_resource_class
 from core.imports.engine import ImportProgress, import_file
 from core.models import ImportJob
 
@@ -38,15 +40,65 @@ PROGRESS_SECONDS = 1.0
 STALE_AFTER = datetime.timedelta(minutes=5)
 
 
-def import_job_submit(*, job: ImportJob, user: Any) -> ImportJob:
-    """Save a new job (kind and file set) as started by `user` and queue its task once the upload is committed."""
+APPROVE_PERMISSION = "core.approve_importjob"
+
+
+def import_needs_approval(kind: str, *, dry_run: bool = False) -> bool:
+    """Whether an import of KIND by staff waits for a second person's approval: it moves money (its resource says
+    `moves_money`, e.g. opening balances) and is not a dry run. `import_csv`, the operators' tool, never waits."""
+    return not dry_run and bool(getattr(import_resource_class(kind), "moves_money", False))
+
+
+def _queue(job_id: int) -> None:
     from core.tasks import import_job_task
 
+    transaction.on_commit(lambda: import_job_task.delay(job_id))
+
+
+def import_job_submit(*, job: ImportJob, user: Any) -> ImportJob:
+    """Save a new job (kind and file set) as started by `user` and queue its task once the upload is committed; a job
+    that moves money waits, pending, for a second person's approval (`import_job_approve`), and nothing is read or
+    written before."""
     with transaction.atomic():
         job.started_by = user if getattr(user, "pk", None) else None
-        job.status = ImportJob.Status.QUEUED
+        pending = import_needs_approval(job.kind, dry_run=job.dry_run)
+        job.status = ImportJob.Status.PENDING if pending else ImportJob.Status.QUEUED
         job.save()
-        transaction.on_commit(lambda: import_job_task.delay(job.pk))
+        if not pending:
+            _queue(job.pk)
+    return job
+
+
+def _pending_job_locked(job_id: int, user: Any) -> ImportJob:
+    job = ImportJob.objects.select_for_update().get(pk=job_id)
+    approval_check(user=user, maker_id=job.started_by_id, permission=APPROVE_PERMISSION)
+    if job.status != ImportJob.Status.PENDING:
+        raise ApprovalError(ApprovalError.ALREADY_DECIDED,
+                            _("import job %(id)s is no longer awaiting approval (%(status)s)")
+                            % {"id": job.pk, "status": job.get_status_display()})
+    return job
+
+
+@transaction.atomic
+def import_job_approve(*, job_id: int, user: Any) -> ImportJob:
+    """A second person approves a pending job: it is queued, and runs once (the job row is locked here, and the task
+    claims it queued → running). Refused for the job's maker, without `core.approve_importjob`, or once decided."""
+    job = _pending_job_locked(job_id, user)
+    job.status, job.reviewed_by, job.reviewed_at = ImportJob.Status.QUEUED, user, timezone.now()
+    job.save(update_fields=["status", "reviewed_by", "reviewed_at"])
+    _queue(job.pk)
+    return job
+
+
+@transaction.atomic
+def import_job_reject(*, job_id: int, user: Any, reason: str) -> ImportJob:
+    """A second person rejects a pending job, saying why: it is never run."""
+    reason = rejection_reason_clean(reason)
+    job = _pending_job_locked(job_id, user)
+    now = timezone.now()
+    job.status, job.reviewed_by, job.reviewed_at, job.rejection_reason = ImportJob.Status.REJECTED, user, now, reason
+    job.finished_at = now
+    job.save(update_fields=["status", "reviewed_by", "reviewed_at", "rejection_reason", "finished_at"])
     return job
 
 
@@ -152,6 +204,20 @@ def import_job_run(*, job_id: int, monitor_interval: float = PROGRESS_SECONDS) -
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def import_run_record(*, kind: str, path: Path, outcome: ImportOutcome, operator: str,
+                      started_at: datetime.datetime) -> ImportJob:
+    """Record an import that `import_csv` ran on the server (the operators' go-live tool: it applies at once) as a
+    finished job with its operator, so that it is listed with the staff's imports."""
+    now = timezone.now()
+    written = outcome.rows if outcome.ok and not outcome.dry_run else 0
+    return ImportJob.objects.create(
+        kind=kind, file="", dry_run=outcome.dry_run, operator=operator[:150],
+        status=ImportJob.Status.DONE if outcome.ok else ImportJob.Status.FAILED, started_at=started_at,
+        finished_at=now, heartbeat_at=now, percent=100, rows_read=outcome.rows, rows_validated=outcome.rows,
+        rows_written=written, created=outcome.created, updated=outcome.updated, unchanged=outcome.unchanged,
+        bad=outcome.bad, error="\n".join([path.name, *outcome.errors[:20]]) if not outcome.ok else "")
+
+
 def import_job_fail(*, job_id: int, error: str) -> None:
     """Mark a job failed (its import's transaction has been rolled back: nothing of it is written)."""
     ImportJob.objects.filter(pk=job_id).exclude(status=ImportJob.Status.DONE).update(
@@ -177,7 +243,8 @@ def import_files_purge(*, keep_days: int | None = None) -> int:
     keep = settings.IMPORT_FILES_KEEP_DAYS if keep_days is None else keep_days
     cutoff = timezone.now() - datetime.timedelta(days=keep)
     purged = 0
-    for job in ImportJob.objects.filter(status__in=[ImportJob.Status.DONE, ImportJob.Status.FAILED],
+    ended = [ImportJob.Status.DONE, ImportJob.Status.FAILED, ImportJob.Status.REJECTED]
+    for job in ImportJob.objects.filter(status__in=ended,
                                         finished_at__lt=cutoff, files_deleted_at__isnull=True).order_by("pk"):
         for stored in (job.file, job.bad_rows):
             if stored:

@@ -511,6 +511,19 @@ class BalanceWriter(Writer):
         # Lock first, so that what the plan reads (entries, balances) cannot change before it is written.
         self._lock(cursor, f"SELECT person_id FROM {stage}")
         progress(0.1)
+        # Validated before the lock; checked again under it: no opening balance for a live account.
+        from accounts.models import Person
+        from accounts.resources import LIVE_ACCOUNT
+
+        cursor.execute(
+            f"SELECT s.line, p.psn_no FROM {stage} s JOIN {Person._meta.db_table} p ON p.id = s.person_id "
+            f"JOIN {accounts} a ON a.person_id = s.person_id WHERE EXISTS (SELECT 1 FROM {ledger} x "
+            f"WHERE x.account_id = a.id AND x.kind <> %s AND x.ref_type <> %s) ORDER BY s.line",
+            [EntryKind.OPENING_BALANCE.value, BALANCES_IMPORT])
+        live = cursor.fetchall()
+        if live:
+            return WriteResult(created=0, updated=0, unchanged=0,
+                               bad_rows=[(line, "psn_no", LIVE_ACCOUNT % {"psn_no": psn_no}) for line, psn_no in live])
 
         # What earlier imports posted, per account and pocket: whether it has an opening entry, and the standing.
         # One pass over those entries, aggregated into a table of its own with fresh statistics: joined to the

@@ -5,14 +5,18 @@ stderr when it is a terminal (or with `--progress`).
 """
 
 import argparse
+import getpass
+import socket
 import time
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.imports import ImportProgress, import_file, import_kinds
+from core.imports.jobs import import_run_record
 
 
 class TerminalProgress:
@@ -51,13 +55,18 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="validate and count, write nothing")
         parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                             help="draw a progress bar on stderr (default: when stderr is a terminal)")
+        parser.add_argument("--operator", default="",
+                            help="who runs the import, recorded with it (default: the operating-system user@host)")
 
     def handle(self, *args: Any, kind: str, path: Path, dry_run: bool, progress: bool | None = None,
-               **options: Any) -> None:
+               operator: str = "", **options: Any) -> None:
         if not path.is_file():
             raise CommandError(_("no such file: %(path)s") % {"path": path}, returncode=1)
         show = self.stderr.isatty() if progress is None else progress
+        started_at = timezone.now()
         outcome = import_file(kind, path, dry_run=dry_run, progress=TerminalProgress(self.stderr) if show else None)
+        import_run_record(kind=kind, path=path, outcome=outcome, started_at=started_at,
+                          operator=operator or f"{getpass.getuser()}@{socket.gethostname()}")
         if not outcome.ok:
             # The lines go to stdout like a linter's findings; the verdict to stderr with exit status 1.
             count = 0
