@@ -56,6 +56,13 @@ ROLES: dict[str, dict] = {
         "label": _("Supervisor"),
         "perms": VIEW_ALL + ["reports.review_alert", "reports.change_*", "accounts.view_full_certno"],
     },
+    # Clearing with facilities: build, review and approve statements (never one's own review), make payment files,
+    # review claims, keep facilities' bank accounts.
+    "clearing_officer": {
+        "label": _("Clearing officer"),
+        "perms": VIEW_ALL + ["clearing.review_statement", "clearing.approve_statement", "clearing.pay_statement",
+                             "clearing.review_claims", "clearing.add_bankaccount", "clearing.change_bankaccount"],
+    },
     "read_only": {
         "label": _("Read-only"),
         "perms": VIEW_ALL,

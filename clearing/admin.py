@@ -1,18 +1,46 @@
-"""Staff admin for clearing with facilities: primary-care signings (also on the person page), and the facilities'
-clearing applications (read-only: facilities file and cancel them through the national interface)."""
+"""Staff admin for clearing with facilities: primary-care signings (also on the person page), the facilities'
+clearing applications (read-only: facilities file and cancel them through the national interface), and the monthly
+statements with their lines, deductions, trail, the applications beside them and the audit state; reviewing and
+approving them are actions that call the services (approval by another user than the reviewer)."""
 
-from django.contrib import admin
-from django.db.models import QuerySet
-from django.http import HttpRequest
+import re
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.admin import PersonAdmin
 from accounts.admin_ledger import ReadOnlyAdmin
-from clearing.models import ClearingApplication, Signing
+from clearing.models import (
+    ClearingApplication,
+    Decision,
+    Deduction,
+    ReviewBatch,
+    ReviewItem,
+    ReviewStatus,
+    Signing,
+    Statement,
+    StatementEvent,
+    StatementLine,
+)
 from clearing.resources import SigningResource
+from clearing.review import review_batch_close, review_batch_create, review_decide
+from clearing.selectors import application_comparison, statement_audit_state
+from clearing.statements import ClearingError, statement_approve, statement_review
 from core.admin import CertnoMaskMixin, HistoryAdmin, PersonSearchMixin
+from core.api import validation_text
+from core.replica import ReplicaReadsAdmin
 
 
 @admin.register(Signing)
@@ -59,3 +87,275 @@ class ClearingApplicationAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("facility")
+
+
+class StatementLineInline(admin.TabularInline):
+    model = StatementLine
+    fields = ["clr_way", "med_type_group", "dise_code", "count", "medfee_sumamt", "fund_pay_sumamt", "amount"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class DeductionInline(admin.TabularInline):
+    model = Deduction
+    fk_name = "statement"
+    fields = ["kind", "month", "settlement", "amount", "reason", "created_by", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("settlement", "created_by")
+
+
+class StatementEventInline(admin.TabularInline):
+    model = StatementEvent
+    fields = ["at", "action", "actor", "detail"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("actor")
+
+
+@admin.register(Statement)
+class StatementAdmin(ReplicaReadsAdmin, ReadOnlyAdmin, SimpleHistoryAdmin):
+    list_display = ["facility", "month_display", "status", "settlements_count", "lines_amount", "deducted",
+                    "payable", "reviewed_by", "approved_by", "payment_file"]
+    list_filter = ["status", "month", "facility__region", "facility__fixmedins_type"]
+    list_select_related = ["facility", "reviewed_by", "approved_by", "payment_file"]
+    search_fields = ["=facility__fixmedins_code", "facility__fixmedins_name"]
+    search_help_text = _("Facility code, or part of its name.")
+    date_hierarchy = "month"
+    readonly_fields = ["facility", "month", "status", "audit_state", "application_beside", "settlements_count",
+                       "lines_amount", "deducted", "payable", "built_at", "reviewed_by", "reviewed_at",
+                       "approved_by", "approved_at", "payment_file", "paid_at"]
+    fields = readonly_fields
+    inlines = [StatementLineInline, DeductionInline, StatementEventInline]
+    actions = ["review_selected", "approve_selected"]
+
+    @admin.display(description=_("month"), ordering="month")
+    def month_display(self, obj: Statement) -> str:
+        return f"{obj.month:%Y-%m}"
+
+    @admin.display(description=_("re-adjudication audit"))
+    def audit_state(self, obj: Statement) -> str:
+        labels = {"not_audited": _("not audited"), "clean": _("audited, no difference"),
+                  "differences": _("audited: differences found")}
+        return labels[statement_audit_state(obj)]
+
+    @admin.display(description=_("the facility's applications (3203) beside the system's figures"))
+    def application_beside(self, obj: Statement) -> str:
+        comparison = application_comparison(obj)
+        names = {"medfee_sumamt": _("total"), "fund_appy_sumamt": _("fund payments"),
+                 "acct_pay": _("account payments"), "cash_payamt": _("cash payments")}
+        header = format_html("<tr><th></th><th>{}</th><th>{}</th><th>{}</th></tr>", _("applied"), _("system"),
+                             _("difference"))
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
+            (names[key], comparison["applied"][key], comparison["system"][key], comparison["difference"][key])
+            for key in names))
+        return format_html("<p>{}</p><table>{}{}</table>",
+                           _("%(n)s application(s) not cancelled") % {"n": comparison["applications"]}, header, rows)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("facility", "reviewed_by", "approved_by",
+                                                            "payment_file")
+
+    def _step(self, request: HttpRequest, queryset: QuerySet, service, done: str) -> None:  # noqa: ANN001
+        for statement in queryset.order_by("pk"):
+            try:
+                service(statement=statement, user=request.user)
+            except ClearingError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, done % {"statement": statement}, messages.SUCCESS)
+
+    @admin.action(description=_("Mark selected statements reviewed"), permissions=["review"])
+    def review_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._step(request, queryset, statement_review, _("%(statement)s reviewed."))
+
+    @admin.action(description=_("Approve selected statements (another user than the reviewer)"),
+                  permissions=["approve"])
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._step(request, queryset, statement_approve, _("%(statement)s approved."))
+
+    def has_review_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("clearing.review_statement")
+
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("clearing.approve_statement")
+
+
+class ReviewBatchForm(forms.ModelForm):
+    setl_ids = forms.CharField(label=_("settlement ids"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                               help_text=_("by hand: the settlement ids, separated by spaces, commas or lines"))
+
+    class Meta:
+        model = ReviewBatch
+        fields = ["region", "month", "selection", "share", "seed", "threshold"]
+        help_texts = {"month": _("any day of the month")}
+
+
+class ReviewItemInline(admin.TabularInline):
+    model = ReviewItem
+    fields = ["settlement", "facility", "fund_pay", "decided", "decide_link"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (super().get_queryset(request).select_related("settlement__facility")
+                .annotate(decided_count=Count("decisions"),
+                          refused_count=Count("decisions", filter=Q(decisions__decision=Decision.REFUSE))))
+
+    @admin.display(description=_("facility"))
+    def facility(self, obj: ReviewItem) -> str:
+        return obj.settlement.facility.fixmedins_code
+
+    @admin.display(description=_("fund payments"))
+    def fund_pay(self, obj: ReviewItem) -> str:
+        return str(obj.settlement.fund_pay_sumamt)
+
+    @admin.display(description=_("lines decided (refused)"))
+    def decided(self, obj: ReviewItem) -> str:
+        return f"{obj.decided_count} ({obj.refused_count})"
+
+    @admin.display(description=_("decide"))
+    def decide_link(self, obj: ReviewItem) -> str:
+        return format_html('<a href="{}">{}</a>', reverse("admin:clearing_reviewitem_decide", args=[obj.pk]),
+                           _("decide the lines"))
+
+
+@admin.register(ReviewBatch)
+class ReviewBatchAdmin(HistoryAdmin):
+    form = ReviewBatchForm
+    list_display = ["__str__", "region", "month_display", "selection", "status", "items_count", "created_by",
+                    "closed_by", "closed_at"]
+    list_filter = ["status", "selection", "region", "month"]
+    list_select_related = ["region", "created_by", "closed_by"]
+    inlines = [ReviewItemInline]
+    actions = ["close_selected"]
+
+    @admin.display(description=_("month"), ordering="month")
+    def month_display(self, obj: ReviewBatch) -> str:
+        return f"{obj.month:%Y-%m}"
+
+    @admin.display(description=_("settlements"))
+    def items_count(self, obj: ReviewBatch) -> int:
+        return obj.items_n
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(items_n=Count("items"))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("clearing.review_claims")
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_close_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("clearing.review_claims")
+
+    def save_model(self, request: HttpRequest, obj: ReviewBatch, form: forms.Form, change: bool) -> None:
+        data = form.cleaned_data
+        try:
+            batch = review_batch_create(
+                region=data["region"], month=data["month"], selection=data["selection"], user=request.user,
+                share=data.get("share"), seed=data.get("seed"), threshold=data.get("threshold"),
+                setl_ids=re.split(r"[\s,;]+", data.get("setl_ids") or ""))
+        except ClearingError as exc:
+            raise ValidationError(str(exc)) from exc
+        obj.pk, obj.month, obj.seed = batch.pk, batch.month, batch.seed
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except ValidationError as exc:
+            self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    @admin.action(description=_("Close selected batches (deductions from what was refused)"), permissions=["close"])
+    def close_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for batch in queryset.order_by("pk"):
+            try:
+                deductions = review_batch_close(batch=batch, user=request.user)
+            except ClearingError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, _("%(batch)s closed: %(n)s deduction(s), %(total)s yuan")
+                                  % {"batch": batch, "n": len(deductions),
+                                     "total": sum((d.amount for d in deductions), Decimal("0.00"))},
+                                  messages.SUCCESS)
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(label=_("decision"), choices=Decision.choices)
+    refused_amount = forms.DecimalField(label=_("refused amount"), max_digits=12, decimal_places=2, required=False)
+    reason = forms.CharField(label=_("reason"), max_length=200, required=False)
+
+
+@admin.register(ReviewItem)
+class ReviewItemAdmin(ReadOnlyAdmin):
+    """Reached from its batch: the page where a reviewer decides each line of the settlement."""
+
+    list_display = ["settlement", "batch"]
+    list_select_related = ["settlement", "batch__region"]
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def get_urls(self) -> list:
+        return [path("<int:pk>/decide/", self.admin_site.admin_view(self.decide_view),
+                     name="clearing_reviewitem_decide"), *super().get_urls()]
+
+    def decide_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        item = get_object_or_404(ReviewItem.objects.select_related("batch__region", "settlement__facility"), pk=pk)
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        is_open = item.batch.status == ReviewStatus.OPEN and request.user.has_perm("clearing.review_claims")
+        decided = {d.line_id: d for d in item.decisions.all()}
+        lines = list(item.settlement.lines.order_by("pk"))
+        rows, errors = [], []
+        for line in lines:
+            known = decided.get(line.pk)
+            initial = {"decision": known.decision if known else Decision.ACCEPT,
+                       "refused_amount": known.refused_amount if known and known.refused_amount else None,
+                       "reason": known.reason if known else ""}
+            data = request.POST if request.method == "POST" and is_open else None
+            rows.append({"line": line, "form": DecisionForm(data, prefix=f"l{line.pk}", initial=initial)})
+        if request.method == "POST" and is_open:
+            try:
+                with transaction.atomic():
+                    for row in rows:
+                        if not row["form"].is_valid():
+                            raise ClearingError(f"{row['line'].item_code}: {validation_text(row['form'].errors)}")
+                        values = row["form"].cleaned_data
+                        review_decide(item=item, line=row["line"], decision=values["decision"], user=request.user,
+                                      refused_amount=values["refused_amount"] or Decimal("0.00"),
+                                      reason=values["reason"])
+            except ClearingError as exc:
+                errors.append(str(exc))
+            else:
+                self.message_user(request, _("Decisions saved."), messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:clearing_reviewbatch_change", args=[item.batch_id]))
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "item": item,
+                   "settlement": item.settlement, "rows": rows, "errors": errors, "open": is_open,
+                   "title": _("Review %(setl_id)s") % {"setl_id": item.settlement.setl_id}}
+        return TemplateResponse(request, "admin/clearing/reviewitem/decide.html", context)

@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("accounts.api.urls")),
     path("", include("claims.api.urls")),
     path("", include("reports.api.urls")),
+    path("", include("clearing.api.urls")),
 ]

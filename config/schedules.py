@@ -20,6 +20,10 @@ SCHEDULES = [
      "task": "reports.tasks.account_flows_rebuild_task", "crontab": {"minute": "0", "hour": "2", **DAILY}},
     {"name": "reports: supervision rules (nightly)", "task": "reports.tasks.supervision_run_task",
      "crontab": {"minute": "30", "hour": "2", **DAILY}},
+    # The last full month's statements, on the 2nd: late settlements of the 1st's night are in.
+    {"name": "clearing: statements of the last full month (2nd of the month)",
+     "task": "clearing.tasks.clearing_month_task",
+     "crontab": {"minute": "0", "hour": "4", "day_of_month": "2", "month_of_year": "*", "day_of_week": "*"}},
     # A worker that died mid-import leaves its job "running"; this marks it failed (its transaction rolled back).
     {"name": "core: fail import jobs whose worker died (every 10 minutes)",
      "task": "core.tasks.import_jobs_fail_stale_task",

@@ -90,9 +90,9 @@ def test_two_statements_more_only_with_separately_paid_drugs(world, django_asser
     lines = [("A50", "1", "50"), ("S70", "1", "28")] * 5
     settlement_create(facility=h2, data=request(p.psn_no, ("A50", "1", "50")))  # caches, the general row
     # The first time: the S70 item's first read, then its bucket's lock (no row yet), creation, lock, update.
-    with django_assert_num_queries(12 + 1 + 4):
+    with django_assert_num_queries(13 + 1 + 4):
         settlement_create(facility=h2, data=request(p.psn_no, *lines, medins_setl_id="M2"))
-    with django_assert_num_queries(12 + 2):
+    with django_assert_num_queries(13 + 2):
         answer, created = settlement_create(facility=h2, data=request(p.psn_no, *lines, medins_setl_id="M3"))
     assert created and Decimal(answer["hifp_pay"]) > 0
 

@@ -194,7 +194,8 @@ def test_a_retry_refused_on_the_way_still_gets_the_first_answer(world):
 def test_a_settlement_costs_a_fixed_number_of_statements(world, django_assert_num_queries):
     """The settlement path's statements, whatever the number of bill lines: patient with enrollment and family
     links, accumulator lock, accounts lock, settlement, its lines, its ledger entries, the account's balances, the
-    accumulator, the two report summaries; plus the savepoint pair the test's transaction makes of the
+    accumulator, the two report summaries, the clearing statement of the month (a settlement reaching an approved
+    month is carried to the next); plus the savepoint pair the test's transaction makes of the
     settlement's own. Catalog items come from the process cache once read."""
     p = enrollee(world["regions"]["370100"], brdy=D(1980, 1, 1)).person
     fund(p, historical="5000.00")
@@ -202,9 +203,9 @@ def test_a_settlement_costs_a_fixed_number_of_statements(world, django_assert_nu
     lines = [("A50", "1", "50"), ("B30", "2", "28"), ("C", "1", "30")] * 10
     # The first settlement in this process also loads the region's policy versions with their four rule tables
     # (5) and the items (1); the first of the year creates the accumulator row (insert + lock again: 2).
-    with django_assert_num_queries(12 + 5 + 1 + 2):
+    with django_assert_num_queries(13 + 5 + 1 + 2):
         settlement_create(facility=h2, data=request(p.psn_no, *lines))
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         answer, created = settlement_create(facility=h2, data=request(p.psn_no, *lines, medins_setl_id="M2"))
     assert created and answer["hifp_pay"] != "0.00"
 

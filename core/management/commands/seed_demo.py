@@ -13,7 +13,7 @@ from core.demo import demo_activity_create, demo_registry_create
 DEMO_PASSWORD = "demo-2026"  # the demo's logins only; `make run` serves on 127.0.0.1
 DEMO_USERS = {"registry_clerk": "clerk", "policy_manager": "policy", "settlement_auditor": "auditor",
               "supervisor": "supervisor", "read_only": "reader", "account_officer": "officer",
-              "money_approver": "approver"}
+              "money_approver": "approver", "clearing_officer": "clearing"}
 
 
 class Command(BaseCommand):
