@@ -19,10 +19,12 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 
+from accounts.admin import PersonAdmin
 from accounts.admin_ledger import ReadOnlyAdmin
 from accounts.models import LedgerEntry
 from claims.models import (
     Accumulator,
+    CrossRegionFiling,
     Disease,
     Facility,
     Item,
@@ -32,7 +34,13 @@ from claims.models import (
     Settlement,
     SettlementLine,
 )
-from claims.resources import DiseaseResource, FacilityResource, ItemResource, RecognitionResource
+from claims.resources import (
+    CrossRegionFilingResource,
+    DiseaseResource,
+    FacilityResource,
+    ItemResource,
+    RecognitionResource,
+)
 from claims.services import settlement_reverse
 from claims.tokens import partner_token_create, partner_token_revoke
 from core.admin import CertnoMaskMixin, HistoryAdmin, PersonSearchMixin
@@ -84,6 +92,54 @@ class RecognitionAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, Im
     search_fields = ["person__psn_no", "person__certno", "person__psn_name", "disease__opsp_dise_code",
                      "facility__fixmedins_code"]
     autocomplete_fields = ["person", "disease", "facility"]
+
+
+class FilingValidFilter(admin.SimpleListFilter):
+    title = _("valid")
+    parameter_name = "valid"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("today", _("valid today")), ("not_today", _("not valid today"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        valid = CrossRegionFiling.objects.valid_on(timezone.localdate()).values("pk")
+        if self.value() == "today":
+            return queryset.filter(pk__in=valid)
+        if self.value() == "not_today":
+            return queryset.exclude(pk__in=valid)
+        return queryset
+
+
+@admin.register(CrossRegionFiling)
+class CrossRegionFilingAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, ImportFilesMixin,
+                             ImportExportMixin, HistoryAdmin):
+    resource_classes = [CrossRegionFilingResource]
+    certno_path = "person__certno"
+    person_search_prefixes = ("person__",)
+    exact_search_fields = ("mdtrtarea_admvs",)
+    search_help_text = _("Person number or full ID number, the start of a name, or a region code.")
+    list_display = ["person", "certno_masked", "mdtrtarea_admvs", "filing_type", "begndate", "enddate", "status",
+                    "facility"]
+    list_filter = [FilingValidFilter, "filing_type", "status", "mdtrtarea_admvs", "person__enrollments__region"]
+    list_select_related = ["person", "facility"]
+    search_fields = ["person__psn_no", "person__certno", "person__psn_name", "mdtrtarea_admvs"]
+    autocomplete_fields = ["person", "facility"]
+    readonly_fields = ["cancelled_at"]
+    date_hierarchy = "begndate"
+
+
+class CrossRegionFilingInline(admin.TabularInline):
+    model = CrossRegionFiling
+    fields = ["mdtrtarea_admvs", "filing_type", "begndate", "enddate", "status", "facility"]
+    readonly_fields = ["facility"]
+    extra = 0
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("person", "facility")
+
+
+# The person page (accounts, a lower floor) shows the person's filings: claims adds its inline to it.
+PersonAdmin.inlines = [*PersonAdmin.inlines, CrossRegionFilingInline]
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -27,6 +27,9 @@ what is left of their own annual cap in their own accumulator bucket. Steps 2 to
 only; the personal part and its payers (5) are those of the whole bill. A bill without such lines, or a version
 without such terms, settles exactly as above.
 
+An unfiled visit in another region under a policy that pays it at lower rates (`rate_cut`): every rate the fund
+pays at (the visit's and the separately paid drugs') is that many points lower, never below zero; a warning says so.
+
 Money is Decimal yuan. Each product is rounded half-up to the fen once (core.money.fen); sums, differences and
 minimums of fen amounts are exact and need no rounding.
 """
@@ -34,7 +37,7 @@ minimums of fen amounts are exact and need no rounding.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -234,13 +237,14 @@ class Adjudication:
 def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: EngineOptions,
                accumulator: Accumulator, own: Pockets | None, acct_used: bool,
                mulaid_payers: Sequence[MulaidPayer], sep_terms: SepPayTerms | None = None,
-               sep_accumulator: Accumulator = Accumulator()) -> Adjudication:
+               sep_accumulator: Accumulator = Accumulator(), rate_cut: Decimal = ZERO) -> Adjudication:
     """Compute one settlement (module docstring for the order of payers).
 
     `terms` None: the patient has no employee insurance here, so no fund pays; `terms.fund_pays` False: accounts
     and cash only. `own` None: the patient has no account. `acct_used` False: no account pays anything.
     `sep_terms`: the version's terms for separately paid drugs, used when the fund pays this visit and a line is
-    one (`sep_accumulator`: their bucket's counters before this visit).
+    one (`sep_accumulator`: their bucket's counters before this visit). `rate_cut`: the points every fund rate
+    loses (an unfiled visit in another region, module docstring).
     Raises ValueError for inputs no caller should pass (negative or sub-fen money, an unknown class or pocket, a
     relative listed twice); the request's own mistakes are checked before the engine is called.
     """
@@ -248,10 +252,18 @@ def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: 
     if sep_terms is not None:
         _check_sep(sep_terms, sep_accumulator)
     steps: list[Step] = []
+    warnings: list[Promise] = []
+    if not isinstance(rate_cut, Decimal) or not rate_cut.is_finite() or not 0 <= rate_cut <= 1:
+        raise ValueError(f"rate_cut must be a Decimal from 0 to 1, not {rate_cut!r}")
+    if rate_cut and terms is not None and terms.fund_pays:
+        terms = replace(terms, rate=max(ZERO, terms.rate - rate_cut))
+        if sep_terms is not None:
+            sep_terms = replace(sep_terms, rate=max(ZERO, sep_terms.rate - rate_cut))
+        warnings.append(_explain(_("treated in another region without a filing: every rate %(cut)s points lower"),
+                                 cut=f"{(rate_cut * 100).normalize():f}"))
 
     # 1. Lines.
     line_outs: list[LineOut] = []
-    warnings: list[Promise] = []
     for line in lines:
         line_outs.append(split_line(line))
         if line.chrg_item_lv is None:

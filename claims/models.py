@@ -4,6 +4,7 @@ import datetime
 from functools import partial
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -83,6 +84,10 @@ class Disease(models.Model):
     opsp_dise_name = models.CharField(_("disease name"), max_length=100)
     opsp_dise_majcls_name = models.CharField(_("disease category"), max_length=100, blank=True)
     recognition_criteria = models.TextField(_("recognition criteria"), blank=True)
+    recognition_valid_months = models.PositiveSmallIntegerField(
+        _("recognition valid for (months)"), null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text=_("how long an approved recognition lasts before it must be renewed; blank: open-ended"))
     history = HistoricalRecords()
 
     class Meta:
@@ -132,8 +137,40 @@ class Item(models.Model):
         return f"{self.item_code} {self.item_name}"
 
 
+class RecognitionStatus(models.TextChoices):
+    APPLIED = "applied", _("applied, awaiting review")
+    APPROVED = "approved", _("approved")
+    REFUSED = "refused", _("refused")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+# The statuses that hold the key (person, disease, facility, begndate): a refused or cancelled application leaves
+# it free for a new one.
+RECOGNITION_LIVE = (RecognitionStatus.APPLIED, RecognitionStatus.APPROVED)
+
+
+class RecognitionSource(models.TextChoices):
+    IMPORT = "import", _("imported")
+    STAFF = "staff", _("staff application")
+    GATEWAY = "gateway", _("facility filing (national 2503)")
+
+
+class RecognitionQuerySet(models.QuerySet):
+    def approved(self) -> "RecognitionQuerySet":
+        return self.filter(status=RecognitionStatus.APPROVED)
+
+    def valid_on(self, day: datetime.date) -> "RecognitionQuerySet":
+        """Approved and valid on `day`: the recognitions settlements, ties and payment methods count."""
+        return self.approved().filter(begndate__lte=day).filter(Q(enddate__isnull=True) | Q(enddate__gte=day))
+
+
 class Recognition(models.Model):
-    """An enrollee recognised (认定/备案) for a chronic disease at a facility for a period."""
+    """An enrollee recognised (认定/备案) for a chronic disease at a facility for a period.
+
+    Imported recognitions are approved as they are. Otherwise a recognition starts as an application (by staff, or
+    a facility's national 2503) with the disease's criteria and the evidence, and a second user approves or refuses
+    it (claims.recognitions); only an approved one counts, from `begndate` to `enddate`. A renewal is a new
+    application following on from the recognition it renews (`renewal_of`)."""
 
     person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.PROTECT,
                                related_name="recognitions")
@@ -143,24 +180,132 @@ class Recognition(models.Model):
                                  related_name="recognitions")
     begndate = models.DateField(_("valid from"))
     enddate = models.DateField(_("valid until"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=RecognitionStatus.choices,
+                              default=RecognitionStatus.APPROVED)
+    source = models.CharField(_("source"), max_length=10, choices=RecognitionSource.choices,
+                              default=RecognitionSource.IMPORT)
+    criteria = models.TextField(_("recognition criteria applied"), blank=True,
+                                help_text=_("the disease's criteria as they stood when the application was made"))
+    evidence = models.TextField(_("evidence"), blank=True,
+                                help_text=_("diagnosis, examinations and documents that meet the criteria"))
+    renewal_of = models.ForeignKey("self", verbose_name=_("renews"), on_delete=models.PROTECT, null=True,
+                                   blank=True, related_name="renewals")
+    applied_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("applied by"), on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("decided by"), on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=500, blank=True)
     history = HistoricalRecords()
+
+    objects = RecognitionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("disease recognition")
         verbose_name_plural = _("disease recognitions")
         ordering = ["person_id", "disease_id", "begndate"]
+        permissions = [("review_recognition", _("Can approve or refuse disease recognitions"))]
         constraints = [
             models.UniqueConstraint(fields=["person", "disease", "facility", "begndate"],
-                                    name="recognition_unique_key"),
+                                    condition=Q(status__in=RECOGNITION_LIVE), name="recognition_unique_key"),
             models.CheckConstraint(condition=Q(enddate__isnull=True) | Q(enddate__gte=F("begndate")),
                                    name="recognition_period_ordered"),
+            models.CheckConstraint(condition=Q(status__in=RecognitionStatus.values), name="recognition_status_valid"),
         ]
+        indexes = [models.Index(fields=["status", "facility"], condition=Q(status=RecognitionStatus.APPLIED),
+                                name="recognition_applied")]
 
     def __str__(self) -> str:
         return f"{self.person.psn_no} {self.disease.opsp_dise_code} @ {self.facility.fixmedins_code}"
 
     def active_on(self, day: datetime.date) -> bool:
-        return self.begndate <= day and (self.enddate is None or day <= self.enddate)
+        return (self.status == RecognitionStatus.APPROVED and self.begndate <= day
+                and (self.enddate is None or day <= self.enddate))
+
+    def expired_on(self, day: datetime.date) -> bool:
+        return self.status == RecognitionStatus.APPROVED and self.enddate is not None and self.enddate < day
+
+
+class FilingType(models.TextChoices):
+    RESETTLED = "resettled", _("resettled in another region (异地安置)")
+    LONG_TERM = "long_term", _("living in another region long-term (异地长期居住)")
+    TEMPORARY = "temporary", _("temporary treatment in another region (临时外出就医)")
+    REFERRAL = "referral", _("referral to another region (转诊转院)")
+
+
+class FilingStatus(models.TextChoices):
+    ACTIVE = "active", _("filed")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+ADMDVS_PATTERN = r"^\d{6}$"
+
+
+def province_of(admdvs: str) -> str:
+    """The province code of a region code (370100 → 370000; a province or municipality is its own)."""
+    return admdvs[:2] + "0000"
+
+
+class CrossRegionFilingQuerySet(models.QuerySet):
+    def valid_on(self, day: datetime.date) -> "CrossRegionFilingQuerySet":
+        return self.filter(status=FilingStatus.ACTIVE, begndate__lte=day).filter(
+            Q(enddate__isnull=True) | Q(enddate__gte=day))
+
+    def covering(self, admdvs: str) -> "CrossRegionFilingQuerySet":
+        """Filings for treatment in region `admdvs`: for that region or its whole province."""
+        return self.filter(mdtrtarea_admvs__in=sorted({admdvs, province_of(admdvs)}))
+
+
+class CrossRegionFiling(models.Model):
+    """An enrollee's filing for treatment in another region (异地就医备案, CONTRACT.md `cross_region_filings`):
+    visits there on the days it is valid settle under the insured region's policy at its full rates; without one
+    the insured region's policy refuses them or lowers the rates."""
+
+    person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.PROTECT,
+                               related_name="cross_region_filings")
+    mdtrtarea_admvs = models.CharField(
+        _("region of treatment"), max_length=6,
+        validators=[RegexValidator(ADMDVS_PATTERN, _("a region code is six digits, e.g. 310000"))],
+        help_text=_("a region code, or a province code (370000) covering all its regions"))
+    filing_type = models.CharField(_("filing type"), max_length=10, choices=FilingType.choices)
+    begndate = models.DateField(_("valid from"))
+    enddate = models.DateField(_("valid until"), null=True, blank=True, help_text=_("blank: open"))
+    status = models.CharField(_("status"), max_length=10, choices=FilingStatus.choices, default=FilingStatus.ACTIVE)
+    facility = models.ForeignKey(Facility, verbose_name=_("filed by facility"), on_delete=models.PROTECT,
+                                 null=True, blank=True, related_name="+",
+                                 help_text=_("the facility that filed it through the national interface (2501)"))
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    memo = models.CharField(_("memo"), max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    objects = CrossRegionFilingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("cross-region filing")
+        verbose_name_plural = _("cross-region filings")
+        ordering = ["person_id", "begndate"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "mdtrtarea_admvs", "filing_type", "begndate"],
+                                    name="crossregionfiling_unique_key"),
+            models.CheckConstraint(condition=Q(enddate__isnull=True) | Q(enddate__gte=F("begndate")),
+                                   name="crossregionfiling_period_ordered"),
+            models.CheckConstraint(condition=Q(filing_type__in=FilingType.values),
+                                   name="crossregionfiling_type_valid"),
+            models.CheckConstraint(condition=Q(status__in=FilingStatus.values),
+                                   name="crossregionfiling_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person.psn_no} → {self.mdtrtarea_admvs} {self.begndate}"
+
+    def valid_on(self, day: datetime.date) -> bool:
+        return (self.status == FilingStatus.ACTIVE and self.begndate <= day
+                and (self.enddate is None or day <= self.enddate))
+
+    def clean(self) -> None:
+        if self.enddate and self.begndate and self.enddate < self.begndate:
+            raise ValidationError({"enddate": _("ends before it starts")})
 
 
 class PartnerToken(models.Model):
@@ -234,6 +379,11 @@ class SettlementStatus(models.TextChoices):
     REVERSED = "reversed", _("reversed")
 
 
+class CrossRegion(models.TextChoices):
+    FILED = "filed", _("in another region, filed")
+    UNFILED = "unfiled", _("in another region, unfiled (rates lowered)")
+
+
 class Settlement(models.Model):
     """One outpatient settlement (national 2207) and its result, kept exactly as it was answered."""
 
@@ -263,6 +413,9 @@ class Settlement(models.Model):
     hosp_lv = models.CharField(_("facility level"), max_length=10, blank=True)
     bucket = models.CharField(_("bucket"), max_length=20, blank=True)
     year_start = models.DateField(_("benefit year from"), null=True, blank=True)
+    cross_region = models.CharField(_("treatment in another region"), max_length=10,
+                                    choices=CrossRegion.choices, blank=True,
+                                    help_text=_("blank: treated in the insured region"))
     # Separately paid drugs settled apart (claims.engine): their own bucket and the pooled fund's payment for them,
     # which is part of hifp_pay.
     sep_bucket = models.CharField(_("separately paid drugs' bucket"), max_length=20, blank=True)

@@ -1,4 +1,5 @@
-"""Imports of facilities, the catalogs and disease recognitions (CONTRACT.md "Import kinds")."""
+"""Imports of facilities, the catalogs, disease recognitions and cross-region filings (CONTRACT.md "Import
+kinds")."""
 
 from collections.abc import Mapping
 from decimal import Decimal
@@ -11,7 +12,19 @@ from import_export.fields import Field
 from import_export.widgets import BooleanWidget, DateWidget
 
 from accounts.models import Person
-from claims.models import Disease, Facility, FacilityType, HospitalLevel, Item, ItemClass, Recognition
+from claims.models import (
+    ADMDVS_PATTERN,
+    RECOGNITION_LIVE,
+    CrossRegionFiling,
+    Disease,
+    Facility,
+    FacilityType,
+    FilingType,
+    HospitalLevel,
+    Item,
+    ItemClass,
+    Recognition,
+)
 from core.imports import ImportResource, RowReader, assign, preload
 from policies.models import Region
 
@@ -176,7 +189,9 @@ class DiseaseResource(ImportResource):
 
 
 class RecognitionResource(ImportResource):
-    """Disease recognitions, key psn_no + opsp_dise_code + fixmedins_code + begndate; enddate may change."""
+    """Disease recognitions, key psn_no + opsp_dise_code + fixmedins_code + begndate; enddate may change. A new row
+    is an approved recognition (imported as it is); a row whose key an application still under review holds changes
+    that application's end date only."""
 
     columns = ("psn_no", "opsp_dise_code", "fixmedins_code", "begndate", "enddate")
     key_columns = ("psn_no", "opsp_dise_code", "fixmedins_code", "begndate")
@@ -203,7 +218,7 @@ class RecognitionResource(ImportResource):
         self._facilities = {f.fixmedins_code: f for f in preload(Facility.objects.all(), "fixmedins_code",
                                                                  _column(dataset, "fixmedins_code"))}
         self._recognitions = {(r.person_id, r.disease_id, r.facility_id, r.begndate.isoformat()): r
-                              for r in preload(Recognition.objects.all(), "person_id",
+                              for r in preload(Recognition.objects.filter(status__in=RECOGNITION_LIVE), "person_id",
                                                {p.pk for p in self._persons.values()})}
 
     def find_instance(self, row: Mapping[str, Any]) -> Recognition | None:
@@ -235,3 +250,59 @@ class RecognitionResource(ImportResource):
     def after_save_instance(self, instance: Recognition, row: Mapping[str, Any], **kwargs: Any) -> None:
         key = (instance.person_id, instance.disease_id, instance.facility_id, instance.begndate.isoformat())
         self._recognitions[key] = instance
+
+
+class CrossRegionFilingResource(ImportResource):
+    """Cross-region filings (异地就医备案), key psn_no + mdtrtarea_admvs + filing_type + begndate; enddate may
+    change. `mdtrtarea_admvs` is the region of treatment, a region code or a province code (370000) covering all its
+    regions."""
+
+    columns = ("psn_no", "mdtrtarea_admvs", "filing_type", "begndate", "enddate")
+    key_columns = ("psn_no", "mdtrtarea_admvs", "filing_type", "begndate")
+
+    psn_no = Field(attribute="person__psn_no", column_name="psn_no")
+    mdtrtarea_admvs = Field(attribute="mdtrtarea_admvs", column_name="mdtrtarea_admvs")
+    filing_type = Field(attribute="filing_type", column_name="filing_type")
+    begndate = Field(attribute="begndate", column_name="begndate", widget=DATE)
+    enddate = Field(attribute="enddate", column_name="enddate", widget=DATE)
+
+    class Meta(ImportResource.Meta):
+        model = CrossRegionFiling
+        fields = ("psn_no", "mdtrtarea_admvs", "filing_type", "begndate", "enddate")
+        import_id_fields = ("psn_no", "mdtrtarea_admvs", "filing_type", "begndate")
+        name = gettext_lazy("Cross-region filings")
+
+    @property
+    def duplicate_column(self) -> str:
+        return "psn_no"
+
+    def preload(self, dataset: tablib.Dataset) -> None:
+        self._persons = {p.psn_no: p for p in preload(Person.objects.all(), "psn_no", _column(dataset, "psn_no"))}
+        self._filings = {(f.person_id, f.mdtrtarea_admvs, f.filing_type, f.begndate.isoformat()): f
+                         for f in preload(CrossRegionFiling.objects.all(), "person_id",
+                                          {p.pk for p in self._persons.values()})}
+
+    def find_instance(self, row: Mapping[str, Any]) -> CrossRegionFiling | None:
+        person = self._persons.get(_cell(row, "psn_no"))
+        if person is None:
+            return None
+        return self._filings.get((person.pk, _cell(row, "mdtrtarea_admvs"), _cell(row, "filing_type"),
+                                  _cell(row, "begndate")))
+
+    def clean_row(self, reader: RowReader, instance: CrossRegionFiling, line: int) -> dict[str, Any]:
+        person = reader.lookup("psn_no", self._persons, _("no person has the number %(value)s"))
+        mdtrtarea_admvs = reader.text("mdtrtarea_admvs", pattern=ADMDVS_PATTERN[1:-1],
+                                      pattern_message=_("a region code is six digits, e.g. 310000 or 370000"))
+        filing_type = reader.choice("filing_type", FilingType.values)
+        begndate = reader.date("begndate")
+        enddate = reader.date("enddate", required=False)
+        reader.period("enddate", begndate, enddate)
+        return {"person": person, "mdtrtarea_admvs": mdtrtarea_admvs, "filing_type": filing_type,
+                "begndate": begndate, "enddate": enddate}
+
+    def apply_row(self, instance: CrossRegionFiling, values: dict[str, Any]) -> bool:
+        return assign(instance, **values)
+
+    def after_save_instance(self, instance: CrossRegionFiling, row: Mapping[str, Any], **kwargs: Any) -> None:
+        key = (instance.person_id, instance.mdtrtarea_admvs, instance.filing_type, instance.begndate.isoformat())
+        self._filings[key] = instance

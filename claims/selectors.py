@@ -44,7 +44,7 @@ def person_for_facility(*, facility: Facility, day: datetime.date, psn_no: str |
         raise ValueError("psn_no or certno")
     links = (FamilyLink.objects.select_related("holder").filter(begndate__lte=day)
              .filter(Q(enddate__isnull=True) | Q(enddate__gte=day)).order_by("order", "id"))
-    recognitions = (Recognition.objects.select_related("disease").filter(facility=facility)
+    recognitions = (Recognition.objects.approved().select_related("disease").filter(facility=facility)
                     .order_by("begndate", "disease__opsp_dise_code", "id"))
     return only_row(Person.objects.filter(lookup).select_related("account")
             .prefetch_related(Prefetch("enrollments", Enrollment.objects.select_related("region", "employer")

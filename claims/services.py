@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -26,6 +25,8 @@ from claims import engine, events
 from claims.errors import ClaimError
 from claims.models import (
     Accumulator,
+    CrossRegion,
+    CrossRegionFiling,
     Facility,
     Item,
     PartnerToken,
@@ -72,6 +73,8 @@ class Visit:
     payers: list[Payer] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     sep_terms: SepPayTerms | None = None  # set only when the bill has separately paid drugs settled apart
+    cross_region: str = ""  # CrossRegion: treated outside the insured region, filed or not
+    rate_cut: Decimal = Decimal(0)  # the points every rate loses (an unfiled visit in another region)
 
     @property
     def bucket(self) -> str:
@@ -105,6 +108,27 @@ def _policy(admdvs: str, day: datetime.date) -> PolicyVersion:
         return policy_version_resolved(admdvs, day)
     except PolicyError as e:
         raise ClaimError(ClaimError.NO_POLICY_IN_FORCE, e.err_msg) from None
+
+
+def _cross_region(*, person: Person, enrollment: Enrollment, facility: Facility, version: PolicyVersion,
+                  day: datetime.date) -> tuple[str, Decimal]:
+    """Whether the visit is in another region than the insured one (CONTRACT.md "Resident insurance and treatment
+    in another region"), and the points its rates lose: a filing valid on `day` for the facility's region or its
+    province settles it at the insured region's full rates; without one the insured region's version refuses it
+    (CROSS_REGION_NOT_FILED) or lowers every rate."""
+    if facility.region_id == enrollment.region_id:
+        return "", Decimal(0)
+    treated_in = facility.region.admdvs
+    if CrossRegionFiling.objects.filter(person=person).valid_on(day).covering(treated_in).exists():
+        return CrossRegion.FILED, Decimal(0)
+    cut = version.unfiled_rate_cut
+    if cut is None:
+        raise ClaimError(ClaimError.CROSS_REGION_NOT_FILED,
+                         _("%(psn_no)s, insured in %(insured)s, has no filing for treatment in %(region)s valid on "
+                           "%(day)s, and policy %(code)s settles no unfiled visit there")
+                         % {"psn_no": person.psn_no, "insured": enrollment.region.admdvs, "region": treated_in,
+                            "day": day, "code": version.code})
+    return CrossRegion.UNFILED, cut
 
 
 def _payers(patient: Patient, day: datetime.date, mulaid_psn_no: str | None) -> list[Payer]:
@@ -168,16 +192,18 @@ def visit_resolve(*, facility: Facility, data: dict[str, Any]) -> Visit:
                          % {"med_type": med_type, "kind": facility.get_fixmedins_type_display()})
 
     version, terms = None, None
+    cross_region, rate_cut = "", Decimal(0)
     if enrollment is not None:
         if not enrollment.covers(day):
             raise ClaimError(ClaimError.NOT_INSURED_ON_DATE,
                              _("%(psn_no)s is not insured and active on %(day)s")
                              % {"psn_no": person.psn_no, "day": day})
         version = _policy(enrollment.region.admdvs, day)
+        cross_region, rate_cut = _cross_region(person=person, enrollment=enrollment, facility=facility,
+                                               version=version, day=day)
         if med_type == CHRONIC:
-            recognised = Recognition.objects.filter(
-                person=person, disease__opsp_dise_code=data.get("dise_codg", ""), facility=facility,
-                begndate__lte=day).filter(Q(enddate__isnull=True) | Q(enddate__gte=day)).exists()
+            recognised = Recognition.objects.valid_on(day).filter(
+                person=person, disease__opsp_dise_code=data.get("dise_codg", ""), facility=facility).exists()
             if not recognised:
                 raise ClaimError(ClaimError.DISEASE_NOT_RECOGNISED,
                                  _("%(psn_no)s is not recognised for %(dise)s at %(code)s on %(day)s")
@@ -205,7 +231,8 @@ def visit_resolve(*, facility: Facility, data: dict[str, Any]) -> Visit:
     if terms is not None and terms.fund_pays and any(line.sep_pay for line in lines):
         sep_terms = sep_pay_terms_for(version)
     visit = Visit(facility=facility, person=person, enrollment=enrollment, version=version, terms=terms,
-                  options=options, year_start=year_start, lines=lines, items=items, data=data, sep_terms=sep_terms)
+                  options=options, year_start=year_start, lines=lines, items=items, data=data, sep_terms=sep_terms,
+                  cross_region=cross_region, rate_cut=rate_cut)
     visit.payers = _payers(patient, day, data.get("mulaid_psn_no") or None)
     return visit
 
@@ -229,7 +256,8 @@ def _compute(visit: Visit, counters: dict[str, Accumulator | None],
     return engine.adjudicate(lines=visit.lines, terms=visit.terms, options=visit.options,
                              accumulator=_counters(counters.get(visit.bucket)), own=_pockets(own),
                              acct_used=visit.data.get("acct_used_flag", "1") == "1", mulaid_payers=mulaid,
-                             sep_terms=visit.sep_terms, sep_accumulator=_counters(counters.get(visit.sep_bucket)))
+                             sep_terms=visit.sep_terms, sep_accumulator=_counters(counters.get(visit.sep_bucket)),
+                             rate_cut=visit.rate_cut)
 
 
 def _money(value: Decimal) -> str:
@@ -355,6 +383,7 @@ def _settle(*, facility: Facility, data: dict[str, Any], digest: str) -> dict[st
         benefit_rule_id=visit.terms.rule_id if visit.terms else None,
         enrollee_class=visit.terms.enrollee_class if visit.terms else "", hosp_lv=facility_level_of(facility),
         bucket=visit.bucket, year_start=visit.year_start if visit.bucket else None, response=answer,
+        cross_region=visit.cross_region,
         sep_bucket=result.sep_bucket, sep_hifp_pay=result.sep_hifp_pay,
         explanation=explanation_of(result), **{name: getattr(result, name) for name in MONEY_FIELDS})
     instances_insert([settlement])

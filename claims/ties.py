@@ -3,6 +3,8 @@
 A partner token reads a person, previews or settles a bill for them only when its facility has a tie to that
 person: it presented the person's full ID number (`persons/lookup/`, national 1101) in the last 24 hours, or the
 person has a registration, a settlement in this or the last benefit year, a recognition or a signing there.
+A recognition is one approved (an application, pending or refused, is not one); a cross-region filing names a
+region, not a facility, and ties nobody.
 Without a tie the answer is exactly the answer for a person who does not exist.
 
 Each kind of tie is a *source*: an SQL condition on one table. The claims app registers lookups, settlements and
@@ -78,7 +80,7 @@ def person_tied(*, facility_id: int, person_id: int, today: datetime.date | None
 
 
 def _register_claims_sources() -> None:
-    from claims.models import PersonLookup, Recognition, Settlement
+    from claims.models import PersonLookup, Recognition, RecognitionStatus, Settlement
 
     tie_source(TieSource(
         "lookup", PersonLookup, "t.facility_id = %s AND t.person_id = %s AND t.looked_up_at >= %s",
@@ -88,5 +90,5 @@ def _register_claims_sources() -> None:
         lambda c: [c.facility_id, c.person_id, c.last_benefit_year_start]))
     tie_source(TieSource(
         "recognition", Recognition,
-        "t.facility_id = %s AND t.person_id = %s AND (t.enddate IS NULL OR t.enddate >= %s)",
-        lambda c: [c.facility_id, c.person_id, c.last_benefit_year_start]))
+        "t.facility_id = %s AND t.person_id = %s AND t.status = %s AND (t.enddate IS NULL OR t.enddate >= %s)",
+        lambda c: [c.facility_id, c.person_id, RecognitionStatus.APPROVED, c.last_benefit_year_start]))

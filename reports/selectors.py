@@ -68,7 +68,8 @@ def chronic_recognised(*, first: datetime.date, last: datetime.date, admdvs: str
                        ) -> QuerySet:
     """Persons recognised for each disease at some time in the period (at facilities of the region)."""
     end = month_next(last) - datetime.timedelta(days=1)
-    qs = Recognition.objects.filter(begndate__lte=end).filter(Q(enddate__isnull=True) | Q(enddate__gte=first))
+    qs = (Recognition.objects.approved().filter(begndate__lte=end)
+          .filter(Q(enddate__isnull=True) | Q(enddate__gte=first)))
     if admdvs:
         qs = qs.filter(facility__region__admdvs=admdvs)
     if disease:

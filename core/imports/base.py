@@ -40,6 +40,7 @@ IMPORT_KINDS: dict[str, str] = {
     "contributions": "accounts.resources.ContributionResource",
     "balances": "accounts.resources.BalanceResource",
     "signings": "clearing.resources.SigningResource",
+    "cross_region_filings": "claims.resources.CrossRegionFilingResource",
 }
 
 # SQLite allows 32,766 parameters per statement; stay well below for `__in` preloads.

@@ -78,10 +78,15 @@ def _pk(value: Any) -> Any:
 
 
 class TableWriter(Writer):
-    """One table keyed by a natural key; `clean_row` returns its values under the model's field names."""
+    """One table keyed by a natural key; `clean_row` returns its values under the model's field names.
+    `insert_values`: columns set only on a new row (an existing row keeps its own); `target_where`: an SQL condition
+    on the existing rows (alias `t`) that hold the key, where the key is unique only among some (a partial unique
+    constraint)."""
 
     key: tuple[str, ...] = ()
     value_fields: tuple[str, ...] = ()
+    insert_values: tuple[tuple[str, Any], ...] = ()
+    target_where: str = ""
 
     def __init__(self, resource: ImportResource, *, user_id: int | None, path: Path) -> None:
         super().__init__(resource, user_id=user_id, path=path)
@@ -108,17 +113,22 @@ class TableWriter(Writer):
     def finish(self, cursor: Any, *, now: datetime.datetime, progress: WriteProgress) -> WriteResult:
         table = self.model._meta.db_table
         sql.analyze(cursor, self.stage)
-        on_key = " AND ".join(f"t.{c} = s.{c}" for c in self.key_columns)
+        on_key = " AND ".join([f"t.{c} = s.{c}" for c in self.key_columns] + ([self.target_where]
+                                                                              if self.target_where else []))
         changed = " OR ".join(sql.differs(f"t.{c}", f"s.{c}") for c in self.value_columns) or "1 = 0"
         sql.create_temp_table_as(cursor, self.plan, (
             f"SELECT s.*, t.id AS target_id, CASE WHEN t.id IS NOT NULL AND ({changed}) THEN 1 ELSE 0 END AS changed "
             f"FROM {self.stage} s LEFT JOIN {table} t ON {on_key}"))
         progress(0.2)
-        on_plan_key = " AND ".join(f"t.{c} = p.{c}" for c in self.key_columns)
+        on_plan_key = " AND ".join([f"t.{c} = p.{c}" for c in self.key_columns] + ([self.target_where]
+                                                                                   if self.target_where else []))
+        constants = [(self.model._meta.get_field(name).column, value) for name, value in self.insert_values]
+        insert_columns = [*self.columns, *(c for c, _ in constants)]
+        select = [*self.columns, *("%s" for _ in constants)]
         sql.insert_with_history(
-            cursor, self.model, insert=(f"INSERT INTO {table} ({', '.join(self.columns)}) "
-                                        f"SELECT {', '.join(self.columns)} FROM {self.plan} WHERE target_id IS NULL "
-                                        f"ORDER BY line"), params=[],
+            cursor, self.model, insert=(f"INSERT INTO {table} ({', '.join(insert_columns)}) "
+                                        f"SELECT {', '.join(select)} FROM {self.plan} WHERE target_id IS NULL "
+                                        f"ORDER BY line"), params=[v for _, v in constants],
             created_source=f"{table} t JOIN {self.plan} p ON {on_plan_key} WHERE p.target_id IS NULL",
             when=now, user_id=self.user_id)
         progress(0.6)
@@ -148,8 +158,18 @@ class DiseaseWriter(TableWriter):
 
 
 class RecognitionWriter(TableWriter):
+    # Imported recognitions are approved as they are; the key is unique among the live ones (applied, approved).
     key = ("person", "disease", "facility", "begndate")
     value_fields = ("enddate",)
+    insert_values = (("status", "approved"), ("source", "import"), ("criteria", ""), ("evidence", ""),
+                     ("decision_note", ""))
+    target_where = "t.status IN ('applied', 'approved')"
+
+
+class CrossRegionFilingWriter(TableWriter):
+    key = ("person", "mdtrtarea_admvs", "filing_type", "begndate")
+    value_fields = ("enddate",)
+    insert_values = (("status", "active"), ("memo", ""))
 
 
 class SigningWriter(TableWriter):
@@ -616,6 +636,7 @@ WRITERS: dict[str, type[Writer]] = {
     "family_links": FamilyLinkWriter,
     "balances": BalanceWriter,
     "signings": SigningWriter,
+    "cross_region_filings": CrossRegionFilingWriter,
 }
 
 

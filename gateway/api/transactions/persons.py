@@ -128,7 +128,7 @@ class RecognitionAnswer(serializers.Serializer):
                                    "where else a patient is recognised); the same tie rule."))
 def recognitions(message: Incoming, data: dict[str, Any]) -> Done:
     person = tied_person(message, data["data"]["psn_no"])
-    rows = (Recognition.objects.select_related("disease").filter(person=person, facility=message.facility)
+    rows = (Recognition.objects.approved().select_related("disease").filter(person=person, facility=message.facility)
             .order_by("begndate", "disease__opsp_dise_code", "id"))
     return Done({"feedetail": [
         {"opsp_dise_code": r.disease.opsp_dise_code, "opsp_dise_name": r.disease.opsp_dise_name,
