@@ -72,10 +72,19 @@ class RelativeLinkInline(admin.TabularInline):
 
 
 class RecognitionInline(admin.TabularInline):
+    """The person's recognitions and applications, read here: applying, deciding and renewing have their own pages
+    (the recognitions admin)."""
+
     model = Recognition
-    fields = ["disease", "facility", "begndate", "enddate"]
-    autocomplete_fields = ["disease", "facility"]
+    fields = ["disease", "facility", "begndate", "enddate", "status", "source"]
+    readonly_fields = fields
     extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("person", "disease", "facility")

@@ -26,6 +26,8 @@ ROLES: dict[str, dict] = {
             "claims.add_item", "claims.change_item",
             "claims.add_disease", "claims.change_disease",
             "claims.add_recognition", "claims.change_recognition", "claims.delete_recognition",
+            "claims.review_recognition",
+            "claims.add_crossregionfiling", "claims.change_crossregionfiling", "claims.delete_crossregionfiling",
             "clearing.add_signing", "clearing.change_signing", "clearing.delete_signing",
             "accounts.view_full_certno",
         ],

@@ -10,9 +10,10 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import get_language, ngettext
@@ -21,8 +22,10 @@ from import_export.admin import ImportExportMixin
 
 from accounts.admin import PersonAdmin
 from accounts.admin_ledger import ReadOnlyAdmin
-from accounts.models import LedgerEntry
+from accounts.models import LedgerEntry, Person
+from claims.errors import ClaimError
 from claims.models import (
+    RECOGNITION_LIVE,
     Accumulator,
     CrossRegionFiling,
     Disease,
@@ -31,9 +34,12 @@ from claims.models import (
     MedType,
     PartnerToken,
     Recognition,
+    RecognitionSource,
+    RecognitionStatus,
     Settlement,
     SettlementLine,
 )
+from claims.recognitions import recognition_apply, recognition_cancel, recognition_decide, recognition_renew
 from claims.resources import (
     CrossRegionFilingResource,
     DiseaseResource,
@@ -78,20 +84,239 @@ class ItemAdmin(ReplicaReadsAdmin, ImportFilesMixin, ImportExportMixin, HistoryA
     search_help_text = _("Item code, or the start of the name.")
 
 
+class RecognitionStateFilter(admin.SimpleListFilter):
+    """The workflow's states, with an approved recognition split into valid today and expired."""
+
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("applied", _("applied, awaiting review")), ("valid", _("approved, valid today")),
+                ("expired", _("approved, expired")), ("future", _("approved, not yet valid")),
+                ("refused", _("refused")), ("cancelled", _("cancelled"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        today = timezone.localdate()
+        value = self.value()
+        if value == "valid":
+            return queryset.filter(pk__in=Recognition.objects.valid_on(today).values("pk"))
+        if value == "expired":
+            return queryset.filter(status=RecognitionStatus.APPROVED, enddate__lt=today)
+        if value == "future":
+            return queryset.filter(status=RecognitionStatus.APPROVED, begndate__gt=today)
+        if value in RecognitionStatus.values:
+            return queryset.filter(status=value)
+        return queryset
+
+
+def recognition_state(recognition: Recognition, today: datetime.date) -> str:
+    if recognition.expired_on(today):
+        return str(_("approved, expired"))
+    if recognition.status == RecognitionStatus.APPROVED and recognition.begndate > today:
+        return str(_("approved, not yet valid"))
+    return str(recognition.get_status_display())
+
+
+class RecognitionApplicationForm(forms.Form):
+    person = forms.CharField(label=_("person number"), max_length=30)
+    disease = forms.ModelChoiceField(label=_("disease"), queryset=Disease.objects.order_by("opsp_dise_code"))
+    facility = forms.CharField(label=_("facility code"), max_length=30,
+                               help_text=_("the medical institution that recognises the disease"))
+    begndate = forms.DateField(label=_("valid from"))
+    enddate = forms.DateField(label=_("valid until"), required=False,
+                              help_text=_("blank: the disease's validity period from the start, set at approval"))
+    evidence = forms.CharField(label=_("evidence"), widget=forms.Textarea(attrs={"rows": 5, "cols": 80}),
+                               help_text=_("diagnosis, examinations and documents that meet the disease's "
+                                           "recognition criteria"))
+
+    def clean_person(self) -> Person:
+        psn_no = self.cleaned_data["person"].strip()
+        person = Person.objects.filter(psn_no=psn_no).first()
+        if person is None:
+            raise forms.ValidationError(_("no person has the number %(psn_no)s"), params={"psn_no": psn_no})
+        return person
+
+    def clean_facility(self) -> Facility:
+        code = self.cleaned_data["facility"].strip()
+        facility = Facility.objects.filter(fixmedins_code=code).first()
+        if facility is None:
+            raise forms.ValidationError(_("no facility has the code %(code)s"), params={"code": code})
+        return facility
+
+
+class RecognitionDecisionForm(forms.Form):
+    decision = forms.ChoiceField(label=_("decision"), widget=forms.RadioSelect,
+                                 choices=[("approve", _("approve")), ("refuse", _("refuse"))])
+    enddate = forms.DateField(label=_("valid until"), required=False,
+                              help_text=_("for an approval; blank: as applied for, or the disease's validity period"))
+    note = forms.CharField(label=_("note"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                           help_text=_("required for a refusal: the reason"))
+
+
+class RecognitionRenewalForm(forms.Form):
+    evidence = forms.CharField(label=_("evidence"), widget=forms.Textarea(attrs={"rows": 5, "cols": 80}),
+                               help_text=_("the evidence that the disease still meets the criteria"))
+
+
+class RecognitionWithdrawalForm(forms.Form):
+    note = forms.CharField(label=_("reason"), max_length=500)
+
+
 @admin.register(Recognition)
 class RecognitionAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, ImportFilesMixin, ImportExportMixin,
                        HistoryAdmin):
+    """Recognitions and applications for them. "Add" is an application (claims.recognitions); a second user with
+    the permission to review decides it; an approved recognition with an end date is renewed by a new application.
+    Imported recognitions are approved as they are."""
+
     resource_classes = [RecognitionResource]
     certno_path = "person__certno"
     person_search_prefixes = ("person__",)
     exact_search_fields = ("disease__opsp_dise_code", "facility__fixmedins_code")
     search_help_text = _("Person number or full ID number, the start of a name, a disease code or a facility code.")
-    list_display = ["person", "certno_masked", "disease", "facility", "begndate", "enddate"]
-    list_filter = ["disease", "facility__fixmedins_type", "facility__hosp_lv", "facility__region"]
-    list_select_related = ["person", "disease", "facility"]
+    list_display = ["person", "certno_masked", "disease", "facility", "begndate", "enddate", "state", "source",
+                    "decided_by"]
+    list_filter = [RecognitionStateFilter, "source", "disease", "facility__fixmedins_type", "facility__hosp_lv",
+                   "facility__region"]
+    list_select_related = ["person", "disease", "facility", "decided_by"]
     search_fields = ["person__psn_no", "person__certno", "person__psn_name", "disease__opsp_dise_code",
                      "facility__fixmedins_code"]
-    autocomplete_fields = ["person", "disease", "facility"]
+    fieldsets = [
+        (None, {"fields": ["person", "certno_masked", "disease", "facility", ("begndate", "enddate"), "state",
+                           "source", "renewal_of"]}),
+        (_("Application"), {"fields": ["criteria", "evidence", ("applied_by", "applied_at")]}),
+        (_("Decision"), {"fields": [("decided_by", "decided_at"), "decision_note"]}),
+    ]
+    readonly_fields = ["person", "certno_masked", "certno_full", "disease", "facility", "begndate", "state", "source",
+                       "renewal_of", "criteria", "evidence", "applied_by", "applied_at", "decided_by", "decided_at",
+                       "decision_note"]
+
+    @admin.display(description=_("state"), ordering="status")
+    def state(self, obj: Recognition) -> str:
+        return recognition_state(obj, timezone.localdate())
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Recognition | None = None) -> list[str]:
+        # Only an approved recognition's end date is edited here (to end it early); decisions have their page.
+        if obj is not None and obj.status == RecognitionStatus.APPROVED:
+            return self.readonly_fields
+        return [*self.readonly_fields, "enddate"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Recognition | None = None) -> bool:
+        # An application or a decision is a record: withdrawn or refused, never deleted.
+        return super().has_delete_permission(request, obj) and (obj is None or obj.source == RecognitionSource.IMPORT)
+
+    def has_review_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("claims.review_recognition")
+
+    def get_urls(self) -> list:
+        urls = super().get_urls()
+        info = self.opts.app_label, self.opts.model_name
+        return [path("<int:pk>/decide/", self.admin_site.admin_view(self.decide_view), name="%s_%s_decide" % info),
+                path("<int:pk>/renew/", self.admin_site.admin_view(self.renew_view), name="%s_%s_renew" % info),
+                path("<int:pk>/withdraw/", self.admin_site.admin_view(self.withdraw_view),
+                     name="%s_%s_withdraw" % info),
+                *urls]
+
+    def _form_page(self, request: HttpRequest, form: forms.Form, title: str, *, recognition: Recognition | None,
+                   intro: str = "") -> HttpResponse:
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form, "title": title,
+                   "recognition": recognition, "intro": intro,
+                   "criteria": recognition.disease.recognition_criteria if recognition else ""}
+        return TemplateResponse(request, "admin/claims/recognition/form.html", context)
+
+    def _done(self, request: HttpRequest, recognition: Recognition, message: str) -> HttpResponse:
+        self.message_user(request, message, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:claims_recognition_change", args=[recognition.pk]))
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = RecognitionApplicationForm(request.POST or None, initial=request.GET.dict())
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                recognition = recognition_apply(person=data["person"], disease=data["disease"],
+                                                facility=data["facility"], begndate=data["begndate"],
+                                                enddate=data["enddate"], evidence=data["evidence"],
+                                                user=request.user)
+            except ClaimError as e:
+                form.add_error(None, e.err_msg)
+            else:
+                self.log_addition(request, recognition, [{"added": {}}])
+                return self._done(request, recognition, _("The application was recorded; another user with the "
+                                                          "permission to review decides it."))
+        return self._form_page(request, form, _("Apply for a disease recognition"), recognition=None,
+                               intro=_("The application keeps the disease's recognition criteria as they stand "
+                                       "today, with the evidence; another user approves or refuses it."))
+
+    def decide_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_review_permission(request):
+            raise PermissionDenied
+        recognition = get_object_or_404(Recognition.objects.select_related("person", "disease", "facility"), pk=pk)
+        form = RecognitionDecisionForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                recognition = recognition_decide(recognition=recognition, user=request.user,
+                                                 approve=data["decision"] == "approve", note=data["note"],
+                                                 enddate=data["enddate"])
+            except ClaimError as e:
+                form.add_error(None, e.err_msg)
+            else:
+                self.log_change(request, recognition, [{"changed": {"fields": ["status"]}}])
+                return self._done(request, recognition, _("The application was decided: %(status)s.")
+                                  % {"status": recognition.get_status_display()})
+        return self._form_page(request, form, _("Decide the application"), recognition=recognition)
+
+    def renew_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        recognition = get_object_or_404(Recognition.objects.select_related("person", "disease", "facility"), pk=pk)
+        form = RecognitionRenewalForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                renewal = recognition_renew(recognition=recognition, evidence=form.cleaned_data["evidence"],
+                                            user=request.user)
+            except ClaimError as e:
+                form.add_error(None, e.err_msg)
+            else:
+                self.log_addition(request, renewal, [{"added": {}}])
+                return self._done(request, renewal, _("The renewal was applied for; another user decides it."))
+        return self._form_page(request, form, _("Renew the recognition"), recognition=recognition,
+                               intro=_("A renewal is an application for the period from the day after this "
+                                       "recognition ends."))
+
+    def withdraw_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        recognition = get_object_or_404(Recognition.objects.select_related("person", "disease", "facility"), pk=pk)
+        form = RecognitionWithdrawalForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                recognition = recognition_cancel(recognition=recognition, note=form.cleaned_data["note"],
+                                                 user=request.user)
+            except ClaimError as e:
+                form.add_error(None, e.err_msg)
+            else:
+                self.log_change(request, recognition, [{"changed": {"fields": ["status"]}}])
+                return self._done(request, recognition, _("The application was withdrawn."))
+        return self._form_page(request, form, _("Withdraw the application"), recognition=recognition)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict | None = None) -> HttpResponse:
+        recognition = self.get_object(request, object_id)
+        if recognition is not None:
+            applied = recognition.status == RecognitionStatus.APPLIED
+            extra_context = {
+                **(extra_context or {}),
+                "can_decide": applied and self.has_review_permission(request)
+                and recognition.applied_by_id != request.user.pk,
+                "can_withdraw": applied and self.has_change_permission(request, recognition),
+                "can_renew": (recognition.status == RecognitionStatus.APPROVED and recognition.enddate is not None
+                              and self.has_add_permission(request)
+                              and not recognition.renewals.filter(status__in=RECOGNITION_LIVE).exists()),
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 class FilingValidFilter(admin.SimpleListFilter):
