@@ -460,7 +460,9 @@ class Settlement(models.Model):
                    models.Index(fields=["reversed_by"], condition=Q(reversed_by__isnull=False),
                                 name="settlement_reversed_by"),
                    models.Index(fields=["reversed_by_token"], condition=Q(reversed_by_token__isnull=False),
-                                name="settlement_reversed_by_token")]
+                                name="settlement_reversed_by_token"),
+                   # The few visits in another region, for their report (reports.selectors.cross_region_spending).
+                   models.Index(fields=["setl_date"], condition=~Q(cross_region=""), name="settlement_cross_region")]
 
     def __str__(self) -> str:
         return self.setl_id

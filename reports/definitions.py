@@ -14,18 +14,20 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import EntryKind, Relation
-from claims.models import Facility, FacilityType, HospitalLevel
+from claims.models import CrossRegion, Facility, FacilityType, HospitalLevel
 from policies.models import EnrolleeClass, Region
 from reports import selectors
 from reports.charts import Chart, single
 from reports.models import (
     AccountFlow,
     ChronicDiseaseReport,
+    CrossRegionReport,
     FacilityMonth,
     FlowDirection,
     FundExpenditure,
     FundType,
     MutualAidReport,
+    RecognitionReport,
     ReconciliationReport,
 )
 from reports.summaries import last_rebuilt, months_between
@@ -123,6 +125,11 @@ class AccountFlowForm(RegionForm):
 
 class ChronicForm(RegionForm):
     disease = forms.CharField(label=_("disease code"), required=False, max_length=6)
+
+
+class CrossRegionForm(RegionForm):
+    treated_in = forms.CharField(label=_("region of treatment"), required=False, max_length=6,
+                                 help_text=_("a region code, e.g. 310000"))
 
 
 class RankingForm(RegionForm):
@@ -263,6 +270,34 @@ def build_chronic(data: dict) -> ReportResult:
                                                "fund_paid"), chart=chart)
 
 
+def build_cross_region(data: dict) -> ReportResult:
+    kinds = _labels(CrossRegion.choices)
+    rows = [{"treated_in": r["facility__region__admdvs"], "treated_in_name": r["facility__region__name"],
+             "insured_in": r["policy_version__region__admdvs"] or "", "cross_region": r["cross_region"],
+             "cross_region_label": kinds.get(r["cross_region"], ""), "settlements": r["n_settlements"],
+             "medfee_sumamt": _money(r["medfee"]), "fund_paid": _money(r["fund_paid"]),
+             "accounts": _money(r["acct"]) + _money(r["mulaid"]), "cash": _money(r["cash"])}
+            for r in selectors.cross_region_spending(first=data["first"], last=data["last"], admdvs=data["admdvs"],
+                                                     treated_in=data.get("treated_in", ""))]
+    chart = single(str(_("Spending by region of treatment")), str(_("total")),
+                   _by(rows, lambda r: f"{r['treated_in']} {r['treated_in_name']}", "medfee_sumamt"))
+    return ReportResult(rows=rows, totals=_sum(rows, "settlements", "medfee_sumamt", "fund_paid", "accounts",
+                                               "cash"), chart=chart)
+
+
+def build_recognitions(data: dict) -> ReportResult:
+    rows = [{"disease": r["disease__opsp_dise_code"], "disease_name": r["disease__opsp_dise_name"],
+             "fixmedins_code": r["facility__fixmedins_code"], "fixmedins_name": r["facility__fixmedins_name"],
+             "persons": r["persons"], "approved": r["approved"], "refused": r["refused"], "expired": r["expired"],
+             "pending": r["pending"]}
+            for r in selectors.recognitions_by_facility(first=data["first"], last=data["last"],
+                                                        admdvs=data["admdvs"], disease=data.get("disease", ""))]
+    chart = single(str(_("Recognised persons by disease")), str(_("recognised persons")),
+                   [(code, Decimal(n)) for code, n in _by(rows, lambda r: r["disease"], "persons")])
+    return ReportResult(rows=rows, totals=_sum(rows, "persons", "approved", "refused", "expired", "pending"),
+                        chart=chart)
+
+
 def build_ranking(data: dict) -> ReportResult:
     order = data.get("order") or "fund_paid"
     types, levels = _labels(FacilityType.choices), _labels(HospitalLevel.choices)
@@ -325,6 +360,18 @@ REPORTS: dict[str, ReportSpec] = {spec.name: spec for spec in (
         C("recognised_persons", _("recognised persons"), "int"), C("visits", _("visits"), "int"),
         C("medfee_sumamt", _("total"), "money"), C("hifp_pay", _("pooled fund"), "money"),
         C("fund_paid", _("funds"), "money")), build_chronic),
+    ReportSpec("cross-region", _("Treatment in another region"), CrossRegionReport, CrossRegionForm, (
+        C("treated_in", _("region of treatment")), C("treated_in_name", _("region of treatment")),
+        C("insured_in", _("insured region")), C("cross_region", _("filing")),
+        C("cross_region_label", _("filing")), C("settlements", SETTLEMENTS_COUNT, "int"),
+        C("medfee_sumamt", _("total"), "money"), C("fund_paid", _("funds"), "money"),
+        C("accounts", _("accounts"), "money"), C("cash", _("cash"), "money")), build_cross_region),
+    ReportSpec("recognitions", _("Disease recognitions by facility"), RecognitionReport, ChronicForm, (
+        C("disease", _("disease code")), C("disease_name", _("disease")),
+        C("fixmedins_code", _("facility code")), C("fixmedins_name", _("facility")),
+        C("persons", _("recognised persons"), "int"), C("approved", _("approved in the period"), "int"),
+        C("refused", _("refused in the period"), "int"), C("expired", _("ended in the period"), "int"),
+        C("pending", _("awaiting review now"), "int")), build_recognitions),
     ReportSpec("facilities", _("Facilities ranked"), FacilityMonth, RankingForm, (
         C("rank", _("rank"), "int"), C("fixmedins_code", _("facility code")), C("fixmedins_name", _("facility")),
         C("fixmedins_type", _("facility type")), C("fixmedins_type_label", _("facility type name")),

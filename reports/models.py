@@ -126,6 +126,20 @@ class ChronicDiseaseReport(FacilityMonth):
         verbose_name_plural = _("chronic diseases")
 
 
+class CrossRegionReport(FacilityMonth):
+    class Meta:
+        proxy = True
+        verbose_name = _("treatment in another region")
+        verbose_name_plural = _("treatment in another region")
+
+
+class RecognitionReport(FacilityMonth):
+    class Meta:
+        proxy = True
+        verbose_name = _("disease recognitions by facility")
+        verbose_name_plural = _("disease recognitions by facility")
+
+
 class ReconciliationReport(FacilityMonth):
     class Meta:
         proxy = True

@@ -1,12 +1,13 @@
 """Reads for the reports: each returns an aggregated queryset over a summary table (never over the settlements,
-so a page answers in milliseconds whatever the number of settlements). Money stays Decimal."""
+so a page answers in milliseconds whatever the number of settlements), but for the visits in another region, a
+small share of the settlements read through their own partial index. Money stays Decimal."""
 
 import datetime
 
 from django.db.models import Count, Q, QuerySet, Sum
 
 from accounts.models import EntryKind
-from claims.models import Facility, Recognition
+from claims.models import Facility, Recognition, RecognitionStatus, Settlement, SettlementStatus
 from reports.models import AccountFlow, FacilityMonth, FundExpenditure
 from reports.summaries import month_next
 
@@ -103,3 +104,46 @@ def reconciliation(*, facility: Facility, first: datetime.date, last: datetime.d
         oth_pay=Sum("oth_pay"), fund_pay_sumamt=Sum("fund_pay_sumamt"), acct_pay=Sum("acct_pay"),
         acct_mulaid_pay=Sum("acct_mulaid_pay"), psn_cash_pay=Sum("psn_cash_pay"))
     return {key: (value if value is not None else 0) for key, value in totals.items()}
+
+
+def cross_region_spending(*, first: datetime.date, last: datetime.date, admdvs: str = "",
+                          treated_in: str = "") -> QuerySet:
+    """Settlements in another region than the insured one (not reversed) by region of treatment × insured region
+    × filed or not: their count, totals and payers. `admdvs` the insured region, `treated_in` the region of
+    treatment. Reads the settlements through the partial index `settlement_cross_region`."""
+    end = month_next(last) - datetime.timedelta(days=1)
+    qs = Settlement.objects.filter(setl_date__gte=first, setl_date__lte=end, status=SettlementStatus.SETTLED).exclude(
+        cross_region="")
+    if admdvs:
+        qs = qs.filter(policy_version__region__admdvs=admdvs)
+    if treated_in:
+        qs = qs.filter(facility__region__admdvs=treated_in)
+    keys = ("facility__region__admdvs", "facility__region__name", "policy_version__region__admdvs", "cross_region")
+    return (qs.values(*keys).annotate(n_settlements=Count("id"), medfee=Sum("medfee_sumamt"),
+                                      fund_paid=Sum("fund_pay_sumamt"), acct=Sum("acct_pay"),
+                                      mulaid=Sum("acct_mulaid_pay"), cash=Sum("psn_cash_pay"))
+            .order_by(*keys))
+
+
+def recognitions_by_facility(*, first: datetime.date, last: datetime.date, admdvs: str = "",
+                             disease: str = "") -> QuerySet:
+    """Recognitions by disease × facility (of the region): persons recognised at some time in the period,
+    recognitions that ended in it (expired), applications decided in it (approved, refused), and applications
+    awaiting review now."""
+    end = month_next(last) - datetime.timedelta(days=1)
+    approved = Q(status=RecognitionStatus.APPROVED)
+    valid = approved & Q(begndate__lte=end) & (Q(enddate__isnull=True) | Q(enddate__gte=first))
+    ended = approved & Q(enddate__gte=first, enddate__lte=end)
+    decided = Q(decided_at__date__gte=first, decided_at__date__lte=end)
+    pending = Q(status=RecognitionStatus.APPLIED)
+    qs = Recognition.objects.filter(valid | decided | pending)
+    if admdvs:
+        qs = qs.filter(facility__region__admdvs=admdvs)
+    if disease:
+        qs = qs.filter(disease__opsp_dise_code=disease)
+    keys = ("disease__opsp_dise_code", "disease__opsp_dise_name", "facility__fixmedins_code",
+            "facility__fixmedins_name")
+    return (qs.values(*keys).annotate(
+        persons=Count("person", filter=valid, distinct=True), expired=Count("id", filter=ended),
+        approved=Count("id", filter=decided & approved), refused=Count("id", filter=decided & Q(
+            status=RecognitionStatus.REFUSED)), pending=Count("id", filter=pending)).order_by(*keys))
