@@ -56,7 +56,8 @@ ROLES: dict[str, dict] = {
     },
     "supervisor": {
         "label": _("Supervisor"),
-        "perms": VIEW_ALL + ["reports.review_alert", "reports.change_*", "accounts.view_full_certno"],
+        "perms": VIEW_ALL + ["reports.review_alert", "reports.change_*", "accounts.view_full_certno",
+                             "claims.review_recognition"],
     },
     # Clearing with facilities: build, review and approve statements (never one's own review), make payment files,
     # review claims, keep facilities' bank accounts.

@@ -26,7 +26,8 @@ from accounts.models import (
     Relation,
 )
 from claims.errors import ClaimError
-from claims.models import Disease, Facility, Item, Recognition, Settlement
+from claims.models import CrossRegionFiling, Disease, Facility, FilingStatus, FilingType, Item, Recognition, Settlement
+from claims.recognitions import recognition_apply, recognition_cancel, recognition_decide, recognition_renew
 from claims.services import settlement_create, settlement_reverse
 from core.certno import certno_make
 from core.money import fen
@@ -219,6 +220,74 @@ def demo_registry_create(*, enrollees: int = 2000, seed: int = 20260701) -> dict
             "family_links": len(links), "recognitions": len(recognitions)}
 
 
+# --- cross-region filings and recognitions in every state ------------------------------------------------------
+
+# Where each region's enrollees are filed for treatment: the other demo region (Shandong by its province code).
+FILED_FOR = {"310000": "370000", "370100": "310000"}
+DEMO_EVIDENCE = "门诊病历：非同日三次血压 {0}/{1} mmHg；心电图、肾功能检查报告（演示）"
+VALID_MONTHS = {"M03900": 24, "M01600": 24}
+
+
+def demo_workflows_create(*, clerk: object, reviewer: object, seed: int = 20260110) -> dict[str, int]:
+    """Cross-region filings (some ended, some cancelled) for enrollees of both regions, and chronic-disease
+    recognitions in every state of the workflow at the Jinan level-2 hospital: applied, approved, refused,
+    withdrawn, expired, and renewals awaiting review; `clerk` applies, `reviewer` decides. Run once, with the
+    registry."""
+    rng = random.Random(seed)
+    Disease.objects.filter(opsp_dise_code__in=list(VALID_MONTHS)).update(recognition_valid_months=24)
+    enrollments = {admdvs: list(Enrollment.objects.filter(region__admdvs=admdvs, insutype=InsuType.EMPLOYEE,
+                                                          psn_insu_stas=InsuStatus.ACTIVE)
+                                .select_related("person").order_by("pk"))
+                   for admdvs in AREAS}
+    filings = []
+    types = [FilingType.TEMPORARY, FilingType.LONG_TERM, FilingType.RESETTLED, FilingType.REFERRAL]
+    for admdvs, count in (("310000", 40), ("370100", 30)):
+        for n, enrollment in enumerate(rng.sample(enrollments[admdvs], min(count, len(enrollments[admdvs])))):
+            ended = n % 8 == 7
+            filings.append(CrossRegionFiling(
+                person=enrollment.person, mdtrtarea_admvs=FILED_FOR[admdvs], filing_type=types[n % len(types)],
+                begndate=datetime.date(2026, 1, 1), enddate=datetime.date(2026, 3, 31) if ended else None,
+                status=FilingStatus.CANCELLED if n % 10 == 9 else FilingStatus.ACTIVE))
+    bulk_create_with_history(filings, CrossRegionFiling, batch_size=500)
+
+    hospital = Facility.objects.get(fixmedins_code="H37010300002")
+    hypertension = Disease.objects.get(opsp_dise_code="M03900")
+    recognised = set(Recognition.objects.values_list("person_id", flat=True))
+    candidates = [e.person for e in enrollments["370100"] if e.person_id not in recognised]
+    counts: Counter[str] = Counter()
+    if len(candidates) < 26:  # a registry too small for every state
+        return {"cross_region_filings": len(filings)}
+    people = iter(rng.sample(candidates, 26))
+
+    def apply(begndate: datetime.date) -> Recognition:
+        evidence = DEMO_EVIDENCE.format(rng.randint(142, 178), rng.randint(91, 108))
+        return recognition_apply(person=next(people), disease=hypertension, facility=hospital, begndate=begndate,
+                                 evidence=evidence, user=clerk)
+
+    for _ in range(6):
+        recognition_decide(recognition=apply(datetime.date(2026, 2, 1)), user=reviewer, approve=True,
+                           note="符合认定标准（演示）")
+        counts["approved"] += 1
+    for _ in range(4):
+        recognition_decide(recognition=apply(datetime.date(2026, 3, 1)), user=reviewer, approve=False,
+                           note="血压记录不足三次非同日，不予认定（演示）")
+        counts["refused"] += 1
+    for _ in range(3):
+        recognition_cancel(recognition=apply(datetime.date(2026, 4, 1)), note="申请人撤回（演示）", user=clerk)
+        counts["cancelled"] += 1
+    for n in range(5):
+        expired = recognition_decide(recognition=apply(datetime.date(2024, 1, 1)), user=reviewer, approve=True,
+                                     note="符合认定标准（演示）", enddate=datetime.date(2025, 12, 31))
+        counts["expired"] += 1
+        if n < 2:
+            recognition_renew(recognition=expired, evidence="复查：血压仍控制不佳，需继续治疗（演示）", user=clerk)
+            counts["renewals applied"] += 1
+    for _ in range(8):
+        apply(datetime.date(2026, 10, 1))
+        counts["applied"] += 1
+    return {"cross_region_filings": len(filings), **{f"recognitions {k}": v for k, v in counts.items()}}
+
+
 # --- accounts and settlements -----------------------------------------------------------------------------------
 
 CONTRIBUTION_MONTHS = [datetime.date(2025, month, 1) for month in range(7, 13)]
@@ -230,7 +299,7 @@ SERVICE_FROM, SERVICE_TO = datetime.date(2026, 1, 5), datetime.date(2026, 10, 31
 PERSONAL_RATE, EMPLOYER_RATE = Decimal("0.02"), Decimal("0.09")
 # The visits of the demo, with their weights: (kind, weight).
 VISIT_KINDS = [("general", 40), ("emergency", 8), ("pharmacy", 15), ("ext_rx", 10), ("chronic", 12),
-               ("relative", 15)]
+               ("relative", 15), ("cross_region", 10)]
 # What a visit bills, by kind: items drawn from these (codes of ITEMS).
 CONSULTATION, EMERGENCY_FEE = "XA01AAA001", "XA01AAA002"
 DRUGS = ["XC09AAA003", "XA10BAA004", "XJ01CAA005", "XN02BEA006", "XB01ACA007", "XC10AAA008", "XA02BCA009"]
@@ -332,7 +401,7 @@ def _visits(rng: random.Random, count: int) -> list[tuple[Facility, dict]]:
                               .select_related("person").order_by("pk"))
                  for admdvs in AREAS}
     # Recognitions whose disease the region's policy covers (the seeded Shanghai version has no chronic rules).
-    recognitions = list(Recognition.objects.filter(facility__region__admdvs="370100")
+    recognitions = list(Recognition.objects.approved().filter(facility__region__admdvs="370100")
                         .select_related("person", "disease", "facility").order_by("pk"))
     children = list(FamilyLink.objects.filter(relative__enrollments__isnull=True)
                     .select_related("holder", "relative").order_by("pk"))
@@ -344,13 +413,17 @@ def _visits(rng: random.Random, count: int) -> list[tuple[Facility, dict]]:
     for admdvs, rows in enrollees.items():
         pool = [e for e in rows if e.retire_date] or rows
         regulars[admdvs] = rng.sample(pool, min(REGULARS, len(pool)))
+    # Visitors from the other region: mostly filed for it (some filings ended or cancelled), some never filed.
+    filed = list(CrossRegionFiling.objects.select_related("person").order_by("pk"))
+    other = {"310000": "370100", "370100": "310000"}
     kinds, weights = zip(*VISIT_KINDS, strict=True)
     days = (SERVICE_TO - SERVICE_FROM).days
 
     visits = []
     for n in range(count):
         kind = rng.choices(kinds, weights)[0]
-        if (kind == "chronic" and not recognitions) or (kind == "relative" and not children):
+        if ((kind == "chronic" and not recognitions) or (kind == "relative" and not children)
+                or (kind == "cross_region" and not filed)):
             kind = "general"
         admdvs = "310000" if rng.random() < 0.55 else "370100"
         day = SERVICE_FROM + datetime.timedelta(days=rng.randint(0, days))
@@ -359,6 +432,14 @@ def _visits(rng: random.Random, count: int) -> list[tuple[Facility, dict]]:
             recognition = rng.choice(recognitions)
             person, facility = recognition.person, recognition.facility
             med_type, extra["dise_codg"] = "14", recognition.disease.opsp_dise_code
+        elif kind == "cross_region":
+            if rng.random() < 0.6:
+                home = rng.choice(list(AREAS))
+                person = rng.choice([f for f in filed if f.mdtrtarea_admvs == FILED_FOR[home]]).person
+            else:  # unfiled: Shanghai refuses the visit, Jinan pays it at lower rates
+                home = "370100" if rng.random() < 0.7 else "310000"
+                person = rng.choice(enrollees[home]).person
+            facility, med_type = rng.choice(by_region[other[home]]["hospital"]), "11"
         elif kind == "relative":
             link = rng.choice(children)
             admdvs = regions_by_holder.get(link.holder_id, admdvs)

@@ -10,11 +10,20 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db import models
 from django.test import override_settings
 
 from accounts.ledger import ledger_verify
 from accounts.models import Contribution, CreditRun, EntryKind, LedgerEntry, Person
-from claims.models import Accumulator, Settlement, SettlementStatus
+from claims.models import (
+    Accumulator,
+    CrossRegion,
+    CrossRegionFiling,
+    Recognition,
+    RecognitionStatus,
+    Settlement,
+    SettlementStatus,
+)
 from core.management.commands.seed_demo import DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +53,17 @@ def test_seed_demo_settles_reverses_and_runs_again_without_adding_anything() -> 
     assert not CreditRun.objects.exclude(status=CreditRun.Status.DONE).exists()
     assert Contribution.objects.filter(period__year=2025).exists()
     assert ledger_verify() == []
+    # Treatment in another region: filings of both regions, visits filed and unfiled (Jinan's paid at lower rates).
+    assert set(CrossRegionFiling.objects.values_list("mdtrtarea_admvs", flat=True)) == {"310000", "370000"}
+    assert set(Settlement.objects.values_list("cross_region", flat=True)) == {"", CrossRegion.FILED,
+                                                                             CrossRegion.UNFILED}
+    # Recognitions in every state of the workflow, decided by another user than the one who applied.
+    assert set(Recognition.objects.values_list("status", flat=True)) == set(RecognitionStatus.values)
+    assert Recognition.objects.filter(status=RecognitionStatus.APPROVED, enddate__lt="2026-01-01").exists()
+    assert Recognition.objects.filter(renewal_of__isnull=False, status=RecognitionStatus.APPLIED).exists()
+    decided = Recognition.objects.filter(status__in=[RecognitionStatus.APPROVED, RecognitionStatus.REFUSED],
+                                         decided_by__isnull=False, applied_by__isnull=False)
+    assert decided.exists() and not decided.filter(decided_by=models.F("applied_by")).exists()
 
     before = _counts()
     again = io.StringIO()

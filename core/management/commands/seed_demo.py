@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from accounts.roles import ROLES, roles_sync
-from core.demo import demo_activity_create, demo_registry_create
+from core.demo import demo_activity_create, demo_registry_create, demo_workflows_create
 
 DEMO_PASSWORD = "demo-2026"  # the demo's logins only; `make run` serves on 127.0.0.1
 DEMO_USERS = {"registry_clerk": "clerk", "policy_manager": "policy", "settlement_auditor": "auditor",
@@ -38,6 +38,10 @@ class Command(BaseCommand):
         with transaction.atomic():
             made = demo_registry_create(enrollees=enrollees)
             users = self._users()
+            if made:
+                User = get_user_model()
+                made.update(demo_workflows_create(clerk=User.objects.get(username=DEMO_USERS["registry_clerk"]),
+                                                  reviewer=User.objects.get(username=DEMO_USERS["supervisor"])))
         if made:
             self.stdout.write("demo data: " + ", ".join(f"{k} {v}" for k, v in made.items()))
         else:
