@@ -2,6 +2,7 @@
 invariants of POLICY.md and of the order of payers hold on every one."""
 
 from collections import defaultdict
+from dataclasses import replace
 from decimal import Decimal as D
 
 from hypothesis import given, settings
@@ -163,3 +164,22 @@ def test_more_money_in_the_own_account_never_means_more_cash(lines, terms, accum
                           acct_used=True, mulaid_payers=()).psn_cash_pay
 
     assert cash(Pockets(own.current, own.historical + extra)) <= cash(own)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=lines, terms=funded_terms, accumulator=st.builds(Accumulator, dedc_used=money(300_000),
+                                                               hifp_paid=money(1_200_000)),
+       own=st.none() | pockets, cut=share())
+def test_an_unfiled_visit_in_another_region_is_the_visit_at_the_lower_rate(lines, terms, accumulator, own, cut):
+    options = EngineOptions(current_pocket_first=False, acct_pays_out_of_scope=True)
+
+    def settle(terms_: BenefitTerms, rate_cut: D):
+        return adjudicate(lines=lines, terms=terms_, options=options, accumulator=accumulator, own=own,
+                          acct_used=True, mulaid_payers=(), rate_cut=rate_cut)
+
+    full, unfiled = settle(terms, D("0")), settle(terms, cut)
+    lowered = settle(replace(terms, rate=max(D("0"), terms.rate - cut)), D("0"))
+    assert [getattr(unfiled, name) for name in AMOUNT_FIELDS] == [getattr(lowered, name) for name in AMOUNT_FIELDS]
+    assert unfiled.fund_pay_sumamt <= full.fund_pay_sumamt and unfiled.act_pay_dedc == full.act_pay_dedc
+    assert unfiled.medfee_sumamt == unfiled.fund_pay_sumamt + unfiled.acct_pay + unfiled.psn_cash_pay
+    assert len(unfiled.warnings) == len(lowered.warnings) + (1 if cut else 0)

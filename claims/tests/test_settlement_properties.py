@@ -5,9 +5,10 @@ Hypothesis settles random bills, reverses random live settlements and retries ea
 the books must hold (POLICY.md step 7 and its invariant): every settlement adds up, no pocket is below zero, every
 accumulator equals the sum over the live settlements of its person, year and bucket, every account equals its
 ledger, each settlement's debits are its account payments, and the money the family's accounts lost is what their
-live settlements say the accounts paid. A preview answers what settling then does; a retry answers the first
-answer and writes nothing; settling then reversing restores every balance and counter. Each example runs in a
-savepoint rolled back at its end.
+live settlements say the accounts paid. Some bills are at a facility of the other region, and filings for it come
+and go: such a visit is refused (Shanghai) or paid at lower rates (Jinan) without one. A preview answers what
+settling then does; a retry answers the first answer and writes nothing; settling then reversing restores every
+balance and counter. Each example runs in a savepoint rolled back at its end.
 """
 
 import datetime
@@ -24,7 +25,7 @@ from accounts.ledger import ledger_verify
 from accounts.models import EntryKind, LedgerEntry, PersonalAccount
 from accounts.tests.factories import FamilyLinkFactory, PersonFactory
 from claims.errors import ClaimError
-from claims.models import Accumulator, Settlement, SettlementStatus
+from claims.models import Accumulator, CrossRegion, CrossRegionFiling, Settlement, SettlementStatus
 from claims.services import settlement_create, settlement_preview, settlement_reverse
 from claims.tests.conftest import D, PsnType, enrollee, fund
 
@@ -32,6 +33,9 @@ pytestmark = pytest.mark.django_db
 
 ZERO = Decimal("0.00")
 PREFIX = {"310000": "SH", "370100": "JN"}
+OTHER = {"310000": "370100", "370100": "310000"}
+# A filing for the other region by its own code or its province's (Shandong, 370000; Shanghai is its own).
+FILED_FOR = {"310000": ("370100", "370000"), "370100": ("310000",)}
 # Z999 is not in the catalog: class C with a warning; S70 is a separately paid drug (settled apart in JN-2024).
 ITEM_CODES = ("A50", "B30", "C", "Z999", "S70")
 PATIENTS = ("holder", "spouse", "parent", "child")
@@ -51,7 +55,9 @@ bill = st.fixed_dictionaries({
     "acct_used_flag": st.sampled_from(["1", "0"]),
     "payer": st.sampled_from(PAYER_CHOICES),
     "day": st.integers(0, (LAST_DAY - FIRST_DAY).days).map(lambda n: FIRST_DAY + datetime.timedelta(days=n)),
+    "elsewhere": st.sampled_from([False, False, True]),
 })
+day = st.integers(0, (LAST_DAY - FIRST_DAY).days).map(lambda n: FIRST_DAY + datetime.timedelta(days=n))
 
 
 def make_family(region) -> dict:  # noqa: ANN001
@@ -135,7 +141,8 @@ class SettlementMachine(RuleBasedStateMachine):
 
     def _request(self, b: dict) -> tuple:
         self.serial += 1
-        facility = self.world["facilities"][f"{PREFIX[self.admdvs]}{b['level']}"]
+        region = OTHER[self.admdvs] if b["elsewhere"] else self.admdvs
+        facility = self.world["facilities"][f"{PREFIX[region]}{b['level']}"]
         data = {"medins_setl_id": f"S{self.serial}", "psn_no": self.family[b["patient"]].psn_no,
                 "med_type": b["med_type"], "setl_date": b["day"], "acct_used_flag": b["acct_used_flag"],
                 "items": [{"item_code": code, "qty": qty, "price": price} for code, qty, price in b["lines"]]}
@@ -153,8 +160,11 @@ class SettlementMachine(RuleBasedStateMachine):
         try:
             answer, created = settlement_create(facility=facility, data=data)
         except ClaimError as e:
-            # Only a relative who is not linked (or the patient themselves) can be refused here; nothing written.
-            assert e.err_code == ClaimError.MULAID_NOT_LINKED, e.err_code
+            # Only a relative who is not linked (or the patient themselves), or an unfiled visit in another region
+            # under a version that refuses it, can be refused here; nothing written.
+            assert e.err_code in (ClaimError.MULAID_NOT_LINKED, ClaimError.CROSS_REGION_NOT_FILED), e.err_code
+            if e.err_code == ClaimError.CROSS_REGION_NOT_FILED:
+                assert b["elsewhere"] and self.admdvs == "310000" and b["patient"] != "child"
             assert (snapshot(), Settlement.objects.count(), LedgerEntry.objects.count()) == before
             return None
         assert created
@@ -163,13 +173,24 @@ class SettlementMachine(RuleBasedStateMachine):
         total = sum((Decimal(answer[k]) for k in ("fund_pay_sumamt", "acct_pay", "acct_mulaid_pay",
                                                   "psn_cash_pay")), ZERO)
         assert Decimal(answer["medfee_sumamt"]) == total
-        assert bool(answer["warnings"]) == any(code == "Z999" for code, _, _ in b["lines"])
+        cross_region = Settlement.objects.get(setl_id=answer["setl_id"]).cross_region
+        insured_here = b["patient"] != "child"
+        assert (cross_region != "") == (b["elsewhere"] and insured_here)
+        assert bool(answer["warnings"]) == (any(code == "Z999" for code, _, _ in b["lines"])
+                                            or cross_region == CrossRegion.UNFILED)
         self.answered[data["medins_setl_id"]] = (facility, data, answer)
         return answer
 
     @rule(b=bill)
     def settle(self, b: dict) -> None:
         self._settle(b)
+
+    @rule(patient=st.sampled_from(PATIENTS), begin=day, days=st.none() | st.integers(0, 400), pick=st.integers(0, 1))
+    def file(self, patient: str, begin: datetime.date, days: int | None, pick: int) -> None:
+        codes = FILED_FOR[self.admdvs]
+        CrossRegionFiling.objects.get_or_create(
+            person=self.family[patient], mdtrtarea_admvs=codes[pick % len(codes)], filing_type="temporary",
+            begndate=begin, defaults={"enddate": None if days is None else begin + datetime.timedelta(days=days)})
 
     @precondition(lambda self: Settlement.objects.filter(status=SettlementStatus.SETTLED).exists())
     @rule(pick=st.integers(0, 10_000))
