@@ -35,7 +35,8 @@ from django.db.models.expressions import RawSQL
 
 from accounts.models import RETIRED_PSN_TYPES, Enrollment, EntryKind, FamilyLink, InsuType, LedgerEntry, PersonalAccount
 from claims import engine
-from claims.models import Settlement, SettlementLine, SettlementStatus
+from claims.errors import ClaimError
+from claims.models import CrossRegion, Settlement, SettlementLine, SettlementStatus
 from core.money import ZERO
 from policies.cache import policy_version_resolved
 from policies.errors import PolicyError
@@ -134,6 +135,7 @@ class _Row:
     year_start: datetime.date | None
     bucket: str
     sep_bucket: str
+    cross_region: str
     medfee_sumamt: Decimal
     fund_pay_sumamt: Decimal
     hifp_pay: Decimal
@@ -332,6 +334,15 @@ class Replay:
         except PolicyError as e:
             refused = e.err_code
             terms = BenefitTerms(version_code=version.code, fund_pays=False, facility_level=row.hosp_lv)
+        # An unfiled visit in another region (as it was settled): the replayed version refuses it or lowers its rates.
+        rate_cut = ZERO
+        if row.cross_region == CrossRegion.UNFILED and terms.fund_pays:
+            cut = version.unfiled_rate_cut
+            if cut is None:
+                refused = ClaimError.CROSS_REGION_NOT_FILED
+                terms = BenefitTerms(version_code=version.code, fund_pays=False, facility_level=row.hosp_lv)
+            else:
+                rate_cut = cut
         sep_terms: SepPayTerms | None = None
         if terms.fund_pays and any(line.sep_pay for line in row.lines):
             sep_terms = sep_pay_terms_for(version)
@@ -367,7 +378,7 @@ class Replay:
             accumulator=engine.Accumulator(dedc_used=counter[0], hifp_paid=counter[1]) if bucket else
             engine.Accumulator(), own=own, acct_used=acct_used, mulaid_payers=payers, sep_terms=sep_terms,
             sep_accumulator=engine.Accumulator(dedc_used=sep_counter[0], hifp_paid=sep_counter[1]) if sep_bucket
-            else engine.Accumulator())
+            else engine.Accumulator(), rate_cut=rate_cut)
 
         # The run's counters, and the flags of the deductible met and the cap reached.
         undo_counters = []
