@@ -140,7 +140,7 @@ def month_figures(*, month: datetime.date, facilities: dict[int, Facility]) -> d
                                             facility_id__in=ids)
     signed = Signing.objects.filter(_valid_on(first), facility_id=OuterRef("facility_id"),
                                     person_id=OuterRef("person_id"))
-    recognised = Recognition.objects.filter(_valid_on(first), facility_id=OuterRef("facility_id"),
+    recognised = Recognition.objects.approved().filter(_valid_on(first), facility_id=OuterRef("facility_id"),
                                             person_id=OuterRef("person_id"),
                                             disease__opsp_dise_code=OuterRef("dise_codg"))
     # The separately paid drugs' amount of a settlement that has any (a sep_bucket), read only for those.
@@ -163,7 +163,7 @@ def month_figures(*, month: datetime.date, facilities: dict[int, Facility]) -> d
                 .values("facility_id", region=F("person__enrollments__region_id"),
                         insutype=F("person__enrollments__insutype"))
                 .annotate(n=Count("person_id", distinct=True)).order_by())
-    recognitions = (Recognition.objects.filter(_valid_on(first), facility_id__in=ids).filter(enrolled)
+    recognitions = (Recognition.objects.approved().filter(_valid_on(first), facility_id__in=ids).filter(enrolled)
                     .values("facility_id", dise=F("disease__opsp_dise_code"),
                             region=F("person__enrollments__region_id"),
                             insutype=F("person__enrollments__insutype"))
@@ -394,7 +394,7 @@ def settlement_paid_by_statement(settlement: Settlement) -> Decimal:
         covered = Signing.objects.filter(_valid_on(first), facility_id=settlement.facility_id,
                                          person_id=settlement.person_id).exists()
     elif way == ClearingWay.PER_DISEASE:
-        covered = Recognition.objects.filter(_valid_on(first), facility_id=settlement.facility_id,
+        covered = Recognition.objects.approved().filter(_valid_on(first), facility_id=settlement.facility_id,
                                              person_id=settlement.person_id,
                                              disease__opsp_dise_code=settlement.dise_codg).exists()
     return settlement.sep_hifp_pay if covered else settlement.fund_pay_sumamt
