@@ -242,7 +242,7 @@ def whatif_run_create(*, version: PolicyVersion, region: Region, month_from: dat
 
 def whatif_run_execute(*, run_id: int) -> WhatIfRun | None:
     """Run a queued run: replay, then write its cells and most affected rows in one transaction. A run already
-    taken (a redelivered message) is left alone; a failure is recorded on the run."""
+    taken (a redelivered message) is left alone; a failure is recorded on the run (status failed, its error)."""
     claimed = WhatIfRun.objects.filter(pk=run_id, status=WhatIfRun.Status.QUEUED).update(
         status=WhatIfRun.Status.RUNNING, started_at=timezone.now())
     if not claimed:
@@ -256,11 +256,10 @@ def whatif_run_execute(*, run_id: int) -> WhatIfRun | None:
         outcome = whatif_replay(version=run.version, region=run.region, month_from=run.month_from,
                                 month_to=run.month_to, progress=progress)
         _save(run, outcome)
-    except Exception as e:
+    except Exception as e:  # recorded on the run for the staff who wait on it, and logged with its traceback
         logger.exception("what-if run %s failed", run_id)
         WhatIfRun.objects.filter(pk=run_id).update(status=WhatIfRun.Status.FAILED, error=str(e)[:2000],
                                                    finished_at=timezone.now())
-        raise
     run.refresh_from_db()
     return run
 

@@ -129,3 +129,25 @@ def test_unknown_version_or_region_exits_1(world):
         call_command("run_whatif", "--version", "JN-2024", "--admdvs", "999999", "--from", "2025-01", "--to",
                      "2025-02", stdout=out)
     assert e.value.returncode == 1
+
+
+def test_a_visit_the_version_does_not_settle_is_paid_by_the_account(world):
+    h1 = world["facilities"]["JN1"]
+    p = enrollee(world["regions"]["370100"], brdy=D(1980, 1, 1)).person
+    fund(p, historical="1000")
+    settle(h1, p, 3, "2025-03-10", "S1")  # 150.00: all deductible, the account 150.00
+    settle(h1, p, 2, "2025-03-12", "S2")  # 100.00: the fund 35.00, the account 65.00
+    draft = draft_of_jn2024("JN-DRAFT-NO-L1")
+    BenefitRule.objects.filter(version=draft, med_group=MedGroup.GENERAL, facility_level=FacilityLevel.LEVEL_1).delete()
+    # No level-1 rule: both visits refused (NO_BENEFIT_RULE); no fund pays and no deductible counts (S1's 150.00
+    # was deductible: it changes too), the account pays 150.00 + 100.00.
+    outcome = whatif_replay(version=draft, region=world["regions"]["370100"], month_from=month_start("2025-03"),
+                            month_to=month_start("2025-03"))
+    total = outcome.total
+    assert (total.settlements, total.refused, total.changed) == (2, 2, 2)
+    assert total.amount("actual", "fund_pay_sumamt") == Decimal("35.00")
+    assert total.amount("whatif", "fund_pay_sumamt") == Decimal("0.00")
+    assert total.amount("whatif", "acct_pay") == Decimal("250.00")
+    assert total.amount("actual", "acct_pay") == Decimal("215.00")
+    assert (total.amount("actual", "act_pay_dedc"), total.amount("whatif", "act_pay_dedc")) == (Decimal("200.00"),
+                                                                                                  Decimal("0.00"))
