@@ -291,13 +291,18 @@ def main() -> None:
     say(f"load average before the runs: {load_avg[0]:.1f} {load_avg[1]:.1f} {load_avg[2]:.1f}")
     failed = False
     for version in (published, draft):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), os.times()
         outcome = whatif_replay(version=version, region=region, month_from=D(YEAR, 1, 1),
                                 month_to=D(YEAR, 12, 1), processes=args.processes)
         seconds = time.perf_counter() - start
+        after = os.times()
+        used = sum(getattr(after, k) - getattr(cpu, k) for k in ("user", "system", "children_user",
+                                                                   "children_system"))
         total = outcome.total
         say(f"{version.code}: {total.settlements:,} settlements re-adjudicated in {seconds:.1f} s "
-            f"({total.settlements / seconds:,.0f}/s, {args.processes} processes), {total.changed:,} paid differently")
+            f"({total.settlements / seconds:,.0f}/s, {args.processes} processes), {total.changed:,} paid differently; "
+            f"Python CPU {used:.1f} s ({used * 1e6 / max(total.settlements, 1):,.0f} µs a settlement, PostgreSQL's "
+            "own CPU not counted)")
         for name in CONTRACT_AMOUNTS:
             say(f"  {name:16} paid {total.amount('actual', name):>16,.2f}   under {version.code} "
                 f"{total.amount('whatif', name):>16,.2f}")

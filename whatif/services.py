@@ -115,35 +115,49 @@ class Sums:
 
 @dataclass
 class Outcome:
-    """A replay's sums by dimension and key, and the sums of each enrollee and facility."""
+    """A replay's sums by enrollee class, facility level, medical-type group and month together (`fine`: one add a
+    settlement, rolled up into each dimension when read), and the sums of each enrollee and facility."""
 
-    cells: dict[tuple[str, str], Sums] = field(default_factory=lambda: defaultdict(Sums))
+    fine: dict[tuple[str, str, str, str], Sums] = field(default_factory=lambda: defaultdict(Sums))
     persons: dict[int, Sums] = field(default_factory=lambda: defaultdict(Sums))
     facilities: dict[int, Sums] = field(default_factory=lambda: defaultdict(Sums))
 
     def add(self, r: Replayed) -> None:
         values = (r.actual.money(), r.whatif.money(), (r.actual.dedc_met, r.actual.cap_reached),
                   (r.whatif.dedc_met, r.whatif.cap_reached), bool(r.refused))
-        for key in ((Dimension.TOTAL, ""), (Dimension.ENROLLEE_CLASS, r.enrollee_class),
-                    (Dimension.FACILITY_LEVEL, r.hosp_lv), (Dimension.MED_TYPE_GROUP, r.med_type_group),
-                    (Dimension.MONTH, f"{r.setl_date.year:04d}-{r.setl_date.month:02d}")):
-            self.cells[key].add(*values)
+        self.fine[(r.enrollee_class, r.hosp_lv, r.med_type_group,
+                   f"{r.setl_date.year:04d}-{r.setl_date.month:02d}")].add(*values)
         self.persons[r.person_id].add(*values)
         self.facilities[r.facility_id].add(*values)
 
+    @property
+    def cells(self) -> dict[tuple[str, str], Sums]:
+        """The sums by (dimension, key): the total (key ""), and each enrollee class, facility level, medical-type
+        group and month."""
+        cells: dict[tuple[str, str], Sums] = defaultdict(Sums)
+        for (enrollee_class, level, group, month), sums in self.fine.items():
+            for key in ((Dimension.TOTAL, ""), (Dimension.ENROLLEE_CLASS, enrollee_class),
+                        (Dimension.FACILITY_LEVEL, level), (Dimension.MED_TYPE_GROUP, group),
+                        (Dimension.MONTH, month)):
+                cells[key].merge(sums)
+        return dict(cells)
+
     def merge(self, other: Outcome) -> None:
-        for mine, theirs in ((self.cells, other.cells), (self.persons, other.persons),
+        for mine, theirs in ((self.fine, other.fine), (self.persons, other.persons),
                              (self.facilities, other.facilities)):
             for key, sums in theirs.items():
                 mine[key].merge(sums)
 
     def plain(self) -> Outcome:
         """The same sums in plain dicts (to send between processes)."""
-        return Outcome(cells=dict(self.cells), persons=dict(self.persons), facilities=dict(self.facilities))
+        return Outcome(fine=dict(self.fine), persons=dict(self.persons), facilities=dict(self.facilities))
 
     @property
     def total(self) -> Sums:
-        return self.cells.get((Dimension.TOTAL, ""), Sums())
+        total = Sums()
+        for sums in self.fine.values():
+            total.merge(sums)
+        return total
 
     def most_affected(self, sums: dict[int, Sums]) -> list[tuple[int, Sums]]:
         """The TOP keys whose fund payments change most, the largest change first (ties by key)."""
