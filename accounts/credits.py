@@ -379,9 +379,8 @@ def credit_runs_stalled(*, older_than: datetime.timedelta = STALE_AFTER) -> Quer
 def credit_run_resume(*, run_id: int) -> list[tuple[int, Chunk]]:
     """Take up a stalled credit run: returns its chunks not yet committed, numbered, for the caller to queue again
     (each counts once, however often it is delivered), and records the resumption; a run whose chunks are all
-    committed is marked done. A run planned before plans were kept, or a rollover, is left as it is."""
-    run = CreditRun.objects.select_for_update().filter(pk=run_id, status=CreditRun.Status.RUNNING,
-                                                       kind=CreditRun.Kind.CREDITS).first()
+    committed is marked done. A run planned before plans were kept is left as it is."""
+    run = CreditRun.objects.select_for_update().filter(pk=run_id, status=CreditRun.Status.RUNNING).first()
     if run is None or len(run.plan) != run.chunks_total:
         return []
     committed = set(CreditRunChunk.objects.filter(run=run).values_list("number", flat=True))
@@ -491,17 +490,28 @@ def rollover_run(*, admdvs: str, day: datetime.date, user=None,  # noqa: ANN001
     chunks = credit_run_plan(month=day, admdvs=admdvs, chunk_size=chunk_size) if version.two_pockets else []
     run = CreditRun.objects.create(kind=CreditRun.Kind.ROLLOVER, period=day, region=region,
                                    started_by=user if getattr(user, "is_authenticated", False) else None,
-                                   chunks_total=len(chunks))
+                                   chunks_total=len(chunks), plan=[[c.region_id, c.lo, c.hi] for c in chunks])
     for number, chunk in enumerate(chunks, start=1):
         try:
-            with transaction.atomic():
-                _lock_accounts_sql(region_id=chunk.region_id, lo=chunk.lo, hi=chunk.hi)
-                created, amount = _rollover_chunk(run=run, region_id=chunk.region_id, lo=chunk.lo, hi=chunk.hi)
-                if chunk_hook is not None:
-                    chunk_hook(run, number)
-                CreditRun.objects.filter(pk=run.pk).update(chunks_done=F("chunks_done") + 1,
-                                                           entries_created=F("entries_created") + created,
-                                                           amount_total=F("amount_total") + amount)
+            rollover_run_chunk(run=run, chunk=chunk, number=number)
         except Exception as e:
             return credit_run_finish(run=run, error=f"chunk {number}: {e}")
     return credit_run_finish(run=run)
+
+
+def rollover_run_chunk(*, run: CreditRun, chunk: Chunk, number: int, worker: str = "") -> tuple[int, Decimal]:
+    """Move one chunk's current-year pockets in its own transaction and count it done, once however often it runs
+    (a stalled rollover is resumed chunk by chunk like a credit run); returns (entries, amount)."""
+    with transaction.atomic():
+        if not _chunk_claim(run=run, number=number, worker=worker):
+            return 0, Decimal(0)
+        _lock_accounts_sql(region_id=chunk.region_id, lo=chunk.lo, hi=chunk.hi)
+        created, amount = _rollover_chunk(run=run, region_id=chunk.region_id, lo=chunk.lo, hi=chunk.hi)
+        if chunk_hook is not None:
+            chunk_hook(run, number)
+        CreditRunChunk.objects.filter(run=run, number=number).update(finished_at=timezone.now(),
+                                                                    entries_created=created, amount_total=amount)
+        CreditRun.objects.filter(pk=run.pk).update(chunks_done=F("chunks_done") + 1,
+                                                   entries_created=F("entries_created") + created,
+                                                   amount_total=F("amount_total") + amount)
+    return created, amount

@@ -22,6 +22,7 @@ from accounts.credits import (
     credit_run_resume,
     credit_runs_stalled,
     rollover_run,
+    rollover_run_chunk,
 )
 from accounts.models import CreditRun
 from policies.errors import PolicyError
@@ -64,18 +65,36 @@ def credits_month_task(month: str | None = None, admdvs: str | None = None,
     return run.pk
 
 
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, autoretry_for=(OperationalError,),
+             retry_backoff=True, max_retries=5)
+def rollover_chunk_task(self, run_id: int, region_id: int, lo: int, hi: int, number: int) -> int:  # noqa: ANN001
+    """A chunk of a stalled rollover, queued again by the check for stalled runs (a rollover runs in one task)."""
+    run = CreditRun.objects.get(pk=run_id)
+    try:
+        created, _amount = rollover_run_chunk(run=run, chunk=Chunk(region_id, lo, hi), number=number,
+                                              worker=self.request.hostname or "")
+    except OperationalError:
+        raise
+    except Exception as e:
+        credit_run_finish(run=run, error=f"chunk {number}: {e}")
+        raise
+    credit_run_complete_if_done(run_id=run_id)
+    return created
+
+
 @shared_task
 def credit_runs_resume_stale_task(older_than_seconds: float | None = None) -> list[int]:
     """Queue again the missing chunks of every credit run that stalled (its worker died mid-chunk), so that the run
     completes without anyone starting it again; scheduled every few minutes. Returns the runs taken up."""
     older_than = STALE_AFTER if older_than_seconds is None else datetime.timedelta(seconds=older_than_seconds)
     resumed = []
-    for run in credit_runs_stalled(older_than=older_than).filter(kind=CreditRun.Kind.CREDITS):
+    for run in credit_runs_stalled(older_than=older_than):
+        task = credit_chunk_task if run.kind == CreditRun.Kind.CREDITS else rollover_chunk_task
         with transaction.atomic():
             missing = credit_run_resume(run_id=run.pk)
             for number, chunk in missing:
                 args = (run.pk, chunk.region_id, chunk.lo, chunk.hi, number)
-                transaction.on_commit(lambda args=args: credit_chunk_task.delay(*args))
+                transaction.on_commit(lambda task=task, args=args: task.delay(*args))
         if missing:
             logger.warning("credit run %s stalled: %s chunk(s) queued again", run.pk, len(missing))
             resumed.append(run.pk)

@@ -84,6 +84,7 @@ ACTIONS: dict[str, tuple[Callable[[User], bool], set[str]]] = {
     "reverse a settlement": (_admin_action(Settlement, "reverse_settlements"), {"settlement_auditor"}),
     # policy
     "publish a policy version": (_admin_action(PolicyVersion, "publish_selected"), {"policy_manager"}),
+    "start a what-if run of a policy version": (lambda u: u.has_perm("whatif.add_whatifrun"), {"policy_manager"}),
     "change a catalog item's price limit": (lambda u: u.has_perm("claims.change_item"), {"registry_clerk"}),
     "review a supervision alert": (lambda u: admin.site._registry[Alert].has_change_permission(_request(u)),
                                    {"supervisor"}),

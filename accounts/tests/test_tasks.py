@@ -248,3 +248,38 @@ def test_a_worker_killed_mid_run_leaves_no_run_half_done(seeded):
     assert sorted(LedgerEntry.objects.filter(run=done).values_list("amount", flat=True)) == [
         Decimal(v) for v in ("100.00", "160.00", "200.00", "200.00", "246.91", "469.14")]
     assert ledger_verify() == []
+
+
+@pytest.mark.django_db
+def test_a_rollover_whose_worker_died_is_resumed_to_completion(seeded, monkeypatch,
+                                                               django_capture_on_commit_callbacks):
+    """A rollover runs chunk after chunk in one task; killed in chunk 2 of 2 (rolled back), it is resumed by the
+    check for stalled runs: the chunk not committed is run again, the run completes, nothing moves twice."""
+    from accounts import credits
+    from accounts.credits import credits_run_month, rollover_run
+
+    people = [enrollee(seeded["310000"], brdy=D(1980, 1, 1)) for _ in range(2)]
+    for e, base in zip(people, ("10000.00", "12345.67"), strict=True):
+        contribution(e, "2024-12", base)
+    credits_run_month(month=D(2024, 12, 1), admdvs="310000")  # 200.00 and 246.91 in the current pockets
+
+    def killed(run, number):
+        if number == 2:
+            raise SystemExit("worker killed")  # what a dead worker leaves: the run never finished
+
+    monkeypatch.setattr(credits, "chunk_hook", killed)
+    with pytest.raises(SystemExit):
+        rollover_run(admdvs="310000", day=D(2025, 1, 1), chunk_size=1)
+    monkeypatch.setattr(credits, "chunk_hook", None)
+    run = CreditRun.objects.get(kind="rollover")
+    assert (run.status, run.chunks_done, run.chunks_total) == ("running", 1, 2)
+    CreditRun.objects.filter(pk=run.pk).update(started_at=timezone.now() - datetime.timedelta(minutes=10))
+    CreditRunChunk.objects.filter(run=run).update(finished_at=timezone.now() - datetime.timedelta(minutes=10))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert credit_runs_resume_stale_task() == [run.pk]
+    run.refresh_from_db()
+    # Two entries per account moved: −200.00/+200.00 and −246.91/+246.91.
+    assert (run.status, run.chunks_done, run.entries_created, run.amount_total) == ("done", 2, 4, Decimal("446.91"))
+    assert sorted(PersonalAccount.objects.values_list("balc_current", "balc_historical")) == [
+        (Decimal("0.00"), Decimal("200.00")), (Decimal("0.00"), Decimal("246.91"))]
