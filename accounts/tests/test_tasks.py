@@ -217,8 +217,14 @@ def test_a_worker_killed_mid_run_leaves_no_run_half_done(seeded):
                            queue=queue)
         wait_for(lambda: run() is not None and run().chunks_done == 2)
         # Chunk 3 has claimed its number and waits for the account's lock, its transaction open: kill the worker.
-        wait_for(lambda: locker.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND "
-                                        "wait_event_type = 'Lock'", [db["NAME"]]).fetchone()[0] >= 1)
+        # (Asked on a connection of its own: within the locker's open transaction pg_stat_activity is a snapshot.)
+        def waiting() -> int:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
+                               [db["NAME"]])
+                return cursor.fetchone()[0]
+
+        wait_for(lambda: waiting() >= 1)
         first.send_signal(signal.SIGKILL)
         outputs.append(first.communicate(timeout=30)[0])
         locker.rollback()  # the dead worker's transaction is rolled back by PostgreSQL: nothing of chunk 3 stays
