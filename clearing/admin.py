@@ -11,7 +11,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -22,10 +22,15 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.admin import PersonAdmin
 from accounts.admin_ledger import ReadOnlyAdmin
+from claims.admin import FacilityAdmin
 from clearing.models import (
+    BankAccount,
     ClearingApplication,
+    ClearingReport,
     Decision,
     Deduction,
+    FundLedgerEntry,
+    PaymentFile,
     ReviewBatch,
     ReviewItem,
     ReviewStatus,
@@ -34,6 +39,7 @@ from clearing.models import (
     StatementEvent,
     StatementLine,
 )
+from clearing.paying import payment_csv, payment_file_create, payment_xlsx
 from clearing.resources import SigningResource
 from clearing.review import review_batch_close, review_batch_create, review_decide
 from clearing.selectors import application_comparison, statement_audit_state
@@ -41,6 +47,10 @@ from clearing.statements import ClearingError, statement_approve, statement_revi
 from core.admin import CertnoMaskMixin, HistoryAdmin, PersonSearchMixin
 from core.api import validation_text
 from core.replica import ReplicaReadsAdmin
+from policies.models import Region
+from reports.admin import ReportAdmin
+from reports.definitions import MonthField
+from reports.exports import XLSX
 
 
 @admin.register(Signing)
@@ -359,3 +369,107 @@ class ReviewItemAdmin(ReadOnlyAdmin):
                    "settlement": item.settlement, "rows": rows, "errors": errors, "open": is_open,
                    "title": _("Review %(setl_id)s") % {"setl_id": item.settlement.setl_id}}
         return TemplateResponse(request, "admin/clearing/reviewitem/decide.html", context)
+
+
+class PaymentFileForm(forms.Form):
+    region = forms.ModelChoiceField(label=_("region"), queryset=Region.objects.all())
+    month = MonthField(label=_("month"))
+
+
+@admin.register(PaymentFile)
+class PaymentFileAdmin(ReadOnlyAdmin):
+    list_display = ["reference", "region", "month_display", "statements_count", "total", "created_by", "created_at",
+                    "downloads"]
+    list_filter = ["region", "month"]
+    list_select_related = ["region", "created_by"]
+    readonly_fields = ["reference", "region", "month", "statements_count", "total", "created_by", "created_at",
+                       "downloads"]
+    fields = readonly_fields
+
+    @admin.display(description=_("month"), ordering="month")
+    def month_display(self, obj: PaymentFile) -> str:
+        return f"{obj.month:%Y-%m}"
+
+    @admin.display(description=_("download"))
+    def downloads(self, obj: PaymentFile) -> str:
+        return format_html('<a href="{}">CSV</a> · <a href="{}">XLSX</a>',
+                           reverse("admin:clearing_paymentfile_download", args=[obj.pk, "csv"]),
+                           reverse("admin:clearing_paymentfile_download", args=[obj.pk, "xlsx"]))
+
+    def get_urls(self) -> list:
+        return [path("make/", self.admin_site.admin_view(self.make_view), name="clearing_paymentfile_make"),
+                path("<int:pk>/download/<str:fmt>/", self.admin_site.admin_view(self.download_view),
+                     name="clearing_paymentfile_download"), *super().get_urls()]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "title": _("Payment files")}
+        if request.user.has_perm("clearing.pay_statement"):
+            self.message_user(request, format_html('<a href="{}">{}</a>', reverse("admin:clearing_paymentfile_make"),
+                                                   _("Make a payment file")), messages.INFO)
+        return super().changelist_view(request, extra_context)
+
+    def make_view(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm("clearing.pay_statement"):
+            raise PermissionDenied
+        form = PaymentFileForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                payment = payment_file_create(region=form.cleaned_data["region"], month=form.cleaned_data["month"],
+                                              user=request.user)
+            except ClearingError as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(request, _("%(ref)s: %(n)s statements, %(total)s yuan, marked paid.")
+                                  % {"ref": payment.reference, "n": payment.statements_count,
+                                     "total": payment.total}, messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:clearing_paymentfile_change", args=[payment.pk]))
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
+                   "title": _("Make a payment file")}
+        return TemplateResponse(request, "admin/clearing/paymentfile/make.html", context)
+
+    def download_view(self, request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        payment = get_object_or_404(PaymentFile, pk=pk)
+        if fmt == "csv":
+            response = HttpResponse(payment_csv(payment), content_type="text/csv; charset=utf-8")
+        elif fmt == "xlsx":
+            response = HttpResponse(payment_xlsx(payment), content_type=XLSX)
+        else:
+            raise Http404
+        response["Content-Disposition"] = f'attachment; filename="{payment.reference}.{fmt}"'
+        return response
+
+
+@admin.register(BankAccount)
+class BankAccountAdmin(HistoryAdmin):
+    list_display = ["facility", "bank_name", "account_name", "account_no"]
+    list_select_related = ["facility"]
+    search_fields = ["=facility__fixmedins_code", "facility__fixmedins_name", "=account_no"]
+    autocomplete_fields = ["facility"]
+
+
+class BankAccountInline(admin.StackedInline):
+    model = BankAccount
+    fields = ["bank_name", "account_name", "account_no"]
+    extra = 0
+    max_num = 1
+
+
+# The facility page (claims, a lower floor) shows its bank account: clearing adds its inline to it.
+FacilityAdmin.inlines = [*FacilityAdmin.inlines, BankAccountInline]
+
+
+@admin.register(FundLedgerEntry)
+class FundLedgerEntryAdmin(ReplicaReadsAdmin, ReadOnlyAdmin):
+    list_display = ["created_at", "region", "facility", "month_display", "kind", "amount", "statement", "created_by"]
+    list_filter = ["kind", "region", "month"]
+    list_select_related = ["region", "facility", "statement__facility", "created_by"]
+    search_fields = ["=facility__fixmedins_code"]
+
+    @admin.display(description=_("month"), ordering="month")
+    def month_display(self, obj: FundLedgerEntry) -> str:
+        return f"{obj.month:%Y-%m}"
+
+
+admin.site.register(ClearingReport, type("ClearingReportAdmin", (ReportAdmin,), {"report": "clearing"}))

@@ -17,5 +17,9 @@ class ClearingConfig(AppConfig):
             "signing", Signing,
             "t.facility_id = %s AND t.person_id = %s AND t.begndate <= %s AND (t.enddate IS NULL OR t.enddate >= %s)",
             lambda c: [c.facility_id, c.person_id, c.today, c.today]))
+        from clearing.report import SPEC
+        from reports.definitions import REPORTS
+
+        REPORTS[SPEC.name] = SPEC
         # A settlement or reversal reaching a month whose statement is approved is carried to the next one.
         settlement_listener("clearing", statement_settlement_listener)

@@ -543,3 +543,12 @@ class AuditFinding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.settlement_id} {self.field}"
+
+
+class ClearingReport(Statement):
+    """The report of cleared, deducted and paid amounts per fund and facility by month (a page, no table)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("clearing by fund and facility")
+        verbose_name_plural = _("clearing by fund and facility")

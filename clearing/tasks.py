@@ -3,6 +3,7 @@
 import datetime
 
 from celery import shared_task
+from django.utils import timezone
 
 from clearing.statements import last_full_month, statements_build
 
@@ -13,3 +14,12 @@ def clearing_month_task(month: str | None = None) -> str:
     credit run, and safe to run again (drafts that did not change are left untouched)."""
     day = datetime.date.fromisoformat(f"{month}-01") if month else last_full_month()
     return str(statements_build(month=day))
+
+
+@shared_task(acks_late=True)
+def audit_nightly_task(day: str | None = None) -> int:
+    """Re-adjudicate a sample of yesterday's settlements (scheduled nightly)."""
+    from clearing.audit import NIGHTLY_SHARE, audit_run
+
+    when = datetime.date.fromisoformat(day) if day else timezone.localdate() - datetime.timedelta(days=1)
+    return audit_run(first_day=when, last_day=when, share=NIGHTLY_SHARE).pk

@@ -24,6 +24,9 @@ SCHEDULES = [
     {"name": "clearing: statements of the last full month (2nd of the month)",
      "task": "clearing.tasks.clearing_month_task",
      "crontab": {"minute": "0", "hour": "4", "day_of_month": "2", "month_of_year": "*", "day_of_week": "*"}},
+    # After the supervision rules (02:30): a sample of yesterday's settlements re-adjudicated.
+    {"name": "clearing: re-adjudicate a sample of yesterday's settlements (nightly)",
+     "task": "clearing.tasks.audit_nightly_task", "crontab": {"minute": "45", "hour": "2", **DAILY}},
     # A worker that died mid-import leaves its job "running"; this marks it failed (its transaction rolled back).
     {"name": "core: fail import jobs whose worker died (every 10 minutes)",
      "task": "core.tasks.import_jobs_fail_stale_task",
