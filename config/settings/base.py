@@ -3,6 +3,7 @@
 Unset `DATABASE_URL`: an SQLite file beside the code. Unset `CELERY_BROKER_URL`: tasks run in-process.
 """
 
+import datetime
 from pathlib import Path
 
 import environ
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "import_export",
     "simple_history",
     "django_celery_beat",
+    "axes",
     "core",
     "policies",
     "accounts",
@@ -67,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login with the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 if "replica" in DATABASES:
     # Outside the session middleware: the session a login saves counts as the request's write.
@@ -112,6 +116,25 @@ MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "media/"
 
 LOGIN_URL = "admin:login"
+
+# Every browser session is a staff member's (partners use tokens): it ends with the browser, and after a working
+# day at the latest.
+SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_SECONDS", default=8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT failed logins a username is locked, from any address,
+# and so is an address, for any username, for AXES_COOLOFF_TIME; a successful login clears its own failures. Failed
+# and locked attempts are listed in the admin (访问尝试), where deleting an attempt unlocks at once. The API's tokens
+# and the gateway's credentials are not passwords: axes does not see them.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "core.auth.client_ip"
+# Proxies in front of the app that append to X-Forwarded-For (nginx in deploy/: 1); 0: REMOTE_ADDR is the client.
+PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0)
 
 # `seed_demo` writes made-up enrollees, settlements and staff logins: refused where this is False (production)
 # unless given --force.

@@ -21,6 +21,8 @@ if CACHES["default"]["BACKEND"].rsplit(".", 1)[-1] in ("LocMemCache", "DummyCach
     raise ImproperlyConfigured("Production needs CACHE_URL pointing at a cache the workers share, e.g. "
                                "rediscache://127.0.0.1:6379/1.")
 
+# nginx (deploy/nginx) appends the client's address to X-Forwarded-For: login throttling counts that address.
+PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=1)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SESSION_COOKIE_SECURE = True
