@@ -603,6 +603,9 @@ class PartnerTokenForm(forms.Form):
         facility = Facility.objects.filter(fixmedins_code=code).first()
         if facility is None:
             raise forms.ValidationError(_("no designated facility has the code %(code)s"), params={"code": code})
+        if not facility.designated_on(timezone.localdate()):
+            raise forms.ValidationError(_("facility %(code)s is not designated today: its token could do nothing"),
+                                        params={"code": code})
         return facility
 
 

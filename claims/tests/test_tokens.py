@@ -1,7 +1,9 @@
+import datetime
 import io
 
 import pytest
 from django.core.management import call_command
+from django.core.management import execute_from_command_line as call_command_from_argv
 from django.core.management.base import CommandError
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.test import APIRequestFactory
@@ -36,6 +38,28 @@ def test_command_refuses_an_unknown_facility():
     with pytest.raises(CommandError, match="unknown facility"):
         call_command("create_partner_token", "NOPE")
     assert not PartnerToken.objects.exists()
+
+
+@pytest.mark.parametrize(("begndate", "enddate"), [
+    (datetime.date(2020, 1, 1), datetime.date(2025, 3, 19)),  # designation ended yesterday
+    (datetime.date(2025, 3, 21), None),  # designated from tomorrow
+])
+def test_command_refuses_a_facility_not_designated_today(api_today, begndate, enddate):
+    # Today is 2025-03-20 (api_today): a token of either facility would get 403 on every call.
+    FacilityFactory(fixmedins_code="HNOTTODAY", begndate=begndate, enddate=enddate)
+    with pytest.raises(CommandError, match="not designated today"):
+        call_command("create_partner_token", "HNOTTODAY")
+    assert not PartnerToken.objects.exists()
+    # The command line's exit status is 1.
+    with pytest.raises(SystemExit) as exited:
+        call_command_from_argv(["manage.py", "create_partner_token", "HNOTTODAY"])
+    assert exited.value.code == 1 and not PartnerToken.objects.exists()
+
+
+def test_command_accepts_the_last_day_of_a_designation(api_today):
+    FacilityFactory(fixmedins_code="HLASTDAY", begndate=datetime.date(2020, 1, 1), enddate=api_today)
+    call_command("create_partner_token", "HLASTDAY", stdout=io.StringIO())
+    assert PartnerToken.objects.get().facility.fixmedins_code == "HLASTDAY"
 
 
 def test_revoked_or_wrong_tokens_are_refused_and_no_header_is_anonymous():
