@@ -56,6 +56,7 @@ POCKETS = (CURRENT, HISTORICAL)
 OWN = "own"
 POOLED_FUND = "310100"
 SUPPLEMENTARY_FUND = "LOCAL_SUPP"
+FUND_PAY_TYPES = (POOLED_FUND, SUPPLEMENTARY_FUND)  # every `setldetail` lists these, in this order
 
 STEP_LINES = "lines"
 STEP_SEP_PAY = "sep_pay"  # only when separately paid drugs are settled apart, right after STEP_LINES

@@ -12,6 +12,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import Enrollment, FamilyLink, InsuType, Person, PersonalAccount
 from claims.models import Accumulator, Facility, Item, Recognition, Settlement
+from core.api_fields import ContractDateRangeField
 from core.cache import process_cache
 from core.queries import columns_of, for_update, instance_from_row, instances_where, only_row, placeholders
 from policies.models import Region
@@ -181,6 +182,7 @@ class SettlementFilter(django_filters.FilterSet):
     """`setl_date_after` and `setl_date_before`, both inclusive."""
 
     setl_date = django_filters.DateFromToRangeFilter()
+    setl_date.field_class = ContractDateRangeField
 
     class Meta:
         model = Settlement

@@ -36,6 +36,7 @@ from claims.models import (
     SettlementStatus,
 )
 from claims.selectors import Patient, accumulator_locked, catalog_items, settlement_patient
+from core.money import ZERO
 from core.queries import instances_insert, only_row
 from policies.cache import policy_version_resolved
 from policies.errors import PolicyError
@@ -275,10 +276,17 @@ def settlement_answer(*, visit: Visit, result: engine.Adjudication, setl_id: str
         "fixmedins_code": visit.facility.fixmedins_code,
         "policy_version": visit.version.code if visit.version else "",
         **{name: _money(getattr(result, name)) for name in MONEY_FIELDS},
-        "setldetail": [{"fund_pay_type": f.fund_pay_type, "fund_payamt": _money(f.fund_payamt)}
-                       for f in result.setldetail],
+        "setldetail": setldetail_of(result),
         "warnings": [str(w) for w in result.warnings],
     }
+
+
+def setldetail_of(result: engine.Adjudication) -> list[dict[str, str]]:
+    """One row per fund, in one order, whatever paid (0.00 for a fund that paid nothing): a partner's system reads
+    the same shape for every settlement."""
+    paid = {f.fund_pay_type: f.fund_payamt for f in result.setldetail}
+    return [{"fund_pay_type": fund_type, "fund_payamt": _money(paid.get(fund_type, ZERO))}
+            for fund_type in engine.FUND_PAY_TYPES]
 
 
 MONEY_FIELDS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
@@ -321,7 +329,8 @@ def existing_answer(facility: Facility, medins_setl_id: str, digest: str) -> dic
         raise ClaimError(ClaimError.IDEMPOTENCY_CONFLICT,
                          _("medins_setl_id %(id)s was settled with another request (settlement %(setl_id)s)")
                          % {"id": medins_setl_id, "setl_id": existing.setl_id})
-    return existing.response
+    # The first answer as it stands now: a retry of a settlement reversed since learns it was reversed.
+    return settlement_current(existing)
 
 
 def settlement_create(*, facility: Facility, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:

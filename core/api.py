@@ -1,8 +1,13 @@
-"""The API's one exception handler: every error is `{err_code, err_msg}`."""
+"""The API's one exception handler: every error is `{err_code, err_msg}`; and the middleware that makes the same
+true of the errors Django answers before or around a view (an unknown path, a body too large, a bad host)."""
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -53,6 +58,14 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         return error_response("INVALID_REQUEST", validation_text(exc.detail))
     if isinstance(exc, exceptions.ParseError):
         return error_response("INVALID_REQUEST", str(exc.detail))
+    if isinstance(exc, RequestDataTooBig):
+        return error_response("INVALID_REQUEST", _("the request body is larger than %(max)s bytes")
+                              % {"max": settings.DATA_UPLOAD_MAX_MEMORY_SIZE})
+    if isinstance(exc, TooManyFieldsSent):
+        return error_response("INVALID_REQUEST", _("the request has more than %(max)s fields")
+                              % {"max": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS})
+    if isinstance(exc, SuspiciousOperation):
+        return error_response("INVALID_REQUEST", _("Bad request."))
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         return error_response("NOT_AUTHENTICATED", str(exc.detail), status.HTTP_403_FORBIDDEN)
     if isinstance(exc, exceptions.PermissionDenied):
@@ -66,3 +79,38 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         detail = getattr(exc, "detail", "")
         response.data = {"err_code": getattr(exc, "default_code", "ERROR").upper(), "err_msg": str(detail)}
     return response
+
+
+API_PATH = "/api/"
+STATUS_ERRORS = {
+    400: ("INVALID_REQUEST", gettext_lazy("the request could not be read")),
+    401: ("NOT_AUTHENTICATED", gettext_lazy("Authentication credentials were not provided.")),
+    403: ("FORBIDDEN", gettext_lazy("You do not have permission to perform this action.")),
+    404: ("NOT_FOUND", gettext_lazy("no such path in the API (the paths are listed at /api/v1/docs/)")),
+    405: ("METHOD_NOT_ALLOWED", gettext_lazy("this method is not allowed here")),
+    413: ("INVALID_REQUEST", gettext_lazy("the request is too large")),
+}
+SERVER_ERROR = ("SERVER_ERROR", gettext_lazy("the server could not answer; the same request may be sent again"))
+
+
+class ApiErrorsAsJsonMiddleware:
+    """Under /api/, an error answered outside the views' exception handler (Django's 404 for an unknown path,
+    its 400 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE or a bad Host header, a 500) becomes `{err_code, err_msg}`
+    JSON with the same status, as CONTRACT.md promises for every API error. First in MIDDLEWARE: it sees what every
+    other middleware answered."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (response.status_code < 400 or not request.path.startswith(API_PATH)
+                or response.get("Content-Type", "").startswith("application/json")):
+            return response
+        code, message = STATUS_ERRORS.get(response.status_code, SERVER_ERROR if response.status_code >= 500
+                                          else ("ERROR", response.reason_phrase))
+        answer = JsonResponse({"err_code": code, "err_msg": str(message)}, status=response.status_code)
+        for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+            if header in response:
+                answer[header] = response[header]
+        return answer

@@ -15,6 +15,7 @@ from django.utils.translation import pgettext_lazy
 
 from accounts.models import EntryKind, Relation
 from claims.models import CrossRegion, Facility, FacilityType, HospitalLevel
+from core.parsers import contract_month
 from policies.models import EnrolleeClass, Region
 from reports import selectors
 from reports.charts import Chart, single
@@ -55,10 +56,11 @@ def _enrollee_class_labels() -> dict[str, str]:
 
 
 def parse_month(value: str) -> datetime.date:
-    try:
-        return datetime.datetime.strptime(value, "%Y-%m").date()
-    except (TypeError, ValueError):
-        raise forms.ValidationError(_("Enter a month as YYYY-MM.")) from None
+    # ASCII digits, two-digit month: strptime alone would read "2025-3" and fullwidth digits.
+    month = contract_month(value)
+    if month is None:
+        raise forms.ValidationError(_("Enter a month as YYYY-MM."))
+    return month
 
 
 class MonthField(forms.Field):

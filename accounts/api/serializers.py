@@ -3,15 +3,14 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from accounts.models import ContributionKind, RelativeContribution
-from core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
+from core.api_fields import ContractYearField, MoneyInputField
 
 
 class RelativeContributionInputSerializer(serializers.Serializer):
     relative_psn_no = serializers.CharField(max_length=30)
     kind = serializers.ChoiceField(choices=ContributionKind.choices)
-    year = serializers.IntegerField(min_value=2000, max_value=2100)
-    amount = serializers.DecimalField(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES,
-                                      min_value=Decimal("0.01"))
+    year = ContractYearField(min_value=2000, max_value=2100)
+    amount = MoneyInputField(min_value=Decimal("0.01"), help_text="money: a string, at most 2 decimals")
     reference = serializers.CharField(max_length=64, help_text="the collecting body's payment order; idempotency key")
 
 

@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from accounts.models import Enrollment, Person
 from claims.selectors import person_account
+from core.api_fields import ContractDateField, ContractYearField, MoneyInputField, QuantityField
 from core.certno import certno_clean
 from core.money import FEN, MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO, fen
 
@@ -116,8 +117,8 @@ class AccountOutputSerializer(serializers.Serializer):
 
 
 class AccumulatorQuerySerializer(serializers.Serializer):
-    year = serializers.IntegerField(min_value=1900, max_value=2099,
-                                    help_text="the calendar year in which the benefit year starts")
+    year = ContractYearField(min_value=1900, max_value=2099,
+                             help_text="the calendar year in which the benefit year starts, YYYY")
 
 
 class AccumulatorBucketSerializer(serializers.Serializer):
@@ -136,10 +137,10 @@ class AccumulatorsOutputSerializer(serializers.Serializer):
 
 class SettlementItemInputSerializer(serializers.Serializer):
     item_code = serializers.CharField(max_length=50)
-    qty = serializers.DecimalField(max_digits=12, decimal_places=4, min_value=Decimal("0.0001"),
-                                   help_text="greater than 0, up to 4 decimals")
-    price = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=Decimal(0),
-                                     help_text="unit price, 0 or more, up to 4 decimals")
+    qty = QuantityField(max_digits=12, decimal_places=4, min_value=Decimal("0.0001"),
+                        help_text="greater than 0, up to 4 decimals: a JSON integer or a string of ASCII digits")
+    price = MoneyInputField(min_value=Decimal(0),
+                            help_text="unit price, money: a string, 0 or more, at most 2 decimals (\"12.50\")")
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, Mapping):
@@ -155,7 +156,7 @@ class SettlementRequestSerializer(serializers.Serializer):
     psn_no = psn_no_field()
     med_type = serializers.ChoiceField(choices=[("11", "general outpatient"), ("13", "emergency"),
                                                 ("14", "chronic or special disease"), ("41", "pharmacy purchase")])
-    setl_date = serializers.DateField(input_formats=["%Y-%m-%d"], help_text="the service date, YYYY-MM-DD")
+    setl_date = ContractDateField(help_text="the service date, YYYY-MM-DD")
     dise_codg = serializers.CharField(max_length=20, required=False, allow_blank=True, allow_null=True, default="",
                                       help_text="the disease code; required when med_type is 14")
     ext_rx = serializers.BooleanField(default=False, help_text="an external prescription filled at a pharmacy")

@@ -45,7 +45,9 @@ JINAN_ANSWER = {
     "overlmt_selfpay": "32.00", "preselfpay_amt": "2.80", "inscp_scp_amt": "325.20", "act_pay_dedc": "200.00",
     "hifp_pay": "87.64", "oth_pay": "0.00", "fund_pay_sumamt": "87.64", "psn_part_amt": "292.16",
     "acct_pay": "292.16", "acct_mulaid_pay": "0.00", "psn_cash_pay": "0.00", "balc": "207.84",
-    "setldetail": [{"fund_pay_type": "310100", "fund_payamt": "87.64"}],
+    # Every fund has its row, whatever paid (Jinan has no supplementary fund: 0.00).
+    "setldetail": [{"fund_pay_type": "310100", "fund_payamt": "87.64"},
+                   {"fund_pay_type": "LOCAL_SUPP", "fund_payamt": "0.00"}],
     "warnings": ["item X99 is not in the catalog: settled as class C (out of scope)"],
 }
 
@@ -89,8 +91,10 @@ def test_a_retry_answers_200_with_the_first_answer_and_another_body_409(world, j
     api = partner(world["facilities"]["JN1"], jinan)
     first = api.post(SETTLEMENTS, body(jinan.psn_no, *JINAN_ITEMS), format="json").json()
     # The same request with numbers written otherwise, keys in another order and the defaults spelled out.
-    same = {"items": [{"price": 55, "qty": "6.000", "item_code": "A50"}, {"item_code": "B30", "qty": 1, "price": "30"},
-                      {"item_code": "C", "qty": "1", "price": "12.50"}, {"item_code": "X99", "qty": 1, "price": 7.3}],
+    # (Money is always a string, CONTRACT.md.)
+    same = {"items": [{"price": "55.0", "qty": "6.000", "item_code": "A50"},
+                      {"item_code": "B30", "qty": 1, "price": "30"},
+                      {"item_code": "C", "qty": "1", "price": "12.50"}, {"item_code": "X99", "qty": 1, "price": "7.3"}],
             "setl_date": "2025-03-10", "med_type": "11", "psn_no": jinan.psn_no, "medins_setl_id": "M1",
             "ext_rx": False, "acct_used_flag": "1", "dise_codg": ""}
     retry = api.post(SETTLEMENTS, same, format="json")
@@ -185,7 +189,8 @@ def test_mutual_aid_through_the_api(world):
                       format="json").json()
     assert (answer["insutype"], answer["policy_version"], answer["fund_pay_sumamt"], answer["acct_pay"],
             answer["acct_mulaid_pay"], answer["psn_cash_pay"], answer["setldetail"]) == (
-        "", "", "0.00", "0.00", "60.00", "40.00", [])
+        "", "", "0.00", "0.00", "60.00", "40.00",
+        [{"fund_pay_type": "310100", "fund_payamt": "0.00"}, {"fund_pay_type": "LOCAL_SUPP", "fund_payamt": "0.00"}])
     assert api.get(f"/api/v1/persons/{parent.psn_no}/account/").json()["pockets"] == {
         "current": "1000.00", "historical": "0.00"}
 

@@ -40,7 +40,8 @@ def test_a_mixed_bill_settles_both_parts_and_its_reversal_restores_both_buckets(
             answer["hifp_pay"], answer["fund_pay_sumamt"], answer["acct_pay"], answer["psn_cash_pay"],
             answer["balc"]) == ("1300.00", "100.00", "1200.00", "200.00", "700.00", "700.00", "600.00", "0.00",
                                 "400.00")
-    assert answer["setldetail"] == [{"fund_pay_type": "310100", "fund_payamt": "700.00"}]
+    assert answer["setldetail"] == [{"fund_pay_type": "310100", "fund_payamt": "700.00"},
+                                    {"fund_pay_type": "LOCAL_SUPP", "fund_payamt": "0.00"}]
     assert counters(p) == {"general": ("200.00", "70.00"), "sep_pay": ("0.00", "630.00")}
     settlement = Settlement.objects.get(setl_id=answer["setl_id"])
     assert (settlement.bucket, settlement.sep_bucket, settlement.sep_hifp_pay) == (

@@ -99,7 +99,8 @@ def test_a_whole_visit_answers_the_rest_apis_numbers(world, jinan, his):
     expected = {k: v for k, v in JINAN_ANSWER.items() if k not in ("setldetail", "warnings")}
     assert setlinfo == {**expected, "setl_id": setlinfo["setl_id"], "medins_setl_id": settle_msgid,
                         "psn_no": jinan.psn_no, "mdtrt_id": mdtrt_id}
-    assert answer["output"]["setldetail"] == [{"fund_pay_type": "310100", "fund_payamt": "87.64"}]
+    assert answer["output"]["setldetail"] == [{"fund_pay_type": "310100", "fund_payamt": "87.64"},
+                                              {"fund_pay_type": "LOCAL_SUPP", "fund_payamt": "0.00"}]
     assert "X99" in answer["warn_msg"]
     assert answer["inf_refmsgid"].startswith("370100") and len(answer["inf_refmsgid"]) == 30
     assert len(answer["refmsg_time"]) == 17 and len(answer["respond_time"]) == 17

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from core.api_fields import ContractDateField
 from core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from policies.models import (
     RATE_DECIMAL_PLACES,
@@ -26,8 +27,8 @@ def rate_field(**kwargs: object) -> serializers.DecimalField:
 
 
 class PolicyQuerySerializer(serializers.Serializer):
-    admdvs = serializers.RegexField(r"^\d{6}$", help_text="region code, e.g. 370100")
-    date = serializers.DateField(help_text="the service date, YYYY-MM-DD")
+    admdvs = serializers.RegexField(r"^[0-9]{6}$", help_text="region code, e.g. 370100")
+    date = ContractDateField(help_text="the service date, YYYY-MM-DD")
     insutype = serializers.ChoiceField(choices=[("310", "employee"), ("390", "resident")], default="310",
                                        help_text="310 employee (default) or 390 resident insurance")
 

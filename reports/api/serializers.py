@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from core.api_fields import ContractMonthField
+
 
 class ReportColumnSerializer(serializers.Serializer):
     key = serializers.CharField()
@@ -21,9 +23,9 @@ class ReportOutputSerializer(serializers.Serializer):
 
 
 class ReconciliationQuerySerializer(serializers.Serializer):
-    month = serializers.RegexField(r"^\d{4}-\d{2}$", required=False, help_text="YYYY-MM")
-    month_from = serializers.RegexField(r"^\d{4}-\d{2}$", required=False, help_text="YYYY-MM")
-    month_to = serializers.RegexField(r"^\d{4}-\d{2}$", required=False, help_text="YYYY-MM")
+    month = ContractMonthField(required=False, help_text="YYYY-MM")
+    month_from = ContractMonthField(required=False, help_text="YYYY-MM")
+    month_to = ContractMonthField(required=False, help_text="YYYY-MM")
 
 
 class FundPaymentSerializer(serializers.Serializer):
