@@ -20,6 +20,7 @@ class ClaimError(Exception):
     CROSS_REGION_NOT_FILED = "CROSS_REGION_NOT_FILED"
     ALREADY_SETTLED = "ALREADY_SETTLED"
     NO_ACCOUNT = "NO_ACCOUNT"
+    AMOUNT_IMPLAUSIBLE = "AMOUNT_IMPLAUSIBLE"  # a line or bill over the version's plausibility limit
 
     def __init__(self, err_code: str, err_msg: str | Promise) -> None:
         self.err_code = err_code

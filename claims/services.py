@@ -36,7 +36,7 @@ from claims.models import (
     SettlementStatus,
 )
 from claims.selectors import Patient, accumulator_locked, catalog_items, settlement_patient
-from core.money import ZERO
+from core.money import ZERO, fen
 from core.queries import instances_insert, only_row
 from policies.cache import policy_version_resolved
 from policies.errors import PolicyError
@@ -228,6 +228,7 @@ def visit_resolve(*, facility: Facility, data: dict[str, Any]) -> Visit:
         year_start = version.benefit_year_start_for(day)
 
     lines, items = bill_lines(data["items"])
+    plausibility_check(version or _facility_version(facility, day), lines)
     sep_terms = None
     if terms is not None and terms.fund_pays and any(line.sep_pay for line in lines):
         sep_terms = sep_pay_terms_for(version)
@@ -236,6 +237,34 @@ def visit_resolve(*, facility: Facility, data: dict[str, Any]) -> Visit:
                   cross_region=cross_region, rate_cut=rate_cut)
     visit.payers = _payers(patient, day, data.get("mulaid_psn_no") or None)
     return visit
+
+
+def _facility_version(facility: Facility, day: datetime.date) -> PolicyVersion | None:
+    """The version in force where the facility is: the limits for a patient with no employee insurance here."""
+    try:
+        return policy_version_resolved(facility.region.admdvs, day)
+    except PolicyError:
+        return None
+
+
+def plausibility_check(version: PolicyVersion | None, lines: list[engine.LineIn]) -> None:
+    """Refuse a bill line or a bill above the version's plausibility limits (AMOUNT_IMPLAUSIBLE), before anything is
+    computed or locked: no price limit or cap may make such a bill cost the fund."""
+    if version is None:
+        return
+    amounts = [fen(line.qty * line.price) for line in lines]
+    for number, (line, amount) in enumerate(zip(lines, amounts, strict=True), start=1):
+        if amount > version.plausible_line_max:
+            raise ClaimError(ClaimError.AMOUNT_IMPLAUSIBLE,
+                             _("line %(n)s (%(code)s) comes to %(amount)s, above %(version)s's plausibility limit "
+                               "of %(limit)s a line") % {"n": number, "code": line.item_code, "amount": amount,
+                                                           "version": version.code,
+                                                           "limit": version.plausible_line_max})
+    total = sum(amounts, ZERO)
+    if total > version.plausible_bill_max:
+        raise ClaimError(ClaimError.AMOUNT_IMPLAUSIBLE,
+                         _("the bill comes to %(amount)s, above %(version)s's plausibility limit of %(limit)s a bill")
+                         % {"amount": total, "version": version.code, "limit": version.plausible_bill_max})
 
 
 def _pockets(account: PersonalAccount | None) -> engine.Pockets | None:

@@ -152,6 +152,7 @@ class PolicyVersionAdmin(SimpleHistoryAdmin):
                                    ("cross_region_unfiled", "cross_region_rate_cut")]}),
         (_("Separately paid drugs and claim review"), {"fields": [("sep_pay_rate", "sep_pay_annual_cap",
                                                                     "sep_pay_bucket"), "review_extrapolate"]}),
+        (_("Plausibility limits"), {"fields": [("plausible_line_max", "plausible_bill_max")]}),
         (_("Rule tables"), {"fields": ["rule_tables"]}),
         (_("Lifecycle and rule history"), {"classes": ["collapse"], "fields": ["audit_trail"]}),
     ]

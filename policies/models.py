@@ -13,6 +13,7 @@ from django.db.models.functions import Length
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core.money import FEN
 from core.money import money_field as core_money_field
 
 admdvs_validator = RegexValidator(r"^\d{6}$", _("a region code is six digits"))
@@ -60,6 +61,12 @@ PSN_TYPE_CODES = IN_SERVICE_PSN_TYPES + RETIRED_PSN_TYPES
 
 RATE_MAX_DIGITS = 5
 RATE_DECIMAL_PLACES = 4
+
+# Plausibility limits of a new version (seed_policies sets them on the seeded ones): an outpatient bill line above
+# 100,000 yuan or a bill above 200,000 is no outpatient visit (a year of haemodialysis is capped at 60,000; the
+# dearest separately paid drugs cost tens of thousands a dose).
+PLAUSIBLE_LINE_MAX = Decimal("100000.00")
+PLAUSIBLE_BILL_MAX = Decimal("200000.00")
 
 
 def psn_types_validator(value: str) -> None:
@@ -176,6 +183,14 @@ class PolicyVersion(models.Model):
         _("extrapolate review deductions"), default=False,
         help_text=_("a random review sample's error rate (the fund's share it refused ÷ the fund payments it "
                     "checked) is applied to the facility's whole month, not only to the claims it refused"))
+    # Plausibility: a bill line or a bill above these is refused (AMOUNT_IMPLAUSIBLE) before anything is computed,
+    # whatever the catalog's price limits; supervision ranks a settled one above every other alert.
+    plausible_line_max = core_money_field(
+        _("plausibility limit per bill line"), default=PLAUSIBLE_LINE_MAX, validators=[MinValueValidator(FEN)],
+        help_text=_("a bill line (quantity × price) above this is refused as implausible"))
+    plausible_bill_max = core_money_field(
+        _("plausibility limit per bill"), default=PLAUSIBLE_BILL_MAX, validators=[MinValueValidator(FEN)],
+        help_text=_("a bill whose total is above this is refused as implausible"))
     history = HistoricalRecords()
 
     class Meta:
@@ -197,6 +212,8 @@ class PolicyVersion(models.Model):
                                    name="policyversion_cross_region_unfiled_valid"),
             models.CheckConstraint(condition=Q(cross_region_rate_cut__gte=0, cross_region_rate_cut__lte=1),
                                    name="policyversion_cross_region_rate_cut_0_1"),
+            models.CheckConstraint(condition=Q(plausible_line_max__gt=0, plausible_bill_max__gt=0),
+                                   name="policyversion_plausibility_limits_positive"),
             models.CheckConstraint(condition=Q(sep_pay_rate__isnull=True) | Q(sep_pay_rate__gte=0, sep_pay_rate__lte=1),
                                    name="policyversion_sep_pay_rate_0_1"),
         ]

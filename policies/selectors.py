@@ -317,6 +317,8 @@ def policy_version_tables(version: PolicyVersion) -> list[Table]:
         (_("unfiled visits in another region"), [_unfiled_rule(version)]),
         (_("separately paid drugs"), [_sep_pay_text(version)]),
         (_("extrapolate review deductions"), [fmt_bool(version.review_extrapolate)]),
+        (_("plausibility limit per bill line"), [fmt_money(version.plausible_line_max)]),
+        (_("plausibility limit per bill"), [fmt_money(version.plausible_bill_max)]),
     ])]
 
     refs = list(version.reference_values.all())

@@ -156,6 +156,9 @@ def payment_method_problems(version: PolicyVersion, rules: list[BenefitRule]) ->
     elif version.sep_pay_rate is not None and version.sep_pay_bucket in {r.bucket for r in rules}:
         problems.append(_("separately paid drugs need a bucket of their own, not %(bucket)s of the benefit rules")
                         % {"bucket": version.sep_pay_bucket})
+    if version.plausible_line_max > version.plausible_bill_max:
+        problems.append(_("the plausibility limit per bill line (%(line)s) is above the limit per bill (%(bill)s)")
+                        % {"line": version.plausible_line_max, "bill": version.plausible_bill_max})
     return problems
 
 

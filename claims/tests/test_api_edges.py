@@ -201,3 +201,61 @@ def test_setldetail_has_one_shape_whatever_paid(world, jinan):
                        [("310100", "0.00"), ("LOCAL_SUPP", "0.00")],
                        [("310100", "0.00"), ("LOCAL_SUPP", "0.00")]]
     assert all(set(a) == set(answers[0]) for a in answers)
+
+
+# --- plausibility limits (the version's; seeded 100,000.00 a line, 200,000.00 a bill) ----------------------------
+
+def test_the_9_999_989_999_99_bill_is_refused_as_implausible(world, jinan):
+    # The attack of issue 11: one line of 9,999,989,999.99 got 2,000,000,000.00 from the fund. Refused before any
+    # lock or write, through preview and settle alike; no settlement, no accumulator, the account untouched.
+    api = partner(world["facilities"]["JN1"], jinan)
+    for path in (SETTLEMENTS, f"{SETTLEMENTS}preview/"):
+        response = api.post(path, body(jinan.psn_no, ("A50", "1", "9999989999.99")), format="json")
+        assert error_of(response) == (400, "AMOUNT_IMPLAUSIBLE")
+        assert response.json()["err_msg"] == ("line 1 (A50) comes to 9999989999.99, above JN-2024's plausibility "
+                                              "limit of 100000.00 a line")
+    assert not Settlement.objects.exists() and not Accumulator.objects.exists()
+    assert api.get(f"/api/v1/persons/{jinan.psn_no}/account/").json()["balc"] == "500.00"
+
+
+def test_a_bill_over_the_limit_of_its_lines_together_is_refused(world, jinan):
+    # Three lines of 99,999.99 each: every line under 100,000.00, the bill 299,999.97 over 200,000.00.
+    api = partner(world["facilities"]["JN1"], jinan)
+    response = api.post(SETTLEMENTS, body(jinan.psn_no, *[("C", "1", "99999.99")] * 3), format="json")
+    assert error_of(response) == (400, "AMOUNT_IMPLAUSIBLE")
+    assert response.json()["err_msg"] == ("the bill comes to 299999.97, above JN-2024's plausibility limit of "
+                                          "200000.00 a bill")
+    assert not Settlement.objects.exists()
+
+
+def test_a_bill_at_the_limits_settles(world, jinan):
+    # Exactly the limits: two lines of 100,000.00 (qty 2 × 50,000.00 and 1 × 100,000.00), the bill 200,000.00.
+    # Class C, out of scope: the account pays its 500.00, cash the other 199,500.00.
+    api = partner(world["facilities"]["JN1"], jinan)
+    response = api.post(SETTLEMENTS, body(jinan.psn_no, ("C", "2", "50000.00"), ("C", "1", "100000.00")),
+                        format="json")
+    assert response.status_code == 201, response.json()
+    assert (response.json()["medfee_sumamt"], response.json()["acct_pay"], response.json()["psn_cash_pay"]) == (
+        "200000.00", "500.00", "199500.00")
+
+
+def test_the_limits_are_the_versions(world, jinan):
+    from core.cache import process_caches_clear
+    from policies.models import PolicyVersion
+
+    PolicyVersion.objects.filter(code="JN-2024").update(plausible_line_max="10.00", plausible_bill_max="15.00")
+    process_caches_clear()  # an UPDATE sends no signal
+    api = partner(world["facilities"]["JN1"], jinan)
+    assert error_of(api.post(SETTLEMENTS, body(jinan.psn_no, ("C", "1", "10.01")), format="json")) == (
+        400, "AMOUNT_IMPLAUSIBLE")
+    assert error_of(api.post(SETTLEMENTS, body(jinan.psn_no, ("C", "1", "10.00"), ("C", "1", "5.01")),
+                             format="json")) == (400, "AMOUNT_IMPLAUSIBLE")
+    assert api.post(SETTLEMENTS, body(jinan.psn_no, ("C", "1", "10.00"), ("C", "1", "5.00")),
+                    format="json").status_code == 201
+
+
+def test_a_person_without_insurance_is_held_to_the_facilitys_regions_limits(world):
+    nobody = PersonFactory(brdy=D(2015, 6, 1))
+    api = partner(world["facilities"]["SH1"], nobody)
+    response = api.post(SETTLEMENTS, body(nobody.psn_no, ("C", "1", "9999989999.99")), format="json")
+    assert error_of(response) == (400, "AMOUNT_IMPLAUSIBLE") and "SH-2023-07" in response.json()["err_msg"]

@@ -93,6 +93,11 @@ class SepPayOutputSerializer(serializers.Serializer):
     bucket = serializers.CharField(source="sep_pay_bucket")
 
 
+class PlausibilityOutputSerializer(serializers.Serializer):
+    line_max = money(source="plausible_line_max", help_text="a bill line above this is refused (AMOUNT_IMPLAUSIBLE)")
+    bill_max = money(source="plausible_bill_max", help_text="a bill above this is refused (AMOUNT_IMPLAUSIBLE)")
+
+
 class OptionsOutputSerializer(serializers.Serializer):
     current_pocket_first = serializers.BooleanField()
     two_pockets = serializers.BooleanField()
@@ -116,12 +121,13 @@ class PolicyVersionOutputSerializer(serializers.ModelSerializer):
     payment_methods = PaymentMethodOutputSerializer(many=True)
     sep_pay = SepPayOutputSerializer(source="*", help_text="separately paid drugs (rate null: settled as ordinary "
                                                             "lines)")
+    plausibility = PlausibilityOutputSerializer(source="*")
 
     class Meta:
         model = PolicyVersion
         fields = ["code", "admdvs", "region_name", "insutype", "title", "source_document", "status", "effective_from",
                   "effective_to", "benefit_year_start", "options", "reference_values", "enrollee_classes",
-                  "benefit_rules", "credit_rules", "payment_methods", "sep_pay"]
+                  "benefit_rules", "credit_rules", "payment_methods", "sep_pay", "plausibility"]
 
     def get_benefit_year_start(self, obj: PolicyVersion) -> str:
         """MM-DD"""

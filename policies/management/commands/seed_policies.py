@@ -11,6 +11,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from policies.models import (
+    PLAUSIBLE_BILL_MAX,
+    PLAUSIBLE_LINE_MAX,
     BenefitRule,
     ClearingGroup,
     ClearingWay,
@@ -37,6 +39,9 @@ REGIONS = [("310000", "上海市"), ("370100", "济南市"), ("370200", "青岛�
 IN_SERVICE = "1101,1103"
 RETIRED = "1201,1203"
 LEVELS = ("1", "2", "3")
+# Every seeded version refuses an outpatient bill line above 100,000 yuan and a bill above 200,000
+# (policies.models.PLAUSIBLE_LINE_MAX and PLAUSIBLE_BILL_MAX, the reasoning there).
+PLAUSIBLE = {"plausible_line_max": PLAUSIBLE_LINE_MAX, "plausible_bill_max": PLAUSIBLE_BILL_MAX}
 
 
 def _general(cls: str, deductibles: tuple, rates: tuple, cap: D | None, levels: tuple = LEVELS) -> list[dict]:
@@ -77,6 +82,7 @@ SHANGHAI = {
         # CONTRACT.md: SH-2023-07 refuses unfiled visits in another region.
         "cross_region_unfiled": CrossRegionUnfiled.REFUSE, "cross_region_rate_cut": D("0"),
         "sep_pay_rate": None, "sep_pay_annual_cap": None, "sep_pay_bucket": "sep_pay", "review_extrapolate": False,
+        **PLAUSIBLE,
     },
     "reference_values": [],
     "classes": [
@@ -153,7 +159,7 @@ def _jinan(code: str, start: datetime.date, end: datetime.date | None, employer_
             "acct_pays_relative_commercial": True,
             # CONTRACT.md: JN-2024 pays unfiled visits in another region at rates 10 points lower (JN-2022 alike).
             "cross_region_unfiled": CrossRegionUnfiled.LOWER_RATE, "cross_region_rate_cut": D("0.10"),
-            **(payment["sep_pay"] if payment else NO_SEP_PAY), "review_extrapolate": False,
+            **(payment["sep_pay"] if payment else NO_SEP_PAY), "review_extrapolate": False, **PLAUSIBLE,
         },
         "reference_values": (
             [{"kind": ReferenceKind.PROVINCIAL_AVG_WAGE, "year": y, "amount": D("90000.00")} for y in years]
@@ -198,7 +204,7 @@ JINAN_RESIDENT = {
         "acct_pays_relative_resident": False, "acct_pays_relative_ltc": False,
         "acct_pays_relative_commercial": False,
         "cross_region_unfiled": CrossRegionUnfiled.REFUSE, "cross_region_rate_cut": D("0"),
-        **NO_SEP_PAY, "review_extrapolate": False,
+        **NO_SEP_PAY, "review_extrapolate": False, **PLAUSIBLE,
     },
     "reference_values": [],
     "classes": [
