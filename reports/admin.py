@@ -162,14 +162,15 @@ class SupervisionRunForm(forms.Form):
 @admin.register(Alert)
 class AlertAdmin(ReplicaReadsAdmin, HistoryAdmin):
     form = AlertReviewForm
-    list_display = ["id", "rule", "subject_type", "subject_key", "period_start", "period_end", "score", "status",
-                    "reviewer", "reviewed_at"]
-    list_filter = ["status", "rule", "subject_type", "period_start"]
+    list_display = ["id", "rank", "rule", "subject_type", "subject_key", "period_start", "period_end", "score",
+                    "status", "reviewer", "reviewed_at"]
+    list_filter = ["status", "rank", "rule", "subject_type", "period_start"]
     list_select_related = ["reviewer"]
     search_fields = ["=subject_key"]
     date_hierarchy = "period_start"
-    readonly_fields = ["rule", "subject_type", "subject_key", "person", "facility", "period_start", "period_end",
-                       "score", "finding", "evidence_table", "reviewer", "reviewed_at", "created_at", "updated_at"]
+    readonly_fields = ["rule", "rank", "subject_type", "subject_key", "person", "facility", "period_start",
+                       "period_end", "score", "finding", "evidence_table", "reviewer", "reviewed_at", "created_at",
+                       "updated_at"]
     change_list_template = "reports/admin/alert_change_list.html"
 
     def get_fields(self, request: HttpRequest, obj: Alert | None = None) -> list[str]:

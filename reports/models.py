@@ -179,6 +179,7 @@ class Rule(models.TextChoices):
     JUST_UNDER_CAP = "just_under_cap", _("repeated bills just under a cap")
     OVER_PRICE_LIMIT = "over_price_limit", _("items over their price limit")
     PHARMACY_JUMP = "pharmacy_jump", _("jump in a pharmacy's account-paid spending")
+    IMPLAUSIBLE_BILL = "implausible_bill", _("bills over the plausibility limit")
 
 
 class SupervisionSetting(models.Model):
@@ -208,6 +209,13 @@ class SubjectType(models.TextChoices):
     FACILITY = "facility", _("facility")
 
 
+class AlertRank(models.IntegerChoices):
+    """How urgent an alert is, above its score: the list shows the highest rank first."""
+
+    NORMAL = 1, _("normal")
+    HIGHEST = 9, _("highest")
+
+
 class AlertStatus(models.TextChoices):
     OPEN = "open", _("open")
     CONFIRMED = "confirmed", _("confirmed")
@@ -227,8 +235,9 @@ class Alert(models.Model):
                                  blank=True, related_name="+")
     period_start = models.DateField(_("period from"))
     period_end = models.DateField(_("period until"))
+    rank = models.PositiveSmallIntegerField(_("rank"), choices=AlertRank.choices, default=AlertRank.NORMAL)
     score = models.DecimalField(_("score"), max_digits=16, decimal_places=2, default=0,
-                                help_text=_("the measured value the threshold was compared with"))
+                                help_text=_("the money at stake in the settlements that show it (yuan)"))
     detail = models.JSONField(_("detail"), default=dict)
     settlements = models.ManyToManyField("claims.Settlement", verbose_name=_("evidence"), through="AlertEvidence",
                                          related_name="+")
@@ -244,7 +253,7 @@ class Alert(models.Model):
     class Meta:
         verbose_name = _("supervision alert")
         verbose_name_plural = _("supervision alerts")
-        ordering = ["status", "-period_start", "-score"]
+        ordering = ["status", "-rank", "-score", "-period_start"]
         permissions = [("review_alert", _("Can review supervision alerts"))]
         constraints = [
             models.UniqueConstraint(fields=["rule", "subject_key", "period_start"], name="alert_once_per_period"),

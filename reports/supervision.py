@@ -1,9 +1,14 @@
 """Supervision (基金监管): rules that look for patterns worth a reviewer's eye and raise alerts with their evidence.
 
 Each rule is a set-based query over one month's settled settlements (or the facility summary) with thresholds
-from `SupervisionSetting`; a finding names its subject (a person or a facility), its period, a score (the measured
-value) and the settlements that show it. `supervision_run` turns findings into alerts, once per rule, subject and
-period: a rerun refreshes an open alert and never touches a reviewed one. `alert_review` records the decision.
+from `SupervisionSetting`; a finding names its subject (a person or a facility), its period, a score and the
+settlements that show it. The score is the money at stake in yuan (the bills' total, or the amount the rule measures
+when that is money), so that a reviewer works down one list by what could be lost: a rule's count (visits,
+facilities, lines) stays in the finding's detail. An alert's rank comes before its score: a bill over its policy
+version's plausibility limit is of the highest rank, whatever else is open.
+
+`supervision_run` turns findings into alerts, once per rule, subject and period: a rerun refreshes an open alert and
+never touches a reviewed one. `alert_review` records the decision.
 """
 
 import datetime
@@ -14,7 +19,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -22,7 +27,16 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Person
 from claims.models import Facility, FacilityType, Settlement, SettlementLine, SettlementStatus
-from reports.models import Alert, AlertEvidence, AlertStatus, FacilityMonth, Rule, SubjectType, SupervisionSetting
+from reports.models import (
+    Alert,
+    AlertEvidence,
+    AlertRank,
+    AlertStatus,
+    FacilityMonth,
+    Rule,
+    SubjectType,
+    SupervisionSetting,
+)
 from reports.summaries import month_next
 
 EVIDENCE_LIMIT = 200
@@ -46,6 +60,9 @@ RULE_HELP: dict[str, Promise] = {
     Rule.PHARMACY_JUMP: gettext_lazy(
         "min_count: previous months averaged; ratio: this month's account-paid spending above ratio × that "
         "average; amount: and at least this much (yuan)"),
+    Rule.IMPLAUSIBLE_BILL: gettext_lazy(
+        "the limits are the policy version's (plausibility limit per bill line and per bill); min_count: such "
+        "bills at a facility in the month"),
 }
 RULE_FINDING: dict[str, Promise] = {
     Rule.MULTI_FACILITY_DAY: gettext_lazy(
@@ -62,7 +79,11 @@ RULE_FINDING: dict[str, Promise] = {
     Rule.PHARMACY_JUMP: gettext_lazy(
         "accounts paid %(account_paid)s yuan this month; the average of the previous %(previous_months)s months is "
         "%(previous_average)s yuan"),
+    Rule.IMPLAUSIBLE_BILL: gettext_lazy(
+        "%(bills)s bills over their policy version's plausibility limit, %(total)s yuan in all"),
 }
+# Every alert is of normal rank but these.
+RULE_RANK: dict[str, int] = {Rule.IMPLAUSIBLE_BILL: AlertRank.HIGHEST}
 
 # Defaults; staff change the numbers in the admin.
 DEFAULTS: dict[str, dict] = {
@@ -72,6 +93,7 @@ DEFAULTS: dict[str, dict] = {
     Rule.JUST_UNDER_CAP: {"min_count": 3, "ratio": "0.05", "amount": 200},
     Rule.OVER_PRICE_LIMIT: {"min_count": 1, "ratio": 0, "amount": 0},
     Rule.PHARMACY_JUMP: {"min_count": 3, "ratio": 2, "amount": 1000},
+    Rule.IMPLAUSIBLE_BILL: {"min_count": 1, "ratio": 0, "amount": 0},
 }
 
 
@@ -108,6 +130,10 @@ class Finding:
     detail: dict = field(default_factory=dict)
 
 
+def _yuan(value: Decimal | None) -> Decimal:
+    return Decimal(value or 0).quantize(Decimal("0.01"))
+
+
 def _settled(first: datetime.date, last: datetime.date) -> QuerySet:
     return Settlement.objects.filter(status=SettlementStatus.SETTLED, setl_date__gte=first,
                                      setl_date__lte=last).order_by()
@@ -126,7 +152,8 @@ def _evidence(qs: QuerySet, **filters: object) -> dict[object, list[int]]:
 
 def rule_multi_facility_day(s: SupervisionSetting, first: datetime.date, last: datetime.date) -> list[Finding]:
     hits = list(_settled(first, last).values("person_id", "setl_date")
-                .annotate(n=Count("facility_id", distinct=True)).filter(n__gte=max(s.min_count, 2)))
+                .annotate(n=Count("facility_id", distinct=True), stake=Sum("medfee_sumamt"))
+                .filter(n__gte=max(s.min_count, 2)))
     if not hits:
         return []
     wanted = {(h["person_id"], h["setl_date"]) for h in hits}
@@ -135,7 +162,7 @@ def rule_multi_facility_day(s: SupervisionSetting, first: datetime.date, last: d
                                .order_by("setl_date", "id").values_list("id", "person_id", "setl_date")):
         if (person_id, day) in wanted:
             evidence[(person_id, day)].append(pk)
-    return [Finding(SubjectType.PERSON, h["person_id"], h["setl_date"], h["setl_date"], Decimal(h["n"]),
+    return [Finding(SubjectType.PERSON, h["person_id"], h["setl_date"], h["setl_date"], _yuan(h["stake"]),
                     evidence[(h["person_id"], h["setl_date"])], {"facilities": h["n"]}) for h in hits]
 
 
@@ -145,10 +172,10 @@ def rule_frequent_visits(s: SupervisionSetting, first: datetime.date, last: date
     if not totals["persons"]:
         return []
     mean = Decimal(totals["visits"]) / Decimal(totals["persons"])
-    hits = [h for h in base.values("person_id").annotate(n=Count("id")).filter(n__gte=max(s.min_count, 1))
-            if Decimal(h["n"]) > s.ratio * mean]
+    hits = [h for h in base.values("person_id").annotate(n=Count("id"), stake=Sum("medfee_sumamt"))
+            .filter(n__gte=max(s.min_count, 1)) if Decimal(h["n"]) > s.ratio * mean]
     evidence = _evidence(base, person_id__in=[h["person_id"] for h in hits])
-    return [Finding(SubjectType.PERSON, h["person_id"], first, last, Decimal(h["n"]), evidence[h["person_id"]],
+    return [Finding(SubjectType.PERSON, h["person_id"], first, last, _yuan(h["stake"]), evidence[h["person_id"]],
                     {"visits": h["n"], "mean_visits": f"{mean:.2f}"}) for h in hits]
 
 
@@ -173,9 +200,10 @@ def rule_just_under_cap(s: SupervisionSetting, first: datetime.date, last: datet
         return []
     low = (s.amount * (1 - s.ratio)).quantize(Decimal("0.01"))
     base = _settled(first, last).filter(medfee_sumamt__gte=low, medfee_sumamt__lt=s.amount)
-    hits = list(base.values("person_id").annotate(n=Count("id")).filter(n__gte=max(s.min_count, 2)))
+    hits = list(base.values("person_id").annotate(n=Count("id"), stake=Sum("medfee_sumamt"))
+                .filter(n__gte=max(s.min_count, 2)))
     evidence = _evidence(base, person_id__in=[h["person_id"] for h in hits])
-    return [Finding(SubjectType.PERSON, h["person_id"], first, last, Decimal(h["n"]), evidence[h["person_id"]],
+    return [Finding(SubjectType.PERSON, h["person_id"], first, last, _yuan(h["stake"]), evidence[h["person_id"]],
                     {"bills": h["n"], "cap": f"{s.amount:.2f}", "from": f"{low:.2f}"}) for h in hits]
 
 
@@ -195,7 +223,8 @@ def rule_over_price_limit(s: SupervisionSetting, first: datetime.date, last: dat
                                        .distinct().order_by("settlement_id")):
         if len(evidence[facility_id]) < EVIDENCE_LIMIT:
             evidence[facility_id].append(settlement_id)
-    return [Finding(SubjectType.FACILITY, facility_id, first, last, Decimal(n), evidence[facility_id],
+    # The money at stake is what the lines were priced over their limits.
+    return [Finding(SubjectType.FACILITY, facility_id, first, last, over, evidence[facility_id],
                     {"lines": n, "overlmt_selfpay": f"{over:.2f}"}) for facility_id, n, over in hits]
 
 
@@ -226,6 +255,21 @@ def rule_pharmacy_jump(s: SupervisionSetting, first: datetime.date, last: dateti
                      "previous_months": months}) for facility_id, amount, average in hits]
 
 
+def rule_implausible_bill(s: SupervisionSetting, first: datetime.date, last: datetime.date) -> list[Finding]:
+    """Settled bills over their policy version's plausibility limits (a bill's total, or one line's amount): bills
+    settled before the limits were set or lowered; new ones are refused (claims.services.plausibility_check)."""
+    over_line = SettlementLine.objects.filter(settlement=OuterRef("pk"),
+                                              amount__gt=OuterRef("policy_version__plausible_line_max"))
+    base = _settled(first, last).filter(policy_version__isnull=False).filter(
+        Q(medfee_sumamt__gt=F("policy_version__plausible_bill_max")) | Exists(over_line))
+    hits = list(base.values("facility_id").annotate(n=Count("id"), stake=Sum("medfee_sumamt"))
+                .filter(n__gte=max(s.min_count, 1)))
+    evidence = _evidence(base, facility_id__in=[h["facility_id"] for h in hits])
+    return [Finding(SubjectType.FACILITY, h["facility_id"], first, last, _yuan(h["stake"]),
+                    evidence[h["facility_id"]], {"bills": h["n"], "total": f"{_yuan(h['stake']):.2f}"})
+            for h in hits]
+
+
 RULES: dict[str, Callable[[SupervisionSetting, datetime.date, datetime.date], list[Finding]]] = {
     Rule.MULTI_FACILITY_DAY: rule_multi_facility_day,
     Rule.FREQUENT_VISITS: rule_frequent_visits,
@@ -233,6 +277,7 @@ RULES: dict[str, Callable[[SupervisionSetting, datetime.date, datetime.date], li
     Rule.JUST_UNDER_CAP: rule_just_under_cap,
     Rule.OVER_PRICE_LIMIT: rule_over_price_limit,
     Rule.PHARMACY_JUMP: rule_pharmacy_jump,
+    Rule.IMPLAUSIBLE_BILL: rule_implausible_bill,
 }
 
 
@@ -249,20 +294,21 @@ def _subject_keys(findings: list[Finding]) -> dict[tuple[str, int], str]:
 @transaction.atomic
 def _alerts_write(rule: str, findings: list[Finding]) -> int:
     keys = _subject_keys(findings)
+    rank = RULE_RANK.get(rule, AlertRank.NORMAL)
     written = 0
     for f in findings:
         subject_key = keys[(f.subject_type, f.subject_id)]
         alert, created = Alert.objects.select_for_update().get_or_create(
             rule=rule, subject_key=subject_key, period_start=f.period_start,
-            defaults={"subject_type": f.subject_type, "period_end": f.period_end, "score": f.score,
+            defaults={"subject_type": f.subject_type, "period_end": f.period_end, "score": f.score, "rank": rank,
                       "detail": f.detail,
                       "person_id": f.subject_id if f.subject_type == SubjectType.PERSON else None,
                       "facility_id": f.subject_id if f.subject_type == SubjectType.FACILITY else None})
         if not created:
             if alert.status != AlertStatus.OPEN:
                 continue
-            alert.period_end, alert.score, alert.detail = f.period_end, f.score, f.detail
-            alert.save(update_fields=["period_end", "score", "detail", "updated_at"])
+            alert.period_end, alert.score, alert.detail, alert.rank = f.period_end, f.score, f.detail, rank
+            alert.save(update_fields=["period_end", "score", "detail", "rank", "updated_at"])
             alert.evidence.exclude(settlement_id__in=f.settlement_ids).delete()
         AlertEvidence.objects.bulk_create([AlertEvidence(alert=alert, settlement_id=pk) for pk in f.settlement_ids],
                                           ignore_conflicts=True)

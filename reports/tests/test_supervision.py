@@ -10,7 +10,7 @@ from django.utils import translation
 
 from accounts.tests.factories import FamilyLinkFactory, PersonFactory
 from claims.services import settlement_create
-from reports.models import Alert, AlertStatus, Rule, SupervisionSetting
+from reports.models import Alert, AlertRank, AlertStatus, Rule, SupervisionSetting
 from reports.supervision import alert_finding, alert_review, supervision_run
 from reports.tests.conftest import D, enrollee, fund, request, user_in
 
@@ -47,7 +47,9 @@ def test_several_facilities_on_one_day(world):
     found = alerts(Rule.MULTI_FACILITY_DAY)
     assert set(found) == {hit.psn_no}
     alert = found[hit.psn_no]
-    assert alert.period_start == alert.period_end == D(2025, 3, 10) and alert.score == 3
+    # The score is the money at stake, the day's bills: 3 × 20.00 = 60.00; the count is in the detail.
+    assert alert.period_start == alert.period_end == D(2025, 3, 10) and alert.score == Decimal("60.00")
+    assert alert.detail == {"facilities": 3}
     assert alert.settlements.count() == 3
 
 
@@ -67,6 +69,7 @@ def test_visits_far_above_the_usual_count(world):
     # 10 > 2 × 4.40 = 8.80 and 10 ≥ 10: heavy; 9 > 8.80 but 9 < 10: near miss.
     found = alerts(Rule.FREQUENT_VISITS)
     assert set(found) == {heavy.psn_no} and found[heavy.psn_no].settlements.count() == 10
+    assert found[heavy.psn_no].score == Decimal("200.00")  # the month's bills at stake: 10 × 20.00
 
 
 def _relative_spending(world, amounts: list[str]) -> list:  # noqa: ANN001
@@ -105,7 +108,9 @@ def test_repeated_bills_just_under_a_cap(world):
     settle(f["JN1"], near, ("C", "1", "199.99"), day="2025-03-10")
     settle(f["JN1"], near, ("C", "1", "200"), day="2025-03-17")  # at the cap, not under it
     found = alerts(Rule.JUST_UNDER_CAP)
-    assert set(found) == {hit.psn_no} and found[hit.psn_no].score == 3
+    # The money at stake: 3 × 195.00 = 585.00.
+    assert set(found) == {hit.psn_no} and found[hit.psn_no].score == Decimal("585.00")
+    assert found[hit.psn_no].detail["bills"] == 3
     # What staff read on the alert: the finding as a sentence in their language (200 × 0.95 = 190.00).
     with translation.override("en"):
         assert alert_finding(found[hit.psn_no]) == (
@@ -122,6 +127,7 @@ def test_items_over_their_price_limit(world):
     found = alerts(Rule.OVER_PRICE_LIMIT)
     assert set(found) == {"HJN1"}
     assert found["HJN1"].detail["overlmt_selfpay"] == "10.00" and found["HJN1"].settlements.count() == 1
+    assert found["HJN1"].score == Decimal("10.00")  # at stake: what was priced over the limit
 
 
 def _pharmacy_months(world, previous: str, march: str) -> None:  # noqa: ANN001
@@ -175,3 +181,54 @@ def test_review_needs_the_permission_and_a_note(world):
         alert_review(alert=alert, status=AlertStatus.CONFIRMED, note=" ", user=supervisor)
     reviewed = alert_review(alert=alert, status=AlertStatus.CONFIRMED, note="billing three times", user=supervisor)
     assert reviewed.status == AlertStatus.CONFIRMED and reviewed.reviewed_at is not None
+
+
+def test_money_at_stake_and_the_plausibility_limit_rank_the_alerts(world):
+    # Issue 11: the over-price rule scored a 9,999,989,999.99 bill 2.00 (its two lines) below a case of 112.97.
+    # HJN1, three lines over A50's limit of 50.00: (87.99 − 50) + (87.99 − 50) + (86.99 − 50) = 112.97 over.
+    f = world["facilities"]
+    settle(f["JN1"], person(world), ("A50", "1", "87.99"), ("A50", "1", "87.99"), ("A50", "1", "86.99"))
+    # HJN2: the bill of the attack, settled before the plausibility limits were set (raised here for the moment):
+    # 4,999,995,000.00 + 4,999,994,999.99 = 9,999,989,999.99; over the limit: the same less 2 × 50.00,
+    # 9,999,989,899.99.
+    from core.cache import process_caches_clear
+    from policies.models import PolicyVersion
+
+    jn24 = PolicyVersion.objects.filter(code="JN-2024")
+    jn24.update(plausible_line_max="9999999999.99", plausible_bill_max="9999999999.99")
+    process_caches_clear()
+    answer = settle(f["JN2"], person(world), ("A50", "1", "4999995000.00"), ("A50", "1", "4999994999.99"))
+    assert answer["medfee_sumamt"] == "9999989999.99"
+    jn24.update(plausible_line_max="100000.00", plausible_bill_max="200000.00")
+    process_caches_clear()
+
+    supervision_run(month=MARCH)
+    over_price = {a.subject_key: a for a in Alert.objects.filter(rule=Rule.OVER_PRICE_LIMIT)}
+    assert (over_price["HJN2"].score, over_price["HJN2"].detail["lines"]) == (Decimal("9999989899.99"), 2)
+    assert (over_price["HJN1"].score, over_price["HJN1"].detail["lines"]) == (Decimal("112.97"), 3)
+    implausible = Alert.objects.get(rule=Rule.IMPLAUSIBLE_BILL)
+    assert (implausible.subject_key, implausible.rank, implausible.score) == (
+        "HJN2", AlertRank.HIGHEST, Decimal("9999989999.99"))
+    assert implausible.detail == {"bills": 1, "total": "9999989999.99"}
+    # The list a reviewer works down: the implausible bill first, then by the money at stake.
+    assert [(a.rule, a.subject_key) for a in Alert.objects.all()] == [
+        (Rule.IMPLAUSIBLE_BILL, "HJN2"), (Rule.OVER_PRICE_LIMIT, "HJN2"), (Rule.OVER_PRICE_LIMIT, "HJN1")]
+    with translation.override("en"):
+        assert alert_finding(implausible) == (
+            "1 bills over their policy version's plausibility limit, 9999989999.99 yuan in all")
+
+
+def test_a_bill_whose_line_alone_is_over_the_limit_is_found(world):
+    # One line of 150,000.00 over the 100,000.00 line limit, the bill 150,000.00 under the 200,000.00 bill limit.
+    from core.cache import process_caches_clear
+    from policies.models import PolicyVersion
+
+    jn24 = PolicyVersion.objects.filter(code="JN-2024")
+    jn24.update(plausible_line_max="200000.00")
+    process_caches_clear()
+    settle(world["facilities"]["JN1"], person(world), ("C", "1", "150000.00"))
+    settle(world["facilities"]["JN2"], person(world), ("C", "2", "50000.00"))  # two lines' worth, one line
+    jn24.update(plausible_line_max="100000.00")
+    process_caches_clear()
+    found = alerts(Rule.IMPLAUSIBLE_BILL)
+    assert set(found) == {"HJN1"} and found["HJN1"].score == Decimal("150000.00")
