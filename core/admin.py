@@ -36,10 +36,6 @@ from core.imports.jobs import (
 )
 from core.models import ImportJob
 
-admin.site.site_header = _("Medical insurance back office")
-admin.site.site_title = _("Medical insurance back office")
-admin.site.index_title = _("Registry, policies and settlements")
-
 FULL_CERTNO_PERMISSION = "accounts.view_full_certno"
 KINDS_WITH_CERTNO = ("roster", "family_links")
 CERTNO_MASKED = "certno_masked"

@@ -35,7 +35,7 @@ DATABASE_REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=1
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "office.apps.OfficeAdminConfig",  # Django's admin, with the office's site and home page
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "clearing",
     "gateway",
     "whatif",
+    "office",
 ]
 
 MIDDLEWARE = [
