@@ -24,6 +24,7 @@ from accounts.adjustments import (
 )
 from accounts.credits import credit_runs_stalled
 from accounts.errors import AccountError
+from accounts.exports import AccountExportResource, LedgerEntryExportResource
 from accounts.family_payments import relative_contribution_pay
 from accounts.models import (
     AccountAdjustment,
@@ -37,7 +38,7 @@ from accounts.models import (
     RelativeContribution,
 )
 from accounts.resources import BalanceResource, ContributionResource
-from core.admin import CertnoMaskMixin, EstimatedCountPaginator, HistoryAdmin, PersonSearchMixin
+from core.admin import CertnoMaskMixin, EstimatedCountPaginator, HistoryAdmin, MaskedExportMixin, PersonSearchMixin
 from core.approvals import ApprovalError
 from core.imports.admin import ApprovedImportMixin, ImportFilesMixin
 from core.replica import ReplicaReadsAdmin
@@ -95,9 +96,10 @@ class LedgerEntryInline(admin.TabularInline):
 
 
 @admin.register(PersonalAccount)
-class PersonalAccountAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, ReadOnlyAdmin):
+class PersonalAccountAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, MaskedExportMixin, ReadOnlyAdmin):
     certno_path = "person__certno"
     person_search_prefixes = ("person__",)
+    resource_classes = [AccountExportResource]
     list_display = ["person", "certno_masked", "balc_current", "balc_historical", "balance", "ledger_link"]
     list_select_related = ["person"]
     search_fields = ["person__psn_no", "person__certno", "person__psn_name"]
@@ -117,12 +119,13 @@ class PersonalAccountAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, ApprovedImportMixin, ImportFilesMixin,
-                       ImportMixin, ReadOnlyAdmin):
+                       ImportMixin, MaskedExportMixin, ReadOnlyAdmin):
     """The ledger: every entry, read-only. Opening balances from a former system come in through the import, once
-    a second person approved the file."""
+    a second person approved the file; the entries of the list (as filtered) go out through the export."""
 
     resource_classes = [BalanceResource]
     import_job_kind = "balances"
+    import_export_change_list_template = "admin/import_export/change_list_import_export.html"
     certno_path = "account__person__certno"
     person_search_prefixes = ("account__person__",)
     # The policy version is a filter and on the entry's page (the credit rule names it): every amount fits 1366 px.
@@ -143,6 +146,9 @@ class LedgerEntryAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, Ap
 
     def has_import_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("accounts.add_ledgerentry")
+
+    def get_export_resource_classes(self, request: HttpRequest) -> list[type]:
+        return [LedgerEntryExportResource]
 
 
 class CreditRunForm(forms.Form):
@@ -215,7 +221,8 @@ class CreditRunAdmin(ReadOnlyAdmin):
 
             month, region = form.cleaned_data["month"], form.cleaned_data["region"]
             admdvs = region.admdvs if region else None
-            transaction.on_commit(lambda: credits_month_task.delay(f"{month:%Y-%m}", admdvs))
+            user_id = request.user.pk
+            transaction.on_commit(lambda: credits_month_task.delay(f"{month:%Y-%m}", admdvs, user_id=user_id))
             messages.success(request, _("The credit run for %(month)s has been started.") % {"month": f"{month:%Y-%m}"})
             return HttpResponseRedirect(reverse("admin:accounts_creditrun_changelist"))
         context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta,

@@ -23,6 +23,7 @@ from django.db.models import F, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.events import credit_run_finished
 from accounts.models import (
     Contribution,
     CreditRun,
@@ -394,10 +395,15 @@ def credit_run_resume(*, run_id: int) -> list[tuple[int, Chunk]]:
 
 
 def credit_run_complete_if_done(*, run_id: int) -> bool:
-    """Mark a running run done once every chunk is counted (whoever counted the last one)."""
-    return bool(CreditRun.objects.filter(pk=run_id, status=CreditRun.Status.RUNNING,
-                                         chunks_done=F("chunks_total"))
-                .update(status=CreditRun.Status.DONE, finished_at=timezone.now()))
+    """Mark a running run done once every chunk is counted (whoever counted the last one), and tell the listeners
+    (`accounts.events`)."""
+    completed = bool(CreditRun.objects.filter(pk=run_id, status=CreditRun.Status.RUNNING,
+                                              chunks_done=F("chunks_total"))
+                     .update(status=CreditRun.Status.DONE, finished_at=timezone.now()))
+    if completed:
+        run = CreditRun.objects.get(pk=run_id)
+        transaction.on_commit(lambda: credit_run_finished(run))
+    return completed
 
 
 def credit_run_finish(*, run: CreditRun, error: str = "") -> CreditRun:
@@ -407,6 +413,7 @@ def credit_run_finish(*, run: CreditRun, error: str = "") -> CreditRun:
     run.error = error
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "error", "finished_at"])
+    transaction.on_commit(lambda: credit_run_finished(run))
     return run
 
 

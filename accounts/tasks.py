@@ -8,6 +8,7 @@ import datetime
 
 from celery import shared_task
 from celery.utils.log import get_task_logger
+from django.contrib.auth import get_user_model
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
@@ -52,11 +53,13 @@ def credit_chunk_task(self, run_id: int, region_id: int, lo: int, hi: int, numbe
 
 @shared_task(acks_late=True)
 def credits_month_task(month: str | None = None, admdvs: str | None = None,
-                       chunk_size: int = DEFAULT_CHUNK_SIZE) -> int:
-    """Plan a month's credit run (this month when `month` is None) and queue one task per chunk."""
+                       chunk_size: int = DEFAULT_CHUNK_SIZE, user_id: int | None = None) -> int:
+    """Plan a month's credit run (this month when `month` is None) and queue one task per chunk. `user_id` is
+    the member of staff who started it from the admin (none for the schedule)."""
     day = datetime.date.fromisoformat(f"{month}-01") if month else timezone.localdate().replace(day=1)
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
     with transaction.atomic():
-        run, chunks = credit_run_create(month=day, admdvs=admdvs, chunk_size=chunk_size)
+        run, chunks = credit_run_create(month=day, admdvs=admdvs, chunk_size=chunk_size, user=user)
         for number, chunk in enumerate(chunks, start=1):
             args = (run.pk, chunk.region_id, chunk.lo, chunk.hi, number)
             transaction.on_commit(lambda args=args: credit_chunk_task.delay(*args))

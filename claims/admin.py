@@ -24,6 +24,7 @@ from accounts.admin import PersonAdmin
 from accounts.admin_ledger import ReadOnlyAdmin
 from accounts.models import LedgerEntry, Person
 from claims.errors import ClaimError
+from claims.exports import SettlementExportResource
 from claims.models import (
     RECOGNITION_LIVE,
     Accumulator,
@@ -49,7 +50,7 @@ from claims.resources import (
 )
 from claims.services import settlement_reverse
 from claims.tokens import partner_token_create, partner_token_revoke
-from core.admin import CertnoMaskMixin, HistoryAdmin, PersonSearchMixin
+from core.admin import CertnoMaskMixin, HistoryAdmin, MaskedExportMixin, PersonSearchMixin
 from core.imports.admin import ImportFilesMixin
 from core.replica import ReplicaReadsAdmin
 
@@ -436,12 +437,13 @@ class ReversalForm(forms.Form):
 
 
 @admin.register(Settlement)
-class SettlementAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, ReadOnlyAdmin):
+class SettlementAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, MaskedExportMixin, ReadOnlyAdmin):
     """Settlements as they were answered, with their lines, the engine's explanation and the ledger entries they
     wrote. Nobody edits one; a settlement auditor reverses one through `settlement_reverse`."""
 
     certno_path = "person__certno"
     person_search_prefixes = ("person__",)
+    resource_classes = [SettlementExportResource]
     exact_search_fields = ("setl_id", "medins_setl_id")
     search_fields = ["=setl_id", "=medins_setl_id", "person__psn_no", "person__certno"]
     search_help_text = _("Settlement id, the facility's settlement id, a person number or a full ID number.")

@@ -17,8 +17,10 @@ from django.db.models.lookups import StartsWith
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from import_export.admin import ExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import HistoricalChanges, ModelChange
 from simple_history.template_utils import HistoricalRecordContextHelper
@@ -110,6 +112,23 @@ class CertnoMaskMixin:
     """
 
     certno_path: str = "certno"
+    # A birth date shown beside a masked number gives the number back (the mask hides digits 7-14, the birth
+    # date): for users who see it masked, this field of the admin's model is shown as the age instead.
+    birth_date_field: str = "brdy"
+
+    @admin.display(description=_("age"))
+    def age(self, obj: Model) -> int | str:
+        born = getattr(obj, self.birth_date_field, None)
+        if born is None:
+            return ""
+        today = timezone.localdate()
+        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> Sequence[str]:
+        readonly = super().get_readonly_fields(request, obj)
+        if obj is not None and not can_view_full_certno(request):
+            return [*readonly, "age"]
+        return readonly
 
     @admin.display(description=_("ID number"))
     def certno_masked(self, obj: Model) -> str:
@@ -124,7 +143,7 @@ class CertnoMaskMixin:
         list_display = super().get_list_display(request)
         if can_view_full_certno(request):
             return ["certno_full" if name == CERTNO_MASKED else name for name in list_display]
-        return list_display
+        return ["age" if name == self.birth_date_field else name for name in list_display]
 
     @admin.display(description=_("ID number"))
     def certno_full(self, obj: Model) -> str:
@@ -138,7 +157,8 @@ class CertnoMaskMixin:
     def get_fieldsets(self, request: HttpRequest, obj: Model | None = None) -> list[tuple[Any, dict]]:
         fieldsets = super().get_fieldsets(request, obj)
         if obj is not None and not can_view_full_certno(request):
-            return fieldsets
+            return [(name, {**options, "fields": _swap(options["fields"], self.birth_date_field, "age")})
+                    for name, options in fieldsets]
         return [
             (name, {**options, "fields": _swap(options["fields"], CERTNO_MASKED,
                                                   "certno_full" if "__" in self.certno_path else self.certno_path)})
@@ -157,6 +177,14 @@ class CertnoExportMixin:
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return super().has_export_permission(request) and can_view_full_certno(request)
+
+
+class MaskedExportMixin(ExportMixin):
+    """An export button (CSV with BOM and XLSX, `core.exports`) whose files mask ID numbers unless the user may
+    see them whole: the resources are `core.exports.MaskedCertnoResource`s, given the user's permission."""
+
+    def get_export_resource_kwargs(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_export_resource_kwargs(request, **kwargs), "full_certno": can_view_full_certno(request)}
 
 
 def _swap(fields: Sequence[Any], old: str, new: str) -> list[Any]:

@@ -92,7 +92,8 @@ class ReportAdmin(admin.ModelAdmin):
 
         months = [f"{m:%Y-%m}" for m in months_between(form.cleaned_data["first"], form.cleaned_data["last"])]
         for month in months:
-            transaction.on_commit(lambda month=month: account_flows_rebuild_task.delay(month))
+            transaction.on_commit(lambda month=month, user_id=request.user.pk: account_flows_rebuild_task.delay(
+                month, user_id=user_id))
         messages.success(request, _("Rebuild of %(months)s started.") % {"months": ", ".join(months)})
         return HttpResponseRedirect(f"{back}?{request.POST.get('query', '')}")
 

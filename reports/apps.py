@@ -7,8 +7,10 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports and supervision")
 
     def ready(self) -> None:
+        from accounts.events import credit_run_listener
         from claims.events import settlement_listener
         from reports import summaries
 
         settlement_listener("reports.summaries", lambda settlement, sign: summaries.settlement_applied(
             settlement, sign=sign))
+        credit_run_listener("reports.account_flows", summaries.credit_run_finished)

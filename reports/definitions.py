@@ -30,6 +30,7 @@ from reports.models import (
     MutualAidReport,
     RecognitionReport,
     ReconciliationReport,
+    SummaryRebuild,
 )
 from reports.summaries import last_rebuilt, months_between
 
@@ -196,10 +197,18 @@ def _by(rows: list[dict], label: Callable[[dict], str], value: str) -> list[tupl
 
 
 def _rebuilt_note(table: str, data: dict) -> list[str]:
-    rebuild = last_rebuilt(table, months_between(data["first"], data["last"]))
+    """Whether the summary behind the report covers its months: the months never summarised are named (their
+    figures are missing, not zero), and when it was last rebuilt."""
+    months = months_between(data["first"], data["last"])
+    rebuild = last_rebuilt(table, months)
     if rebuild is None:
         return [str(_("Not rebuilt yet for these months: run the rebuild."))]
-    return [str(_("Last rebuilt %(at)s.") % {"at": timezone.localtime(rebuild.rebuilt_at).strftime("%Y-%m-%d %H:%M")})]
+    done = set(SummaryRebuild.objects.filter(table=table, month__in=months).values_list("month", flat=True))
+    missing = [f"{month:%Y-%m}" for month in months if month not in done]
+    notes = [str(_("Not summarised yet, so missing from the figures: %(months)s. Run the rebuild for them.")
+                 % {"months": ", ".join(missing)})] if missing else []
+    return [*notes, str(_("Last rebuilt %(at)s.") % {
+        "at": timezone.localtime(rebuild.rebuilt_at).strftime("%Y-%m-%d %H:%M")})]
 
 
 def build_expenditure(data: dict) -> ReportResult:

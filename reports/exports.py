@@ -1,5 +1,6 @@
 """CSV (UTF-8 with BOM, for spreadsheet programs) and XLSX exports of a report, with the same header row (the
-column keys) and the same numbers: money as exact two-decimal values, never via float."""
+column keys) and the same numbers: money as exact two-decimal values, never via float; a text a spreadsheet would
+run as a formula is quoted (`core.exports.cell_safe`)."""
 
 import csv
 import io
@@ -8,6 +9,7 @@ from decimal import Decimal
 from django.http import HttpResponse
 from openpyxl import Workbook
 
+from core.exports import BOM, cell_safe
 from reports.definitions import ReportResult, ReportSpec
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -16,12 +18,12 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def _cell(value: object) -> object:
     if isinstance(value, Decimal):
         return f"{value:.2f}"
-    return "" if value is None else value
+    return "" if value is None else cell_safe(value)
 
 
 def export_csv(spec: ReportSpec, result: ReportResult, filename: str) -> HttpResponse:
     buffer = io.StringIO()
-    buffer.write("\ufeff")
+    buffer.write(BOM)
     writer = csv.writer(buffer)
     keys = [c.key for c in spec.columns]
     writer.writerow(keys)
@@ -41,7 +43,7 @@ def export_xlsx(spec: ReportSpec, result: ReportResult, filename: str) -> HttpRe
     money = {c.key for c in spec.columns if c.kind == "money"}
     for number, row in enumerate(result.rows, start=2):
         # Decimal is written as its exact decimal text (openpyxl never converts it to float on write).
-        sheet.append([row.get(k) if row.get(k) is not None else "" for k in keys])
+        sheet.append([cell_safe(row.get(k)) if row.get(k) is not None else "" for k in keys])
         for col, key in enumerate(keys, start=1):
             if key in money:
                 sheet.cell(row=number, column=col).number_format = "0.00"

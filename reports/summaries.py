@@ -219,6 +219,14 @@ def account_flows_rebuild(*, month: datetime.date, user=None) -> SummaryRebuild:
                                          seconds=Decimal(f"{time.perf_counter() - started:.3f}"), rebuilt_by=user)
 
 
+def credit_run_finished(run) -> None:  # noqa: ANN001
+    """A credit run wrote the ledger in bulk: rebuild the account flows of its month (in the background with a
+    broker), recorded as rebuilt by whoever started the run."""
+    from reports.tasks import account_flows_rebuild_task
+
+    transaction.on_commit(lambda: account_flows_rebuild_task.delay(f"{run.period:%Y-%m}", user_id=run.started_by_id))
+
+
 def account_flows_rebuild_months(*, months: Iterable[datetime.date], user=None) -> list[SummaryRebuild]:  # noqa: ANN001
     return [account_flows_rebuild(month=m, user=user) for m in months]
 

@@ -32,7 +32,9 @@ def test_month_task_fans_out_chunks_and_marks_the_run_done(seeded, django_captur
         contribution(e, "2024-03", "10000.00")
     with django_capture_on_commit_callbacks(execute=True) as queued:
         run_id = credits_month_task("2024-03", "310000", chunk_size=1)
-    assert len(queued) == 3  # one chunk task per enrollee, queued once the plan is committed
+    # One chunk task per enrollee, queued once the plan is committed, and the month's summary rebuild once the
+    # last chunk is done (reports listen to the run's end).
+    assert len(queued) == 4
     run = CreditRun.objects.get(pk=run_id)
     # Three chunks of one enrollee, each 10,000 × 2% = 200.00.
     assert (run.status, run.chunks_total, run.chunks_done, run.entries_created, run.amount_total) == (

@@ -159,6 +159,12 @@ IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+# Exports are CSV (UTF-8 with a byte-order mark) and XLSX only, formula-like cells quoted (core/exports.py); the
+# library's own escaping (it drops a leading "=" only) is on for any other format.
+from core import exports as _exports  # noqa: E402  (django-import-export wants the format classes)
+
+EXPORT_FORMATS = _exports.EXPORT_FORMATS
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
