@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -49,8 +49,9 @@ from claims.resources import (
     RecognitionResource,
 )
 from claims.services import settlement_reverse
+from claims.slips import settlement_slip, settlement_slip_pdf
 from claims.tokens import partner_token_create, partner_token_revoke
-from core.admin import CertnoMaskMixin, HistoryAdmin, MaskedExportMixin, PersonSearchMixin
+from core.admin import CertnoMaskMixin, HistoryAdmin, MaskedExportMixin, PersonSearchMixin, can_view_full_certno
 from core.imports.admin import ImportFilesMixin
 from core.replica import ReplicaReadsAdmin
 
@@ -477,6 +478,21 @@ class SettlementAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, Mas
     def medical_type(self, obj: Settlement) -> str:
         label = MED_TYPES.get(obj.med_type)
         return f"{obj.med_type} {label}" if label else obj.med_type
+
+    def get_urls(self) -> list:
+        slip = path("<path:object_id>/slip/", self.admin_site.admin_view(self.slip_view),
+                    name="claims_settlement_slip")
+        return [slip, *super().get_urls()]
+
+    def slip_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The printable settlement slip (结算单) as a PDF, the ID number masked as on the page."""
+        settlement = self.get_object(request, object_id)
+        if settlement is None or not self.has_view_permission(request, settlement):
+            raise Http404
+        slip = settlement_slip(settlement, full_certno=can_view_full_certno(request))
+        response = HttpResponse(settlement_slip_pdf(slip), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="slip-{settlement.setl_id}.pdf"'
+        return response
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict | None = None) -> HttpResponse:
