@@ -252,8 +252,11 @@ class PolicyVersionAdmin(SimpleHistoryAdmin):
             try:
                 policy_version_publish(version=version, actor=request.user)
             except PolicyError as exc:
+                # The page lists the draft's problems itself: a refusal for one of them is not said twice.
+                shown = {str(p) for p in policy_version_problems(version)} if version.is_draft else set()
                 for message in exc.messages:
-                    self.message_user(request, message, messages.ERROR)
+                    if str(message) not in shown:
+                        self.message_user(request, message, messages.ERROR)
                 return HttpResponseRedirect(reverse("admin:policies_policyversion_publish", args=[pk]))
             self.message_user(request, _("%(code)s published.") % {"code": version.code}, messages.SUCCESS)
             return HttpResponseRedirect(self._change_url(version))

@@ -34,6 +34,8 @@ def report_page(model_admin: admin.ModelAdmin, request: HttpRequest, spec: Repor
     params = request.GET.copy()
     export = params.pop("format", [""])[-1]
     form, result = report_run(spec, params)
+    if result is None and not params:
+        form = spec.form_class()  # opened without filters: ask for them, do not open with "required" errors
     if result is not None and export in ("csv", "xlsx"):
         name = f"{spec.name}-{form.cleaned_data['first']:%Y%m}-{form.cleaned_data['last']:%Y%m}"
         return (export_csv if export == "csv" else export_xlsx)(spec, result, name)
