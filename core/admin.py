@@ -36,6 +36,7 @@ from core.imports.jobs import (
     import_job_submit,
     import_jobs_fail_stale,
 )
+from core.imports.templates import import_template_csv, import_templates
 from core.models import ImportJob
 
 FULL_CERTNO_PERMISSION = "accounts.view_full_certno"
@@ -332,7 +333,21 @@ class ImportJobAdmin(admin.ModelAdmin):
             path("<int:job_id>/file/", view(self.file_view), name="core_importjob_file"),
             path("<int:job_id>/approve/", view(self.approve_view), name="core_importjob_approve"),
             path("<int:job_id>/reject/", view(self.reject_view), name="core_importjob_reject"),
+            path("template/<str:kind>.csv", view(self.template_view), name="core_importjob_template"),
         ] + urls
+
+    def template_view(self, request: HttpRequest, kind: str) -> HttpResponse:
+        """The kind's header row and an example row, to fill in."""
+        if kind not in importable_kinds(request.user):
+            raise Http404
+        response = HttpResponse(import_template_csv(kind), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{kind}-template.csv"'
+        return response
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
+        kinds = [{**t, "url": reverse("admin:core_importjob_template", args=[t["kind"]])}
+                 for t in import_templates() if t["kind"] in importable_kinds(request.user)]
+        return super().add_view(request, form_url, {"import_templates": kinds, **(extra_context or {})})
 
     def _job(self, request: HttpRequest, job_id: int) -> ImportJob:
         job = self.get_queryset(request).filter(pk=job_id).first()
