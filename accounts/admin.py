@@ -1,6 +1,7 @@
 """Staff admin for the registry: employers, persons (with their enrollments, family links and recognitions),
 enrollments and family links."""
 
+import datetime
 from urllib.parse import urlencode
 
 from django import forms
@@ -8,11 +9,12 @@ from django.contrib import admin, messages
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 
-from accounts.models import Employer, Enrollment, FamilyLink, Person, PersonalAccount
+from accounts.models import Contribution, Employer, Enrollment, FamilyLink, Person, PersonalAccount
 from accounts.resources import FamilyLinkResource, RosterResource
 from claims.models import Recognition
 from core.admin import CertnoExportMixin, CertnoMaskMixin, HistoryAdmin, PersonSearchMixin
@@ -90,6 +92,26 @@ class RecognitionInline(admin.TabularInline):
         return super().get_queryset(request).select_related("person", "disease", "facility")
 
 
+class ContributionInline(admin.TabularInline):
+    """The person's contributions of the last twelve months (all of them: the contribution list)."""
+
+    model = Contribution
+    fields = readonly_fields = ["period", "clct_base", "psn_clct_amt", "emp_clct_amt"]
+    extra = 0
+    can_delete = False
+    verbose_name_plural = _("contributions of the last twelve months")
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        since = timezone.localdate().replace(day=1) - datetime.timedelta(days=366)
+        return super().get_queryset(request).filter(period__gt=since).order_by("-period")
+
+
 class PersonForm(forms.ModelForm):
     class Meta:
         model = Person
@@ -111,7 +133,7 @@ class PersonAdmin(ReplicaReadsAdmin, CertnoMaskMixin, CertnoExportMixin, PersonS
     fieldsets = [(None, {"fields": ["psn_no", "certno_masked", "psn_name", "gend", "brdy", "created_at"]}),
                  (_("Personal account"), {"fields": ["account_summary"]})]
     readonly_fields = ["certno_masked", "created_at", "account_summary"]
-    inlines = [EnrollmentInline, HolderLinkInline, RelativeLinkInline, RecognitionInline]
+    inlines = [EnrollmentInline, HolderLinkInline, RelativeLinkInline, RecognitionInline, ContributionInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         enrollments = Enrollment.objects.select_related("region", "employer").order_by("insutype")

@@ -672,3 +672,49 @@ class PartnerTokenAdmin(HistoryAdmin):
             revoked += 1
         self.message_user(request, ngettext("Revoked %(count)d token.", "Revoked %(count)d tokens.", revoked)
                           % {"count": revoked}, messages.SUCCESS)
+
+
+# --- the person page (accounts, a lower floor): the last year's settlements and this benefit year's accumulators ---
+
+class _PersonReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class PersonSettlementInline(_PersonReadOnlyInline):
+    """The person's settlements of the last 365 days, newest first (all of them: the settlement list, searched by
+    the person number)."""
+
+    model = Settlement
+    fields = readonly_fields = ["setl_id", "facility", "setl_date", "med_type", "status", "medfee_sumamt",
+                                "hifp_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay"]
+    verbose_name_plural = _("settlements of the last 365 days")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        since = timezone.localdate() - datetime.timedelta(days=365)
+        return (super().get_queryset(request).filter(setl_date__gte=since).select_related("facility")
+                .order_by("-setl_date", "-id"))
+
+
+class PersonAccumulatorInline(_PersonReadOnlyInline):
+    """What the person has used of each bucket in the benefit year in force (and the one before, when it started
+    less than a year ago)."""
+
+    model = Accumulator
+    show_change_link = False
+    fields = readonly_fields = ["year_start", "bucket", "dedc_used", "hifp_paid"]
+    verbose_name_plural = _("accumulators of this benefit year")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        since = timezone.localdate() - datetime.timedelta(days=366)
+        return super().get_queryset(request).filter(year_start__gt=since).order_by("-year_start", "bucket")
+
+
+PersonAdmin.inlines = [*PersonAdmin.inlines, PersonAccumulatorInline, PersonSettlementInline]
