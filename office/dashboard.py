@@ -10,17 +10,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.db.models import Count, Exists, Max, OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, OuterRef, Sum
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from accounts.models import CreditRun, CreditRunChunk
+from accounts.adjustments import APPROVE_PERMISSION as ADJUSTMENT_APPROVE_PERMISSION
+from accounts.credits import credit_runs_stalled
+from accounts.models import AccountAdjustment, CreditRun
 from claims.models import Settlement, SettlementStatus
+from clearing.models import Statement, StatementStatus
 from core.admin import importable_kinds
+from core.imports.jobs import APPROVE_PERMISSION as IMPORT_APPROVE_PERMISSION
 from core.imports.jobs import import_jobs_fail_stale
 from core.models import ImportJob
 from core.money import fen
@@ -30,8 +33,6 @@ from reports.models import POOLED_FUND, SUPPLEMENTARY_FUND, Alert, AlertStatus, 
 
 # A version in force that ends within this many days with nothing published after it is a warning.
 POLICY_END_WARNING_DAYS = 60
-# A running credit run none of whose chunks finished for this long has stalled.
-CREDIT_RUN_STALLED_AFTER = datetime.timedelta(minutes=30)
 # Failed imports and credit runs wait on the home page this many days.
 FAILED_SHOWN_DAYS = 7
 
@@ -122,6 +123,21 @@ def _settlement_tile(user: object, today: datetime.date) -> tuple[Tile, list[dic
 
 def _waiting_tile(user: object, today: datetime.date) -> Tile:
     tile = Tile(key="waiting", title=_("Waiting for you"), empty=_("Nothing waits for you."))
+    if user.has_perm(IMPORT_APPROVE_PERMISSION):
+        count = ImportJob.objects.filter(status=ImportJob.Status.PENDING).count()
+        if count:
+            tile.figures.append(Figure(_("money imports awaiting approval"), count,
+                                       _url("admin:core_importjob_changelist", status__exact=ImportJob.Status.PENDING)))
+    if user.has_perm(ADJUSTMENT_APPROVE_PERMISSION):
+        count = AccountAdjustment.objects.filter(status=AccountAdjustment.Status.PENDING).count()
+        if count:
+            tile.figures.append(Figure(_("money moved by hand awaiting approval"), count, _url(
+                "admin:accounts_accountadjustment_changelist", status__exact=AccountAdjustment.Status.PENDING)))
+    if user.has_perm("clearing.approve_statement"):
+        count = Statement.objects.filter(status=StatementStatus.REVIEWED).count()
+        if count:
+            tile.figures.append(Figure(_("clearing statements to approve"), count, _url(
+                "admin:clearing_statement_changelist", status__exact=StatementStatus.REVIEWED)))
     if user.has_perm("reports.review_alert"):
         count = Alert.objects.filter(status=AlertStatus.OPEN).count()
         if count:
@@ -148,24 +164,14 @@ def _waiting_tile(user: object, today: datetime.date) -> Tile:
                 _url("admin:accounts_creditrun_changelist", status__exact=CreditRun.Status.FAILED,
                      started_at__gte=since.isoformat())))
         for run in credit_runs_stalled():
+            last = run.last_chunk_at or run.resumed_at or run.started_at
             tile.figures.append(Figure(
                 _("credit run %(run)s: no chunk finished since %(at)s") % {
-                    "run": run, "at": timezone.localtime(run.last_activity).strftime("%Y-%m-%d %H:%M")},
+                    "run": run, "at": timezone.localtime(last).strftime("%Y-%m-%d %H:%M")},
                 f"{run.chunks_done}/{run.chunks_total}",
                 reverse("admin:accounts_creditrun_change", args=[run.pk])))
     tile.warn = bool(tile.figures)
     return tile
-
-
-def credit_runs_stalled(now: datetime.datetime | None = None) -> list[CreditRun]:
-    """Running credit runs none of whose chunks finished (nor the run started) within CREDIT_RUN_STALLED_AFTER."""
-    now = now or timezone.now()
-    last_chunk = CreditRunChunk.objects.filter(run=OuterRef("pk")).order_by().values("run").annotate(
-        last=Max("finished_at")).values("last")
-    runs = (CreditRun.objects.filter(status=CreditRun.Status.RUNNING).select_related("region")
-            .annotate(last_activity=Coalesce(Subquery(last_chunk), "started_at"))
-            .filter(last_activity__lt=now - CREDIT_RUN_STALLED_AFTER).order_by("started_at"))
-    return list(runs)
 
 
 def policy_versions_ending(today: datetime.date) -> list[PolicyVersion]:

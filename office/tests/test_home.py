@@ -103,6 +103,7 @@ def test_failed_imports_and_credit_runs_wait_for_the_operator(admin_client: Clie
     with _at(datetime.date(2026, 11, 30)):
         ImportJob.objects.create(kind="roster", file="y.csv", status=ImportJob.Status.FAILED, started_by=admin)
         ImportJob.objects.create(kind="roster", file="z.csv", status=ImportJob.Status.DONE, started_by=admin)
+        ImportJob.objects.create(kind="balances", file="b.csv", status=ImportJob.Status.PENDING, started_by=admin)
         CreditRun.objects.create(kind=CreditRun.Kind.CREDITS, period=datetime.date(2026, 11, 1),
                                  status=CreditRun.Status.FAILED)
         stalled = CreditRun.objects.create(kind=CreditRun.Kind.CREDITS, period=datetime.date(2026, 12, 1),
@@ -112,6 +113,8 @@ def test_failed_imports_and_credit_runs_wait_for_the_operator(admin_client: Clie
     figures = {f.label: f for f in waiting.figures}
     assert figures["imports failed in the last 7 days"].value == 1
     assert _listed(admin_client, figures["imports failed in the last 7 days"].url) == 1
+    assert figures["money imports awaiting approval"].value == 1
+    assert _listed(admin_client, figures["money imports awaiting approval"].url) == 1
     assert figures["credit runs failed in the last 7 days"].value == 1
     assert _listed(admin_client, figures["credit runs failed in the last 7 days"].url) == 1
     (stall,) = [f for f in waiting.figures if f.label.startswith("credit run ")]
