@@ -27,6 +27,8 @@ EXAMPLES: dict[str, dict[str, str]] = {
     "contributions": {"psn_no": "3100000000000001", "period": "2026-01", "clct_base": "10000.00",
                       "psn_clct_amt": "200.00", "emp_clct_amt": "900.00"},
     "balances": {"psn_no": "3100000000000001", "pocket": "historical", "amount": "1234.56", "as_of": "2025-12-31"},
+    "cross_region_filings": {"psn_no": "3100000000000001", "mdtrtarea_admvs": "370000", "filing_type": "long_term",
+                             "begndate": "2026-01-01", "enddate": ""},
     "signings": {"psn_no": "3100000000000001", "fixmedins_code": "H31010100001", "begndate": "2026-01-01",
                  "enddate": ""},
 }
