@@ -500,17 +500,20 @@ def settlements_readjudicate(*, settlement_ids: Iterable[int]) -> list[Replayed]
     wanted = set(settlement_ids)
     if not wanted:
         return []
-    stored = list(Settlement.objects.filter(pk__in=wanted).values_list("person_id", "year_start", "setl_date"))
+    stored = list(Settlement.objects.filter(pk__in=wanted).values_list("person_id", "year_start", "setl_date",
+                                                                         "created_at"))
     if not stored:
         return []
-    persons = {p for p, _, _ in stored}
-    start = min(y or d for _, y, d in stored)
-    end = max(d for _, _, d in stored) + datetime.timedelta(days=settings.SETTLEMENT_BACKDATE_DAYS + 1)
+    persons = {p for p, _, _, _ in stored}
+    start = min(y or d for _, y, d, _ in stored)
+    # Everything made before the last of them counts, whatever its service date: a bill dated later in the year
+    # but settled (and perhaps reversed) before one of them moved the counters it was settled against.
+    last_made = max(c for _, _, _, c in stored)
     # The whole history of these enrollees in the window, and of everybody whose accounts pay for them.
     relatives = set(FamilyLink.objects.filter(Q(relative_id__in=persons) | Q(holder_id__in=persons))
                     .values_list("holder_id", "relative_id").distinct())
     family = persons | {p for pair in relatives for p in pair}
-    ids = settlements_in_order(Q(person_id__in=family, setl_date__gte=start, setl_date__lte=end)
+    ids = settlements_in_order(Q(person_id__in=family, setl_date__gte=start, created_at__lte=last_made)
                                & Q(policy_version__isnull=False))
     return list(Replay(version=None).run(ids, report=wanted.__contains__))
 
