@@ -199,6 +199,10 @@ _job: tuple[PolicyVersion, Region, list[list[int]], set[int]] | None = None
 
 
 def _replay_part(part: int) -> tuple[Outcome, int]:
+    # A forked child must never talk on a connection its parent opened (their answers would interleave): whatever
+    # it inherited is dropped unclosed (closing would end the parent's session) and it opens its own.
+    for inherited in connections.all(initialized_only=True):
+        inherited.connection = None
     version, region, parts, in_period = _job
     outcome = Outcome()
     for replayed in Replay(version=version, region_admdvs=region.admdvs).run(parts[part],

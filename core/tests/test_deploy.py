@@ -10,7 +10,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.postgres
 def test_check_deploy_is_clean_with_production_settings():
-    env = {**os.environ, "DJANGO_SECRET_KEY": "x" * 20 + "-production-like-secret-key-0123456789-abcdefgh",
+    # Not the browser tests' DJANGO_ALLOW_ASYNC_UNSAFE: a deployment never sets it.
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {**env, "DJANGO_SECRET_KEY": "x" * 20 + "-production-like-secret-key-0123456789-abcdefgh",
            "DJANGO_ALLOWED_HOSTS": "medins.example.org", "DJANGO_SETTINGS_MODULE": "config.settings.production",
            "CACHE_URL": "rediscache://127.0.0.1:6379/1"}
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
