@@ -36,6 +36,7 @@ from accounts.models import (
     Person,
     PersonalAccount,
 )
+from accounts.mulaid import status_on_sql
 from core.money import fen
 from policies.errors import PolicyError
 from policies.models import (
@@ -129,12 +130,15 @@ def _credit_chunk(*, run: CreditRun, credit: DueCredit, region_id: int, lo: int,
 
     type_sql, type_params = _effective_psn_type_sql(month)
     types = sorted(rule.psn_type_set)
+    # The status on the credited month: on its first day, or on the first day insured for one who joined in it.
+    status_sql = status_on_sql("e", "(CASE WHEN e.begndate > %s THEN e.begndate ELSE %s END)")
     where = [
-        "e.region_id = %s", "e.insutype = %s", "e.psn_insu_stas = %s", "e.id BETWEEN %s AND %s",
+        "e.region_id = %s", "e.insutype = %s", f"{status_sql} = %s", "e.id BETWEEN %s AND %s",
         "e.begndate <= %s", "(e.enddate IS NULL OR e.enddate >= %s)",
         f"({type_sql}) IN ({', '.join(['%s'] * len(types))})",
     ]
-    params: list = [region_id, InsuType.EMPLOYEE, InsuStatus.ACTIVE, lo, hi, month_end, month, *type_params, *types]
+    params: list = [region_id, InsuType.EMPLOYEE, month, month, InsuStatus.ACTIVE, lo, hi, month_end, month,
+                    *type_params, *types]
     if rule.age_min is not None:
         where.append("p.brdy <= %s")
         params.append(years_before(month, rule.age_min))
@@ -157,7 +161,7 @@ def _credit_chunk(*, run: CreditRun, credit: DueCredit, region_id: int, lo: int,
         amount_sql = f"((CAST(ROUND(c.clct_base * 100) AS BIGINT) * {rate_bp} + 5000) / 10000) / 100.0"
         join_contribution = (f"JOIN {Contribution._meta.db_table} c "
                              "ON c.person_id = e.person_id AND c.period = %s")
-        where.append("c.clct_base > 0")
+        where.append("c.clct_base > 0 AND c.psn_clct_amt > 0")  # no paid contribution, no credit
         amount_params: list = []
     else:
         if credit.constant <= 0:
@@ -479,6 +483,20 @@ def _rollover_chunk(*, run: CreditRun, region_id: int, lo: int, hi: int) -> tupl
                                         account__person__enrollments__id__range=(lo, hi))
              .aggregate(total=Sum("amount"))["total"])
     return 2 * moved, fen(total or 0)
+
+
+def year_rolled_over(*, region_id: int, person_id: int, next_year_start: datetime.date,
+                     today: datetime.date) -> bool:
+    """Whether the current-year pocket of a benefit year ending the day before `next_year_start` has been moved
+    into the historical pocket (CONTRACT.md: the pockets of the service date's benefit year): the person's account
+    has a rollover entry from then on, or the region's rollover from then on is done. Before `next_year_start`
+    nothing can have been rolled, and no query is made (the settlement path's usual case)."""
+    if today < next_year_start:
+        return False
+    return (LedgerEntry.objects.filter(account__person_id=person_id, kind=EntryKind.ROLLOVER,
+                                       period__gte=next_year_start).exists()
+            or CreditRun.objects.filter(kind=CreditRun.Kind.ROLLOVER, region_id=region_id, period__gte=next_year_start,
+                                        status=CreditRun.Status.DONE).exists())
 
 
 def rollover_run(*, admdvs: str, day: datetime.date, user=None,  # noqa: ANN001

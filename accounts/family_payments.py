@@ -19,6 +19,7 @@ from accounts.models import (
     Person,
     RelativeContribution,
 )
+from accounts.mulaid import mulaid_refusal
 from core.money import fen
 from core.queries import only_row
 from policies.errors import PolicyError
@@ -38,9 +39,11 @@ def relative_contribution_pay(*, holder: Person, relative: Person, kind: str, ye
     """Pay `relative`'s contribution of `kind` for `year` from `holder`'s account, from the pockets the policy in
     force lets family mutual aid draw on, in their order.
 
-    Refused (AccountError, nothing written) when the two are not linked on `day`, the holder is not insured, the
-    policy does not allow that kind, or the pockets hold too little. Idempotent on `reference`: the same payment
-    again returns the first record (created False); another payment under the same reference is a conflict.
+    Refused (AccountError, nothing written) when the two are not linked on `day`, the holder's account may not pay
+    for the relative on `day` (accounts.mulaid, the rule settlements follow: the holder's employee insurance active
+    on `day`, in the relative's region), the policy does not allow that kind, or the pockets hold too little.
+    Idempotent on `reference`: the same payment again returns the first record (created False); another payment
+    under the same reference is a conflict.
     """
     amount = fen(amount)
     day = day or timezone.localdate()
@@ -61,12 +64,18 @@ def relative_contribution_pay(*, holder: Person, relative: Person, kind: str, ye
         raise AccountError(AccountError.MULAID_NOT_LINKED,
                            _("%(relative)s is not linked to %(holder)s's account on %(day)s")
                            % {"relative": relative.psn_no, "holder": holder.psn_no, "day": day})
-    enrollment = only_row(Enrollment.objects.select_related("region").filter(person=holder,
-                                                                            insutype=InsuType.EMPLOYEE))
-    if enrollment is None or not enrollment.covers(day):
-        raise AccountError(AccountError.NOT_INSURED_ON_DATE,
-                           _("%(holder)s has no active employee insurance on %(day)s")
-                           % {"holder": holder.psn_no, "day": day})
+    enrollment = only_row(Enrollment.objects.select_related("region").prefetch_related("status_changes")
+                          .filter(person=holder, insutype=InsuType.EMPLOYEE))
+    relative_enrollment = (Enrollment.objects.select_related("region").filter(person=relative)
+                           .order_by("insutype").first())
+    refusal = mulaid_refusal(holder_psn_no=holder.psn_no,
+                             holder_admdvs=enrollment.region.admdvs if enrollment is not None else "",
+                             active=enrollment is not None and enrollment.covers(day),
+                             patient_admdvs=relative_enrollment.region.admdvs if relative_enrollment else "", day=day)
+    if refusal is not None:
+        code = (AccountError.NOT_INSURED_ON_DATE if enrollment is None or not enrollment.covers(day)
+                else AccountError.MULAID_NOT_LINKED)
+        raise AccountError(code, refusal)
     try:
         version = policy_version_in_force(enrollment.region.admdvs, day)
     except PolicyError as e:

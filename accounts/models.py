@@ -9,6 +9,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Length
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
@@ -109,13 +110,20 @@ class Person(models.Model):
 
 
 class Enrollment(models.Model):
-    """A person's employee-insurance enrollment (参保) in one region: type, employer, base, period, status."""
+    """A person's enrollment (参保) in one region: employee insurance (310: person type, employer, base) or
+    resident insurance (390: none of those, and no personal account); period and status.
+
+    `psn_insu_stas` is the status as it stands; its dated history is in `EnrollmentStatus` (`stas_date`), and the
+    status on a day is the last one that took effect on or before it (`status_on`). Saving a new status records it
+    in the history, from `stas_date` when the caller sets that attribute, else from `begndate` for a new enrollment
+    and today for a change."""
 
     person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.PROTECT,
                                related_name="enrollments")
     insutype = models.CharField(_("insurance type"), max_length=3, choices=InsuType.choices,
                                 default=InsuType.EMPLOYEE)
-    psn_type = models.CharField(_("person type"), max_length=4, choices=PsnType.choices)
+    psn_type = models.CharField(_("person type"), max_length=4, choices=PsnType.choices, blank=True,
+                                help_text=_("blank for resident insurance (390)"))
     region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT,
                                related_name="enrollments")
     employer = models.ForeignKey(Employer, verbose_name=_("employer"), on_delete=models.PROTECT,
@@ -139,7 +147,8 @@ class Enrollment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["person", "insutype"], name="enrollment_one_per_insutype"),
             models.CheckConstraint(condition=Q(insutype__in=InsuType.values), name="enrollment_insutype_valid"),
-            models.CheckConstraint(condition=Q(psn_type__in=PsnType.values), name="enrollment_psn_type_valid"),
+            models.CheckConstraint(condition=Q(insutype=InsuType.EMPLOYEE, psn_type__in=PsnType.values)
+                                   | Q(insutype=InsuType.RESIDENT, psn_type=""), name="enrollment_psn_type_valid"),
             models.CheckConstraint(condition=Q(psn_insu_stas__in=InsuStatus.values), name="enrollment_status_valid"),
             models.CheckConstraint(condition=~Q(psn_type__in=RETIRED_PSN_TYPES) | Q(retire_date__isnull=False),
                                    name="enrollment_retired_has_retire_date"),
@@ -153,6 +162,28 @@ class Enrollment(models.Model):
     def __str__(self) -> str:
         return f"{self.person} {self.get_insutype_display()}"
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._saved_status: str | None = None
+        self.stas_date: datetime.date | None = None
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        changed = self._saved_status is not None and self.psn_insu_stas != self._saved_status
+        if adding or changed:
+            day = self.stas_date or (self.begndate if adding else timezone.localdate())
+            EnrollmentStatus.objects.update_or_create(enrollment=self, stas_date=day,
+                                                      defaults={"psn_insu_stas": self.psn_insu_stas})
+        self._saved_status, self.stas_date = self.psn_insu_stas, None
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: list[str], values: list[object]) -> "Enrollment":
+        instance = super().from_db(db, field_names, values)
+        if "psn_insu_stas" in field_names:
+            instance._saved_status = instance.psn_insu_stas
+        return instance
+
     def is_retired_on(self, day: datetime.date) -> bool:
         return self.psn_type in RETIRED_PSN_TYPES and self.retire_date is not None and self.retire_date <= day
 
@@ -162,10 +193,47 @@ class Enrollment(models.Model):
             return IN_SERVICE_BEFORE_RETIREMENT[PsnType(self.psn_type)]
         return self.psn_type
 
+    @property
+    def is_resident(self) -> bool:
+        return self.insutype == InsuType.RESIDENT
+
+    def status_on(self, day: datetime.date) -> str | None:
+        """The status that took effect last on or before `day` (None: none had yet). An enrollment without any
+        dated status (written before the history existed, or by a bulk insert) has its present status throughout."""
+        changes = sorted(self.status_changes.all(), key=lambda c: (c.stas_date, c.pk))
+        if not changes:
+            return self.psn_insu_stas
+        known = [c.psn_insu_stas for c in changes if c.stas_date <= day]
+        return known[-1] if known else None
+
     def covers(self, day: datetime.date) -> bool:
-        """Insured and active on `day`."""
-        return (self.psn_insu_stas == InsuStatus.ACTIVE and self.begndate <= day
-                and (self.enddate is None or day <= self.enddate))
+        """Insured and active on `day` (the status on that day, not today's)."""
+        return (self.begndate <= day and (self.enddate is None or day <= self.enddate)
+                and self.status_on(day) == InsuStatus.ACTIVE)
+
+
+class EnrollmentStatus(models.Model):
+    """One dated insured status of an enrollment (`stas_date`: the day it took effect; CONTRACT.md's roster
+    column). The status on a day is the last one that took effect on or before it."""
+
+    enrollment = models.ForeignKey(Enrollment, verbose_name=_("enrollment"), on_delete=models.CASCADE,
+                                   related_name="status_changes")
+    stas_date = models.DateField(_("status effective from"))
+    psn_insu_stas = models.CharField(_("insurance status"), max_length=1, choices=InsuStatus.choices)
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("dated insurance status")
+        verbose_name_plural = _("dated insurance statuses")
+        ordering = ["enrollment_id", "stas_date"]
+        constraints = [
+            models.UniqueConstraint(fields=["enrollment", "stas_date"], name="enrollmentstatus_one_a_day"),
+            models.CheckConstraint(condition=Q(psn_insu_stas__in=InsuStatus.values),
+                                   name="enrollmentstatus_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stas_date} {self.get_psn_insu_stas_display()}"
 
 
 class FamilyLink(models.Model):

@@ -238,18 +238,23 @@ class Adjudication:
 def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: EngineOptions,
                accumulator: Accumulator, own: Pockets | None, acct_used: bool,
                mulaid_payers: Sequence[MulaidPayer], sep_terms: SepPayTerms | None = None,
-               sep_accumulator: Accumulator = Accumulator(), rate_cut: Decimal = ZERO) -> Adjudication:
+               sep_accumulator: Accumulator = Accumulator(), rate_cut: Decimal = ZERO,
+               own_pockets: tuple[str, ...] = POCKETS) -> Adjudication:
     """Compute one settlement (module docstring for the order of payers).
 
     `terms` None: the patient has no employee insurance here, so no fund pays; `terms.fund_pays` False: accounts
     and cash only. `own` None: the patient has no account. `acct_used` False: no account pays anything.
     `sep_terms`: the version's terms for separately paid drugs, used when the fund pays this visit and a line is
     one (`sep_accumulator`: their bucket's counters before this visit). `rate_cut`: the points every fund rate
-    loses (an unfiled visit in another region, module docstring).
+    loses (an unfiled visit in another region, module docstring). `own_pockets`: the own pockets that hold
+    the service date's benefit year, in the order they pay: a bill of a year already rolled over has
+    (historical,) only, so the current-year pocket (a later year's money) neither pays first nor pays at all.
     Raises ValueError for inputs no caller should pass (negative or sub-fen money, an unknown class or pocket, a
     relative listed twice); the request's own mistakes are checked before the engine is called.
     """
     _check(lines=lines, terms=terms, accumulator=accumulator, own=own, mulaid_payers=mulaid_payers)
+    if not own_pockets or len(set(own_pockets)) != len(own_pockets) or not set(own_pockets) <= set(POCKETS):
+        raise ValueError(f"own_pockets {own_pockets!r}")
     if sep_terms is not None:
         _check_sep(sep_terms, sep_accumulator)
     steps: list[Step] = []
@@ -304,7 +309,8 @@ def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: 
     balances = {OWN: {CURRENT: own.current, HISTORICAL: own.historical}} if own is not None else {}
     paid: dict[tuple[str, str], Decimal] = {}
     cur_first = ZERO
-    if options.current_pocket_first and acct_used and own is not None:
+    year_rolled = CURRENT not in own_pockets
+    if options.current_pocket_first and acct_used and own is not None and not year_rolled:
         cur_first = min(own.current, inscp_rest)
         _debit(balances, paid, OWN, CURRENT, cur_first)
         label = _explain(_("the current-year pocket pays in-scope cost first, not counted towards the deductible: "
@@ -312,6 +318,10 @@ def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: 
                          balance=own.current, inscp=inscp_rest, paid=cur_first)
     elif not options.current_pocket_first:
         label = _explain(_("the policy does not pay the current-year pocket first"))
+    elif year_rolled and own is not None:
+        label = _explain(_("the service date's benefit year has been rolled over: its money is in the historical "
+                           "pocket, the current-year pocket (a later year's) does not pay, and what is paid counts "
+                           "towards that year's deductible"))
     elif not acct_used:
         label = _explain(_("the accounts are not used for this settlement: the current-year pocket does not pay "
                            "first"))
@@ -381,10 +391,15 @@ def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: 
     acct_payable = unpaid - reserved_for_cash
     own_paid = ZERO
     if acct_used and own is not None:
-        own_paid = _draw(balances, paid, OWN, POCKETS, acct_payable)
-        label = _explain(_("the own account pays %(paid)s of the %(owed)s it may pay, current-year pocket then "
-                           "historical; balance after %(balc)s"),
-                         paid=own_paid, owed=acct_payable, balc=_total(balances[OWN]))
+        own_paid = _draw(balances, paid, OWN, own_pockets, acct_payable)
+        if year_rolled:
+            label = _explain(_("the own account pays %(paid)s of the %(owed)s it may pay, from the historical "
+                               "pocket only (the service date's year); balance after %(balc)s"),
+                             paid=own_paid, owed=acct_payable, balc=_total(balances[OWN]))
+        else:
+            label = _explain(_("the own account pays %(paid)s of the %(owed)s it may pay, current-year pocket then "
+                               "historical; balance after %(balc)s"),
+                             paid=own_paid, owed=acct_payable, balc=_total(balances[OWN]))
     elif own is None:
         label = _explain(_("the patient has no account"))
     else:

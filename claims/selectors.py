@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import Enrollment, FamilyLink, InsuType, Person, PersonalAccount
+from accounts.mulaid import holder_active, status_on_sql
 from claims.models import Accumulator, Facility, Item, Recognition, Settlement
 from core.api_fields import ContractDateRangeField
 from core.cache import process_cache
@@ -58,33 +59,40 @@ def person_for_facility(*, facility: Facility, day: datetime.date, psn_no: str |
 
 @dataclass(frozen=True)
 class MulaidLink:
-    """A family link active on the service date, seen from the patient: whose account, and where that holder has
-    employee insurance (`admdvs` empty: nowhere here)."""
+    """A family link active on the service date, seen from the patient: whose account, where that holder has
+    employee insurance (`admdvs` empty: nowhere here) and whether that enrollment is active on the service date."""
 
     holder_id: int
     holder_psn_no: str
     relation: str
     admdvs: str
+    active: bool = True
 
 
 @dataclass(frozen=True)
 class Patient:
-    """Who a settlement is for: the person, their employee-insurance enrollment with its region (None when they
-    have none here), and the links through which relatives' accounts may pay on the day, in their order."""
+    """Who a settlement is for: the person, their enrollment with its region (employee insurance, else resident
+    insurance; None when they have neither here) and its status on the day (`status`), and the links through which
+    relatives' accounts may pay on the day, in their order."""
 
     person: Person
     enrollment: Enrollment | None
     links: list[MulaidLink]
+    status: str | None = None
 
 
 @functools.cache
 def _patient_sql(by_holder: bool) -> str:
     t = {m.__name__: m._meta.db_table for m in (Person, Enrollment, Region, FamilyLink)}
     quote = connection.ops.quote_name
+    # The patient's enrollment: the one whose period covers the day, employee insurance before resident.
     return (f"SELECT {columns_of(Person, 'p')}, {columns_of(Enrollment, 'e')}, {columns_of(Region, 'r')}, "
-            "l.holder_id, h.psn_no, l.relation, hr.admdvs "
+            f"{status_on_sql('e')}, l.holder_id, h.psn_no, l.relation, hr.admdvs, he.begndate, he.enddate, "
+            f"{status_on_sql('he')} "
             f"FROM {t['Person']} p "
-            f"LEFT JOIN {t['Enrollment']} e ON e.person_id = p.id AND e.insutype = %s "
+            f"LEFT JOIN {t['Enrollment']} e ON e.id = (SELECT e1.id FROM {t['Enrollment']} e1 "
+            "WHERE e1.person_id = p.id AND e1.insutype IN (%s, %s) ORDER BY CASE WHEN e1.begndate <= %s AND "
+            "(e1.enddate IS NULL OR e1.enddate >= %s) THEN 0 ELSE 1 END, e1.insutype LIMIT 1) "
             f"LEFT JOIN {t['Region']} r ON r.id = e.region_id "
             f"LEFT JOIN ({t['FamilyLink']} l JOIN {t['Person']} h ON h.id = l.holder_id"
             + (" AND h.psn_no = %s" if by_holder else "") + ") "
@@ -94,11 +102,18 @@ def _patient_sql(by_holder: bool) -> str:
             f"WHERE p.psn_no = %s ORDER BY l.{quote('order')}, l.id")
 
 
+def _date(value: object) -> datetime.date | None:
+    """A date column of a raw row (SQLite answers strings)."""
+    return datetime.date.fromisoformat(value) if isinstance(value, str) else value
+
+
 def settlement_patient(*, psn_no: str, day: datetime.date, holder_psn_no: str | None = None) -> Patient | None:
-    """The patient of a settlement on `day` (None: no person has this number), in one statement. With
-    `holder_psn_no`, only the link from that relative."""
+    """The patient of a settlement on `day` (None: no person has this number), with the statuses on `day` of their
+    enrollment and of each linked holder's, in one statement. With `holder_psn_no`, only the link from that
+    relative."""
     on = connection.ops.adapt_datefield_value(day)
-    params = [InsuType.EMPLOYEE, *([holder_psn_no] if holder_psn_no else []), on, on, InsuType.EMPLOYEE, psn_no]
+    params = [on, on, InsuType.EMPLOYEE, InsuType.RESIDENT, on, on, *([holder_psn_no] if holder_psn_no else []),
+              on, on, InsuType.EMPLOYEE, psn_no]
     with connection.cursor() as cursor:
         cursor.execute(_patient_sql(bool(holder_psn_no)), params)
         rows = cursor.fetchall()
@@ -113,9 +128,13 @@ def settlement_patient(*, psn_no: str, day: datetime.date, holder_psn_no: str | 
         enrollment = instance_from_row(Enrollment, row[n_person:n_person + n_enrollment])
         enrollment.person = person
         enrollment.region = instance_from_row(Region, row[n_person + n_enrollment:n_person + n_enrollment + n_region])
-    links = [MulaidLink(holder_id=holder_id, holder_psn_no=holder_psn_no, relation=relation, admdvs=admdvs or "")
-             for holder_id, holder_psn_no, relation, admdvs in (r[-4:] for r in rows) if holder_id is not None]
-    return Patient(person=person, enrollment=enrollment, links=links)
+    links = [MulaidLink(holder_id=holder_id, holder_psn_no=holder_psn_no, relation=relation, admdvs=admdvs or "",
+                        active=holder_active(status=status, begndate=_date(begndate), enddate=_date(enddate),
+                                             day=day))
+             for holder_id, holder_psn_no, relation, admdvs, begndate, enddate, status in (r[-7:] for r in rows)
+             if holder_id is not None]
+    return Patient(person=person, enrollment=enrollment, links=links,
+                   status=row[n_person + n_enrollment + n_region] if enrollment is not None else None)
 
 
 ITEM_CACHE_SECONDS = 60

@@ -19,8 +19,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from accounts.credits import year_rolled_over
 from accounts.ledger import Posting, accounts_lock, ledger_post_many
-from accounts.models import Enrollment, EntryKind, InsuType, LedgerEntry, Person, PersonalAccount
+from accounts.models import Enrollment, EntryKind, InsuStatus, InsuType, LedgerEntry, Person, PersonalAccount
+from accounts.mulaid import mulaid_refusal
 from claims import engine, events
 from claims.errors import ClaimError
 from claims.models import (
@@ -76,6 +78,12 @@ class Visit:
     sep_terms: SepPayTerms | None = None  # set only when the bill has separately paid drugs settled apart
     cross_region: str = ""  # CrossRegion: treated outside the insured region, filed or not
     rate_cut: Decimal = Decimal(0)  # the points every rate loses (an unfiled visit in another region)
+    own_pockets: tuple[str, ...] = engine.POCKETS  # the own pockets holding the service date's benefit year
+
+    @property
+    def has_account(self) -> bool:
+        """Only employee insurance has a personal account (residents and uninsured relatives have none)."""
+        return self.enrollment is not None and self.enrollment.insutype == InsuType.EMPLOYEE
 
     @property
     def bucket(self) -> str:
@@ -104,9 +112,9 @@ def request_digest(data: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(norm(data), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def _policy(admdvs: str, day: datetime.date) -> PolicyVersion:
+def _policy(admdvs: str, day: datetime.date, insutype: str = InsuType.EMPLOYEE) -> PolicyVersion:
     try:
-        return policy_version_resolved(admdvs, day)
+        return policy_version_resolved(admdvs, day, insutype)
     except PolicyError as e:
         raise ClaimError(ClaimError.NO_POLICY_IN_FORCE, e.err_msg) from None
 
@@ -132,15 +140,23 @@ def _cross_region(*, person: Person, enrollment: Enrollment, facility: Facility,
     return CrossRegion.UNFILED, cut
 
 
-def _payers(patient: Patient, day: datetime.date, mulaid_psn_no: str | None) -> list[Payer]:
+def _payers(patient: Patient, day: datetime.date, mulaid_psn_no: str | None, admdvs: str) -> list[Payer]:
     """The relatives whose accounts may pay for the patient on `day`, in the links' order, each with the policy
-    of the region where the relative holds employee insurance (none: the account may not pay)."""
+    of the region where the relative holds employee insurance. A holder outside mutual aid's bounds on `day`
+    (accounts.mulaid: not active then, or insured in another region than `admdvs`) is left out; named in
+    `mulaid_psn_no`, the request is refused."""
     if mulaid_psn_no and not patient.links:
         raise ClaimError(ClaimError.MULAID_NOT_LINKED,
                          _("%(holder)s's account is not linked to %(psn_no)s on %(day)s")
                          % {"holder": mulaid_psn_no, "psn_no": patient.person.psn_no, "day": day})
     payers = []
     for link in patient.links:
+        refusal = mulaid_refusal(holder_psn_no=link.holder_psn_no, holder_admdvs=link.admdvs, active=link.active,
+                                 patient_admdvs=admdvs, day=day)
+        if refusal is not None:
+            if mulaid_psn_no:
+                raise ClaimError(ClaimError.MULAID_NOT_LINKED, refusal)
+            continue
         version = None
         if link.admdvs:
             try:
@@ -151,6 +167,21 @@ def _payers(patient: Patient, day: datetime.date, mulaid_psn_no: str | None) -> 
         payers.append(Payer(person_id=link.holder_id, psn_no=link.holder_psn_no, relation=link.relation,
                             allowed=allowed, version=version))
     return payers
+
+
+def _check_online(facility: Facility, med_type: str, day: datetime.date) -> None:
+    """An online visit (Internet+ follow-up, `online`) settles only as a chronic-disease visit (14) at a facility
+    designated for online services; its recognition is checked as any chronic visit's."""
+    if not facility.online_service:
+        raise ClaimError(ClaimError.FACILITY_NOT_DESIGNATED,
+                         _("facility %(code)s is not designated for online services: online visits are not settled "
+                           "there")
+                         % {"code": facility.fixmedins_code})
+    if med_type != CHRONIC:
+        raise ClaimError(ClaimError.MED_TYPE_NOT_ALLOWED,
+                         _("an online visit is a chronic-disease follow-up (medical type 14), not medical type "
+                           "%(med_type)s")
+                         % {"med_type": med_type})
 
 
 def bill_lines(bill: list[dict[str, Any]]) -> tuple[list[engine.LineIn], dict[str, Item]]:
@@ -192,14 +223,20 @@ def visit_resolve(*, facility: Facility, data: dict[str, Any]) -> Visit:
                          _("medical type %(med_type)s is not settled at a %(kind)s")
                          % {"med_type": med_type, "kind": facility.get_fixmedins_type_display()})
 
+    online = bool(data.get("online"))
+    if online:
+        _check_online(facility, med_type, day)
+
     version, terms = None, None
     cross_region, rate_cut = "", Decimal(0)
+    own_pockets = engine.POCKETS
     if enrollment is not None:
-        if not enrollment.covers(day):
+        if not (enrollment.begndate <= day and (enrollment.enddate is None or day <= enrollment.enddate)
+                and patient.status == InsuStatus.ACTIVE):
             raise ClaimError(ClaimError.NOT_INSURED_ON_DATE,
                              _("%(psn_no)s is not insured and active on %(day)s")
                              % {"psn_no": person.psn_no, "day": day})
-        version = _policy(enrollment.region.admdvs, day)
+        version = _policy(enrollment.region.admdvs, day, enrollment.insutype)
         cross_region, rate_cut = _cross_region(person=person, enrollment=enrollment, facility=facility,
                                                version=version, day=day)
         if med_type == CHRONIC:
@@ -226,6 +263,11 @@ def visit_resolve(*, facility: Facility, data: dict[str, Any]) -> Visit:
     else:
         options = engine.EngineOptions.of(version)
         year_start = version.benefit_year_start_for(day)
+        if options.current_pocket_first and enrollment.insutype == InsuType.EMPLOYEE and year_rolled_over(
+                region_id=enrollment.region_id, person_id=person.pk, today=timezone.localdate(),
+                next_year_start=version.benefit_year_end_for(day) + datetime.timedelta(days=1)):
+            # A bill of a benefit year already rolled over: that year's money is in the historical pocket now.
+            own_pockets = (engine.HISTORICAL,)
 
     lines, items = bill_lines(data["items"])
     plausibility_check(version or _facility_version(facility, day), lines)
@@ -234,8 +276,9 @@ def visit_resolve(*, facility: Facility, data: dict[str, Any]) -> Visit:
         sep_terms = sep_pay_terms_for(version)
     visit = Visit(facility=facility, person=person, enrollment=enrollment, version=version, terms=terms,
                   options=options, year_start=year_start, lines=lines, items=items, data=data, sep_terms=sep_terms,
-                  cross_region=cross_region, rate_cut=rate_cut)
-    visit.payers = _payers(patient, day, data.get("mulaid_psn_no") or None)
+                  cross_region=cross_region, rate_cut=rate_cut, own_pockets=own_pockets)
+    admdvs = enrollment.region.admdvs if enrollment is not None else facility.region.admdvs
+    visit.payers = _payers(patient, day, data.get("mulaid_psn_no") or None, admdvs)
     return visit
 
 
@@ -280,14 +323,14 @@ def _counters(row: Accumulator | None) -> engine.Accumulator:
 def _compute(visit: Visit, counters: dict[str, Accumulator | None],
              accounts: dict[int, PersonalAccount]) -> engine.Adjudication:
     """The engine's answer for the visit, with the counters rows of its buckets (by bucket) and the accounts."""
-    own = accounts.get(visit.person.pk) if visit.enrollment is not None else None
+    own = accounts.get(visit.person.pk) if visit.has_account else None
     mulaid = [engine.MulaidPayer(psn_no=p.psn_no, pockets=_pockets(accounts[p.person_id]), allowed=p.allowed)
               for p in visit.payers if p.allowed and p.person_id in accounts]
     return engine.adjudicate(lines=visit.lines, terms=visit.terms, options=visit.options,
                              accumulator=_counters(counters.get(visit.bucket)), own=_pockets(own),
                              acct_used=visit.data.get("acct_used_flag", "1") == "1", mulaid_payers=mulaid,
                              sep_terms=visit.sep_terms, sep_accumulator=_counters(counters.get(visit.sep_bucket)),
-                             rate_cut=visit.rate_cut)
+                             rate_cut=visit.rate_cut, own_pockets=visit.own_pockets)
 
 
 def _money(value: Decimal) -> str:
@@ -299,7 +342,7 @@ def settlement_answer(*, visit: Visit, result: engine.Adjudication, setl_id: str
     data = visit.data
     return {
         "setl_id": setl_id, "medins_setl_id": data["medins_setl_id"], "status": status,
-        "psn_no": visit.person.psn_no, "insutype": InsuType.EMPLOYEE if visit.enrollment else "",
+        "psn_no": visit.person.psn_no, "insutype": visit.enrollment.insutype if visit.enrollment else "",
         "psn_type": visit.enrollment.psn_type_on(data["setl_date"]) if visit.enrollment else "",
         "med_type": data["med_type"], "setl_date": data["setl_date"].isoformat(),
         "fixmedins_code": visit.facility.fixmedins_code,
@@ -408,7 +451,7 @@ def _settle(*, facility: Facility, data: dict[str, Any], digest: str) -> dict[st
     visit = visit_resolve(facility=facility, data=data)
     counters = _lock_counters(visit.person.pk, visit.year_start, [visit.bucket, visit.sep_bucket])
     payer_ids = [p.person_id for p in visit.payers if p.allowed]
-    accounts = accounts_lock(person_ids=([visit.person.pk] if visit.enrollment else []) + payer_ids)
+    accounts = accounts_lock(person_ids=([visit.person.pk] if visit.has_account else []) + payer_ids)
     result = _compute(visit, counters, accounts)
 
     setl_id = f"{data['setl_date']:%Y%m%d}{secrets.token_hex(8).upper()}"
@@ -463,6 +506,25 @@ def settlement_current(settlement: Settlement) -> dict[str, Any]:
     return {**settlement.response, "status": settlement.status}
 
 
+def _reversal_pockets(settlement: Settlement, debits: list[LedgerEntry]) -> dict[int, str]:
+    """The pocket each debit goes back to: the one that now holds the money of the settlement's benefit year. A
+    current-year pocket debited before that year was rolled over goes back to the historical pocket."""
+    pockets = {debit.pk: debit.pocket for debit in debits}
+    version = settlement.policy_version
+    current = [d for d in debits if d.pocket == engine.CURRENT]
+    if not current or version is None:
+        return pockets
+    next_year_start = version.benefit_year_end_for(settlement.setl_date) + datetime.timedelta(days=1)
+    today = timezone.localdate()
+    rolled = {person_id: year_rolled_over(region_id=version.region_id, person_id=person_id,
+                                          next_year_start=next_year_start, today=today)
+              for person_id in {d.account.person_id for d in current}}
+    for debit in current:
+        if rolled[debit.account.person_id]:
+            pockets[debit.pk] = engine.HISTORICAL
+    return pockets
+
+
 @transaction.atomic
 def settlement_reverse(*, settlement: Settlement, reason: str, user=None,  # noqa: ANN001
                        token: PartnerToken | None = None) -> Settlement:
@@ -479,7 +541,9 @@ def settlement_reverse(*, settlement: Settlement, reason: str, user=None,  # noq
         ref_type="settlement", ref_id=settlement.setl_id,
         kind__in=[EntryKind.SETTLEMENT, EntryKind.MULAID_SETTLEMENT]).order_by("id"))
     accounts = accounts_lock(person_ids=[d.account.person_id for d in debits])
-    ledger_post_many([Posting(account=accounts[debit.account.person_id], pocket=debit.pocket, amount=-debit.amount,
+    pockets = _reversal_pockets(settlement, debits)
+    ledger_post_many([Posting(account=accounts[debit.account.person_id], pocket=pockets[debit.pk],
+                              amount=-debit.amount,
                               kind=EntryKind.REVERSAL, reverses=debit, ref_type="settlement",
                               ref_id=settlement.setl_id, period=debit.period, policy_version=debit.policy_version,
                               reason=reason[:200]) for debit in debits], user=user)

@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from accounts import credits
 from accounts.credits import credits_run_month, rollover_run
 from accounts.ledger import ledger_verify
-from accounts.models import CreditRun, EntryKind, InsuStatus, LedgerEntry, PersonalAccount, PsnType
+from accounts.models import Contribution, CreditRun, EntryKind, InsuStatus, LedgerEntry, PersonalAccount, PsnType
 from accounts.tests.conftest import contribution, enrollee
 from policies.errors import PolicyError
 
@@ -208,3 +208,37 @@ def test_commands(seeded):
         call_command("run_credits", "--month", "2024/12")
     with pytest.raises(CommandError, match="not a benefit-year start"):
         call_command("run_rollover", "--admdvs", "310000", "--date", "2025-02-01")
+
+
+def test_a_zero_paid_contribution_earns_no_credit(seeded):
+    """CONTRACT.md: in-service credits need a paid contribution (psn_clct_amt above zero) for the period."""
+    unpaid = enrollee(seeded["310000"], brdy=D(1985, 6, 1))
+    paid = enrollee(seeded["310000"], brdy=D(1986, 6, 1))
+    Contribution.objects.create(person=unpaid.person, period=D(2024, 3, 1), clct_base=Decimal("10000.00"),
+                                psn_clct_amt=Decimal("0.00"), emp_clct_amt=Decimal("900.00"))
+    contribution(paid, "2024-03", "10000.00")  # psn_clct_amt 200.00
+    credits_run_month(month=D(2024, 3, 1), admdvs="310000")
+    assert entries(unpaid) == []
+    # 10,000.00 × 2% = 200.00.
+    assert entries(paid) == [(EntryKind.CREDIT_IN_SERVICE, "current", Decimal("200.00"), D(2024, 3, 1))]
+
+
+def test_credits_follow_the_status_of_the_credited_month(seeded):
+    """Suspended from 2024-03-15 (stas_date), active again from 2024-05-01: March is credited (active on its first
+    day), April is not, May is; all judged on the dated status, not today's."""
+    e = enrollee(seeded["310000"], brdy=D(1985, 6, 1))
+    for month in ("2024-03", "2024-04", "2024-05"):
+        contribution(e, month, "10000.00")
+    e.psn_insu_stas, e.stas_date = InsuStatus.SUSPENDED, D(2024, 3, 15)
+    e.save()
+    e.psn_insu_stas, e.stas_date = InsuStatus.ACTIVE, D(2024, 5, 1)
+    e.save()
+    for month in (3, 4, 5):
+        credits_run_month(month=D(2024, month, 1), admdvs="310000")
+    assert [(period, amount) for _kind, _pocket, amount, period in entries(e)] == [
+        (D(2024, 3, 1), Decimal("200.00")), (D(2024, 5, 1), Decimal("200.00"))]
+    # A new enrollee joining mid-month is judged on their first day: credited for that month.
+    newcomer = enrollee(seeded["310000"], brdy=D(1990, 1, 1), begndate=D(2024, 6, 10))
+    contribution(newcomer, "2024-06", "5000.00")
+    credits_run_month(month=D(2024, 6, 1), admdvs="310000")
+    assert [amount for _kind, _pocket, amount, _period in entries(newcomer)] == [Decimal("100.00")]

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from accounts.errors import AccountError
 from accounts.family_payments import relative_contribution_pay
 from accounts.ledger import account_correct, ledger_verify
-from accounts.models import EntryKind, LedgerEntry, PersonalAccount, RelativeContribution
+from accounts.models import EntryKind, LedgerEntry, PersonalAccount, PsnType, RelativeContribution
 from accounts.roles import roles_sync
 from accounts.tests.conftest import enrollee
 from accounts.tests.factories import FamilyLinkFactory, PersonFactory
@@ -143,3 +143,29 @@ def test_admin_pay_page_and_family_link_action(admin_client, family, monkeypatch
     assert paid.status_code == 302
     assert PersonalAccount.objects.get(person=holder).balc == Decimal("400.00")
     assert admin_client.get(reverse("admin:accounts_relativecontribution_changelist")).status_code == 200
+
+
+def test_a_suspended_holder_or_a_relative_of_another_region_is_refused_by_the_settlements_rule(seeded, family):
+    """The rule of accounts.mulaid, as settlements apply it: the holder active on the day (dated status), and in
+    the relative's insured region."""
+    holder, child = family
+    enrollment = holder.enrollments.get()
+    enrollment.psn_insu_stas, enrollment.stas_date = "2", D(2025, 2, 1)
+    enrollment.save()
+    with pytest.raises(AccountError) as suspended:
+        relative_contribution_pay(holder=holder, relative=child, kind="ltc", year=2025, amount=Decimal("10.00"),
+                                  reference="S1", day=TODAY)
+    assert suspended.value.err_code == "NOT_INSURED_ON_DATE" and "not active on 2025-03-01" in suspended.value.err_msg
+    # Before the suspension the same payment goes through.
+    relative_contribution_pay(holder=holder, relative=child, kind="ltc", year=2025, amount=Decimal("10.00"),
+                              reference="S2", day=D(2025, 1, 31))
+    shanghai_relative = enrollee(seeded["310000"], brdy=D(1950, 1, 1), psn_type=PsnType.RETIRED,
+                                 retire_date=D(2010, 1, 1), clct_base=None).person
+    other = enrollee(seeded["370100"], brdy=D(1981, 1, 1)).person
+    account_correct(person=other, pocket="historical", amount=Decimal("100.00"), reason="opening")
+    FamilyLinkFactory(holder=other, relative=shanghai_relative, relation="parent")
+    with pytest.raises(AccountError) as elsewhere:
+        relative_contribution_pay(holder=other, relative=shanghai_relative, kind="ltc", year=2025,
+                                  amount=Decimal("10.00"), reference="S3", day=TODAY)
+    assert elsewhere.value.err_code == "MULAID_NOT_LINKED" and "one region" in elsewhere.value.err_msg
+    assert not RelativeContribution.objects.filter(reference__in=["S1", "S3"]).exists()

@@ -160,6 +160,8 @@ class SettlementRequestSerializer(serializers.Serializer):
     dise_codg = serializers.CharField(max_length=20, required=False, allow_blank=True, allow_null=True, default="",
                                       help_text="the disease code; required when med_type is 14")
     ext_rx = serializers.BooleanField(default=False, help_text="an external prescription filled at a pharmacy")
+    online = serializers.BooleanField(default=False, help_text="an Internet+ follow-up visit for a recognised chronic "
+                                      "disease (med_type 14) at a facility designated for online services")
     acct_used_flag = serializers.ChoiceField(choices=[("0", "accounts do not pay"), ("1", "accounts may pay")],
                                              default="1")
     mulaid_psn_no = psn_no_field(required=False, allow_blank=True, allow_null=True,
@@ -178,6 +180,8 @@ class SettlementRequestSerializer(serializers.Serializer):
         attrs["dise_codg"] = attrs.get("dise_codg") or ""
         if attrs.get("mulaid_psn_no") is None:
             attrs.pop("mulaid_psn_no", None)
+        if not attrs.get("online"):
+            attrs.pop("online", None)  # absent and false are one request (the idempotency digest)
         if attrs["med_type"] == "14" and not attrs["dise_codg"]:
             raise serializers.ValidationError({"dise_codg": _("required when med_type is 14")})
         total = sum((fen(line["qty"] * line["price"]) for line in attrs["items"]), ZERO)
@@ -199,7 +203,8 @@ class SettlementOutputSerializer(serializers.Serializer):
     medins_setl_id = serializers.CharField()
     status = serializers.CharField(help_text="preview, settled or reversed")
     psn_no = serializers.CharField()
-    insutype = serializers.CharField(help_text="310, or empty for a person without employee insurance")
+    insutype = serializers.CharField(help_text="310 employee, 390 resident, or empty for a person without insurance "
+                                               "here")
     psn_type = serializers.CharField()
     med_type = serializers.CharField()
     setl_date = serializers.CharField(help_text="YYYY-MM-DD")

@@ -180,6 +180,7 @@ def test_a_retry_refused_on_the_way_still_gets_the_first_answer(world):
     h1 = world["facilities"]["JN1"]
     first, _ = settlement_create(facility=h1, data=request(p.psn_no, ("A50", "2", "50")))
     enrollment.psn_insu_stas = "2"
+    enrollment.stas_date = D(2025, 3, 1)  # suspended from before the service date
     enrollment.save()
     retry, created = settlement_create(facility=h1, data=request(p.psn_no, ("A50", "2", "50")))
     assert (retry, created) == (first, False)
