@@ -40,7 +40,9 @@ from policies.selectors import policy_version_in_force
 PSN_NO_PATTERN = r"[0-9A-Za-z]+"
 FLEXIBLE_PSN_TYPES = (PsnType.FLEXIBLE_IN_SERVICE, PsnType.FLEXIBLE_RETIRED)
 # Computed once: `Choices.values` builds a new list on every call, and the messages are formatted only for bad rows.
-GENDERS, PSN_TYPES, INSU_STATUSES, RELATIONS = (tuple(c.values) for c in (Gender, PsnType, InsuStatus, Relation))
+GENDERS, PSN_TYPES, INSU_STATUSES, RELATIONS, INSUTYPES = (tuple(c.values) for c in (Gender, PsnType, InsuStatus,
+                                                                                   Relation, InsuType))
+RESIDENT_BLANK = ("psn_type", "emp_no", "emp_name", "clct_base")
 PSN_NO_MESSAGE = gettext_lazy("a person number has letters and digits only")
 NO_REGION = gettext_lazy("no region has the code %(value)s")
 NO_PERSON = gettext_lazy("no person has the number %(value)s")
@@ -58,10 +60,15 @@ def _certno_key(value: Any) -> str:
 
 
 class RosterResource(ImportResource):
-    """One row per enrollee: the Person (key certno), its employee enrollment (310) and its Employer."""
+    """One row per enrollee: the Person (key certno), its enrollment of the row's insurance type and its Employer.
+
+    Optional columns (CONTRACT.md): `insutype` (blank `310`; `390` resident insurance, whose psn_type, emp_no,
+    emp_name and clct_base are blank) and `stas_date`, the day the row's status takes effect (blank: begndate for
+    a new enrollee, the import day for a change), recorded in the enrollment's dated statuses."""
 
     columns = ("psn_no", "certno", "psn_name", "gend", "brdy", "psn_type", "insuplc_admdvs", "emp_no", "emp_name",
                "clct_base", "begndate", "retire_date", "psn_insu_stas")
+    optional_columns = ("insutype", "stas_date")
     key_columns = ("certno",)
 
     psn_no = Field(attribute="psn_no", column_name="psn_no")
@@ -105,8 +112,8 @@ class RosterResource(ImportResource):
         self.preload_for_validation(dataset)
         persons = preload(Person.objects.all(), "certno", list(self._persons))
         self._persons = {p.certno: p for p in persons}
-        self._enrollments = {e.person_id: e for e in preload(
-            Enrollment.objects.filter(insutype=InsuType.EMPLOYEE), "person_id", {p.pk for p in persons})}
+        self._enrollments = {(e.person_id, e.insutype): e for e in preload(
+            Enrollment.objects.prefetch_related("status_changes"), "person_id", {p.pk for p in persons})}
         self._psn_nos = PsnNoSequence(taken=_column(dataset, "psn_no"))
 
     def find_instance(self, row: Mapping[str, Any]) -> Person | None:
@@ -119,7 +126,9 @@ class RosterResource(ImportResource):
         psn_name = reader.text("psn_name", max_length=50)
         gend = reader.choice("gend", GENDERS, required=False)
         brdy = reader.date("brdy", required=False)
-        psn_type = reader.choice("psn_type", PSN_TYPES)
+        insutype = reader.choice("insutype", INSUTYPES, required=False) or InsuType.EMPLOYEE
+        resident = insutype == InsuType.RESIDENT
+        psn_type = reader.choice("psn_type", PSN_TYPES, required=not resident)
         region = reader.lookup("insuplc_admdvs", self._regions, NO_REGION)
         emp_no = reader.text("emp_no", required=False, max_length=30)
         emp_name = reader.text("emp_name", required=False, max_length=200)
@@ -127,6 +136,13 @@ class RosterResource(ImportResource):
         begndate = reader.date("begndate")
         retire_date = reader.date("retire_date", required=False)
         psn_insu_stas = reader.choice("psn_insu_stas", INSU_STATUSES, required=False) or InsuStatus.ACTIVE
+        stas_date = reader.date("stas_date", required=False)
+        if resident:
+            for column in RESIDENT_BLANK:
+                if reader.raw(column) and reader.ok(column):
+                    reader.error(column, _("resident insurance (390) has no %(column)s: leave it blank")
+                                 % {"column": column})
+            psn_type, emp_no, emp_name, clct_base = "", "", "", None
 
         if certno:
             if gend and gend != certno_gender(certno):
@@ -157,7 +173,7 @@ class RosterResource(ImportResource):
         return {"certno": certno, "psn_no": psn_no, "psn_name": psn_name, "gend": gend, "brdy": brdy,
                 "psn_type": psn_type, "region": region, "emp_no": emp_no, "emp_name": emp_name,
                 "clct_base": clct_base, "begndate": begndate, "retire_date": retire_date,
-                "psn_insu_stas": psn_insu_stas}
+                "psn_insu_stas": psn_insu_stas, "insutype": insutype, "stas_date": stas_date}
 
     def _check_employer(self, reader: RowReader, line: int, emp_no: str, emp_name: str) -> None:
         if not emp_name and emp_no not in self._employers and emp_no not in self._emp_name_in_file:
@@ -190,12 +206,18 @@ class RosterResource(ImportResource):
         employer = self._employers.get(emp_no) if emp_no else None
         self._employer_changed = bool(emp_no) and (employer is None or bool(emp_name)
                                                    and employer.emp_name != emp_name)
-        enrollment = self._enrollments.get(instance.pk) if instance.pk else None
+        enrollment = self._enrollments.get((instance.pk, values["insutype"])) if instance.pk else None
         if enrollment is None:
-            enrollment = Enrollment(insutype=InsuType.EMPLOYEE)
+            enrollment = Enrollment(insutype=values["insutype"])
         enrollment_values = {key: values[key] for key in ("psn_type", "region", "clct_base", "begndate",
                                                           "retire_date", "psn_insu_stas")}
         self._enrollment_changed = assign(enrollment, **enrollment_values)
+        stas_date = values["stas_date"]
+        if stas_date is not None and enrollment.pk is not None and not any(
+                (c.stas_date, c.psn_insu_stas) == (stas_date, values["psn_insu_stas"])
+                for c in enrollment.status_changes.all()):
+            self._enrollment_changed = True  # a dated status not recorded yet
+        enrollment.stas_date = stas_date
         if employer is not None:
             self._enrollment_changed |= assign(enrollment, employer=employer)
         elif not emp_no:
@@ -228,7 +250,7 @@ class RosterResource(ImportResource):
             if kwargs.get("user") is not None:
                 enrollment._history_user = kwargs["user"]
             enrollment.save()
-            self._enrollments[instance.pk] = enrollment
+            self._enrollments[(instance.pk, enrollment.insutype)] = enrollment
 
     # export: the person's employee enrollment
     def _enrollment_of(self, person: Person) -> Enrollment | None:

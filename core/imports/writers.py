@@ -17,6 +17,7 @@ from typing import Any
 
 import tablib
 from django.db import connection, models
+from django.utils import timezone
 
 from core.imports import sql
 from core.imports.base import ImportResource, result_error_lines
@@ -260,14 +261,15 @@ def generated_psn_no(alias: str) -> str:
 
 class RosterWriter(Writer):
     """Three tables from one row: employers (key emp_no), persons (key certno; psn_no generated per region when
-    blank, continuing from the highest number in the database or the file) and employee enrollments."""
+    blank, continuing from the highest number in the database or the file) and enrollments of the row's insurance
+    type (`insutype`), with their dated statuses (`stas_date`, as Enrollment.save records them)."""
 
     stage_columns = [("line", "integer"), ("certno", "varchar(18)"), ("psn_no", "varchar(30)"),
                      ("psn_name", "varchar(50)"), ("gend", "varchar(1)"), ("brdy", "date"),
                      ("psn_type", "varchar(4)"), ("region_id", "bigint"), ("admdvs", "varchar(12)"),
                      ("emp_no", "varchar(30)"), ("emp_name", "varchar(200)"), ("clct_base", "numeric(14, 2)"),
                      ("begndate", "date"), ("retire_date", "date"), ("psn_insu_stas", "varchar(1)"),
-                     ("person_id", "bigint")]
+                     ("person_id", "bigint"), ("insutype", "varchar(3)"), ("stas_date", "date")]
     def __init__(self, resource: ImportResource, *, user_id: int | None, path: Path) -> None:
         super().__init__(resource, user_id=user_id, path=path)
         self.file_max_serial: dict[str, int] = {}
@@ -289,16 +291,17 @@ class RosterWriter(Writer):
         self.rows.append((line, values["certno"], psn_no, values["psn_name"], values["gend"], values["brdy"],
                           values["psn_type"], region.pk, region.admdvs, values["emp_no"], values["emp_name"],
                           values["clct_base"], values["begndate"], values["retire_date"], values["psn_insu_stas"],
-                          instance.pk))
+                          instance.pk, values["insutype"], values["stas_date"]))
 
     def flush(self, cursor: Any) -> None:
         sql.load_rows(cursor, self.stage, [c for c, _t in self.stage_columns], self.rows)
         self.rows = []
 
     def finish(self, cursor: Any, *, now: datetime.datetime, progress: WriteProgress) -> WriteResult:
-        from accounts.models import Employer, Enrollment, InsuType, Person
+        from accounts.models import Employer, Enrollment, EnrollmentStatus, Person
 
         person, enrollment, employer = (m._meta.db_table for m in (Person, Enrollment, Employer))
+        status = EnrollmentStatus._meta.db_table
         user, stage, emp, plan = self.user_id, self.stage, self.emp, self.plan
         cursor.execute(f"CREATE INDEX {stage}_line ON {stage} (line)")
         sql.analyze(cursor, stage)
@@ -321,22 +324,25 @@ class RosterWriter(Writer):
                            history_type="CASE WHEN x.is_new = 1 THEN '+' ELSE '~' END", when=now, user_id=user)
         progress(0.1)
 
-        # The plan: each row's employer id, enrollment id and what changes.
+        # The plan: each row's employer id, enrollment id and what changes; a dated status (stas_date) not yet
+        # recorded is a change.
         d = sql.differs
+        recorded = (f"EXISTS (SELECT 1 FROM {status} st WHERE st.enrollment_id = e.id AND st.stas_date = s.stas_date "
+                    "AND st.psn_insu_stas = s.psn_insu_stas)")
         sql.create_temp_table_as(cursor, plan, (
-            f"SELECT s.*, em.id AS employer_id, e.id AS enrollment_id, "
+            f"SELECT s.*, em.id AS employer_id, e.id AS enrollment_id, e.psn_insu_stas AS old_stas, "
+            f"CASE WHEN s.stas_date IS NOT NULL AND NOT {recorded} THEN 1 ELSE 0 END AS stas_new, "
             f"CASE WHEN s.person_id IS NOT NULL AND (p.psn_name <> s.psn_name OR p.gend <> s.gend "
             f"OR p.brdy <> s.brdy) THEN 1 ELSE 0 END AS person_changed, "
             f"CASE WHEN e.id IS NULL OR e.psn_type <> s.psn_type OR e.region_id <> s.region_id "
             f"OR {d('e.employer_id', 'em.id')} OR {d('e.clct_base', 's.clct_base')} OR e.begndate <> s.begndate "
             f"OR {d('e.retire_date', 's.retire_date')} OR e.psn_insu_stas <> s.psn_insu_stas "
-            f"THEN 1 ELSE 0 END AS enrollment_changed, "
+            f"OR (s.stas_date IS NOT NULL AND NOT {recorded}) THEN 1 ELSE 0 END AS enrollment_changed, "
             f"CASE WHEN x.first_line = s.line AND (x.is_new = 1 OR x.is_changed = 1) THEN 1 ELSE 0 END "
             f"AS employer_changed "
             f"FROM {stage} s LEFT JOIN {person} p ON p.id = s.person_id "
-            f"LEFT JOIN {enrollment} e ON e.person_id = s.person_id AND e.insutype = %s "
-            f"LEFT JOIN {employer} em ON em.emp_no = s.emp_no LEFT JOIN {emp} x ON x.emp_no = s.emp_no"),
-            [InsuType.EMPLOYEE.value])
+            f"LEFT JOIN {enrollment} e ON e.person_id = s.person_id AND e.insutype = s.insutype "
+            f"LEFT JOIN {employer} em ON em.emp_no = s.emp_no LEFT JOIN {emp} x ON x.emp_no = s.emp_no"))
         progress(0.25)
 
         # New persons, numbered per region in file order when the file gives no number.
@@ -360,15 +366,15 @@ class RosterWriter(Writer):
                            "WHERE pl.person_changed = 1", history_type="~", when=now, user_id=user)
         progress(0.55)
 
-        # Enrollments: new ones (new persons, or persons without an employee enrollment), then changed ones.
-        employee = InsuType.EMPLOYEE.value
+        # Enrollments: new ones (new persons, or persons without an enrollment of the row's type), then changed
+        # ones.
         sql.insert_with_history(cursor, Enrollment, insert=(
             f"INSERT INTO {enrollment} (person_id, insutype, psn_type, region_id, employer_id, clct_base, begndate, "
-            f"enddate, retire_date, psn_insu_stas) SELECT p.id, '{employee}', pl.psn_type, pl.region_id, "
+            f"enddate, retire_date, psn_insu_stas) SELECT p.id, pl.insutype, pl.psn_type, pl.region_id, "
             f"pl.employer_id, pl.clct_base, pl.begndate, NULL, pl.retire_date, pl.psn_insu_stas FROM {plan} pl "
             f"JOIN {person} p ON p.certno = pl.certno WHERE pl.enrollment_id IS NULL ORDER BY pl.line"), params=[],
             created_source=(f"{enrollment} t JOIN {person} p ON p.id = t.person_id JOIN {plan} pl "
-                            f"ON pl.certno = p.certno WHERE pl.enrollment_id IS NULL AND t.insutype = '{employee}'"),
+                            f"ON pl.certno = p.certno WHERE pl.enrollment_id IS NULL AND t.insutype = pl.insutype"),
             when=now, user_id=user)
         progress(0.8)
         cursor.execute(
@@ -378,6 +384,18 @@ class RosterWriter(Writer):
             f"WHERE {enrollment}.id = pl.enrollment_id AND pl.enrollment_changed = 1")
         sql.insert_history(cursor, Enrollment, source=f"{enrollment} t JOIN {plan} pl ON pl.enrollment_id = t.id "
                            "WHERE pl.enrollment_changed = 1", history_type="~", when=now, user_id=user)
+        # Dated statuses: a new enrollment's from stas_date or begndate, a changed status from stas_date or the
+        # import day, and a stas_date not recorded yet; one a day per enrollment (the file's wins).
+        today = timezone.localtime(now).date()
+        cursor.execute(
+            f"INSERT INTO {status} (enrollment_id, stas_date, psn_insu_stas, created_at) "
+            f"SELECT t.id, CASE WHEN pl.stas_date IS NOT NULL THEN pl.stas_date WHEN pl.enrollment_id IS NULL "
+            f"THEN pl.begndate ELSE %s END, pl.psn_insu_stas, %s FROM {plan} pl "
+            f"JOIN {person} p ON p.certno = pl.certno JOIN {enrollment} t ON t.person_id = p.id "
+            f"AND t.insutype = pl.insutype "
+            f"WHERE pl.enrollment_id IS NULL OR pl.old_stas <> pl.psn_insu_stas OR pl.stas_new = 1 "
+            f"ON CONFLICT (enrollment_id, stas_date) DO UPDATE SET psn_insu_stas = excluded.psn_insu_stas",
+            [sql.param(today), sql.param(now)])
         progress(1.0)
 
         cursor.execute(
