@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 
-from accounts.models import Contribution, Employer, Enrollment, FamilyLink, Person, PersonalAccount
+from accounts.models import Contribution, Employer, Enrollment, EnrollmentStatus, FamilyLink, Person, PersonalAccount
 from accounts.resources import FamilyLinkResource, RosterResource
 from claims.models import Recognition
 from core.admin import CertnoExportMixin, CertnoMaskMixin, HistoryAdmin, PersonSearchMixin
@@ -169,8 +169,34 @@ class PersonAdmin(ReplicaReadsAdmin, CertnoMaskMixin, CertnoExportMixin, PersonS
         return ", ".join(str(e.get_psn_insu_stas_display()) for e in obj.enrollments.all())
 
 
+class EnrollmentStatusInline(admin.TabularInline):
+    """The enrollment's dated statuses (stas_date): the status on a day is the last that took effect by then."""
+
+    model = EnrollmentStatus
+    fields = ["stas_date", "psn_insu_stas", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class EnrollmentForm(forms.ModelForm):
+    stas_date = forms.DateField(label=_("status effective from"), required=False,
+                                help_text=_("the day a new insurance status takes effect; blank: today (for a new "
+                                            "enrollment, its start)"))
+
+    class Meta:
+        model = Enrollment
+        fields = ["person", "insutype", "psn_type", "region", "employer", "clct_base", "begndate", "enddate",
+                  "retire_date", "psn_insu_stas"]
+
+
 @admin.register(Enrollment)
 class EnrollmentAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, HistoryAdmin):
+    form = EnrollmentForm
+    inlines = [EnrollmentStatusInline]
     certno_path = "person__certno"
     person_search_prefixes = ("person__",)
     list_display = ["person", "certno_masked", "insutype", "psn_type", "psn_insu_stas", "region", "employer",
@@ -179,6 +205,10 @@ class EnrollmentAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, His
     list_select_related = ["person", "region", "employer"]
     search_fields = ["person__psn_no", "person__certno", "person__psn_name"]
     autocomplete_fields = ["person", "employer"]
+
+    def save_model(self, request: HttpRequest, obj: Enrollment, form: forms.ModelForm, change: bool) -> None:
+        obj.stas_date = form.cleaned_data.get("stas_date")
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(FamilyLink)

@@ -321,3 +321,22 @@ def test_a_clerk_imports_a_roster_with_preview_and_confirm(clerk: Client, region
     person = Person.objects.get(psn_no="P8000000001")
     enrollment = person.enrollments.get()
     assert enrollment.employer.emp_no == "E90000001" and enrollment.region.admdvs == "310000"
+
+
+def test_a_clerk_suspends_an_enrollment_from_a_date_and_the_page_shows_the_dated_statuses(
+        clerk: Client, enrollee: Person) -> None:
+    enrollment = enrollee.enrollments.get()
+    url = reverse("admin:accounts_enrollment_change", args=[enrollment.pk])
+    form = {"person": enrollee.pk, "insutype": "310", "psn_type": "1101", "region": enrollment.region_id,
+            "employer": enrollment.employer_id, "clct_base": "8000.00", "begndate": "2015-01-01", "enddate": "",
+            "retire_date": "", "psn_insu_stas": "2", "stas_date": "2025-03-05",
+            "status_changes-TOTAL_FORMS": "0", "status_changes-INITIAL_FORMS": "1",
+            "status_changes-MIN_NUM_FORMS": "0", "status_changes-MAX_NUM_FORMS": "0"}
+    response = clerk.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    enrollment.refresh_from_db()
+    assert list(enrollment.status_changes.order_by("stas_date").values_list("stas_date", "psn_insu_stas")) == [
+        (datetime.date(2015, 1, 1), "1"), (datetime.date(2025, 3, 5), "2")]
+    assert (enrollment.status_on(datetime.date(2025, 3, 4)), enrollment.status_on(datetime.date(2025, 3, 5))) == (
+        "1", "2")
+    assert "2025-03-05" in clerk.get(url).content.decode()
