@@ -18,6 +18,7 @@ from accounts.models import (
     Contribution,
     Employer,
     Enrollment,
+    EnrollmentStatus,
     FamilyLink,
     InsuStatus,
     InsuType,
@@ -89,6 +90,8 @@ DISEASES = [
 AREAS = {"310000": ["310101", "310104", "310105", "310106"], "370100": ["370102", "370103", "370104", "370105"]}
 REGION_NAMES = {"310000": "上海市", "370100": "济南市", "370200": "青岛市"}
 TODAY = datetime.date(2026, 11, 1)
+RESIDENTS_FROM = datetime.date(2024, 1, 1)  # JN-R-2024's first day
+SUSPENDED_IN_2026 = 20  # enrollees suspended part way through the demo's service year (dated statuses)
 
 
 def _certno(rng: random.Random, area: str, brdy: datetime.date, gend: str, used: set[str]) -> str:
@@ -179,10 +182,13 @@ def demo_registry_create(*, enrollees: int = 2000, seed: int = 20260701) -> dict
         enrollment.person_id = enrollment.person.pk
     bulk_create_with_history(enrollments, Enrollment, batch_size=500)
 
-    # Family links: a working enrollee's account pays for a child without insurance here, and some couples and
-    # retired parents share with each other.
-    links, children = [], []
-    in_service = [e for e in enrollments if e.psn_type == PsnType.IN_SERVICE and e.person.brdy.year < 1995]
+    # Family links, within the rules (accounts.mulaid): the holder an active employee enrollee of the relative's
+    # region. A working enrollee's account pays for a child: in Jinan most children are resident enrollees (390,
+    # JN-R-2024, no account of their own), elsewhere relatives without insurance here. Some retired parents are
+    # paid for by a working child of their own region.
+    links, children, residents = [], [], []
+    in_service = [e for e in enrollments if e.psn_type == PsnType.IN_SERVICE and e.person.brdy.year < 1995
+                  and e.psn_insu_stas == InsuStatus.ACTIVE]
     retired = [e for e in enrollments if e.retire_date]
     for n, holder in enumerate(rng.sample(in_service, min(200, len(in_service)))):
         admdvs = holder.region.admdvs
@@ -193,16 +199,25 @@ def demo_registry_create(*, enrollees: int = 2000, seed: int = 20260701) -> dict
         children.append(child)
         links.append(FamilyLink(holder=holder.person, relative=child, relation=Relation.CHILD,
                                 begndate=datetime.date(2022, 7, 1), order=1))
+        if admdvs == "370100" and rng.random() < 0.7:
+            residents.append(Enrollment(person=child, insutype=InsuType.RESIDENT, psn_type="", region=holder.region,
+                                        employer=None, clct_base=None, begndate=RESIDENTS_FROM,
+                                        psn_insu_stas=InsuStatus.ACTIVE))
     bulk_create_with_history(children, Person, batch_size=500)
-    pairs = list(zip(rng.sample(in_service, 60), rng.sample(retired, 60), strict=True))
-    for holder, parent in pairs:
-        if holder.person is parent.person:
-            continue
-        links.append(FamilyLink(holder=holder.person, relative=parent.person, relation=Relation.PARENT,
-                                begndate=datetime.date(2023, 1, 1), order=1))
+    for enrollment in residents:
+        enrollment.person_id = enrollment.person.pk
+    bulk_create_with_history(residents, Enrollment, batch_size=500)
+    for admdvs in AREAS:
+        holders = [e for e in in_service if e.region.admdvs == admdvs]
+        parents = [e for e in retired if e.region.admdvs == admdvs]
+        n = min(30, len(holders), len(parents))
+        for holder, parent in zip(rng.sample(holders, n), rng.sample(parents, n), strict=True):
+            links.append(FamilyLink(holder=holder.person, relative=parent.person, relation=Relation.PARENT,
+                                    begndate=datetime.date(2023, 1, 1), order=1))
     for link in links:
         link.holder_id, link.relative_id = link.holder.pk, link.relative.pk
     bulk_create_with_history(links, FamilyLink, batch_size=500)
+    statuses = _statuses_create(rng, [*enrollments, *residents])
 
     # Chronic-disease recognitions at the level-2 hospitals, mostly among the retired.
     level2 = {f.region_id: f for f in facilities if f.hosp_lv == "2"}
@@ -217,7 +232,25 @@ def demo_registry_create(*, enrollees: int = 2000, seed: int = 20260701) -> dict
     bulk_create_with_history(recognitions, Recognition, batch_size=500)
     return {"facilities": len(facilities), "items": len(ITEMS), "diseases": len(diseases),
             "employers": len(employers), "enrollees": len(persons), "relatives": len(children),
-            "family_links": len(links), "recognitions": len(recognitions)}
+            "family_links": len(links), "recognitions": len(recognitions), "residents": len(residents),
+            "dated_statuses": statuses}
+
+
+def _statuses_create(rng: random.Random, enrollments: list[Enrollment]) -> int:
+    """Each enrollment's status dated from its begndate (bulk inserts do not record it as Enrollment.save does),
+    and a few enrollees, holders of family links among them, suspended part way through the demo's service year:
+    their visits, and what their accounts pay for relatives, are judged on the status of each service date."""
+    rows = [EnrollmentStatus(enrollment_id=e.pk, stas_date=e.begndate, psn_insu_stas=e.psn_insu_stas)
+            for e in enrollments]
+    active = [e for e in enrollments if e.insutype == InsuType.EMPLOYEE and e.psn_insu_stas == InsuStatus.ACTIVE]
+    suspended = rng.sample(active, min(SUSPENDED_IN_2026, len(active)))
+    for e in suspended:
+        e.psn_insu_stas = InsuStatus.SUSPENDED
+        rows.append(EnrollmentStatus(enrollment_id=e.pk, psn_insu_stas=InsuStatus.SUSPENDED,
+                                     stas_date=SERVICE_FROM + datetime.timedelta(days=rng.randint(30, 240))))
+    Enrollment.objects.filter(pk__in=[e.pk for e in suspended]).update(psn_insu_stas=InsuStatus.SUSPENDED)
+    EnrollmentStatus.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
 
 
 # --- cross-region filings and recognitions in every state ------------------------------------------------------
@@ -403,7 +436,8 @@ def _visits(rng: random.Random, count: int) -> list[tuple[Facility, dict]]:
     # Recognitions whose disease the region's policy covers (the seeded Shanghai version has no chronic rules).
     recognitions = list(Recognition.objects.approved().filter(facility__region__admdvs="370100")
                         .select_related("person", "disease", "facility").order_by("pk"))
-    children = list(FamilyLink.objects.filter(relative__enrollments__isnull=True)
+    # Relatives without employee insurance: residents (390) and persons without insurance here.
+    children = list(FamilyLink.objects.exclude(relative__enrollments__insutype=InsuType.EMPLOYEE)
                     .select_related("holder", "relative").order_by("pk"))
     regions_by_holder = dict(Enrollment.objects.filter(person_id__in=[link.holder_id for link in children])
                              .values_list("person_id", "region__admdvs"))

@@ -14,7 +14,17 @@ from django.db import models
 from django.test import override_settings
 
 from accounts.ledger import ledger_verify
-from accounts.models import Contribution, CreditRun, EntryKind, LedgerEntry, Person
+from accounts.models import (
+    Contribution,
+    CreditRun,
+    Enrollment,
+    EnrollmentStatus,
+    EntryKind,
+    FamilyLink,
+    InsuType,
+    LedgerEntry,
+    Person,
+)
 from claims.models import (
     Accumulator,
     CrossRegion,
@@ -64,6 +74,7 @@ def test_seed_demo_settles_reverses_and_runs_again_without_adding_anything() -> 
     decided = Recognition.objects.filter(status__in=[RecognitionStatus.APPROVED, RecognitionStatus.REFUSED],
                                          decided_by__isnull=False, applied_by__isnull=False)
     assert decided.exists() and not decided.filter(decided_by=models.F("applied_by")).exists()
+    _residents_and_links_within_the_rules()
 
     before = _counts()
     again = io.StringIO()
@@ -108,3 +119,20 @@ def test_seed_demo_with_the_production_settings_module_refuses(tmp_path) -> None
                             text=True, timeout=120)
     assert result.returncode == 1
     assert "production" in result.stderr and "--force" in result.stderr
+
+
+def _residents_and_links_within_the_rules() -> None:
+    """Residents (390) with no account, settled under JN-R-2024; every family link's holder an employee enrollee
+    of the relative's insured region (mutual aid stays within one region); dated statuses, some changing in 2026."""
+    residents = Enrollment.objects.filter(insutype=InsuType.RESIDENT)
+    assert residents.exists() and not residents.exclude(region__admdvs="370100").exists()
+    assert not residents.filter(person__account__isnull=False).exists()
+    assert Settlement.objects.filter(insutype="390", policy_version__code="JN-R-2024").exists()
+    regions = dict(Enrollment.objects.order_by("-insutype").values_list("person_id", "region__admdvs"))
+    employees = dict(Enrollment.objects.filter(insutype=InsuType.EMPLOYEE).values_list("person_id", "region__admdvs"))
+    links = list(FamilyLink.objects.values_list("holder_id", "relative_id"))
+    assert links
+    for holder, relative in links:
+        assert holder in employees, holder
+        assert regions.get(relative, employees[holder]) == employees[holder], (holder, relative)
+    assert EnrollmentStatus.objects.filter(stas_date__year=2026, psn_insu_stas="2").exists()
