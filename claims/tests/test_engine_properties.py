@@ -24,6 +24,7 @@ from claims.engine import (
     Pockets,
     adjudicate,
 )
+from core.money import ZERO
 from policies.selectors import BenefitTerms
 
 AMOUNT_FIELDS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
@@ -47,6 +48,7 @@ lines = st.lists(st.builds(
     chrg_item_lv=st.sampled_from([CLASS_A, CLASS_B, CLASS_C, None]),
     selfpay_prop=share(),
     pric_uplmt_amt=st.none() | st.integers(0, 50_000_000).map(lambda n: D(n) / 10000),
+    acct_pay_forbidden=st.booleans(),
 ), max_size=6)
 
 funded_terms = st.builds(
@@ -70,10 +72,14 @@ payers = st.lists(
 @given(lines=lines, terms=terms,
        options=st.builds(EngineOptions, current_pocket_first=st.booleans(), acct_pays_out_of_scope=st.booleans()),
        accumulator=st.builds(Accumulator, dedc_used=money(300_000), hifp_paid=money(1_200_000)),
-       own=st.none() | pockets, acct_used=st.booleans(), mulaid_payers=payers)
-def test_invariants_hold_on_any_visit(lines, terms, options, accumulator, own, acct_used, mulaid_payers):
+       own=st.none() | pockets, acct_used=st.booleans(), mulaid_payers=payers,
+       own_pockets=st.sampled_from([POCKETS, (HISTORICAL,)]))
+def test_invariants_hold_on_any_visit(lines, terms, options, accumulator, own, acct_used, mulaid_payers,
+                                      own_pockets):
+    """`own_pockets` (HISTORICAL,): a late bill of a benefit year already rolled over (or a resident's visit, with
+    no own account at all: `own` None)."""
     r = adjudicate(lines=lines, terms=terms, options=options, accumulator=accumulator, own=own, acct_used=acct_used,
-                   mulaid_payers=mulaid_payers)
+                   mulaid_payers=mulaid_payers, own_pockets=own_pockets)
 
     # Every amount is whole fen and not negative; the parts add up.
     for name in AMOUNT_FIELDS:
@@ -105,7 +111,7 @@ def test_invariants_hold_on_any_visit(lines, terms, options, accumulator, own, a
     if own is not None:
         balances[OWN] = own
     allowed = {p.psn_no: p.allowed for p in mulaid_payers}
-    allowed[OWN] = POCKETS
+    allowed[OWN] = own_pockets
     taken: dict[tuple[str, str], D] = defaultdict(D)
     for debit in r.debits:
         assert debit.amount > 0 and (debit.payer, debit.pocket) not in taken
@@ -133,19 +139,27 @@ def test_invariants_hold_on_any_visit(lines, terms, options, accumulator, own, a
     # every account is empty, and out-of-scope cost stays with cash where the policy says so.
     if not acct_used:
         assert r.acct_pay == r.acct_mulaid_pay == 0 and r.psn_cash_pay == r.psn_part_amt
-    if r.acct_mulaid_pay > 0 and own is not None:
-        assert r.balc == 0
-    reserved = 0 if options.acct_pays_out_of_scope else r.fulamt_ownpay_amt
+    own_left = ZERO if own is None else sum((r.own_after.get(p) for p in own_pockets), ZERO)
+    if r.acct_mulaid_pay > 0:
+        assert own_left == 0
+    forbidden = sum((o.amount for o in r.lines if o.acct_pay_forbidden), ZERO)
+    reserved = forbidden if options.acct_pays_out_of_scope else r.fulamt_ownpay_amt
     assert r.psn_cash_pay >= min(reserved, r.psn_part_amt)
     if acct_used and r.psn_cash_pay > reserved:
-        assert r.balc == 0
+        assert own_left == 0
         for payer in mulaid_payers:
             assert all(payer.pockets.get(p) == taken[(payer.psn_no, p)] for p in payer.allowed)
 
     # Current pocket first pays in-scope cost before the deductible and is never counted in it.
-    if options.current_pocket_first and acct_used and own is not None and funded:
+    if options.current_pocket_first and acct_used and own is not None and funded and CURRENT in own_pockets:
         cur_first = min(own.current, r.inscp_scp_amt)
         assert r.act_pay_dedc <= r.inscp_scp_amt - cur_first
+    # A late bill's year is in the historical pocket: the current-year pocket (a later year's) pays nothing.
+    if CURRENT not in own_pockets:
+        assert not any(d.payer == OWN and d.pocket == CURRENT for d in r.debits)
+        assert own is None or r.own_after.current == own.current
+    # An item no account may pay is paid in cash: never by the own account nor by mutual aid.
+    assert r.acct_pay + r.acct_mulaid_pay <= r.psn_part_amt - min(forbidden, r.psn_part_amt)
 
     assert tuple(s.code for s in r.steps) == STEP_CODES
     assert all(str(s.label) for s in r.steps)

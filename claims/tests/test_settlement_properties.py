@@ -1,5 +1,8 @@
 """Stateful property test of settling and reversing through the services, against one family in one region:
-a holder and a spouse who pay for each other, a retired parent and an uninsured child, all linked to the holder.
+a holder and a spouse who pay for each other, a retired parent and a child (uninsured in Shanghai, a resident
+enrollee of JN-R-2024 in Jinan), all linked to the holder; a stranger of another region linked to the child.
+Statuses change on random dates (dated, stas_date) and Shanghai's 2025 rollover happens at a random point, so
+late 2024 bills settle and reverse on both sides of it.
 
 Hypothesis settles random bills, reverses random live settlements and retries earlier requests; after every step
 the books must hold (POLICY.md step 7 and its invariant): every settlement adds up, no pocket is below zero, every
@@ -21,13 +24,15 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
+from accounts.credits import rollover_run
 from accounts.ledger import ledger_verify
-from accounts.models import EntryKind, LedgerEntry, PersonalAccount
-from accounts.tests.factories import FamilyLinkFactory, PersonFactory
+from accounts.models import Enrollment, EntryKind, InsuStatus, InsuType, LedgerEntry, PersonalAccount
+from accounts.tests.factories import EnrollmentFactory, FamilyLinkFactory, PersonFactory
 from claims.errors import ClaimError
 from claims.models import Accumulator, CrossRegion, CrossRegionFiling, Settlement, SettlementStatus
 from claims.services import settlement_create, settlement_preview, settlement_reverse
 from claims.tests.conftest import D, PsnType, enrollee, fund
+from policies.models import Region
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +44,8 @@ FILED_FOR = {"310000": ("370100", "370000"), "370100": ("310000",)}
 # Z999 is not in the catalog: class C with a warning; S70 is a separately paid drug (settled apart in JN-2024).
 ITEM_CODES = ("A50", "B30", "C", "Z999", "S70")
 PATIENTS = ("holder", "spouse", "parent", "child")
-PAYER_CHOICES = (None, "holder", "spouse", "stranger")
+PAYER_CHOICES = (None, "holder", "spouse", "stranger", "faraway")
+ENROLLEES = ("holder", "spouse", "parent")
 FIRST_DAY, LAST_DAY = D(2024, 1, 1), D(2025, 12, 31)
 
 line = st.tuples(
@@ -68,15 +74,23 @@ def make_family(region) -> dict:  # noqa: ANN001
     parent = enrollee(region, brdy=D(1952, 3, 1), psn_type=PsnType.RETIRED, retire_date=D(2012, 3, 1),
                       clct_base=None).person
     child = PersonFactory(brdy=D(2015, 6, 1))
+    if not shanghai:
+        EnrollmentFactory(person=child, region=region, insutype=InsuType.RESIDENT, psn_type="", employer=None,
+                          clct_base=None, begndate=D(2024, 1, 1))
     stranger = enrollee(region, brdy=D(1990, 1, 1)).person
+    other_region = Region.objects.exclude(pk=region.pk).get(admdvs__in=["310000", "370100"])
+    faraway = enrollee(other_region, brdy=D(1975, 1, 1)).person  # mutual aid never crosses regions
     for relative, relation in ((spouse, "spouse"), (parent, "parent"), (child, "child")):
         FamilyLinkFactory(holder=holder, relative=relative, relation=relation, begndate=D(2022, 7, 1))
     FamilyLinkFactory(holder=spouse, relative=holder, relation="spouse", begndate=D(2022, 7, 1))
     FamilyLinkFactory(holder=spouse, relative=child, relation="child", begndate=D(2022, 7, 1), order=1)
+    FamilyLinkFactory(holder=faraway, relative=child, relation="child", begndate=D(2022, 7, 1), order=2)
     for person, current, historical in ((holder, "300.00", "2000.00"), (spouse, "200.00", "600.00"),
-                                        (parent, "1680.00", "300.00"), (stranger, "50.00", "50.00")):
+                                        (parent, "1680.00", "300.00"), (stranger, "50.00", "50.00"),
+                                        (faraway, "0", "5000.00")):
         fund(person, current=current if shanghai else "0", historical=historical)
-    return {"holder": holder, "spouse": spouse, "parent": parent, "child": child, "stranger": stranger}
+    return {"holder": holder, "spouse": spouse, "parent": parent, "child": child, "stranger": stranger,
+            "faraway": faraway}
 
 
 def snapshot() -> tuple[dict, dict]:
@@ -133,6 +147,7 @@ class SettlementMachine(RuleBasedStateMachine):
         self.funded = sum((a.balc for a in PersonalAccount.objects.all()), ZERO)
         self.answered: dict[str, tuple] = {}  # medins_setl_id -> (facility, request, first answer)
         self.serial = 0
+        self.rolled = False
         books_check()
 
     def teardown(self) -> None:
@@ -160,11 +175,14 @@ class SettlementMachine(RuleBasedStateMachine):
         try:
             answer, created = settlement_create(facility=facility, data=data)
         except ClaimError as e:
-            # Only a relative who is not linked (or the patient themselves), or an unfiled visit in another region
-            # under a version that refuses it, can be refused here; nothing written.
-            assert e.err_code in (ClaimError.MULAID_NOT_LINKED, ClaimError.CROSS_REGION_NOT_FILED), e.err_code
+            # Only a relative who is not linked or may not pay on the day (the patient themselves, a holder of
+            # another region or not active then), a patient not active on the day, or an unfiled visit in another
+            # region under a version that refuses it (SH-2023-07; JN-R-2024 for the Jinan child), is refused;
+            # nothing written.
+            assert e.err_code in (ClaimError.MULAID_NOT_LINKED, ClaimError.NOT_INSURED_ON_DATE,
+                                  ClaimError.CROSS_REGION_NOT_FILED), e.err_code
             if e.err_code == ClaimError.CROSS_REGION_NOT_FILED:
-                assert b["elsewhere"] and self.admdvs == "310000" and b["patient"] != "child"
+                assert b["elsewhere"] and (self.admdvs == "310000") == (b["patient"] != "child")
             assert (snapshot(), Settlement.objects.count(), LedgerEntry.objects.count()) == before
             return None
         assert created
@@ -183,7 +201,25 @@ class SettlementMachine(RuleBasedStateMachine):
 
     @rule(b=bill)
     def settle(self, b: dict) -> None:
-        self._settle(b)
+        answer = self._settle(b)
+        assert answer is None or b["payer"] != "faraway", "an account of another region was named and accepted"
+
+    @rule(who=st.sampled_from(ENROLLEES), status=st.sampled_from([InsuStatus.ACTIVE, InsuStatus.SUSPENDED]),
+          day=bill.map(lambda b: b["day"]))
+    def status_change(self, who: str, status: str, day: datetime.date) -> None:
+        """A dated status: it judges every later service date (settlements, mutual aid), not the ones before."""
+        enrollment = Enrollment.objects.get(person=self.family[who], insutype=InsuType.EMPLOYEE)
+        enrollment.psn_insu_stas, enrollment.stas_date = status, day
+        enrollment.save()
+        assert Enrollment.objects.get(pk=enrollment.pk).status_on(day) == status
+
+    @precondition(lambda self: self.admdvs == "310000" and not self.rolled)
+    @rule()
+    def rollover(self) -> None:
+        """Shanghai's 2025 rollover: from now on a 2024 bill draws (and a reversed one returns to) the historical
+        pocket, which holds 2024's money."""
+        rollover_run(admdvs="310000", day=D(2025, 1, 1))
+        self.rolled = True
 
     @rule(patient=st.sampled_from(PATIENTS), begin=day, days=st.none() | st.integers(0, 400), pick=st.integers(0, 1))
     def file(self, patient: str, begin: datetime.date, days: int | None, pick: int) -> None:
@@ -228,6 +264,8 @@ class SettlementMachine(RuleBasedStateMachine):
         live = Settlement.objects.filter(status=SettlementStatus.SETTLED)
         spent = sum((s.acct_pay + s.acct_mulaid_pay for s in live), ZERO)
         assert sum((a.balc for a in PersonalAccount.objects.all()), ZERO) == self.funded - spent
+        # Linked to the child, but insured in another region: never pays.
+        assert PersonalAccount.objects.get(person=self.family["faraway"]).balc == Decimal("5000.00")
 
 
 @pytest.mark.parametrize("admdvs", ["310000", "370100"])
