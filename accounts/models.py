@@ -115,8 +115,8 @@ class Enrollment(models.Model):
 
     `psn_insu_stas` is the status as it stands; its dated history is in `EnrollmentStatus` (`stas_date`), and the
     status on a day is the last one that took effect on or before it (`status_on`). Saving a new status records it
-    in the history, from `stas_date` when the caller sets that attribute, else from `begndate` for a new enrollment
-    and today for a change."""
+    in the history, from `begndate` for a new enrollment and today for a change; a caller that sets the attribute
+    `stas_date` records the status from that day (a change, or a correction of the history)."""
 
     person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.PROTECT,
                                related_name="enrollments")
@@ -171,7 +171,7 @@ class Enrollment(models.Model):
         adding = self._state.adding
         super().save(*args, **kwargs)
         changed = self._saved_status is not None and self.psn_insu_stas != self._saved_status
-        if adding or changed:
+        if adding or changed or self.stas_date is not None:
             day = self.stas_date or (self.begndate if adding else timezone.localdate())
             EnrollmentStatus.objects.update_or_create(enrollment=self, stas_date=day,
                                                       defaults={"psn_insu_stas": self.psn_insu_stas})
