@@ -17,7 +17,7 @@ def statuses_from_begndate(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0008_credit_run_chunks'),
+        ('accounts', '0009_person_certno_suffix_index'),
         ('policies', '0005_payment_methods'),
     ]
 
