@@ -17,7 +17,7 @@ def statuses_from_begndate(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0009_person_certno_suffix_index'),
+        ('accounts', '0010_adjustments_and_resumable_runs'),
         ('policies', '0005_payment_methods'),
     ]
 
