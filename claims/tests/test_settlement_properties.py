@@ -202,7 +202,11 @@ class SettlementMachine(RuleBasedStateMachine):
     @rule(b=bill)
     def settle(self, b: dict) -> None:
         answer = self._settle(b)
-        assert answer is None or b["payer"] != "faraway", "an account of another region was named and accepted"
+        # The faraway relative's account pays only for the uninsured child (the Shanghai family's), and only at a
+        # facility of its own region: an uninsured patient's region is the facility's.
+        assert answer is None or b["payer"] != "faraway" or (
+            self.admdvs == "310000" and b["patient"] == "child" and b["elsewhere"]), \
+            "an account of another region was named and accepted"
 
     @rule(who=st.sampled_from(ENROLLEES), status=st.sampled_from([InsuStatus.ACTIVE, InsuStatus.SUSPENDED]),
           day=bill.map(lambda b: b["day"]))
@@ -264,8 +268,14 @@ class SettlementMachine(RuleBasedStateMachine):
         live = Settlement.objects.filter(status=SettlementStatus.SETTLED)
         spent = sum((s.acct_pay + s.acct_mulaid_pay for s in live), ZERO)
         assert sum((a.balc for a in PersonalAccount.objects.all()), ZERO) == self.funded - spent
-        # Linked to the child, but insured in another region: never pays.
-        assert PersonalAccount.objects.get(person=self.family["faraway"]).balc == Decimal("5000.00")
+        # Linked to the child, but insured in another region: it pays for nobody else, and for the uninsured child
+        # only at a facility of its own region.
+        faraway = self.family["faraway"]
+        paid_for = LedgerEntry.objects.filter(account__person=faraway, ref_type="settlement").values_list(
+            "ref_id", flat=True)
+        for settlement in Settlement.objects.filter(setl_id__in=list(paid_for)).select_related("facility"):
+            assert settlement.person_id == self.family["child"].pk and self.admdvs == "310000"
+            assert settlement.facility.region_id == Enrollment.objects.get(person=faraway).region_id
 
 
 @pytest.mark.parametrize("admdvs", ["310000", "370100"])
