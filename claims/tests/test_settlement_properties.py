@@ -192,7 +192,7 @@ class SettlementMachine(RuleBasedStateMachine):
                                                   "psn_cash_pay")), ZERO)
         assert Decimal(answer["medfee_sumamt"]) == total
         cross_region = Settlement.objects.get(setl_id=answer["setl_id"]).cross_region
-        insured_here = b["patient"] != "child"
+        insured_here = b["patient"] != "child" or self.admdvs == "370100"  # Jinan's child: a resident enrollee
         assert (cross_region != "") == (b["elsewhere"] and insured_here)
         assert bool(answer["warnings"]) == (any(code == "Z999" for code, _, _ in b["lines"])
                                             or cross_region == CrossRegion.UNFILED)
