@@ -52,7 +52,7 @@ ROLES: dict[str, dict] = {
     },
     "settlement_auditor": {
         "label": _("Settlement auditor"),
-        "perms": VIEW_ALL + ["claims.reverse_settlement", "accounts.view_full_certno"],
+        "perms": VIEW_ALL + ["claims.reverse_settlement", "claims.settle_late", "accounts.view_full_certno"],
     },
     "supervisor": {
         "label": _("Supervisor"),

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -23,6 +24,7 @@ from import_export.admin import ImportExportMixin
 from accounts.admin import PersonAdmin
 from accounts.admin_ledger import ReadOnlyAdmin
 from accounts.models import LedgerEntry, Person
+from claims.api.serializers import SettlementRequestSerializer
 from claims.errors import ClaimError
 from claims.exports import SettlementExportResource
 from claims.models import (
@@ -48,10 +50,11 @@ from claims.resources import (
     ItemResource,
     RecognitionResource,
 )
-from claims.services import settlement_reverse
+from claims.services import settlement_create_late, settlement_preview, settlement_reverse
 from claims.slips import settlement_slip, settlement_slip_pdf
 from claims.tokens import partner_token_create, partner_token_revoke
 from core.admin import CertnoMaskMixin, HistoryAdmin, MaskedExportMixin, PersonSearchMixin, can_view_full_certno
+from core.api import validation_text
 from core.imports.admin import ImportFilesMixin
 from core.replica import ReplicaReadsAdmin
 
@@ -437,6 +440,62 @@ class ReversalForm(forms.Form):
                              help_text=_("kept with the settlement and on every reversal entry of the ledger"))
 
 
+class LateSettlementForm(forms.Form):
+    """A late bill (补结算) as the facility billed it. The request is read by the partner API's own serializer, so
+    its fields mean exactly what they mean there."""
+
+    facility = forms.CharField(label=_("facility code"), max_length=30)
+    medins_setl_id = forms.CharField(label=_("facility's settlement id"), max_length=64,
+                                     help_text=_("the facility's own number of the bill: settling it twice is not "
+                                                 "possible"))
+    psn_no = forms.CharField(label=_("person number"), max_length=30)
+    med_type = forms.ChoiceField(label=_("medical type"),
+                                 choices=[(code, f"{code} {label}") for code, label in MED_TYPES.items()])
+    setl_date = forms.DateField(label=_("service date"), widget=forms.DateInput(attrs={"type": "date"}))
+    dise_codg = forms.CharField(label=_("disease code"), max_length=20, required=False,
+                                help_text=_("required for medical type 14"))
+    ext_rx = forms.BooleanField(label=_("external prescription"), required=False)
+    acct_used_flag = forms.ChoiceField(label=_("accounts may pay"), choices=[("1", _("yes")), ("0", _("no"))])
+    mulaid_psn_no = forms.CharField(label=_("relative whose account may pay"), max_length=30, required=False)
+    items = forms.CharField(label=_("bill lines"), widget=forms.Textarea(attrs={"rows": 6, "cols": 60}),
+                            help_text=_("one line per item: item code, quantity, unit price (e.g. A001,2,12.50)"))
+    reason = forms.CharField(label=_("reason"), max_length=200, widget=forms.TextInput(attrs={"size": 60}),
+                             help_text=_("why the bill is settled late; kept with the settlement"))
+
+    def clean_facility(self) -> Facility:
+        code = self.cleaned_data["facility"].strip()
+        facility = Facility.objects.filter(fixmedins_code=code).first()
+        if facility is None:
+            raise forms.ValidationError(_("no designated facility has the code %(code)s"), params={"code": code})
+        return facility
+
+    def clean_items(self) -> list[dict[str, str]]:
+        lines = []
+        for number, text in enumerate(self.cleaned_data["items"].splitlines(), start=1):
+            if not text.strip():
+                continue
+            cells = [cell.strip() for cell in text.split(",")]
+            if len(cells) != 3:
+                raise forms.ValidationError(_("line %(n)s: item code, quantity and unit price, separated by commas"),
+                                            params={"n": number})
+            lines.append({"item_code": cells[0], "qty": cells[1], "price": cells[2]})
+        return lines
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.errors:
+            return data
+        request = SettlementRequestSerializer(data={
+            "medins_setl_id": data["medins_setl_id"], "psn_no": data["psn_no"].strip(), "med_type": data["med_type"],
+            "setl_date": data["setl_date"].isoformat(), "dise_codg": data["dise_codg"], "ext_rx": data["ext_rx"],
+            "acct_used_flag": data["acct_used_flag"], "items": data["items"],
+            **({"mulaid_psn_no": data["mulaid_psn_no"].strip()} if data["mulaid_psn_no"].strip() else {})})
+        if not request.is_valid():
+            raise forms.ValidationError(validation_text(request.errors))
+        data["request"] = request.validated_data
+        return data
+
+
 @admin.register(Settlement)
 class SettlementAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, MaskedExportMixin, ReadOnlyAdmin):
     """Settlements as they were answered, with their lines, the engine's explanation and the ledger entries they
@@ -460,6 +519,8 @@ class SettlementAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, Mas
     actions = ["reverse_settlements"]
     inlines = [SettlementLineInline]
     change_form_template = "admin/claims/settlement/change_form.html"
+    # The export's object tools (django-import-export) and the late settlement's link beside them.
+    import_export_change_list_template = "admin/claims/settlement/change_list.html"
     fieldsets = [
         (None, {"fields": [("setl_id", "status"), ("facility", "medins_setl_id"), ("person", "certno_masked"),
                            ("insutype", "psn_type"), ("medical_type", "setl_date"), ("dise_codg", "ext_rx"),
@@ -471,6 +532,7 @@ class SettlementAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, Mas
         (_("Funds"), {"fields": [("act_pay_dedc", "hifp_pay", "oth_pay", "fund_pay_sumamt")]}),
         (_("Personal part"), {"fields": [("psn_part_amt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay", "balc")]}),
         (_("Reversal"), {"fields": [("reversed_at", "reversed_by", "reversed_by_token"), "reversal_reason"]}),
+        (_("Late settlement"), {"fields": [("settled_late_by", "late_reason")]}),
         (_("Request and answer"), {"classes": ["collapse"], "fields": ["request_digest", "response"]}),
     ]
 
@@ -482,7 +544,8 @@ class SettlementAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, Mas
     def get_urls(self) -> list:
         slip = path("<path:object_id>/slip/", self.admin_site.admin_view(self.slip_view),
                     name="claims_settlement_slip")
-        return [slip, *super().get_urls()]
+        late = path("late/", self.admin_site.admin_view(self.late_view), name="claims_settlement_late")
+        return [slip, late, *super().get_urls()]
 
     def slip_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The printable settlement slip (结算单) as a PDF, the ID number masked as on the page."""
@@ -505,6 +568,49 @@ class SettlementAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, Mas
                              "ledger_entries": list(entries),
                              "can_reverse": self.has_reverse_permission(request) and not settlement.is_reversed}
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def has_settle_late_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("claims.settle_late")
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "can_settle_late": self.has_settle_late_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    def late_view(self, request: HttpRequest) -> HttpResponse:
+        """Settle a late bill (补结算) through `settlement_create_late`, after a preview if asked: the same checks
+        and engine as the partner API, outside its service-date window, with a reason; recorded on the settlement
+        (who, why) and in its admin history."""
+        if not self.has_settle_late_permission(request):
+            raise PermissionDenied
+        form = LateSettlementForm(request.POST or None)
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form,
+                   "title": _("Settle a late bill")}
+        if request.method == "POST" and form.is_valid():
+            facility, data = form.cleaned_data["facility"], form.cleaned_data["request"]
+            reason = form.cleaned_data["reason"]
+            try:
+                if "_preview" in request.POST:
+                    context["preview"] = settlement_preview(facility=facility, data=data)
+                else:
+                    with transaction.atomic():  # the history's line with the settlement, or neither
+                        answer, created = settlement_create_late(facility=facility, data=data, reason=reason,
+                                                                 user=request.user)
+                        settlement = Settlement.objects.get(setl_id=answer["setl_id"])
+                        if created:
+                            self.log_addition(request, settlement, str(_("Settled late: %(reason)s")
+                                                                       % {"reason": reason}))
+                    if created:
+                        self.message_user(request, _("Settled %(setl_id)s late.") % {"setl_id": settlement.setl_id},
+                                          messages.SUCCESS)
+                    else:
+                        self.message_user(request, _("The facility's bill %(id)s was settled already as %(setl_id)s: "
+                                                     "nothing was settled again.")
+                                          % {"id": settlement.medins_setl_id, "setl_id": settlement.setl_id},
+                                          messages.WARNING)
+                    return HttpResponseRedirect(reverse("admin:claims_settlement_change", args=[settlement.pk]))
+            except ClaimError as e:
+                form.add_error(None, f"{e.err_code}: {e.err_msg}")
+        return TemplateResponse(request, "admin/claims/settlement/late.html", context)
 
     def has_reverse_permission(self, request: HttpRequest) -> bool:
         opts = self.opts

@@ -445,12 +445,19 @@ class Settlement(models.Model):
     reversed_by_token = models.ForeignKey(PartnerToken, verbose_name=_("reversed through the partner token"),
                                           on_delete=models.PROTECT, null=True, blank=True, related_name="+",
                                           db_index=False)
+    # A late settlement (补结算): a staff user settled it in the admin, outside the partners' service-date window;
+    # when is `created_at`.
+    settled_late_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("settled late by"),
+                                        on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                        db_index=False)
+    late_reason = models.CharField(_("reason for settling late"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("settlement")
         verbose_name_plural = _("settlements")
         ordering = ["-setl_date", "-id"]
-        permissions = [("reverse_settlement", _("Can reverse settlements"))]
+        permissions = [("reverse_settlement", _("Can reverse settlements")),
+                       ("settle_late", _("Can settle bills outside the service-date window (late settlement)"))]
         constraints = [
             models.UniqueConstraint(fields=["facility", "medins_setl_id"], name="settlement_idempotency_key"),
             models.CheckConstraint(condition=Q(status__in=SettlementStatus.values), name="settlement_status_valid"),
@@ -462,7 +469,9 @@ class Settlement(models.Model):
                    models.Index(fields=["reversed_by_token"], condition=Q(reversed_by_token__isnull=False),
                                 name="settlement_reversed_by_token"),
                    # The few visits in another region, for their report (reports.selectors.cross_region_spending).
-                   models.Index(fields=["setl_date"], condition=~Q(cross_region=""), name="settlement_cross_region")]
+                   models.Index(fields=["setl_date"], condition=~Q(cross_region=""), name="settlement_cross_region"),
+                   models.Index(fields=["settled_late_by"], condition=Q(settled_late_by__isnull=False),
+                                name="settlement_settled_late_by")]
 
     def __str__(self) -> str:
         return self.setl_id

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -420,6 +421,29 @@ def settlement_create(*, facility: Facility, data: dict[str, Any]) -> tuple[dict
         if answer is None:
             raise
         return answer, False
+
+
+@transaction.atomic
+def settlement_create_late(*, facility: Facility, data: dict[str, Any], reason: str,
+                           user) -> tuple[dict[str, Any], bool]:  # noqa: ANN001
+    """A late settlement (补结算): staff with `claims.settle_late` settle a facility's bill whose service date lies
+    before the partners' window (`claims.partner.setl_date_check`), through `settlement_create` itself (the same
+    checks, engine, locks and idempotency on the facility's `medins_setl_id`), with a reason. The settlement
+    records who and why; when is its `created_at`. A service date after today is refused here too."""
+    if not user.has_perm("claims.settle_late"):
+        raise PermissionDenied
+    reason = reason.strip()
+    if not reason:
+        raise ClaimError(ClaimError.INVALID_REQUEST, _("a late settlement needs a reason"))
+    today = timezone.localdate()
+    if data["setl_date"] > today:
+        raise ClaimError(ClaimError.SETL_DATE_OUT_OF_RANGE,
+                         _("the service date %(day)s is after today (%(today)s)")
+                         % {"day": data["setl_date"], "today": today})
+    answer, created = settlement_create(facility=facility, data=data)
+    if created:
+        Settlement.objects.filter(setl_id=answer["setl_id"]).update(settled_late_by=user, late_reason=reason[:200])
+    return answer, created
 
 
 def _lock_counters(person_id: int, year_start: datetime.date | None,

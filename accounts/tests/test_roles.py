@@ -82,6 +82,7 @@ ACTIONS: dict[str, tuple[Callable[[User], bool], set[str]]] = {
     "approve a balances file": (
         _approves(_pending_balances_job, lambda j, u: import_job_approve(job_id=j.pk, user=u)), {"money_approver"}),
     "reverse a settlement": (_admin_action(Settlement, "reverse_settlements"), {"settlement_auditor"}),
+    "settle a late bill (补结算)": (_page("admin:claims_settlement_late"), {"settlement_auditor"}),
     # policy
     "publish a policy version": (_admin_action(PolicyVersion, "publish_selected"), {"policy_manager"}),
     "start a what-if run of a policy version": (lambda u: u.has_perm("whatif.add_whatifrun"), {"policy_manager"}),
