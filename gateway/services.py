@@ -241,7 +241,9 @@ def visit_bill(visit: Visit) -> list[FeeDetail]:
 
 def visit_settlement_request(*, visit: Visit, msgid: str, data: dict[str, Any]) -> dict[str, Any]:
     """The claims settlement request of a 2206/2207 (`data`: its input) for the visit: service date from the
-    registration, lines from the live fee details, medical type from 2207 or else 2203, disease from 2203."""
+    registration, lines from the live fee details, medical type from 2207 or else 2203, disease from 2203; the
+    extensions `ext_rx`, `mulaid_psn_no` and `online` (an Internet+ follow-up, checked by the claims services as a
+    REST request's `online`)."""
     chrg_bchno = data.get("chrg_bchno") or ""
     if chrg_bchno and chrg_bchno != ALL_BATCHES and not FeeBatch.objects.filter(
             visit=visit, chrg_bchno=chrg_bchno, cancelled_at__isnull=True).exists():
@@ -267,6 +269,8 @@ def visit_settlement_request(*, visit: Visit, msgid: str, data: dict[str, Any]) 
                "items": [{"item_code": d.med_list_codg, "qty": d.cnt, "price": d.pric} for d in details]}
     if data.get("mulaid_psn_no"):
         request["mulaid_psn_no"] = data["mulaid_psn_no"]
+    if data.get("online"):
+        request["online"] = True  # only when true, as the REST API's request (the idempotency digest)
     return request
 
 

@@ -266,6 +266,11 @@ class SettleData(serializers.Serializer):
                               help_text=_("extension: the relative whose account may pay (family mutual aid)"))
     ext_rx = serializers.BooleanField(required=False, default=False,
                                       help_text=_("extension: an external prescription filled at a pharmacy"))
+    online = serializers.BooleanField(required=False, default=False,
+                                      help_text=_("extension: an Internet+ follow-up visit for a recognised chronic "
+                                                  "disease (med_type 14, its dise_codg from 2203) at a facility "
+                                                  "designated for online services; elsewhere FACILITY_NOT_DESIGNATED, "
+                                                  "and MED_TYPE_NOT_ALLOWED for another medical type"))
 
 
 class SettleInput(serializers.Serializer):
