@@ -197,10 +197,20 @@ class Enrollment(models.Model):
     def is_resident(self) -> bool:
         return self.insutype == InsuType.RESIDENT
 
+    def status_history(self) -> list["EnrollmentStatus"]:
+        """The dated statuses, oldest first (a prefetched `status_changes` is used as it is)."""
+        return sorted(self.status_changes.all(), key=lambda c: (c.stas_date, c.pk))
+
+    def status_change_on(self, day: datetime.date) -> "EnrollmentStatus | None":
+        """The dated status in effect on `day`: the last that took effect on or before it (None: none had yet, or
+        the enrollment has no dated status at all)."""
+        known = [c for c in self.status_history() if c.stas_date <= day]
+        return known[-1] if known else None
+
     def status_on(self, day: datetime.date) -> str | None:
         """The status that took effect last on or before `day` (None: none had yet). An enrollment without any
         dated status (written before the history existed, or by a bulk insert) has its present status throughout."""
-        changes = sorted(self.status_changes.all(), key=lambda c: (c.stas_date, c.pk))
+        changes = self.status_history()
         if not changes:
             return self.psn_insu_stas
         known = [c.psn_insu_stas for c in changes if c.stas_date <= day]

@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import Enrollment, FamilyLink, InsuType, Person, PersonalAccount
-from accounts.mulaid import holder_active, status_on_sql
+from accounts.mulaid import holder_active, mulaid_refusal, status_on_sql
 from claims.models import Accumulator, Facility, Item, Recognition, Settlement
 from core.api_fields import ContractDateRangeField
 from core.cache import process_cache
@@ -33,9 +33,11 @@ def person_get(*, psn_no: str) -> Person | None:
 
 def person_for_facility(*, facility: Facility, day: datetime.date, psn_no: str | None = None,
                         certno: str | None = None) -> Person | None:
-    """A person by number or ID number, with what `GET persons/{psn_no}/` shows prefetched: enrollments, the
-    account, the family links active on `day` (as `active_links`, in link order) and the recognitions at
-    `facility` only (as `facility_recognitions`): a facility does not see where else a patient is recognised."""
+    """A person by number or ID number, with what `GET persons/{psn_no}/` shows prefetched, as it stands on `day`:
+    enrollments with their dated statuses, the account, the family links active on `day` (as `active_links`, in
+    link order) and of those the ones whose holder's account may pay on `day` (as `mulaid_payers`: mutual aid's
+    bounds, accounts.mulaid, as a settlement that day applies them), and the recognitions at `facility` only (as
+    `facility_recognitions`): a facility does not see where else a patient is recognised."""
     if psn_no is not None:
         if not _is_number(psn_no):
             return None
@@ -46,13 +48,39 @@ def person_for_facility(*, facility: Facility, day: datetime.date, psn_no: str |
         raise ValueError("psn_no or certno")
     links = (FamilyLink.objects.select_related("holder").filter(begndate__lte=day)
              .filter(Q(enddate__isnull=True) | Q(enddate__gte=day)).order_by("order", "id"))
+    holder_enrollments = (Enrollment.objects.filter(insutype=InsuType.EMPLOYEE).select_related("region")
+                          .prefetch_related("status_changes"))
     recognitions = (Recognition.objects.approved().select_related("disease").filter(facility=facility)
                     .order_by("begndate", "disease__opsp_dise_code", "id"))
-    return only_row(Person.objects.filter(lookup).select_related("account")
+    person = only_row(Person.objects.filter(lookup).select_related("account")
             .prefetch_related(Prefetch("enrollments", Enrollment.objects.select_related("region", "employer")
-                                       .order_by("insutype", "id")),
+                                       .prefetch_related("status_changes").order_by("insutype", "id")),
                               Prefetch("links_as_relative", links, to_attr="active_links"),
+                              Prefetch("active_links__holder__enrollments", holder_enrollments,
+                                       to_attr="employee_enrollments"),
                               Prefetch("recognitions", recognitions, to_attr="facility_recognitions")))
+    if person is not None:
+        person.mulaid_payers = _mulaid_payers_on(person, facility, day)
+    return person
+
+
+def _mulaid_payers_on(person: Person, facility: Facility, day: datetime.date) -> list[FamilyLink]:
+    """The active links (prefetched) whose holder's account may pay for `person` on `day`: the holder's employee
+    enrollment active that day, in the patient's insured region (for a patient with no insurance here, the
+    facility's)."""
+    # The patient's enrollment as the settlement path picks it: one covering the day first, employee before resident.
+    enrollments = sorted(person.enrollments.all(), key=lambda e: (
+        not (e.begndate <= day and (e.enddate is None or day <= e.enddate)), e.insutype))
+    admdvs = enrollments[0].region.admdvs if enrollments else facility.region.admdvs
+    payers = []
+    for link in person.active_links:
+        employee = link.holder.employee_enrollments[0] if link.holder.employee_enrollments else None
+        active = employee is not None and holder_active(status=employee.status_on(day), begndate=employee.begndate,
+                                                        enddate=employee.enddate, day=day)
+        if mulaid_refusal(holder_psn_no=link.holder.psn_no, holder_admdvs=employee.region.admdvs if employee else "",
+                          active=active, patient_admdvs=admdvs, day=day) is None:
+            payers.append(link)
+    return payers
 
 
 # --- the settlement path (hand-written SQL: core.queries) ---------------------------------------------------------

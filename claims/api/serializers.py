@@ -8,9 +8,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import Enrollment, Person
+from accounts.models import Enrollment, InsuStatus, Person
 from claims.selectors import person_account
 from core.api_fields import ContractDateField, ContractYearField, MoneyInputField, QuantityField
 from core.certno import certno_clean
@@ -49,6 +50,18 @@ class PersonLookupInputSerializer(serializers.Serializer):
             raise serializers.ValidationError(e.messages) from None
 
 
+class PersonQuerySerializer(serializers.Serializer):
+    date = ContractDateField(required=False, help_text="YYYY-MM-DD: the person as on that day (the insured status "
+                                                       "then, its stas_date, the person type and the payers); "
+                                                       "today by default")
+
+    def validate_date(self, value: datetime.date) -> datetime.date:
+        if not SETL_DATE_MIN <= value <= SETL_DATE_MAX:
+            raise serializers.ValidationError(_("a date from %(min)s to %(max)s")
+                                              % {"min": SETL_DATE_MIN, "max": SETL_DATE_MAX})
+        return value
+
+
 class PersonBaseInfoSerializer(serializers.Serializer):
     psn_no = serializers.CharField()
     psn_name = serializers.CharField()
@@ -62,17 +75,38 @@ class PersonBaseInfoSerializer(serializers.Serializer):
         return person.age_on(self.context["today"])
 
 
+class PersonStatusSerializer(serializers.Serializer):
+    stas_date = serializers.DateField(help_text="the day this status took effect")
+    psn_insu_stas = serializers.CharField(help_text="1 active, 2 suspended, 4 terminated")
+
+
 class PersonInsuInfoSerializer(serializers.Serializer):
+    """An enrollment as it stands on the context's `day` (its dated status, `stas_date`: CONTRACT.md "an
+    enrollee's status on a date is the last status that took effect on or before it")."""
+
     insutype = serializers.CharField()
     psn_type = serializers.SerializerMethodField()
-    psn_insu_stas = serializers.CharField(help_text="1 active, 2 suspended, 4 terminated")
+    psn_insu_stas = serializers.SerializerMethodField(
+        help_text="the status on the date asked (today by default): 1 active, 2 suspended, 4 terminated; empty "
+                  "when no status had taken effect yet")
     insuplc_admdvs = serializers.CharField(source="region.admdvs")
     emp_name = serializers.SerializerMethodField()
     balc = serializers.SerializerMethodField(help_text="the personal account balance, money")
+    stas_date = serializers.SerializerMethodField(help_text="the day the status on the date asked took effect")
+    psn_insu_date = serializers.DateField(source="begndate", help_text="insured from")
+    paus_insu_date = serializers.SerializerMethodField(
+        help_text="the day insurance was suspended or terminated, when it is on the date asked; else null")
+    stas_history = serializers.SerializerMethodField(help_text="every dated status, oldest first")
+
+    def _day(self) -> datetime.date:
+        return self.context.get("day") or self.context["today"]
 
     def get_psn_type(self, enrollment: Enrollment) -> str:
-        """The person type today (a retired type counts as in-service before retire_date)."""
-        return enrollment.psn_type_on(self.context["today"])
+        """The person type on the date asked (a retired type counts as in-service before retire_date)."""
+        return enrollment.psn_type_on(self._day())
+
+    def get_psn_insu_stas(self, enrollment: Enrollment) -> str:
+        return enrollment.status_on(self._day()) or ""
 
     def get_emp_name(self, enrollment: Enrollment) -> str:
         return enrollment.employer.emp_name if enrollment.employer else ""
@@ -80,6 +114,20 @@ class PersonInsuInfoSerializer(serializers.Serializer):
     def get_balc(self, enrollment: Enrollment) -> str:
         account = person_account(enrollment.person)
         return f"{account.balc if account else ZERO:.2f}"
+
+    def get_stas_date(self, enrollment: Enrollment) -> str | None:
+        change = enrollment.status_change_on(self._day())
+        return change.stas_date.isoformat() if change is not None else None
+
+    def get_paus_insu_date(self, enrollment: Enrollment) -> str | None:
+        change = enrollment.status_change_on(self._day())
+        if change is None or change.psn_insu_stas == InsuStatus.ACTIVE:
+            return None
+        return change.stas_date.isoformat()
+
+    @extend_schema_field(PersonStatusSerializer(many=True))
+    def get_stas_history(self, enrollment: Enrollment) -> list[dict[str, Any]]:
+        return PersonStatusSerializer(enrollment.status_history(), many=True).data
 
 
 class PersonMulaidPayerSerializer(serializers.Serializer):
@@ -95,12 +143,14 @@ class PersonRecognitionSerializer(serializers.Serializer):
 
 
 class PersonOutputSerializer(serializers.Serializer):
-    """A person (national 1101). Needs `today` in the context and a person from `person_for_facility`."""
+    """A person (national 1101). Needs `today` in the context (and `day`, the date asked, when not today) and a
+    person from `person_for_facility` for that day."""
 
     baseinfo = PersonBaseInfoSerializer(source="*")
     insuinfo = PersonInsuInfoSerializer(source="enrollments", many=True)
-    mulaid_payers = PersonMulaidPayerSerializer(source="active_links", many=True,
-                                          help_text="whose accounts may pay for this person today, in order")
+    mulaid_payers = PersonMulaidPayerSerializer(
+        many=True, help_text="whose accounts may pay for this person on the date asked (today by default), in order: "
+                             "the links active then whose holder is insured and active then in the person's region")
     opsp_recognitions = PersonRecognitionSerializer(source="facility_recognitions", many=True,
                                                     help_text="the chronic-disease recognitions at this facility")
 

@@ -2,6 +2,7 @@
 and settlements. Views check input, call a selector or a service and render; every rule lives in the services.
 A request acts for its token's facility only; staff sessions have no facility and are refused."""
 
+import datetime
 from typing import Any
 
 from django.db.models import QuerySet
@@ -23,6 +24,7 @@ from claims.api.serializers import (
     AccumulatorsOutputSerializer,
     PersonLookupInputSerializer,
     PersonOutputSerializer,
+    PersonQuerySerializer,
     ReversalInputSerializer,
     SettlementOutputSerializer,
     SettlementRequestSerializer,
@@ -90,8 +92,8 @@ def _tied_person(facility: Facility, psn_no: str) -> Person:
     return person
 
 
-def _person_answer(person: Person) -> dict[str, Any]:
-    return PersonOutputSerializer(person, context={"today": timezone.localdate()}).data
+def _person_answer(person: Person, day: datetime.date | None = None) -> dict[str, Any]:
+    return PersonOutputSerializer(person, context={"today": timezone.localdate(), "day": day}).data
 
 
 class PersonLookupView(PartnerView):
@@ -112,13 +114,19 @@ class PersonLookupView(PartnerView):
 
 
 class PersonDetailView(PartnerView):
-    @extend_schema(summary="A person (national 1101)", parameters=[PSN_NO],
-                   responses={200: PersonOutputSerializer, **READ_ERRORS}, description=TIE_RULE)
+    @extend_schema(summary="A person (national 1101)", parameters=[PSN_NO, PersonQuerySerializer],
+                   responses={200: PersonOutputSerializer, **READ_ERRORS},
+                   description="With `date`, the person as on that day: the insured status then (the last that took "
+                               "effect on or before it, with its `stas_date`), the person type, and whose accounts "
+                               "may pay then; `stas_history` lists every dated status. " + TIE_RULE)
     def get(self, request: Request, psn_no: str) -> Response:
-        person = person_for_facility(facility=self.facility(), day=timezone.localdate(), psn_no=psn_no)
+        query = PersonQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        day = query.validated_data.get("date") or timezone.localdate()
+        person = person_for_facility(facility=self.facility(), day=day, psn_no=psn_no)
         if not person_visible(facility=self.facility(), person=person):
             raise person_not_found(psn_no)
-        return Response(_person_answer(person))
+        return Response(_person_answer(person, day))
 
 
 class PersonAccountView(PartnerView):

@@ -8,6 +8,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import EmployerFactory, FamilyLinkFactory, PersonFactory, make_certno
+from claims.errors import ClaimError
 from claims.models import Accumulator
 from claims.services import settlement_create
 from claims.tests.conftest import D, RecognitionFactory, enrollee, fund, partner, request
@@ -17,17 +18,22 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def family(world):
-    """A Shanghai enrollee with an employer, funds, two active family links (and an ended and a future one), and
-    recognitions at SH1 and SH2."""
+    """A Shanghai enrollee with an employer, funds, two family links whose holders may pay (Shanghai employee
+    enrollees), two active ones whose holders may not (insured in Jinan; not insured), an ended and a future one,
+    and recognitions at SH1 and SH2."""
     sh = world["regions"]["310000"]
     e = enrollee(sh, brdy=D(1980, 1, 1))
     e.employer = EmployerFactory(emp_name="上海某某有限公司", region=sh)
     e.save()
     p = e.person
     fund(p, current="100.00", historical="1000.50")
-    spouse, mother, old, later = (PersonFactory() for _ in range(4))
+    spouse, mother = enrollee(sh, brdy=D(1981, 5, 1)).person, enrollee(sh, brdy=D(1955, 5, 1)).person
+    old, later, uninsured = (PersonFactory() for _ in range(3))
+    faraway = enrollee(world["regions"]["370100"], brdy=D(1978, 5, 1)).person
     FamilyLinkFactory(holder=mother, relative=p, relation="child", begndate=D(2023, 1, 1), order=1)
     FamilyLinkFactory(holder=spouse, relative=p, relation="spouse", begndate=D(2023, 1, 1), order=0)
+    FamilyLinkFactory(holder=faraway, relative=p, relation="child", begndate=D(2023, 1, 1), order=2)
+    FamilyLinkFactory(holder=uninsured, relative=p, relation="child", begndate=D(2023, 1, 1), order=3)
     FamilyLinkFactory(holder=old, relative=p, relation="spouse", begndate=D(2020, 1, 1), enddate=D(2022, 12, 31))
     FamilyLinkFactory(holder=later, relative=p, relation="child", begndate=D(2099, 1, 1))
     RecognitionFactory(person=p, disease__opsp_dise_code="M03900", facility=world["facilities"]["SH1"],
@@ -45,9 +51,14 @@ def expected_person(family) -> dict:
                      "age": timezone.localdate().year - 1980,
                      "certno": f"310101********{p.certno[-4:]}"},
         # 100.00 current + 1,000.50 historical.
+        # Active since it began (the dated status from begndate, 2010-01-01).
         "insuinfo": [{"insutype": "310", "psn_type": "1101", "psn_insu_stas": "1", "insuplc_admdvs": "310000",
-                      "emp_name": "上海某某有限公司", "balc": "1100.50"}],
-        # Active links in their order (the spouse's is 0, the mother's 1); the ended and the future one are not.
+                      "emp_name": "上海某某有限公司", "balc": "1100.50", "stas_date": "2010-01-01",
+                      "psn_insu_date": "2010-01-01", "paus_insu_date": None,
+                      "stas_history": [{"stas_date": "2010-01-01", "psn_insu_stas": "1"}]}],
+        # Active links in their order (the spouse's is 0, the mother's 1); the ended and the future one are not,
+        # nor those whose holders' accounts may not pay (insured in Jinan: mutual aid stays within one region; not
+        # insured at all).
         "mulaid_payers": [{"psn_no": family["spouse"].psn_no, "relation": "spouse"},
                           {"psn_no": family["mother"].psn_no, "relation": "child"}],
         # SH1 sees its own recognition, not SH2's.
@@ -90,8 +101,9 @@ def test_person_without_insurance_has_no_insuinfo(world):
 
 def test_person_detail_costs_a_fixed_number_of_queries(world, family, django_assert_max_num_queries):
     api = partner(world["facilities"]["SH1"])
-    # token, person + account, enrollments, links, recognitions, the tie
-    with django_assert_max_num_queries(6):
+    # token, person + account, enrollments, their dated statuses, links, the holders' employee enrollments and
+    # their dated statuses (mutual aid's bounds), recognitions, the tie: as many for four links as for none
+    with django_assert_max_num_queries(9):
         assert api.get(f"/api/v1/persons/{family['person'].psn_no}/").status_code == 200
 
 
@@ -216,3 +228,45 @@ def test_no_tie_answers_exactly_as_nobody(world):
         real, fake = api.get(path.format(p.psn_no)), api.get(path.format("P0000009999"))
         assert real.status_code == fake.status_code == 404
         assert real.json()["err_msg"] == fake.json()["err_msg"].replace("P0000009999", p.psn_no)
+
+
+def test_the_person_answers_the_dated_status_on_the_date_asked(world, api_today):
+    """The insured status shown is the one in effect on the date asked (today by default: 2025-03-20), from the
+    dated history (stas_date), not the status last saved; whose accounts may pay is judged on that date too."""
+    jinan = world["regions"]["370100"]
+    parent = enrollee(jinan, brdy=D(1985, 1, 1))
+    child = PersonFactory(brdy=D(2016, 4, 1))
+    FamilyLinkFactory(holder=parent.person, relative=child, relation="child", begndate=D(2024, 1, 1))
+    # Suspended from 2025-03-05; active again from 2025-06-01, recorded now (a change dated in the future).
+    for status, day in (("2", D(2025, 3, 5)), ("1", D(2025, 6, 1))):
+        parent.psn_insu_stas, parent.stas_date = status, day
+        parent.save()
+    api = partner(world["facilities"]["JN1"], parent.person, child)
+    history = [{"stas_date": "2010-01-01", "psn_insu_stas": "1"}, {"stas_date": "2025-03-05", "psn_insu_stas": "2"},
+               {"stas_date": "2025-06-01", "psn_insu_stas": "1"}]
+
+    def insuinfo(**query: str) -> dict:
+        response = api.get(f"/api/v1/persons/{parent.person.psn_no}/", query)
+        assert response.status_code == 200, response.json()
+        (row,) = response.json()["insuinfo"]
+        assert row["stas_history"] == history and row["psn_insu_date"] == "2010-01-01"
+        return {k: row[k] for k in ("psn_insu_stas", "stas_date", "paus_insu_date")}
+
+    def payers(**query: str) -> list:
+        return api.get(f"/api/v1/persons/{child.psn_no}/", query).json()["mulaid_payers"]
+
+    # Today, 2025-03-20: suspended since 03-05, though the status last saved is the active one of 06-01.
+    assert insuinfo() == {"psn_insu_stas": "2", "stas_date": "2025-03-05", "paus_insu_date": "2025-03-05"}
+    assert insuinfo(date="2025-03-04") == {"psn_insu_stas": "1", "stas_date": "2010-01-01", "paus_insu_date": None}
+    assert insuinfo(date="2025-06-01") == {"psn_insu_stas": "1", "stas_date": "2025-06-01", "paus_insu_date": None}
+    # The parent's account may pay for the child on 03-04 and from 06-01, not while suspended.
+    assert payers() == [] and payers(date="2025-03-05") == []
+    assert payers(date="2025-03-04") == payers(date="2025-06-01") == [{"psn_no": parent.person.psn_no,
+                                                                        "relation": "child"}]
+    # A settlement judges the same way: the parent's own visit of 2025-03-10 is refused.
+    with pytest.raises(ClaimError) as refused:
+        settlement_create(facility=world["facilities"]["JN1"], data=request(parent.person.psn_no, ("A50", "1", "50")))
+    assert refused.value.err_code == "NOT_INSURED_ON_DATE"
+    for bad in ("2025-3-4", "1899-12-31", "tomorrow"):
+        response = api.get(f"/api/v1/persons/{parent.person.psn_no}/", {"date": bad})
+        assert response.status_code == 400 and response.json()["err_code"] == "INVALID_REQUEST", bad
