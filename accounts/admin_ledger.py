@@ -38,7 +38,14 @@ from accounts.models import (
     RelativeContribution,
 )
 from accounts.resources import BalanceResource, ContributionResource
-from core.admin import CertnoMaskMixin, EstimatedCountPaginator, HistoryAdmin, MaskedExportMixin, PersonSearchMixin
+from core.admin import (
+    CertnoMaskMixin,
+    DateRangeChangeList,
+    EstimatedCountPaginator,
+    HistoryAdmin,
+    MaskedExportMixin,
+    PersonSearchMixin,
+)
 from core.approvals import ApprovalError
 from core.imports.admin import ApprovedImportMixin, ImportFilesMixin
 from core.replica import ReplicaReadsAdmin
@@ -47,10 +54,13 @@ from policies.models import Region
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Visible to staff with the view permission; nobody adds, changes or deletes here. Lists of millions of rows
-    are not counted in full."""
+    are not counted in full, nor their dates listed with a scan of every row (DateRangeChangeList)."""
 
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+
+    def get_changelist(self, request: HttpRequest, **kwargs: object) -> type:
+        return DateRangeChangeList
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
