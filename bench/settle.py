@@ -116,7 +116,8 @@ def database_prepare(reuse: bool) -> None:
     say(f"database {name} created and migrated in {time.perf_counter() - started:.1f} s")
     started = time.perf_counter()
     out = io.StringIO()
-    call_command("seed_demo", stdout=out)
+    # --force: under production settings too (bench/settle_profile.py, bench/growth.py); the name says "bench".
+    call_command("seed_demo", "--force", stdout=out)
     summary = [line for line in out.getvalue().splitlines() if line.startswith(("demo data", "settlements"))]
     say(f"seed_demo in {time.perf_counter() - started:.1f} s: {'; '.join(summary)}")
 

@@ -34,14 +34,11 @@ from django.db import connection  # noqa: E402
 from bench import settle  # noqa: E402  (sets Django up)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=1000, help="settlements measured (default 1000)")
-    parser.add_argument("--prepare", action="store_true", help="recreate the database first (as bench/settle.py)")
-    parser.add_argument("--profile", action="store_true", help="print a cProfile of the measured settlements")
-    args = parser.parse_args()
-    settle.database_prepare(reuse=not args.prepare)
-    work = settle.requests_make(args.n + 100, f"X{int(time.time())}", random.Random(11))
+def measure(work: list[tuple[str, bytes]], profile: bool = False) -> dict:
+    """Settle `work` one request at a time through the WSGI application in this process, the first 100 as a
+    warm-up (caches, connections). Returns the application's and the PostgreSQL backend's CPU per settlement (ms),
+    the wall time per settlement (ms: mean, p50, p99), the statements per settlement and, with `profile`, the
+    cProfile of the measured settlements."""
     app = get_wsgi_application()
 
     def call(token: str, body: bytes) -> None:
@@ -72,22 +69,41 @@ def main() -> None:
         fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / tick
 
-    profiler = cProfile.Profile(time.process_time) if args.profile else None
+    measured = work[100:]
+    latencies = []
+    profiler = cProfile.Profile(time.process_time) if profile else None
     app_before, db_before, wall_before = time.process_time(), backend_cpu(), time.perf_counter()
     with connection.execute_wrapper(count):
         if profiler:
             profiler.enable()
-        for token, body in work[100:]:
+        for token, body in measured:
+            sent = time.perf_counter()
             call(token, body)
+            latencies.append(time.perf_counter() - sent)
         if profiler:
             profiler.disable()
-    n = args.n
-    print(f"{n} settlements in process: application CPU {(time.process_time() - app_before) * 1000 / n:.2f} ms, "
-          f"PostgreSQL backend CPU {(backend_cpu() - db_before) * 1000 / n:.2f} ms, wall "
-          f"{(time.perf_counter() - wall_before) * 1000 / n:.2f} ms, statements {statements[0] / n:.1f} "
-          "per settlement" + (" (under the profiler: slower)" if profiler else ""))
-    if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+    n = len(measured)
+    latencies.sort()
+    return {"n": n, "app": (time.process_time() - app_before) * 1000 / n, "db": (backend_cpu() - db_before) * 1000 / n,
+            "wall": (time.perf_counter() - wall_before) * 1000 / n, "p50": settle.percentile(latencies, 50) * 1000,
+            "p99": settle.percentile(latencies, 99) * 1000, "statements": statements[0] / n, "profiler": profiler}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=1000, help="settlements measured (default 1000)")
+    parser.add_argument("--prepare", action="store_true", help="recreate the database first (as bench/settle.py)")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the measured settlements")
+    args = parser.parse_args()
+    settle.database_prepare(reuse=not args.prepare)
+    work = settle.requests_make(args.n + 100, f"X{int(time.time())}", random.Random(11))
+    r = measure(work, args.profile)
+    print(f"{r['n']} settlements in process (load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}): "
+          f"application CPU {r['app']:.2f} ms, PostgreSQL backend CPU {r['db']:.2f} ms, wall {r['wall']:.2f} ms "
+          f"(p50 {r['p50']:.2f}, p99 {r['p99']:.2f}), statements {r['statements']:.1f} per settlement"
+          + (" (under the profiler: slower)" if args.profile else ""))
+    if r["profiler"]:
+        pstats.Stats(r["profiler"]).sort_stats("cumulative").print_stats(40)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,333 @@
+"""Does a settlement cost more, and do the admin's lists get slower, as history piles up? One PostgreSQL database
+grown to each size in turn (default 1M, 10M and 50M settlements and as many ledger entries), measured at each.
+
+Recreates its own database (the name in DATABASE_URL must contain "bench"), migrates and runs `seed_demo` (as
+bench/settle.py), then for each size:
+
+1. grows `claims_settlement` and `accounts_ledgerentry` to that many rows with set-based `INSERT … SELECT
+   generate_series` in batches: settled general-outpatient visits spread over 2019-01-01 to 2026-10-31 at the demo
+   facilities, for the demo persons, and a debit entry per settlement. The stored answer and explanation are empty
+   JSON: a real answer is about 800 bytes, which would make 50M settlements some 55 GB of table alone (storage, for
+   the capacity plan) but changes nothing on the keyed paths measured here. The indexes are those of production
+   (the migrations'); for a large step they are dropped first and built again afterwards (what a bulk load does),
+   then both tables are VACUUM ANALYZEd (what autovacuum does);
+2. settles `--n` requests one at a time through the WSGI application in process (bench/settle_profile.py):
+   application and PostgreSQL backend CPU per settlement, p50/p99 wall time, statements per settlement;
+3. opens the admin change lists of settlements and ledger entries as a superuser (Django's test client, production
+   settings): the first page and a filtered page, each `--admin-repeats` times, the best and the worst.
+
+Prints a row per size with the load average and the database's size, then drops the database (unless --keep).
+The generated history is not a book that balances (`ledger_verify()` is not expected to hold): only its volume and
+its spread over keys matter here. The PostgreSQL backend doing the load is reniced (+10, idle I/O class) so that
+the rest of the machine keeps working.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/growth_bench .venv/bin/python bench/growth.py
+"""
+
+import argparse
+import datetime
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/growth_bench")
+
+from bench import settle_profile  # noqa: E402, I001  (first: production settings, Django set up)
+from bench.settle import admin_connection, database_prepare, requests_make, say  # noqa: E402
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from accounts.models import LedgerEntry  # noqa: E402
+from claims.models import Facility, Settlement  # noqa: E402
+
+HISTORY_FROM = datetime.date(2019, 1, 1)
+HISTORY_DAYS = (datetime.date(2026, 10, 31) - HISTORY_FROM).days + 1
+BATCH = 1_000_000
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000, 50_000_000],
+                        help="rows of settlements and of ledger entries at each step (default 1M 10M 50M)")
+    parser.add_argument("--n", type=int, default=1000, help="settlements measured at each size (default 1000)")
+    parser.add_argument("--admin-repeats", type=int, default=3, help="times each admin page is opened (default 3)")
+    parser.add_argument("--reuse-db", action="store_true", help="keep the database (and rows) of a previous run")
+    parser.add_argument("--keep", action="store_true", help="do not drop the database at the end")
+    parser.add_argument("--max-gb", type=float, default=35, help="stop before a step that would pass this size")
+    return parser.parse_args()
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def db_size() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_database_size(current_database())")
+        return cursor.fetchone()[0]
+
+
+def rows(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {table}")
+        return cursor.fetchone()[0]
+
+
+def backend_lower_priority() -> None:
+    """Renice this connection's PostgreSQL backend: the load is the backend's work, not this process's."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    for command in (["renice", "-n", "10", "-p", str(pid)], ["ionice", "-c", "3", "-p", str(pid)]):
+        if shutil.which(command[0]):
+            subprocess.run(command, capture_output=True, check=False)
+
+
+# --- the history ----------------------------------------------------------------------------------------------
+
+def _columns(model: type, given: dict[str, str], given_params: dict[str, object] | None = None,
+             ) -> tuple[list[str], list[str], list[object]]:
+    """Column names, SQL expressions and their parameters in order for an INSERT of `model` rows: the expressions
+    in `given` (by column; a `%s` in one takes its value from `given_params`), NULL for the other nullable columns,
+    each other column's Python default as a parameter."""
+    names, expressions, params = [], [], []
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        names.append(field.column)
+        if field.column in given:
+            expressions.append(given[field.column])
+            if "%s" in given[field.column]:
+                params.append((given_params or {})[field.column])
+        elif field.null:
+            expressions.append("NULL")
+        else:
+            expressions.append("%s")
+            params.append(field.get_db_prep_save(field.get_default(), connection))
+    return names, expressions, params
+
+
+def _setl_id(i: str = "g.i") -> str:
+    return (f"to_char(DATE '{HISTORY_FROM}' + ({i} * 7919 %% {HISTORY_DAYS})::int, 'YYYYMMDD') "
+            f"|| upper(substr(md5({i}::text), 1, 16))")
+
+
+def settlements_insert(first: int, last: int, answer: str) -> None:
+    """Settlements number first..last of the history: facility and person spread over the demo ones, service dates
+    over eight benefit years, amounts of a small visit; `answer` as the stored answer."""
+    day = f"(DATE '{HISTORY_FROM}' + (g.i * 7919 %% {HISTORY_DAYS})::int)"
+    total = "(20 + (g.i %% 400))::numeric(12,2)"
+    given = {
+        "setl_id": _setl_id(), "facility_id": "f.a[1 + (g.i * 31 %% array_length(f.a, 1))]",
+        "medins_setl_id": "'HIST-' || g.i", "request_digest": "md5(g.i::text) || md5((-g.i)::text)",
+        "status": "'settled'", "person_id": "p.a[1 + (hashint8(g.i) & 2147483647) %% array_length(p.a, 1)]",
+        "insutype": "'310'", "psn_type": "'11'", "med_type": "'11'", "setl_date": day, "bucket": "'general'",
+        "year_start": f"date_trunc('year', {day})::date", "hosp_lv": "'3'",
+        "medfee_sumamt": total, "inscp_scp_amt": total, "psn_part_amt": total, "acct_pay": total,
+        "response": "%s::jsonb", "explanation": "'[]'::jsonb",
+        "created_at": f"{day}::timestamptz + interval '10 hours'",
+    }
+    names, expressions, params = _columns(Settlement, given, {"response": answer})
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            INSERT INTO {Settlement._meta.db_table} ({", ".join(names)})
+            SELECT {", ".join(expressions)}
+            FROM generate_series(%s::bigint, %s::bigint) AS g(i),
+                 (SELECT array_agg(id ORDER BY id) AS a FROM {Facility._meta.db_table}) AS f,
+                 (SELECT array_agg(person_id ORDER BY person_id) AS a FROM accounts_personalaccount) AS p""",
+                       [*params, first, last])
+
+
+def entries_insert(first: int, last: int) -> None:
+    """Ledger entries number first..last: the debit of settlement i from an account spread over the demo ones."""
+    day = f"(DATE '{HISTORY_FROM}' + (g.i * 7919 %% {HISTORY_DAYS})::int)"
+    given = {
+        "account_id": "a.a[1 + (hashint8(g.i) & 2147483647) %% array_length(a.a, 1)]", "kind": "'settlement'",
+        "pocket": "CASE WHEN g.i %% 5 = 0 THEN 'historical' ELSE 'current' END",
+        "amount": "-(20 + (g.i %% 400))::numeric(12,2)", "balance_after": "(g.i %% 3000)::numeric(12,2)",
+        "ref_type": "'settlement'", "ref_id": _setl_id(), "reason": "''",
+        "created_at": f"{day}::timestamptz + interval '10 hours'",
+    }
+    names, expressions, params = _columns(LedgerEntry, given)
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            INSERT INTO {LedgerEntry._meta.db_table} ({", ".join(names)})
+            SELECT {", ".join(expressions)}
+            FROM generate_series(%s::bigint, %s::bigint) AS g(i),
+                 (SELECT array_agg(id ORDER BY id) AS a FROM accounts_personalaccount) AS a""",
+                       [*params, first, last])
+
+
+PENDING = "growth_bench_pending_index"  # the statements that build the dropped indexes again, until they have run
+
+
+def indexes_drop(table: str) -> None:
+    """Drop the table's indexes and unique constraints other than its primary key, keeping the statements that
+    build them again in PENDING (in the same transaction: an interrupted run builds them on its next start)."""
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT i.relname, pg_get_indexdef(i.oid), c.conname, pg_get_constraintdef(c.oid)
+            FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+            LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid
+            WHERE x.indrelid = %s::regclass AND NOT x.indisprimary""", [table])
+        for index, index_def, constraint, constraint_def in cursor.fetchall():
+            if constraint:
+                cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{constraint}"')
+                again = f'ALTER TABLE {table} ADD CONSTRAINT "{constraint}" {constraint_def}'
+            else:
+                cursor.execute(f'DROP INDEX "{index}"')
+                again = index_def
+            cursor.execute(f"INSERT INTO {PENDING} (statement) VALUES (%s)", [again])
+
+
+def indexes_build() -> None:
+    """Run the pending statements of PENDING, each removed as it is done."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, statement FROM {PENDING} ORDER BY id")
+        for pk, statement in cursor.fetchall():
+            built = time.perf_counter()
+            with transaction.atomic():
+                cursor.execute(statement)
+                cursor.execute(f"DELETE FROM {PENDING} WHERE id = %s", [pk])
+            say(f"    {statement[:90]}… {time.perf_counter() - built:.0f} s")
+
+
+def grow(target: int, answer: str) -> None:
+    """Both tables up to `target` history rows (the measured settlements and the demo's own come on top)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT coalesce(max(substr(medins_setl_id, 6)::bigint), 0) FROM {Settlement._meta.db_table} "
+                       "WHERE medins_setl_id LIKE 'HIST-%%'")
+        have = cursor.fetchone()[0]
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS {PENDING} (id serial PRIMARY KEY, statement text NOT NULL)")
+        cursor.execute(f"SELECT count(*) FROM {PENDING}")
+        pending = cursor.fetchone()[0]
+    if have >= target and not pending:
+        return
+    started = time.perf_counter()
+    backend_lower_priority()
+    rebuild = target - have > have  # a large step: build the indexes afterwards, sorted, not row by row
+    with connection.cursor() as cursor:
+        # The FK checks are per-row triggers; the history is made of existing facilities, persons and accounts.
+        cursor.execute("SET session_replication_role = replica")
+        cursor.execute("SET maintenance_work_mem = '1GB'")
+        cursor.execute("SET synchronous_commit = off")
+    if rebuild and not pending:
+        with transaction.atomic():
+            indexes_drop(Settlement._meta.db_table)
+            indexes_drop(LedgerEntry._meta.db_table)
+    for first in range(have + 1, target + 1, BATCH):
+        last = min(first + BATCH - 1, target)
+        with transaction.atomic():
+            settlements_insert(first, last, answer)
+            entries_insert(first, last)
+        say(f"    {last:,} rows each, {time.perf_counter() - started:.0f} s, {db_size() / 2**30:.1f} GiB, "
+            f"load {load()}")
+    indexes_build()
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = origin")
+        for table in (Settlement._meta.db_table, LedgerEntry._meta.db_table):
+            cursor.execute(f"VACUUM (ANALYZE) {table}")
+    say(f"  grown to {target:,} in {time.perf_counter() - started:.0f} s; database {db_size() / 2**30:.1f} GiB")
+
+
+# --- the measurements -----------------------------------------------------------------------------------------
+
+def admin_pages(repeats: int) -> dict[str, tuple[float, float, float]]:
+    """Each admin page, as a superuser: the best and the worst time (ms) and the SQL time of the best (ms: the part
+    that could grow with the tables; the rest is rendering 50 rows)."""
+    user = get_user_model().objects.filter(username="growth_bench_admin").first()
+    if user is None:
+        user = get_user_model().objects.create_superuser("growth_bench_admin", "growth@example.invalid",
+                                                         "growth-bench-only")
+    facility = Facility.objects.order_by("pk").first()
+    pages = {
+        "settlements": "/admin/claims/settlement/",
+        "settlements of a facility": f"/admin/claims/settlement/?facility__id__exact={facility.pk}",
+        "settlements of a year": "/admin/claims/settlement/?setl_date__year=2024",
+        "ledger entries": "/admin/accounts/ledgerentry/",
+        "ledger entries, historical pocket": "/admin/accounts/ledgerentry/?pocket__exact=historical",
+    }
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    out = {}
+    for name, url in pages.items():
+        times = []
+        for _ in range(repeats):
+            sql = [0.0]
+
+            def timed(execute, query, params, many, context, sql=sql):  # noqa: ANN001, ANN202
+                began = time.perf_counter()
+                try:
+                    return execute(query, params, many, context)
+                finally:
+                    sql[0] += time.perf_counter() - began
+
+            started = time.perf_counter()
+            with connection.execute_wrapper(timed):
+                response = client.get(url, secure=True)
+            times.append(((time.perf_counter() - started) * 1000, sql[0] * 1000))
+            if response.status_code != 200:
+                sys.exit(f"{url}: {response.status_code}")
+        best = min(times)
+        out[name] = (best[0], max(times)[0], best[1])
+    return out
+
+
+def main() -> None:
+    args = parse_args()
+    say(f"bench/growth.py {datetime.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs, load average {load()}")
+    database_prepare(args.reuse_db)
+    answer = json.dumps({})  # see the module's docstring
+    rng = random.Random(16)
+    results = []
+    try:
+        for size in args.sizes:
+            free = shutil.disk_usage("/var/lib/postgresql").free if Path("/var/lib/postgresql").exists() else None
+            say(f"growing to {size:,} (database {db_size() / 2**30:.1f} GiB"
+                + (f", {free / 2**30:.0f} GiB free on disk" if free else "") + ")")
+            if results and results[-1]["gib"] * size / results[-1]["size"] > args.max_gb:
+                say(f"  stopped: about {results[-1]['gib'] * size / results[-1]['size']:.0f} GiB > --max-gb")
+                break
+            grow(size, answer)
+            connection.close()
+            work = requests_make(args.n + 100, f"G{size}-{int(time.time())}", rng)
+            load_before = load()
+            r = settle_profile.measure(work)
+            pages = admin_pages(args.admin_repeats)
+            row = {"size": size, "gib": db_size() / 2**30, "load": f"{load_before} / {load()}", **r, "pages": pages,
+                   "settlements": rows(Settlement._meta.db_table), "entries": rows(LedgerEntry._meta.db_table)}
+            results.append(row)
+            say(f"  {size:,}: application {r['app']:.2f} ms, PostgreSQL {r['db']:.2f} ms CPU per settlement, "
+                f"p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, {r['statements']:.1f} statements; "
+                + ", ".join(f"{k} {lo:.0f}-{hi:.0f} ms (SQL {q:.0f})" for k, (lo, hi, q) in pages.items())
+                + f"; load {row['load']}")
+    finally:
+        if not args.keep:
+            connection.close()
+            with admin_connection() as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{connection.settings_dict["NAME"]}" WITH (FORCE)')
+            say("database dropped")
+    if not results:
+        return
+    names = list(results[0]["pages"])
+    say("")
+    say("| settlements | ledger entries | database GiB | app CPU ms | PostgreSQL CPU ms | p50 ms | p99 ms "
+        "| statements | " + " | ".join(f"admin: {n}, ms (SQL)" for n in names) + " | load average (before / after) |")
+    say("| " + " | ".join(["---:"] * (8 + len(names)) + ["---"]) + " |")
+    for r in results:
+        say(f"| {r['settlements']:,} | {r['entries']:,} | {r['gib']:.1f} | {r['app']:.2f} | {r['db']:.2f} | "
+            f"{r['p50']:.1f} | {r['p99']:.1f} | {r['statements']:.1f} | "
+            + " | ".join("{:.0f}–{:.0f} ({:.0f})".format(*r["pages"][n]) for n in names) + f" | {r['load']} |")
+
+
+if __name__ == "__main__":
+    main()
