@@ -3,29 +3,29 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-from core.tests.browser.conftest import PASSWORD, shoot, staff_user
+from core.tests.browser.conftest import DEMO_LOGINS, DEMO_PASSWORD, shoot
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.browser
 
 
-def test_a_clerk_logs_in_after_a_wrong_password_and_logs_out(page: Page, roles: None) -> None:
-    staff_user("clerk", "registry_clerk")
-
+def test_a_clerk_logs_in_after_a_wrong_password_and_logs_out(page: Page) -> None:
+    clerk = DEMO_LOGINS["registry_clerk"]
     page.goto("/admin/")
     expect(page).to_have_url("/admin/login/?next=/admin/")
     expect(page.locator("#site-name")).to_have_text("医保经办管理系统")
     shoot(page, "login")
 
-    page.fill("#id_username", "clerk")
+    page.fill("#id_username", clerk)
     page.fill("#id_password", "not-the-password")
     page.click("input[type=submit]")
     expect(page.locator(".errornote")).to_contain_text("请输入一个正确的")
-    expect(page.locator("#id_username")).to_have_value("clerk")
+    expect(page.locator("#id_username")).to_have_value(clerk)
+    shoot(page, "login-refused")
 
-    page.fill("#id_password", PASSWORD)
+    page.fill("#id_password", DEMO_PASSWORD)
     page.click("input[type=submit]")
     expect(page).to_have_url("/admin/")
-    expect(page.locator("#user-tools")).to_contain_text("clerk")
+    expect(page.locator("#user-tools")).to_contain_text(clerk)
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     shoot(page, "home-registry-clerk")
 
