@@ -117,8 +117,10 @@ def _settlement_tile(user: object, today: datetime.date) -> tuple[Tile, list[dic
     payers.append({"label": _("billed in all"), "today": day["billed"], "today_url": day_url,
                    "month": month["billed"], "month_url": month_url})
     chart = Chart(title=_("Paid this month, by payer"), labels=[p["label"] for p in payers[:-1]],
-                  series=[(_("this month"), [p["month"] for p in payers[:-1]])])
-    return tile, payers, mark_safe(bar_chart_svg(chart, width=560, label_width=200))  # noqa: S308 (escaped)
+                  series=[(_("this month"), [p["month"] for p in payers[:-1]])],
+                  links=[p["month_url"] for p in payers[:-1]])
+    # Drawn at the size it is shown (the settlements tile is two columns wide): 13 px labels.
+    return tile, payers, mark_safe(bar_chart_svg(chart, width=520, label_width=190, font=13))  # noqa: S308
 
 
 def _waiting_tile(user: object, today: datetime.date) -> Tile:
