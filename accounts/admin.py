@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 
@@ -33,14 +34,28 @@ class EmployerAdmin(ReplicaReadsAdmin, HistoryAdmin):
 
 
 class EnrollmentInline(admin.TabularInline):
+    """The person's enrollments, each with its dated statuses (the enrollment's page changes a status from a date)."""
+
     model = Enrollment
-    fields = ["insutype", "psn_type", "psn_insu_stas", "region", "employer", "clct_base", "begndate", "enddate",
-              "retire_date"]
+    fields = ["insutype", "psn_type", "psn_insu_stas", "status_history", "region", "employer", "clct_base",
+              "begndate", "enddate", "retire_date"]
+    readonly_fields = ["status_history"]
     autocomplete_fields = ["employer"]
     extra = 0
+    show_change_link = True
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("region", "employer")
+        return (super().get_queryset(request).select_related("region", "employer")
+                .prefetch_related("status_changes"))
+
+    @admin.display(description=_("status history"))
+    def status_history(self, obj: Enrollment) -> str:
+        """Each dated status, oldest first: "2025-07-01 active; 2026-03-01 suspended"."""
+        if obj.pk is None:
+            return ""
+        return format_html_join(mark_safe("<br>"), "{}&nbsp;{}", (
+            (change.stas_date.isoformat(), change.get_psn_insu_stas_display())
+            for change in obj.status_changes.all())) or "—"
 
 
 class HolderLinkInline(admin.TabularInline):
