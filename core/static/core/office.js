@@ -2,12 +2,7 @@
 // The staff office (see office.css): marks numeric columns of change lists so they are right-aligned and never
 // wrap, lets long texts wrap at a readable width, and marks a filter that is in use.
 {
-    // The app list beside the page takes 300 px the lists need (the home page lists the apps): closed until the
-    // user opens it with the « button, which is remembered.
-    const SIDEBAR = 'django.admin.navSidebarIsOpen';
-    if (localStorage.getItem(SIDEBAR) === null) {
-        localStorage.setItem(SIDEBAR, 'false');
-    }
+    // The app list beside the page is closed by default: base_site.html says so before Django's script reads it.
 
     const NUMBER = /^[-+−]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s?%?$/;
 
