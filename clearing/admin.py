@@ -101,7 +101,8 @@ class ClearingApplicationAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
 
 class StatementLineInline(admin.TabularInline):
     model = StatementLine
-    fields = ["clr_way", "med_type_group", "dise_code", "count", "medfee_sumamt", "fund_pay_sumamt", "amount"]
+    fields = ["clr_way", "med_type_group", "dise_code", "insutype", "count", "medfee_sumamt", "fund_pay_sumamt",
+              "amount"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -113,7 +114,8 @@ class StatementLineInline(admin.TabularInline):
 class DeductionInline(admin.TabularInline):
     model = Deduction
     fk_name = "statement"
-    fields = ["kind", "month", "settlement", "amount", "reason", "created_by", "created_at"]
+    fields = ["kind", "month", "insutype", "settlement", "carried_from", "amount", "reason", "created_by",
+              "created_at"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -122,7 +124,7 @@ class DeductionInline(admin.TabularInline):
         return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("settlement", "created_by")
+        return super().get_queryset(request).select_related("settlement", "carried_from__facility", "created_by")
 
 
 class StatementEventInline(admin.TabularInline):
@@ -378,12 +380,12 @@ class PaymentFileForm(forms.Form):
 
 @admin.register(PaymentFile)
 class PaymentFileAdmin(ReadOnlyAdmin):
-    list_display = ["reference", "region", "month_display", "statements_count", "total", "created_by", "created_at",
-                    "downloads"]
+    list_display = ["reference", "region", "month_display", "statements_count", "total", "carried_total", "created_by",
+                    "created_at", "downloads"]
     list_filter = ["region", "month"]
     list_select_related = ["region", "created_by"]
-    readonly_fields = ["reference", "region", "month", "statements_count", "total", "created_by", "created_at",
-                       "downloads"]
+    readonly_fields = ["reference", "region", "month", "statements_count", "total", "carried_total", "created_by",
+                       "created_at", "downloads"]
     fields = readonly_fields
 
     @admin.display(description=_("month"), ordering="month")
@@ -422,6 +424,10 @@ class PaymentFileAdmin(ReadOnlyAdmin):
                 self.message_user(request, _("%(ref)s: %(n)s statements, %(total)s yuan, marked paid.")
                                   % {"ref": payment.reference, "n": payment.statements_count,
                                      "total": payment.total}, messages.SUCCESS)
+                if payment.carried_total:
+                    self.message_user(request, _("Funds' parts below zero, %(carried)s yuan, were paid nothing and "
+                                                 "carried to the facilities' next statements (the file's carried "
+                                                 "column).") % {"carried": payment.carried_total}, messages.WARNING)
                 return HttpResponseRedirect(reverse("admin:clearing_paymentfile_change", args=[payment.pk]))
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
                    "title": _("Make a payment file")}
@@ -462,8 +468,9 @@ FacilityAdmin.inlines = [*FacilityAdmin.inlines, BankAccountInline]
 
 @admin.register(FundLedgerEntry)
 class FundLedgerEntryAdmin(ReplicaReadsAdmin, ReadOnlyAdmin):
-    list_display = ["created_at", "region", "facility", "month_display", "kind", "amount", "statement", "created_by"]
-    list_filter = ["kind", "region", "month"]
+    list_display = ["created_at", "region", "insutype", "facility", "month_display", "kind", "amount", "statement",
+                    "created_by"]
+    list_filter = ["kind", "region", "insutype", "month"]
     list_select_related = ["region", "facility", "statement__facility", "created_by"]
     search_fields = ["=facility__fixmedins_code"]
 

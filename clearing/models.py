@@ -18,6 +18,14 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from core.money import money_field
+from policies.models import InsuType
+
+
+# The fund a clearing amount belongs to: a region's fund of one insurance type (employee 310, resident 390), kept on
+# books of its own (CONTRACT.md: "what each fund owes each facility").
+def insutype_field() -> models.CharField:
+    return models.CharField(_("fund (insurance type)"), max_length=3, choices=InsuType.choices,
+                            default=InsuType.EMPLOYEE)
 
 
 class ApplicationStatus(models.TextChoices):
@@ -158,6 +166,9 @@ class PaymentFile(models.Model):
     reference = models.CharField(_("reference"), max_length=40, unique=True)
     statements_count = models.PositiveIntegerField(_("statements"))
     total = money_field(_("total"))
+    carried_total = money_field(_("carried"), default=0,
+                                help_text=_("funds' parts below zero: paid nothing, carried to the facilities' next "
+                                            "statements"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("made by"), on_delete=models.PROTECT,
                                    related_name="+")
     created_at = models.DateTimeField(_("made at"), auto_now_add=True)
@@ -244,6 +255,7 @@ class StatementLine(models.Model):
     clr_way = models.CharField(_("payment method"), max_length=12, choices=ClrWay.choices)
     med_type_group = models.CharField(_("medical-type group"), max_length=10, choices=LineGroup.choices)
     dise_code = models.CharField(_("disease code"), max_length=6, blank=True)
+    insutype = insutype_field()
     count = models.IntegerField(_("count"))
     medfee_sumamt = money_field(_("total"))
     fund_pay_sumamt = money_field(_("fund payments"))
@@ -252,9 +264,9 @@ class StatementLine(models.Model):
     class Meta:
         verbose_name = _("statement line")
         verbose_name_plural = _("statement lines")
-        ordering = ["statement_id", "clr_way", "med_type_group", "dise_code"]
-        constraints = [models.UniqueConstraint(fields=["statement", "clr_way", "med_type_group", "dise_code"],
-                                               name="statementline_unique_key")]
+        ordering = ["statement_id", "clr_way", "med_type_group", "dise_code", "insutype"]
+        constraints = [models.UniqueConstraint(fields=["statement", "clr_way", "med_type_group", "dise_code",
+                                                       "insutype"], name="statementline_unique_key")]
 
     def __str__(self) -> str:
         return f"{self.clr_way} {self.med_type_group} {self.dise_code}".strip()
@@ -293,6 +305,7 @@ class DeductionKind(models.TextChoices):
     EXTRAPOLATED = "extrapolated", _("extrapolated from a random review sample")
     LATE_REVERSAL = "late_reversal", _("reversed after its month was approved")
     LATE_SETTLEMENT = "late_settlement", _("settled after its month was approved (a negative deduction pays it)")
+    CARRIED = "carried", _("balance owed back by the facility, carried from an approved statement")
 
 
 class Deduction(models.Model):
@@ -307,11 +320,16 @@ class Deduction(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=DeductionKind.choices)
     settlement = models.ForeignKey("claims.Settlement", verbose_name=_("settlement"), on_delete=models.PROTECT,
                                    null=True, blank=True, related_name="deductions", db_index=False)
+    insutype = insutype_field()
     amount = money_field(_("amount"))
     reason = models.CharField(_("reason"), max_length=300)
     statement = models.ForeignKey(Statement, verbose_name=_("statement"), on_delete=models.PROTECT, null=True,
                                   blank=True, related_name="deductions",
                                   help_text=_("blank: waiting for the facility's next open statement"))
+    carried_from = models.ForeignKey(Statement, verbose_name=_("carried from"), on_delete=models.PROTECT, null=True,
+                                     blank=True, related_name="carried_out",
+                                     help_text=_("a carried balance: the approved statement whose fund part was "
+                                                 "below zero"))
     review_batch = models.ForeignKey("clearing.ReviewBatch", verbose_name=_("review batch"),
                                      on_delete=models.PROTECT, null=True, blank=True, related_name="deductions")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT,
@@ -329,8 +347,11 @@ class Deduction(models.Model):
                                     condition=Q(kind__in=["late_reversal", "late_settlement"])),
             models.UniqueConstraint(fields=["settlement", "review_batch"], name="deduction_review_once",
                                     condition=Q(kind="review")),
-            models.UniqueConstraint(fields=["facility", "review_batch"], name="deduction_extrapolated_once",
-                                    condition=Q(kind="extrapolated")),
+            models.UniqueConstraint(fields=["facility", "review_batch", "insutype"],
+                                    name="deduction_extrapolated_once", condition=Q(kind="extrapolated")),
+            # A fund's negative part of an approved statement is carried once.
+            models.UniqueConstraint(fields=["carried_from", "insutype"], name="deduction_carried_once",
+                                    condition=Q(kind="carried")),
         ]
         indexes = [models.Index(fields=["facility", "month"], condition=Q(statement__isnull=True),
                                 name="deduction_waiting"),
@@ -464,22 +485,26 @@ class BankAccount(models.Model):
 
 class FundEntryKind(models.TextChoices):
     OWED = "owed", _("owed (statement approved)")
+    CARRIED = "carried", _("carried (a part below zero, owed back through the next statement)")
     PAID = "paid", _("paid (payment file)")
 
 
 class FundLedgerEntry(models.Model):
-    """The fund side (a region's fund) of clearing: what it came to owe a facility when a statement was approved and
-    what it paid when the statement went out in a payment file. Entries are never changed; the balance of a facility
-    is owed less paid, which equals the payable of its approved, unpaid statements."""
+    """The fund side of clearing, per fund (a region's fund of one insurance type, 310 or 390): what it came to owe a
+    facility when a statement was approved (the fund's part: its lines less its deductions), a part below zero
+    carried to the facility's next statement (so the fund's books hold it once, there), and what it paid when the
+    statement went out in a payment file. Entries are never changed; a fund's balance with a facility is owed plus
+    carried less paid, which equals the fund's parts of the approved, unpaid statements above zero."""
 
     region = models.ForeignKey("policies.Region", verbose_name=_("fund (region)"), on_delete=models.PROTECT,
                                related_name="+")
+    insutype = insutype_field()
     facility = models.ForeignKey("claims.Facility", verbose_name=_("facility"), on_delete=models.PROTECT,
                                  related_name="+")
     statement = models.ForeignKey(Statement, verbose_name=_("statement"), on_delete=models.PROTECT,
                                   related_name="fund_entries")
     month = models.DateField(_("month"))
-    kind = models.CharField(_("kind"), max_length=5, choices=FundEntryKind.choices)
+    kind = models.CharField(_("kind"), max_length=7, choices=FundEntryKind.choices)
     amount = money_field(_("amount"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT,
                                    related_name="+")
@@ -489,7 +514,7 @@ class FundLedgerEntry(models.Model):
         verbose_name = _("fund ledger entry")
         verbose_name_plural = _("fund ledger entries")
         ordering = ["region_id", "facility_id", "month", "id"]
-        constraints = [models.UniqueConstraint(fields=["statement", "kind"], name="fundledgerentry_once")]
+        constraints = [models.UniqueConstraint(fields=["statement", "kind", "insutype"], name="fundledgerentry_once")]
         indexes = [models.Index(fields=["region", "month"])]
 
     def __str__(self) -> str:

@@ -1,6 +1,7 @@
-"""The report of clearing per fund (region) and facility by month: cleared (the statements' lines), deducted,
-payable, owed (approved) and paid, with a chart of what was paid by month and the reports' CSV and XLSX exports.
-Registered into the reports' table by the app's ready(), so reports' pages, exports and API serve it."""
+"""The report of clearing per fund (region and insurance type) and facility by month: cleared (the statements'
+lines), deducted, payable, owed (approved), carried (a part below zero moved to the next statement) and paid, with
+a chart of what was paid by month and the reports' CSV and XLSX exports. Registered into the reports' table by the
+app's ready(), so reports' pages, exports and API serve it."""
 
 from collections import defaultdict
 from decimal import Decimal
@@ -13,14 +14,13 @@ from reports.charts import single
 from reports.definitions import Column, RegionForm, ReportResult, ReportSpec
 
 ZERO = Decimal("0.00")
-MONEY = ("cleared", "deducted", "payable", "owed", "paid")
-FIELDS = {"deducted": "deducted_sum", "payable": "payable_sum"}
+MONEY = ("cleared", "deducted", "payable", "owed", "carried", "paid")
 
 
 def build_clearing(data: dict) -> ReportResult:
-    rows = [{"month": f"{r['month']:%Y-%m}", "admdvs": r["facility__region__admdvs"],
-             "fixmedins_code": r["facility__fixmedins_code"], "fixmedins_name": r["facility__fixmedins_name"],
-             **{key: Decimal(r[FIELDS.get(key, key)] or 0).quantize(Decimal("0.01")) for key in MONEY}}
+    rows = [{"month": f"{r['month']:%Y-%m}", "admdvs": r["admdvs"], "insutype": r["insutype"],
+             "fixmedins_code": r["fixmedins_code"], "fixmedins_name": r["fixmedins_name"],
+             **{key: Decimal(r[key]).quantize(Decimal("0.01")) for key in MONEY}}
             for r in fund_positions(first=data["first"], last=data["last"], admdvs=data["admdvs"])]
     paid_by_month: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for row in rows:
@@ -31,7 +31,9 @@ def build_clearing(data: dict) -> ReportResult:
 
 
 SPEC = ReportSpec("clearing", _("Clearing by fund and facility"), ClearingReport, RegionForm, (
-    Column("month", _("month")), Column("admdvs", _("fund (region)")), Column("fixmedins_code", _("facility code")),
+    Column("month", _("month")), Column("admdvs", _("fund (region)")), Column("insutype", _("insurance type")),
+    Column("fixmedins_code", _("facility code")),
     Column("fixmedins_name", _("facility")), Column("cleared", _("cleared"), "money"),
     Column("deducted", _("deducted"), "money"), Column("payable", _("payable"), "money"),
-    Column("owed", _("owed (approved)"), "money"), Column("paid", _("paid"), "money")), build_clearing)
+    Column("owed", _("owed (approved)"), "money"), Column("carried", _("carried to a next statement"), "money"),
+    Column("paid", _("paid"), "money")), build_clearing)

@@ -15,7 +15,8 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Exists, OuterRef, Sum, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,7 +33,7 @@ from clearing.models import (
 )
 from clearing.statements import ClearingError, deduction_place, month_bounds
 from core.money import ZERO, fen
-from policies.models import Region
+from policies.models import InsuType, Region
 
 
 def _month_settlements(region: Region, month: datetime.date):  # noqa: ANN202
@@ -166,7 +167,8 @@ def review_batch_close(*, batch: ReviewBatch, user) -> list[Deduction]:  # noqa:
                             if d.decision == Decision.REFUSE)
         deduction = Deduction.objects.create(
             facility_id=settlement.facility_id, month=batch.month, kind=DeductionKind.REVIEW, settlement=settlement,
-            amount=amount, reason=reasons[:300], review_batch=batch, created_by=user)
+            insutype=settlement.insutype or InsuType.EMPLOYEE.value, amount=amount, reason=reasons[:300],
+            review_batch=batch, created_by=user)
         deduction_place(deduction)
         deductions.append(deduction)
     if batch.selection == ReviewSelection.RANDOM:
@@ -177,21 +179,26 @@ def review_batch_close(*, batch: ReviewBatch, user) -> list[Deduction]:  # noqa:
 
 
 def _extrapolate(batch: ReviewBatch, sample: dict[int, dict], user) -> list[Deduction]:  # noqa: ANN001
+    """Per facility, the sample's error rate times the month's other fund payments, one deduction per fund
+    (insurance type) the rest was paid from: one aggregate for every facility sampled."""
     first, last = month_bounds(batch.month)
+    wanted = [pk for pk, drawn in sample.items() if drawn["extrapolate"] and drawn["refused"] and drawn["fund"]]
+    drawn_ids = [pk for facility_id in wanted for pk in sample[facility_id]["ids"]]
+    rests = (Settlement.objects.filter(facility_id__in=wanted, setl_date__range=(first, last),
+                                       status=SettlementStatus.SETTLED).exclude(pk__in=drawn_ids)
+             .annotate(fund=Coalesce(NullIf("insutype", Value("")), Value(InsuType.EMPLOYEE.value)))
+             .values("facility_id", "fund").annotate(total=Sum("fund_pay_sumamt"))
+             .values_list("facility_id", "fund", "total").order_by("facility_id", "fund"))
     deductions = []
-    for facility_id, drawn in sorted(sample.items()):
-        if not drawn["extrapolate"] or not drawn["refused"] or not drawn["fund"]:
-            continue
-        rest = (Settlement.objects.filter(facility_id=facility_id, setl_date__range=(first, last),
-                                          status=SettlementStatus.SETTLED).exclude(pk__in=drawn["ids"])
-                .aggregate(total=Sum("fund_pay_sumamt"))["total"] or ZERO)
+    for facility_id, insutype, rest in rests:
+        drawn = sample[facility_id]
         rate = drawn["refused"] / drawn["fund"]
         amount = fen(rate * rest)
         if not amount:
             continue
         deduction = Deduction.objects.create(
             facility_id=facility_id, month=batch.month, kind=DeductionKind.EXTRAPOLATED, settlement=None,
-            amount=amount, review_batch=batch, created_by=user,
+            insutype=insutype, amount=amount, review_batch=batch, created_by=user,
             reason=(_("error rate %(rate)s of a random sample (%(refused)s refused of %(fund)s in %(n)s "
                       "settlements) applied to the month's other fund payments %(rest)s")
                     % {"rate": f"{rate:.4%}", "refused": drawn["refused"], "fund": fen(drawn["fund"]),
@@ -199,6 +206,3 @@ def _extrapolate(batch: ReviewBatch, sample: dict[int, dict], user) -> list[Dedu
         deduction_place(deduction)
         deductions.append(deduction)
     return deductions
-
-
-

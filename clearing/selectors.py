@@ -51,14 +51,27 @@ def statement_audit_state(statement: Statement) -> str:
     return audit_state(*month_bounds(statement.month))[0]
 
 
+def answer_lines(statement: Statement) -> list[dict[str, Any]]:
+    """The statement's lines as CONTRACT.md names them: one per `clr_way`, `med_type_group` (and disease), the
+    funds' lines of one kind added up (the funds are the agency's books, not the facility's)."""
+    merged: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for line in statement.lines.all():
+        key = (line.clr_way, line.med_type_group, line.dise_code)
+        if key not in merged:
+            merged[key] = {"clr_way": line.clr_way, "med_type_group": line.med_type_group,
+                           "dise_code": line.dise_code, "count": 0, "medfee_sumamt": ZERO, "fund_pay_sumamt": ZERO,
+                           "amount": ZERO}
+        for name in ("count", "medfee_sumamt", "fund_pay_sumamt", "amount"):
+            merged[key][name] += getattr(line, name)
+    return [merged[key] for key in sorted(merged)]
+
+
 def statement_answer(statement: Statement) -> dict[str, Any]:
     """The partner API's statement (CONTRACT.md), with the audit state and the applications beside it."""
     return {
         "month": f"{statement.month:%Y-%m}", "fixmedins_code": statement.facility.fixmedins_code,
         "status": statement.status,
-        "lines": [{"clr_way": line.clr_way, "med_type_group": line.med_type_group, "dise_code": line.dise_code,
-                   "count": line.count, "medfee_sumamt": line.medfee_sumamt,
-                   "fund_pay_sumamt": line.fund_pay_sumamt, "amount": line.amount} for line in statement.lines.all()],
+        "lines": answer_lines(statement),
         "deductions": [{"setl_id": d.settlement.setl_id if d.settlement_id else None, "month": f"{d.month:%Y-%m}",
                         "kind": d.kind, "amount": d.amount, "reason": d.reason}
                        for d in statement.deductions.all()],
@@ -68,13 +81,16 @@ def statement_answer(statement: Statement) -> dict[str, Any]:
     }
 
 
-def fund_balance(*, region_id: int | None = None) -> Decimal:
-    """What the funds owe facilities now: owed less paid over the fund ledger."""
+def fund_balance(*, region_id: int | None = None, insutype: str | None = None) -> Decimal:
+    """What the funds (of a region, of an insurance type) owe facilities now: owed plus carried less paid over the
+    fund ledger."""
     from clearing.models import FundEntryKind, FundLedgerEntry
 
     entries = FundLedgerEntry.objects.all()
     if region_id is not None:
         entries = entries.filter(region_id=region_id)
-    sums = entries.aggregate(owed=Sum("amount", filter=Q(kind=FundEntryKind.OWED)),
+    if insutype is not None:
+        entries = entries.filter(insutype=insutype)
+    sums = entries.aggregate(owed=Sum("amount", filter=Q(kind__in=[FundEntryKind.OWED, FundEntryKind.CARRIED])),
                              paid=Sum("amount", filter=Q(kind=FundEntryKind.PAID)))
     return (sums["owed"] or ZERO) - (sums["paid"] or ZERO)

@@ -2,10 +2,15 @@
 then reviewed, approved by another user and paid.
 
 A month's figures come from one aggregate of its live settlements grouped by facility, policy version, medical
-type, disease and whether the enrollee was signed with the facility (or recognised there for the disease) on the
-month's first day (with the separately paid drug lines' amount of the few bills that have any), and one count
-each of the signed and recognised enrollees. The grouped rows are few (facilities × versions × types), so the
-payment methods are applied to them in Python; nothing is read per settlement.
+type, disease, fund (insurance type) and whether the enrollee was signed with the facility (or recognised there for
+the disease) on the month's first day (with the separately paid drug lines' amount of the few bills that have any),
+and one count each of the signed and recognised enrollees. The grouped rows are few (facilities × versions × types
+× funds), so the payment methods are applied to them in Python; nothing is read per settlement, and the statements
+are written in bulk.
+
+Funds: employee (310) and resident (390) insurance are separate funds (CONTRACT.md: "what each fund owes each
+facility"; POLICY.md: the pooled fund is per insurance type), so every line and deduction names its fund; the
+statement stays one per facility and month (the contract), and its payable is the sum of the funds' parts.
 """
 
 import calendar
@@ -15,17 +20,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db import connection, transaction
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from claims.models import Facility, Recognition, Settlement, SettlementLine, SettlementStatus
+from claims.models import Facility, Recognition, RecognitionStatus, Settlement, SettlementStatus
 from clearing.models import (
     FROZEN_STATUSES,
     ClrWay,
     Deduction,
+    DeductionKind,
     FundEntryKind,
     FundLedgerEntry,
     LineGroup,
@@ -41,6 +47,7 @@ from policies.models import (
     ClearingGroup,
     ClearingWay,
     FacilityLevel,
+    InsuType,
     PaymentMethod,
     PolicyStatus,
     PolicyVersion,
@@ -105,18 +112,22 @@ class LineFigures:
         return self.count, fen(self.medfee_sumamt), fen(self.fund_pay_sumamt), fen(self.amount)
 
 
+# A statement line's key: payment method, medical-type group, disease (per disease only) and fund (insurance type).
+LineKey = tuple[str, str, str, str]
+
+
 @dataclass
 class FacilityMonth:
     """A facility's figures for a month, as the statement will hold them."""
 
-    lines: dict[tuple[str, str, str], LineFigures] = field(default_factory=lambda: defaultdict(LineFigures))
+    lines: dict[LineKey, LineFigures] = field(default_factory=lambda: defaultdict(LineFigures))
     settlements_count: int = 0
     medfee_sumamt: Decimal = ZERO
     fund_pay_sumamt: Decimal = ZERO
     acct_pay: Decimal = ZERO
     cash_payamt: Decimal = ZERO
 
-    def line_tuples(self) -> dict[tuple[str, str, str], tuple]:
+    def line_tuples(self) -> dict[LineKey, tuple]:
         return {key: figures.as_tuple() for key, figures in self.lines.items()}
 
 
@@ -132,29 +143,73 @@ def _versions_in_force(first: datetime.date) -> dict[tuple[int, str], int]:
     return {(region_id, insutype): pk for region_id, insutype, pk in rows}
 
 
-def month_figures(*, month: datetime.date, facilities: dict[int, Facility]) -> dict[int, FacilityMonth]:
-    """The month's figures of each facility of `facilities` (id → facility) that has any: three aggregates."""
+def _money(value: Decimal | float | int | None) -> Decimal:
+    """A sum read with raw SQL: PostgreSQL's numeric arrives as a Decimal; SQLite sums to a float, which the ORM too
+    reads back through its shortest decimal form (exact to the fen for any sum the money columns can hold)."""
+    if value is None:
+        return ZERO
+    return fen(value if isinstance(value, Decimal) else Decimal(str(value)))
+
+
+# The month's live settlements in one pass, grouped by what decides their line: facility, version, medical type,
+# disease, fund, and whether the enrollee was signed with the facility (capitation) or recognised there for the
+# disease (per disease) on the month's first day, both by hash join rather than a probe per settlement; the
+# separately paid drugs' amount is summed over the lines of the few bills that have any. A visit of somebody
+# insured nowhere here (no fund pays it anything) is counted with the employee fund's lines.
+MONTH_SQL = """
+WITH signed AS (
+    SELECT DISTINCT person_id, facility_id FROM clearing_signing
+    WHERE begndate <= %(first)s AND (enddate IS NULL OR enddate >= %(first)s)
+), recognised AS (
+    SELECT DISTINCT r.person_id, r.facility_id, d.opsp_dise_code FROM claims_recognition r
+    JOIN claims_disease d ON d.id = r.disease_id
+    WHERE r.status = %(approved)s AND r.begndate <= %(first)s AND (r.enddate IS NULL OR r.enddate >= %(first)s)
+), sep AS (
+    SELECT l.settlement_id, SUM(l.amount) AS medfee FROM claims_settlementline l
+    JOIN claims_settlement t ON t.id = l.settlement_id
+    WHERE t.setl_date BETWEEN %(first)s AND %(last)s AND t.status = %(settled)s AND t.sep_bucket <> ''
+      AND l.sep_pay
+    GROUP BY l.settlement_id
+)
+SELECT s.facility_id, s.policy_version_id, s.med_type, s.ext_rx, s.dise_codg,
+       COALESCE(NULLIF(s.insutype, ''), %(employee)s), sg.person_id IS NOT NULL, rc.person_id IS NOT NULL,
+       COUNT(*), SUM(s.medfee_sumamt), SUM(s.fund_pay_sumamt), SUM(s.sep_hifp_pay),
+       SUM(CASE WHEN s.sep_bucket <> '' THEN 1 ELSE 0 END), SUM(COALESCE(sep.medfee, 0)),
+       SUM(s.acct_pay + s.acct_mulaid_pay), SUM(s.psn_cash_pay)
+FROM claims_settlement s
+LEFT JOIN signed sg ON sg.person_id = s.person_id AND sg.facility_id = s.facility_id
+LEFT JOIN recognised rc ON rc.person_id = s.person_id AND rc.facility_id = s.facility_id
+                       AND rc.opsp_dise_code = s.dise_codg
+LEFT JOIN sep ON sep.settlement_id = s.id
+WHERE s.setl_date BETWEEN %(first)s AND %(last)s AND s.status = %(settled)s {scope}
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+"""
+
+
+def _month_groups(first: datetime.date, last: datetime.date, region: Region | None,
+                  facility: Facility | None) -> list[tuple]:
+    params = {"first": first, "last": last, "settled": SettlementStatus.SETTLED.value,
+              "approved": RecognitionStatus.APPROVED.value, "employee": InsuType.EMPLOYEE.value}
+    scope = ""
+    if facility is not None:
+        scope, params["facility"] = "AND s.facility_id = %(facility)s", facility.pk
+    elif region is not None:
+        scope = "AND s.facility_id IN (SELECT id FROM claims_facility WHERE region_id = %(region)s)"
+        params["region"] = region.pk
+    with connection.cursor() as cursor:
+        cursor.execute(MONTH_SQL.format(scope=scope), params)
+        return cursor.fetchall()
+
+
+def month_figures(*, month: datetime.date, facilities: dict[int, Facility], region: Region | None = None,
+                  facility: Facility | None = None) -> dict[int, FacilityMonth]:
+    """The month's figures of each facility of `facilities` (id → facility, the scope `region` or `facility` names,
+    or every facility) that has any: one aggregate of the settlements and one count each of the enrollees signed
+    and recognised. The grouped rows are few (facilities × versions × types × funds); the payment methods are
+    applied to them here, nothing is read per settlement."""
     first, last = month_bounds(month)
     ids = list(facilities)
-    settlements = Settlement.objects.filter(setl_date__range=(first, last), status=SettlementStatus.SETTLED,
-                                            facility_id__in=ids)
-    signed = Signing.objects.filter(_valid_on(first), facility_id=OuterRef("facility_id"),
-                                    person_id=OuterRef("person_id"))
-    recognised = Recognition.objects.approved().filter(_valid_on(first), facility_id=OuterRef("facility_id"),
-                                            person_id=OuterRef("person_id"),
-                                            disease__opsp_dise_code=OuterRef("dise_codg"))
-    # The separately paid drugs' amount of a settlement that has any (a sep_bucket), read only for those.
-    sep_amount = (SettlementLine.objects.filter(settlement_id=OuterRef("pk"), sep_pay=True).values("settlement_id")
-                  .annotate(total=Sum("amount")).values("total"))
-    has_sep = ~Q(sep_bucket="")
-    groups = (settlements.annotate(signed=Exists(signed), recognised=Exists(recognised),
-                                   sep_medfee=Case(When(has_sep, then=Subquery(sep_amount)), default=Value(ZERO)))
-              .values("facility_id", "policy_version_id", "med_type", "ext_rx", "dise_codg", "signed", "recognised")
-              .annotate(n=Count("id"), medfee=Sum("medfee_sumamt"), fund=Sum("fund_pay_sumamt"),
-                        sep=Sum("sep_hifp_pay"), sep_n=Count("id", filter=has_sep), sep_medfee=Sum("sep_medfee"),
-                        acct=Sum(F("acct_pay") + F("acct_mulaid_pay")), cash=Sum("psn_cash_pay"))
-              .order_by())
-    groups = list(groups)
+    groups = [row for row in _month_groups(first, last, region, facility) if row[0] in facilities]
 
     in_force = _versions_in_force(first)
     # The enrolment valid on the first day names the version (region and insurance type) the enrollee settles under.
@@ -169,58 +224,59 @@ def month_figures(*, month: datetime.date, facilities: dict[int, Facility]) -> d
                             insutype=F("person__enrollments__insutype"))
                     .annotate(n=Count("person_id", distinct=True)).order_by())
     signings, recognitions = list(signings), list(recognitions)
-    methods = Methods({row["policy_version_id"] for row in groups if row["policy_version_id"]} | set(in_force.values()))
+    methods = Methods({row[1] for row in groups if row[1]} | set(in_force.values()))
 
     months: dict[int, FacilityMonth] = defaultdict(FacilityMonth)
-    for row in groups:
-        facility = facilities[row["facility_id"]]
-        level = facility_level(facility)
-        group = med_type_group(row["med_type"], row["ext_rx"])
-        dise = row["dise_codg"] if group == ClearingGroup.CHRONIC else ""
-        way, _rate = methods.way(row["policy_version_id"], level, group, dise)
-        if way == ClearingWay.CAPITATION and row["signed"]:
-            key = (ClrWay.CAPITATION.value, group, "")
-        elif way == ClearingWay.PER_DISEASE and row["recognised"]:
-            key = (ClrWay.PER_DISEASE.value, group, dise)
+    for (facility_id, version_id, med_type, ext_rx, dise_codg, insutype, signed, recognised, n, medfee, fund, sep,
+         sep_n, sep_medfee, acct, cash) in groups:
+        medfee, fund, sep, sep_medfee = _money(medfee), _money(fund), _money(sep), _money(sep_medfee)
+        level = facility_level(facilities[facility_id])
+        group = med_type_group(med_type, bool(ext_rx))
+        dise = dise_codg if group == ClearingGroup.CHRONIC else ""
+        way, _rate = methods.way(version_id, level, group, dise)
+        if way == ClearingWay.CAPITATION and signed:
+            key = (ClrWay.CAPITATION.value, group, "", insutype)
+        elif way == ClearingWay.PER_DISEASE and recognised:
+            key = (ClrWay.PER_DISEASE.value, group, dise, insutype)
         else:
-            key = (ClrWay.ITEMISED.value, group, "")
-        paid_apart = row["sep"] or ZERO
-        line = months[facility.pk].lines[key]
+            key = (ClrWay.ITEMISED.value, group, "", insutype)
+        totals = months[facility_id]
+        line = totals.lines[key]
         # A bill with separately paid drugs stands on two lines: its other lines here, those drugs on their own.
-        line.medfee_sumamt += row["medfee"] - (row["sep_medfee"] or ZERO)
-        line.fund_pay_sumamt += row["fund"] - paid_apart
+        line.medfee_sumamt += medfee - sep_medfee
+        line.fund_pay_sumamt += fund - sep
         if key[0] == ClrWay.ITEMISED:
-            line.count += row["n"]
-            line.amount += row["fund"] - paid_apart
-        if row["sep_n"]:
-            sep = months[facility.pk].lines[(ClrWay.SEP_PAY.value, LineGroup.SEP_PAY.value, "")]
-            sep.count += row["sep_n"]
-            sep.medfee_sumamt += row["sep_medfee"] or ZERO
-            sep.fund_pay_sumamt += paid_apart
-            sep.amount += paid_apart
-        totals = months[facility.pk]
-        totals.settlements_count += row["n"]
-        totals.medfee_sumamt += row["medfee"]
-        totals.fund_pay_sumamt += row["fund"]
-        totals.acct_pay += row["acct"]
-        totals.cash_payamt += row["cash"]
+            line.count += n
+            line.amount += fund - sep
+        if sep_n:
+            apart = totals.lines[(ClrWay.SEP_PAY.value, LineGroup.SEP_PAY.value, "", insutype)]
+            apart.count += sep_n
+            apart.medfee_sumamt += sep_medfee
+            apart.fund_pay_sumamt += sep
+            apart.amount += sep
+        totals.settlements_count += n
+        totals.medfee_sumamt += medfee
+        totals.fund_pay_sumamt += fund
+        totals.acct_pay += _money(acct)
+        totals.cash_payamt += _money(cash)
 
     # Capitation and per disease pay for enrollees, whether or not they came: the rate of the version their
-    # enrolment settles under (region and insurance type), for the facility's level.
+    # enrolment settles under (region and insurance type), for the facility's level, from that insurance's fund.
     for row in signings:
-        facility = facilities[row["facility_id"]]
-        way, rate = methods.way(in_force.get((row["region"], row["insutype"])), facility_level(facility),
-                                ClearingGroup.GENERAL.value)
+        level = facility_level(facilities[row["facility_id"]])
+        way, rate = methods.way(in_force.get((row["region"], row["insutype"])), level, ClearingGroup.GENERAL.value)
         if way == ClearingWay.CAPITATION:
-            line = months[facility.pk].lines[(ClrWay.CAPITATION.value, LineGroup.GENERAL.value, "")]
+            line = months[row["facility_id"]].lines[
+                (ClrWay.CAPITATION.value, LineGroup.GENERAL.value, "", row["insutype"])]
             line.count += row["n"]
             line.amount += rate * row["n"]
     for row in recognitions:
-        facility = facilities[row["facility_id"]]
-        way, rate = methods.way(in_force.get((row["region"], row["insutype"])), facility_level(facility),
-                                ClearingGroup.CHRONIC.value, row["dise"])
+        level = facility_level(facilities[row["facility_id"]])
+        way, rate = methods.way(in_force.get((row["region"], row["insutype"])), level, ClearingGroup.CHRONIC.value,
+                                row["dise"])
         if way == ClearingWay.PER_DISEASE:
-            line = months[facility.pk].lines[(ClrWay.PER_DISEASE.value, LineGroup.CHRONIC.value, row["dise"])]
+            line = months[row["facility_id"]].lines[
+                (ClrWay.PER_DISEASE.value, LineGroup.CHRONIC.value, row["dise"], row["insutype"])]
             line.count += row["n"]
             line.amount += rate * row["n"]
     return months
@@ -230,9 +286,17 @@ def _event(statement: Statement, action: str, actor=None, detail: str = "") -> N
     StatementEvent.objects.create(statement=statement, action=action, actor=actor, detail=detail)
 
 
-def _stored_lines(statement: Statement) -> dict[tuple[str, str, str], tuple]:
-    return {(line.clr_way, line.med_type_group, line.dise_code):
-            (line.count, line.medfee_sumamt, line.fund_pay_sumamt, line.amount) for line in statement.lines.all()}
+LINE_FIELDS = ("statement_id", "clr_way", "med_type_group", "dise_code", "insutype", "count", "medfee_sumamt",
+               "fund_pay_sumamt", "amount")
+
+
+def _stored_lines(statement_ids: list[int]) -> dict[int, dict[LineKey, tuple]]:
+    """The stored lines of some statements, keyed as `FacilityMonth.line_tuples`: one query."""
+    stored: dict[int, dict[LineKey, tuple]] = defaultdict(dict)
+    for pk, *key, count, medfee, fund, amount in StatementLine.objects.filter(
+            statement_id__in=statement_ids).values_list(*LINE_FIELDS):
+        stored[pk][tuple(key)] = (count, medfee, fund, amount)
+    return stored
 
 
 TOTALS = ("settlements_count", "medfee_sumamt", "fund_pay_sumamt", "acct_pay", "cash_payamt")
@@ -249,6 +313,18 @@ def _recompute_payable(statement: Statement, lines_amount: Decimal | None = None
     statement.lines_amount = fen(lines_amount)
     statement.deducted = fen(statement.deductions.aggregate(total=Coalesce(Sum("amount"), Value(ZERO)))["total"])
     statement.payable = statement.lines_amount - statement.deducted
+
+
+def statement_fund_parts(statement: Statement) -> dict[str, Decimal]:
+    """What each fund (insurance type) of the statement's region owes the facility on it: that fund's lines less its
+    deductions (the parts add up to the payable). Two aggregates."""
+    parts: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for insutype, total in statement.lines.values("insutype").annotate(t=Sum("amount")).values_list("insutype", "t"):
+        parts[insutype] += total
+    for insutype, total in (statement.deductions.values("insutype").annotate(t=Sum("amount"))
+                            .values_list("insutype", "t")):
+        parts[insutype] -= total
+    return {insutype: fen(amount) for insutype, amount in sorted(parts.items())}
 
 
 @dataclass
@@ -269,59 +345,91 @@ def statements_build(*, month: datetime.date, region: Region | None = None,
     """Build or rebuild the month's statements of a region (every region when None; one facility when given).
     Approved and paid statements are left as they are; a draft whose figures did not change is left untouched (so
     a second run changes nothing); a reviewed one whose figures changed goes back to draft. Deductions waiting for
-    an open statement (of this month or before) are put on it."""
+    an open statement (of this month or before) are put on it.
+
+    Set-based whatever the size: the month's figures come from `month_figures`; the statements, their lines, the
+    waiting deductions, the payables, the trail and the history are read and written in a fixed handful of
+    statements (bulk inserts and updates), none per facility."""
     first, _last = month_bounds(month)
     scope = Facility.objects.all()
     if region is not None:
         scope = scope.filter(region=region)
     if facility is not None:
         scope = scope.filter(pk=facility.pk)
-    facilities = {f.pk: f for f in scope}
-    existing = {s.facility_id: s for s in Statement.objects.select_for_update().filter(
-        month=first, facility_id__in=list(facilities)).order_by("pk")}
-    figures = month_figures(month=first, facilities=facilities)
-    waiting = set(Deduction.objects.filter(statement__isnull=True, month__lte=first,
-                                           facility_id__in=list(facilities)).values_list("facility_id", flat=True))
+    facilities = {f.pk: f for f in scope.only("id", "fixmedins_code", "fixmedins_type", "hosp_lv")}
+    in_scope = Q() if region is None and facility is None else Q(facility_id__in=list(facilities))
+    existing = {s.facility_id: s for s in Statement.objects.select_for_update().filter(in_scope, month=first)}
+    figures = month_figures(month=first, facilities=facilities, region=region, facility=facility)
+    waiting = set(Deduction.objects.filter(in_scope, statement__isnull=True, month__lte=first)
+                  .values_list("facility_id", flat=True).distinct())
+    stored = _stored_lines([s.pk for s in existing.values() if s.status not in FROZEN_STATUSES])
     result = BuildResult()
     now = timezone.now()
-    for facility_id in sorted(set(figures) | set(existing) | waiting):
+    created: list[Statement] = []
+    rebuilt: list[Statement] = []
+    wanted_of: dict[int, dict[LineKey, tuple]] = {}
+    back_to_draft: set[int] = set()
+    for facility_id in sorted((set(figures) | set(existing) | waiting) & set(facilities)):
         statement = existing.get(facility_id)
         if statement is not None and statement.status in FROZEN_STATUSES:
             result.frozen += 1
             continue
         month_figs = figures.get(facility_id, FacilityMonth())
         wanted = month_figs.line_tuples()
+        totals = _totals(month_figs)
         if statement is None:
-            statement = Statement.objects.create(facility_id=facility_id, month=first, built_at=now,
-                                                 **_totals(month_figs))
-            action = StatementAction.BUILT
-            result.created += 1
+            statement = Statement(facility_id=facility_id, month=first, built_at=now, **totals)
+            created.append(statement)
+        elif (stored.get(statement.pk, {}) == wanted and facility_id not in waiting
+              and all(getattr(statement, k) == v for k, v in totals.items())):
+            result.unchanged += 1
+            continue
         else:
-            picks_up = facility_id in waiting
-            if (_stored_lines(statement) == wanted and not picks_up
-                    and all(getattr(statement, k) == v for k, v in _totals(month_figs).items())):
-                result.unchanged += 1
-                continue
-            statement.lines.all().delete()
-            for name, value in _totals(month_figs).items():
+            for name, value in totals.items():
                 setattr(statement, name, value)
-            action = StatementAction.REBUILT
-            result.rebuilt += 1
-        StatementLine.objects.bulk_create([
-            StatementLine(statement=statement, clr_way=way, med_type_group=group, dise_code=dise, count=count,
-                          medfee_sumamt=medfee, fund_pay_sumamt=fund, amount=amount)
-            for (way, group, dise), (count, medfee, fund, amount) in sorted(wanted.items())])
-        Deduction.objects.filter(statement__isnull=True, month__lte=first, facility_id=facility_id).update(
-            statement=statement)
-        detail = ""
-        if statement.status == StatementStatus.REVIEWED:
-            statement.status = StatementStatus.DRAFT
-            statement.reviewed_by, statement.reviewed_at = None, None
-            detail = _("its figures changed after review: back to draft")
-        statement.built_at = now
-        _recompute_payable(statement, sum((t[3] for t in wanted.values()), ZERO))
-        statement.save()
-        _event(statement, action, detail=detail)
+            statement.built_at = now
+            if statement.status == StatementStatus.REVIEWED:
+                statement.status = StatementStatus.DRAFT
+                statement.reviewed_by, statement.reviewed_at = None, None
+                back_to_draft.add(facility_id)
+            rebuilt.append(statement)
+        wanted_of[facility_id] = wanted
+    result.created, result.rebuilt = len(created), len(rebuilt)
+    if not created and not rebuilt:
+        return result
+    Statement.objects.bulk_create(created, batch_size=1000)
+    touched = created + rebuilt
+    StatementLine.objects.filter(statement_id__in=[s.pk for s in rebuilt]).delete()
+    StatementLine.objects.bulk_create([
+        StatementLine(statement_id=statement.pk, clr_way=way, med_type_group=group, dise_code=dise,
+                      insutype=insutype, count=count, medfee_sumamt=medfee, fund_pay_sumamt=fund, amount=amount)
+        for statement in touched
+        for (way, group, dise, insutype), (count, medfee, fund, amount) in sorted(
+            wanted_of[statement.facility_id].items())], batch_size=2000)
+    picking_up = [s.facility_id for s in touched if s.facility_id in waiting]
+    if picking_up:
+        Deduction.objects.filter(statement__isnull=True, month__lte=first, facility_id__in=picking_up).update(
+            statement_id=Subquery(Statement.objects.filter(month=first, facility_id=OuterRef("facility_id"))
+                                  .values("pk")[:1]))
+    deducted = dict(Deduction.objects.filter(statement_id__in=[s.pk for s in touched]).values("statement_id")
+                    .annotate(total=Sum("amount")).values_list("statement_id", "total").order_by())
+    for statement in touched:
+        statement.lines_amount = fen(sum((t[3] for t in wanted_of[statement.facility_id].values()), ZERO))
+        statement.deducted = fen(deducted.get(statement.pk) or ZERO)
+        statement.payable = statement.lines_amount - statement.deducted
+    Statement.objects.bulk_update(touched, ["settlements_count", *TOTALS[1:], "lines_amount", "deducted", "payable",
+                                            "status", "reviewed_by", "reviewed_at", "built_at"], batch_size=500)
+    went_back = _("its figures changed after review: back to draft")
+    StatementEvent.objects.bulk_create(
+        [StatementEvent(statement=s, action=StatementAction.BUILT) for s in created]
+        + [StatementEvent(statement=s, action=StatementAction.REBUILT,
+                          detail=went_back if s.facility_id in back_to_draft else "") for s in rebuilt],
+        batch_size=1000)
+    # Bulk writes skip simple-history: record each statement's new state as the other steps do.
+    if created:
+        Statement.history.bulk_history_create(created, batch_size=1000)
+    if rebuilt:
+        Statement.history.bulk_history_create(rebuilt, update=True, batch_size=1000)
     return result
 
 
@@ -331,9 +439,10 @@ def _locked(statement: Statement) -> Statement:
 
 def _check_current(statement: Statement) -> None:
     """Refuse to pass on a statement whose month's settlements changed since it was built."""
-    figures = month_figures(month=statement.month, facilities={statement.facility_id: statement.facility})
+    figures = month_figures(month=statement.month, facilities={statement.facility_id: statement.facility},
+                            facility=statement.facility)
     wanted = figures.get(statement.facility_id, FacilityMonth()).line_tuples()
-    if _stored_lines(statement) != wanted:
+    if _stored_lines([statement.pk]).get(statement.pk, {}) != wanted:
         raise ClearingError(_("the settlements of %(month)s at %(facility)s changed since the statement was built: "
                               "run clearing for the month again and review it")
                             % {"month": f"{statement.month:%Y-%m}", "facility": statement.facility.fixmedins_code})
@@ -357,7 +466,10 @@ def statement_review(*, statement: Statement, user) -> Statement:  # noqa: ANN00
 @transaction.atomic
 def statement_approve(*, statement: Statement, user) -> Statement:  # noqa: ANN001
     """Approve a reviewed statement: by another user than the reviewer (maker-checker), its figures still the
-    month's. From now on it never changes; the region's fund owes the facility its payable (a ledger entry)."""
+    month's. From now on it never changes; each fund of the region owes the facility its part (a ledger entry per
+    fund). A fund's part below zero (the facility owes that fund back more than it is owed, e.g. after late
+    reversals) is carried, explicitly: a `carried` deduction of that fund on the facility's next open statement,
+    and a `carried` ledger entry that closes the part here, so the fund's books hold the balance once."""
     statement = _locked(statement)
     if statement.status != StatementStatus.REVIEWED:
         raise ClearingError(_("only a reviewed statement can be approved; %(statement)s is %(status)s")
@@ -368,10 +480,23 @@ def statement_approve(*, statement: Statement, user) -> Statement:  # noqa: ANN0
     statement.status = StatementStatus.APPROVED
     statement.approved_by, statement.approved_at = user, timezone.now()
     statement.save()
-    FundLedgerEntry.objects.create(region_id=statement.facility.region_id, facility_id=statement.facility_id,
-                                   statement=statement, month=statement.month, kind=FundEntryKind.OWED,
-                                   amount=statement.payable, created_by=user)
+    entry = {"region_id": statement.facility.region_id, "facility_id": statement.facility_id,
+             "statement": statement, "month": statement.month, "created_by": user}
+    entries, carried = [], []
+    for insutype, part in statement_fund_parts(statement).items():
+        entries.append(FundLedgerEntry(kind=FundEntryKind.OWED, insutype=insutype, amount=part, **entry))
+        if part < 0:
+            entries.append(FundLedgerEntry(kind=FundEntryKind.CARRIED, insutype=insutype, amount=-part, **entry))
+            carried.append(Deduction.objects.create(
+                facility_id=statement.facility_id, month=statement.month, kind=DeductionKind.CARRIED,
+                insutype=insutype, amount=-part, carried_from=statement, created_by=user,
+                reason=_("the facility owes the %(fund)s fund %(amount)s on the approved %(month)s statement: "
+                         "carried to its next statement")
+                % {"fund": insutype, "amount": -part, "month": f"{statement.month:%Y-%m}"}))
+    FundLedgerEntry.objects.bulk_create(entries)
     _event(statement, StatementAction.APPROVED, user)
+    for deduction in carried:
+        deduction_place(deduction)
     return statement
 
 
@@ -435,6 +560,7 @@ def statement_settlement_listener(settlement: Settlement, sign: int) -> None:
     deduction, created = Deduction.objects.get_or_create(
         settlement=settlement, kind=kind,
         defaults={"facility_id": settlement.facility_id, "month": first, "amount": amount,
+                  "insutype": settlement.insutype or InsuType.EMPLOYEE.value,
                   "reason": reason % {"month": f"{first:%Y-%m}"}})
     if created:
         deduction_place(deduction)

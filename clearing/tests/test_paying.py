@@ -51,16 +51,18 @@ def test_a_payment_file_pays_the_approved_statements_and_the_ledger_balances(mon
     content = payment_csv(payment).decode("utf-8")
     assert content.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(content.lstrip("\ufeff"))))
-    assert rows == [["fixmedins_code", "fixmedins_name", "bank_name", "account_name", "account_no", "amount",
-                     "statement_ref", "month"],
-                    ["HJN1", month["facility"].fixmedins_name, "中国工商银行济南分行", "医院", "0012345678901234",
-                     "884.00", "CLR202503-HJN1", "2025-03"]]
+    # One row per statement and fund: the employee fund (310) pays all of March's 884.00, nothing carried.
+    assert rows == [["fixmedins_code", "fixmedins_name", "insutype", "bank_name", "account_name", "account_no",
+                     "amount", "carried", "statement_ref", "month"],
+                    ["HJN1", month["facility"].fixmedins_name, "310", "中国工商银行济南分行", "医院",
+                     "0012345678901234", "884.00", "0.00", "CLR202503-HJN1", "2025-03"]]
     sheet = load_workbook(io.BytesIO(payment_xlsx(payment))).active
     cells = [[c.value for c in row] for row in sheet.iter_rows()]
-    # The amount is a number cell formatted 0.00; everything else the same text as the CSV.
-    assert Decimal(str(cells[1][5])) == Decimal("884.00") and sheet.cell(row=2, column=6).number_format == "0.00"
-    assert [[str(v) for i, v in enumerate(row) if i != 5] for row in cells] == [
-        [v for i, v in enumerate(row) if i != 5] for row in rows]
+    # The amounts are number cells formatted 0.00; everything else the same text as the CSV.
+    assert Decimal(str(cells[1][6])) == Decimal("884.00") and sheet.cell(row=2, column=7).number_format == "0.00"
+    assert Decimal(str(cells[1][7])) == Decimal("0.00") and sheet.cell(row=2, column=8).number_format == "0.00"
+    assert [[str(v) for i, v in enumerate(row) if i not in (6, 7)] for row in cells] == [
+        [v for i, v in enumerate(row) if i not in (6, 7)] for row in rows]
     # Paid statements are not paid twice.
     with pytest.raises(ClearingError, match="no approved statement"):
         payment_file_create(region=month["region"], month=MARCH, user=month["users"]["maker"])
@@ -87,4 +89,4 @@ def test_the_admin_makes_and_serves_the_file_and_the_report(month):  # noqa: F81
     assert report.status_code == 200 and "884.00" in report.content.decode()
     exported = client.get(reverse("admin:clearing_clearingreport_changelist"),
                           {"month_from": "2025-03", "month_to": "2025-03", "format": "csv"})
-    assert "2025-03,370100,HJN1" in exported.content.decode("utf-8")
+    assert "2025-03,370100,310,HJN1" in exported.content.decode("utf-8")
