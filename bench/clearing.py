@@ -1,17 +1,26 @@
 """Benchmark of clearing on PostgreSQL (issue 14): a month of `--settlements` settlements (default 1,000,000)
-across `--facilities` facilities (default 500) of Jinan under JN-2024, with signings (capitation), M03900
+across `--facilities` facilities (default 500) of Jinan under JN-2024 (one enrollee in five a resident under
+JN-R-2024, the resident fund's), with signings (capitation), M03900
 recognitions (per disease), one settlement in fifty with separately paid drug lines and one in a hundred reversed,
 all written set-based (generate_series). Then times `run_clearing` for the month (the build), its second run (nothing
 changes), and checks the invariant: the statements' lines hold exactly the fund payments of the live settlements.
 
-Builds a database of its own (dropped and created afresh: the name in DATABASE_URL must contain "bench"):
+Builds a database of its own (dropped and created afresh: the name in DATABASE_URL must contain "bench") and drops
+it at the end (--keep keeps it):
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/medins_bench_clearing .venv/bin/python bench/clearing.py
+    ... bench/clearing.py --settlements 100000      # a smaller month
+
+Prints, for the build and the second run, the wall time, the CPU time of this process and of its PostgreSQL backend
+(/proc/<pid>/stat of pg_backend_pid(), so PostgreSQL must run on this host) and the load average; the CPU figures
+are the fair ones on a shared machine. Target (issue 14): 1,000,000 settlements across 500 facilities in under 30 s.
 """
 
 import argparse
+import datetime
 import io
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -60,6 +69,7 @@ def database_recreate() -> None:
 def load(n: int, facilities: int, persons: int) -> None:
     region = Region.objects.get(admdvs="370100").pk
     version = PolicyVersion.objects.get(code="JN-2024").pk
+    resident = PolicyVersion.objects.get(code="JN-R-2024").pk
     # Facilities: every third a level-1 hospital (capitation), then levels 2 and 3.
     sql("""INSERT INTO claims_facility (fixmedins_code, fixmedins_name, fixmedins_type, hosp_lv, region_id, begndate,
                                         online_service)
@@ -68,10 +78,13 @@ def load(n: int, facilities: int, persons: int) -> None:
     sql("""INSERT INTO accounts_person (psn_no, certno, psn_name, gend, brdy, created_at)
            SELECT 'BP' || lpad(i::text, 9, '0'), 'BC' || lpad(i::text, 16, '0'), 'p' || i, '1', '1980-01-01', now()
            FROM generate_series(1, %s) i""", [persons])
-    sql("""INSERT INTO accounts_enrollment (person_id, insutype, psn_type, region_id, begndate, psn_insu_stas)
-           SELECT id, '310', '1101', %s, '2010-01-01', '1' FROM accounts_person""", [region])
-    fmin = sql("SELECT min(id) FROM claims_facility")[0][0]
+    # One enrollee in five a resident (390, its own fund and version), the others employees (310).
     pmin = sql("SELECT min(id) FROM accounts_person")[0][0]
+    sql("""INSERT INTO accounts_enrollment (person_id, insutype, psn_type, region_id, begndate, psn_insu_stas)
+           SELECT id, CASE WHEN (id - %s) %% 5 = 4 THEN '390' ELSE '310' END,
+                  CASE WHEN (id - %s) %% 5 = 4 THEN '' ELSE '1101' END, %s, '2010-01-01', '1'
+           FROM accounts_person""", [pmin, pmin, region])
+    fmin = sql("SELECT min(id) FROM claims_facility")[0][0]
     # Half the enrollees signed with a level-1 facility (facility ids fmin + 3k are level 1: i % 3 = 0 → level 1).
     sql("""INSERT INTO clearing_signing (person_id, facility_id, begndate)
            SELECT p.id, %s + 3 * ((p.id - %s) %% (%s / 3)), '2024-01-01' FROM accounts_person p
@@ -81,8 +94,10 @@ def load(n: int, facilities: int, persons: int) -> None:
         sql("""INSERT INTO claims_disease (opsp_dise_code, opsp_dise_name, opsp_dise_majcls_name, recognition_criteria)
                VALUES ('M03900', '高血压', '', '')""")
         disease = sql("SELECT id FROM claims_disease WHERE opsp_dise_code = 'M03900'")
-    sql("""INSERT INTO claims_recognition (person_id, disease_id, facility_id, begndate)
-           SELECT p.id, %s, %s + (p.id - %s) %% %s, '2024-01-01' FROM accounts_person p
+    sql("""INSERT INTO claims_recognition (person_id, disease_id, facility_id, begndate, criteria, decision_note,
+                                           evidence, source, status)
+           SELECT p.id, %s, %s + (p.id - %s) %% %s, '2024-01-01', '', '', '', 'import', 'approved'
+           FROM accounts_person p
            WHERE (p.id - %s) %% 10 = 1""", [disease[0][0], fmin, pmin, facilities, pmin])
     # Settlements: person i % persons at facility i % facilities; one in ten chronic M03900, one in fifty with
     # separately paid drugs (630.00 of the fund's 700.00), one in a hundred reversed.
@@ -91,11 +106,14 @@ def load(n: int, facilities: int, persons: int) -> None:
                enrollee_class, hosp_lv, bucket, sep_bucket, sep_hifp_pay, medfee_sumamt, fulamt_ownpay_amt,
                overlmt_selfpay, preselfpay_amt, inscp_scp_amt, act_pay_dedc, hifp_pay, oth_pay, fund_pay_sumamt,
                psn_part_amt, acct_pay, acct_mulaid_pay, psn_cash_pay, balc, response, explanation, created_at,
-               reversal_reason)
+               reversal_reason, cross_region)
            SELECT 'BS' || i, %(fmin)s + i %% %(f)s, 'M' || i, '',
                CASE WHEN i %% 100 = 0 THEN 'reversed' ELSE 'settled' END,
-               %(pmin)s + i %% %(p)s, '310', '1101', CASE WHEN i %% 10 = 1 THEN '14' ELSE '11' END,
-               DATE '2025-03-01' + (i %% 31), CASE WHEN i %% 10 = 1 THEN 'M03900' ELSE '' END, false, '1', %(v)s,
+               %(pmin)s + i %% %(p)s, CASE WHEN i %% %(p)s %% 5 = 4 THEN '390' ELSE '310' END,
+               CASE WHEN i %% %(p)s %% 5 = 4 THEN '' ELSE '1101' END,
+               CASE WHEN i %% 10 = 1 THEN '14' ELSE '11' END,
+               DATE '2025-03-01' + (i %% 31), CASE WHEN i %% 10 = 1 THEN 'M03900' ELSE '' END, false, '1',
+               CASE WHEN i %% %(p)s %% 5 = 4 THEN %(r)s ELSE %(v)s END,
                'in_service', '1', 'general', CASE WHEN i %% 50 = 7 THEN 'sep_pay' ELSE '' END,
                CASE WHEN i %% 50 = 7 THEN 630.00 ELSE 0 END,
                CASE WHEN i %% 50 = 7 THEN 1300.00 ELSE 100.00 + i %% 200 END, 0, 0, 0,
@@ -103,9 +121,9 @@ def load(n: int, facilities: int, persons: int) -> None:
                CASE WHEN i %% 50 = 7 THEN 700.00 ELSE 70.00 END, 0,
                CASE WHEN i %% 50 = 7 THEN 700.00 ELSE 70.00 END,
                CASE WHEN i %% 50 = 7 THEN 600.00 ELSE 30.00 + i %% 200 END, 0, 0,
-               CASE WHEN i %% 50 = 7 THEN 600.00 ELSE 30.00 + i %% 200 END, 0, '{}', '[]', now(), ''
+               CASE WHEN i %% 50 = 7 THEN 600.00 ELSE 30.00 + i %% 200 END, 0, '{}', '[]', now(), '', ''
            FROM generate_series(1, %(n)s) i""", {"fmin": fmin, "f": facilities, "pmin": pmin, "p": persons,
-                                                 "v": version, "n": n})
+                                                 "v": version, "r": resident, "n": n})
     sql("""INSERT INTO claims_settlementline (settlement_id, item_code, chrg_item_lv, selfpay_prop, sep_pay, qty,
                price, amount, fulamt_ownpay_amt, overlmt_selfpay, preselfpay_amt, inscp_scp_amt, acct_pay_forbidden)
            SELECT id, 'S70', '02', 0.1, true, 2, 500, 1000.00, 0, 0, 100.00, 900.00, false
@@ -116,31 +134,67 @@ def load(n: int, facilities: int, persons: int) -> None:
     sql("ANALYZE")
 
 
+def backend_cpu() -> float:
+    """CPU seconds (user + system) used so far by this connection's PostgreSQL backend."""
+    pid = sql("SELECT pg_backend_pid()")[0][0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(label: str, step) -> object:  # noqa: ANN001
+    """Run `step`, print its wall time, this process's and the backend's CPU, and the load average."""
+    wall, cpu, pg = time.monotonic(), process_cpu(), backend_cpu()
+    result = step()
+    wall, cpu, pg = time.monotonic() - wall, process_cpu() - cpu, backend_cpu() - pg
+    say(f"{label}: {result}; wall {wall:.1f} s, CPU: process {cpu:.1f} s + PostgreSQL {pg:.1f} s = "
+        f"{cpu + pg:.1f} s; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    return result
+
+
+def database_drop() -> None:
+    settings = connection.settings_dict
+    connection.close()
+    params = {"dbname": "postgres", "user": settings["USER"], "host": settings["HOST"] or None,
+              "port": settings["PORT"] or None, "password": settings["PASSWORD"] or None}
+    with psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{settings["NAME"]}" WITH (FORCE)')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--settlements", type=int, default=1_000_000)
-    parser.add_argument("--facilities", type=int, default=500)
-    parser.add_argument("--persons", type=int, default=200_000)
+    parser.add_argument("--settlements", type=int, default=1_000_000,
+                        help="the month's settlements (the size of the run; default 1,000,000)")
+    parser.add_argument("--facilities", type=int, default=500, help="facilities they are spread over (default 500)")
+    parser.add_argument("--persons", type=int, default=200_000, help="enrollees (default 200,000)")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards (dropped by default)")
     args = parser.parse_args()
     database_recreate()
-    started = time.monotonic()
-    load(args.settlements, args.facilities, args.persons)
-    say(f"loaded {args.settlements:,} settlements, {args.facilities} facilities, {args.persons:,} enrollees "
-        f"in {time.monotonic() - started:.1f} s; load average {os.getloadavg()[0]:.1f}")
-    month = __import__("datetime").date(2025, 3, 1)
-    started = time.monotonic()
-    first = statements_build(month=month)
-    build = time.monotonic() - started
-    started = time.monotonic()
-    second = statements_build(month=month)
-    rerun = time.monotonic() - started
-    say(f"run_clearing 2025-03: {first} in {build:.1f} s; again: {second} in {rerun:.1f} s; "
-        f"load average {os.getloadavg()[0]:.1f}")
-    [(lines_fund, live_fund)] = sql("""
-        SELECT (SELECT sum(l.fund_pay_sumamt) FROM clearing_statementline l),
-               (SELECT sum(fund_pay_sumamt) FROM claims_settlement WHERE status = 'settled')""")
-    say(f"invariant: lines' fund payments {lines_fund} = live settlements' {live_fund}: {lines_fund == live_fund}")
-    if lines_fund != live_fund or second.created or second.rebuilt:
+    failed = True
+    try:
+        started = time.monotonic()
+        load(args.settlements, args.facilities, args.persons)
+        say(f"loaded {args.settlements:,} settlements, {args.facilities} facilities, {args.persons:,} enrollees "
+            f"in {time.monotonic() - started:.1f} s; load average {os.getloadavg()[0]:.1f}")
+        month = datetime.date(2025, 3, 1)
+        timed("run_clearing 2025-03", lambda: statements_build(month=month))
+        second = timed("again (nothing changed)", lambda: statements_build(month=month))
+        [(lines_fund, live_fund, statements)] = sql("""
+            SELECT (SELECT sum(l.fund_pay_sumamt) FROM clearing_statementline l),
+                   (SELECT sum(fund_pay_sumamt) FROM claims_settlement WHERE status = 'settled'),
+                   (SELECT count(*) FROM clearing_statement)""")
+        say(f"invariant: {statements} statements; lines' fund payments {lines_fund} = live settlements' "
+            f"{live_fund}: {lines_fund == live_fund}")
+        failed = lines_fund != live_fund or bool(second.created or second.rebuilt)
+    finally:
+        if not args.keep:
+            database_drop()
+            say(f"dropped {connection.settings_dict['NAME']}")
+    if failed:
         sys.exit(1)
 
 

@@ -1,6 +1,7 @@
 """`seed_demo` on a small registry: settlements through the services, some reversed, a clean ledger, and a second
 run that adds nothing; refused under production settings without --force, and no existing user's password changed."""
 
+import datetime
 import io
 import os
 import subprocess
@@ -11,6 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import models
+from django.db.models import Sum
 from django.test import override_settings
 
 from accounts.ledger import ledger_verify
@@ -32,8 +34,21 @@ from claims.models import (
     Recognition,
     RecognitionStatus,
     Settlement,
+    SettlementLine,
     SettlementStatus,
 )
+from clearing.models import (
+    AuditRun,
+    Deduction,
+    FundLedgerEntry,
+    PaymentFile,
+    ReviewBatch,
+    ReviewDecision,
+    ReviewItem,
+    Signing,
+    Statement,
+)
+from clearing.paying import fund_ledger_check
 from core.management.commands.seed_demo import DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +57,59 @@ pytestmark = pytest.mark.django_db
 def _counts() -> dict[str, int]:
     return {"persons": Person.objects.count(), "contributions": Contribution.objects.count(),
             "credit_runs": CreditRun.objects.count(), "ledger": LedgerEntry.objects.count(),
-            "settlements": Settlement.objects.count(), "accumulators": Accumulator.objects.count()}
+            "settlements": Settlement.objects.count(), "accumulators": Accumulator.objects.count(),
+            "signings": Signing.objects.count(), "review_batches": ReviewBatch.objects.count(),
+            "statements": Statement.objects.count(), "deductions": Deduction.objects.count(),
+            "payment_files": PaymentFile.objects.count(), "fund_ledger": FundLedgerEntry.objects.count(),
+            "audits": AuditRun.objects.count()}
+
+
+def _clearing_of_the_last_full_month() -> None:
+    """Issue 14 item 7: signings, a closed review batch and the statements of October 2026 (the demo's last full
+    month of settlements), one per facility with activity, Jinan's paid and Shanghai's one reviewed, the rest
+    drafts; the books balance."""
+    october = datetime.date(2026, 10, 1)
+    signings = Signing.objects.select_related("facility")
+    assert signings.count() >= 20  # one employee in four of 200 enrollees, at two level-1 hospitals
+    assert {(s.facility.hosp_lv, s.facility.fixmedins_type, s.begndate) for s in signings} == {
+        ("1", "1", datetime.date(2026, 1, 1))}
+    assert set(signings.values_list("facility__region__admdvs", flat=True)) == {"310000", "370100"}
+
+    batches = ReviewBatch.objects.all()
+    assert {(b.month, b.selection, b.status) for b in batches} == {(october, "random", "closed")}
+    items = ReviewItem.objects.filter(batch__in=batches)
+    assert items.exists()
+    assert ReviewDecision.objects.filter(item__in=items).count() == SettlementLine.objects.filter(
+        settlement__in=items.values("settlement")).count()
+    refused = Deduction.objects.filter(kind="review", review_batch__in=batches)
+    assert refused.exists() and refused.filter(statement__month=october).count() == refused.count()
+
+    # A statement for each facility with live settlements in October, or capitation (Jinan's level-1 hospital)
+    # or per-disease payment (recognitions at Jinan's facilities) on October 1st, and for no other.
+    live = Settlement.objects.filter(setl_date__range=(october, datetime.date(2026, 10, 31)),
+                                     status=SettlementStatus.SETTLED)
+    active = set(live.values_list("facility_id", flat=True))
+    active |= set(Signing.objects.filter(facility__region__admdvs="370100").values_list("facility_id", flat=True))
+    active |= set(Recognition.objects.filter(status=RecognitionStatus.APPROVED, begndate__lte=october,
+                                             facility__region__admdvs="370100")
+                  .exclude(enddate__lt=october).values_list("facility_id", flat=True))
+    statements = Statement.objects.filter(month=october).select_related("facility__region")
+    assert set(statements.values_list("facility_id", flat=True)) == active
+    states = sorted((s.facility.region.admdvs, s.status) for s in statements)
+    jinan = [state for admdvs, state in states if admdvs == "370100"]
+    shanghai = [state for admdvs, state in states if admdvs == "310000"]
+    assert jinan and set(jinan) == {"paid"}
+    assert shanghai.count("reviewed") == 1 and set(shanghai) <= {"reviewed", "draft"}
+    assert PaymentFile.objects.get().statements_count == len(jinan)
+    # The invariant over every statement: the lines hold the live settlements' fund payments, payable = lines
+    # less deductions; the fund ledger balances against the statements.
+    for statement in statements:
+        fund = live.filter(facility=statement.facility).aggregate(t=Sum("fund_pay_sumamt"))["t"] or 0
+        assert statement.lines.aggregate(t=Sum("fund_pay_sumamt"))["t"] == fund
+        assert statement.payable == statement.lines_amount - statement.deducted
+    assert fund_ledger_check() == []
+    audit = AuditRun.objects.get()
+    assert (audit.first_day, audit.checked, audit.differences) == (october, live.count(), 0)
 
 
 def test_seed_demo_settles_reverses_and_runs_again_without_adding_anything() -> None:
@@ -75,6 +142,7 @@ def test_seed_demo_settles_reverses_and_runs_again_without_adding_anything() -> 
                                          decided_by__isnull=False, applied_by__isnull=False)
     assert decided.exists() and not decided.filter(decided_by=models.F("applied_by")).exists()
     _residents_and_links_within_the_rules()
+    _clearing_of_the_last_full_month()
 
     before = _counts()
     again = io.StringIO()

@@ -19,7 +19,8 @@ DEMO_USERS = {"registry_clerk": "clerk", "policy_manager": "policy", "settlement
 class Command(BaseCommand):
     help = ("seed_policies, then demo facilities, catalogs, about 2,000 enrollees with family links and "
             "recognitions, staff logins (printed), contributions and credit runs (July 2025 to January 2026) and "
-            "a few hundred settlements of 2026, some reversed. Safe to run again: existing demo data is kept, and "
+            "a few hundred settlements of 2026, some reversed; primary-care signings, a claim review and the "
+            "clearing statements of October 2026 (Jinan's paid). Safe to run again: existing demo data is kept, and "
             "an existing user's password is never changed. Refused under production settings without --force.")
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -61,6 +62,16 @@ class Command(BaseCommand):
                               f"{sum(refused.values())} refused"
                               + (" (" + ", ".join(f"{code} {n}" for code, n in refused.items()) + ")"
                                  if refused else ""))
+        from clearing.demo import demo_clearing_create  # an upper floor: signings, review, statements, payment
+
+        User = get_user_model()
+        with transaction.atomic():
+            cleared = demo_clearing_create(officer=User.objects.get(username=DEMO_USERS["clearing_officer"]),
+                                           approver=User.objects.get(username="admin"))
+        if cleared is None:
+            self.stdout.write("demo clearing already present: nothing added")
+        else:
+            self.stdout.write("clearing 2026-10: " + ", ".join(f"{k} {v}" for k, v in cleared.items()))
         self.stdout.write(self.style.SUCCESS(f"Staff logins (password of those made now: {DEMO_PASSWORD}):"))
         for username, role in users:
             self.stdout.write(f"  {username:<10} {role}")
