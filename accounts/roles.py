@@ -52,7 +52,8 @@ ROLES: dict[str, dict] = {
     },
     "settlement_auditor": {
         "label": _("Settlement auditor"),
-        "perms": VIEW_ALL + ["claims.reverse_settlement", "claims.settle_late", "accounts.view_full_certno"],
+        "perms": VIEW_ALL + ["claims.reverse_settlement", "claims.settle_late", "accounts.view_full_certno",
+                             "clearing.run_audit"],
     },
     "supervisor": {
         "label": _("Supervisor"),
@@ -64,7 +65,8 @@ ROLES: dict[str, dict] = {
     "clearing_officer": {
         "label": _("Clearing officer"),
         "perms": VIEW_ALL + ["clearing.review_statement", "clearing.approve_statement", "clearing.pay_statement",
-                             "clearing.review_claims", "clearing.add_bankaccount", "clearing.change_bankaccount"],
+                             "clearing.review_claims", "clearing.add_bankaccount", "clearing.change_bankaccount",
+                             "clearing.run_clearing", "clearing.run_audit"],
     },
     "read_only": {
         "label": _("Read-only"),

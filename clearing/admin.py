@@ -23,13 +23,19 @@ from simple_history.admin import SimpleHistoryAdmin
 from accounts.admin import PersonAdmin
 from accounts.admin_ledger import ReadOnlyAdmin
 from claims.admin import FacilityAdmin
+from clearing.jobs import clearing_job_start
 from clearing.models import (
+    AuditFinding,
+    AuditRun,
     BankAccount,
     ClearingApplication,
+    ClearingJob,
     ClearingReport,
     Decision,
     Deduction,
     FundLedgerEntry,
+    JobKind,
+    JobStatus,
     PaymentFile,
     ReviewBatch,
     ReviewItem,
@@ -183,6 +189,13 @@ class StatementAdmin(ReplicaReadsAdmin, ReadOnlyAdmin, SimpleHistoryAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("facility", "reviewed_by", "approved_by",
                                                             "payment_file")
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        if request.user.has_perm("clearing.run_clearing") and request.method == "GET":
+            self.message_user(request, format_html('<a href="{}">{}</a>', reverse("admin:clearing_clearingjob_start",
+                                                                                  args=[JobKind.CLEARING]),
+                                                   _("Run clearing for a region and month")), messages.INFO)
+        return super().changelist_view(request, extra_context)
 
     def _step(self, request: HttpRequest, queryset: QuerySet, service, done: str) -> None:  # noqa: ANN001
         for statement in queryset.order_by("pk"):
@@ -480,3 +493,111 @@ class FundLedgerEntryAdmin(ReplicaReadsAdmin, ReadOnlyAdmin):
 
 
 admin.site.register(ClearingReport, type("ClearingReportAdmin", (ReportAdmin,), {"report": "clearing"}))
+
+
+class ClearingJobForm(forms.Form):
+    region = forms.ModelChoiceField(label=_("region"), queryset=Region.objects.all(), required=False,
+                                    empty_label=_("every region"))
+    month = MonthField(label=_("month"))
+
+
+JOB_PERMISSIONS = {JobKind.CLEARING: "clearing.run_clearing", JobKind.AUDIT: "clearing.run_audit"}
+
+
+@admin.register(ClearingJob)
+class ClearingJobAdmin(ReadOnlyAdmin):
+    """Clearing runs and month audits started here (a button each, with its permission): who started what, its
+    state while it runs (the page reloads itself) and its result."""
+
+    list_display = ["id", "kind", "region", "month_display", "status", "started_by", "started_at", "finished_at",
+                    "result_link"]
+    list_filter = ["kind", "status", "region"]
+    list_select_related = ["region", "started_by", "audit_run"]
+    fields = ["kind", "region", "month", "status", "started_by", "started_at", "finished_at", "result_link"]
+    readonly_fields = fields
+    change_form_template = "admin/clearing/clearingjob/change_form.html"
+
+    @admin.display(description=_("month"), ordering="month")
+    def month_display(self, obj: ClearingJob) -> str:
+        return f"{obj.month:%Y-%m}"
+
+    @admin.display(description=_("result"))
+    def result_link(self, obj: ClearingJob) -> str:
+        if obj.kind == JobKind.AUDIT and obj.audit_run_id:
+            return format_html('<a href="{}">{}</a>', reverse("admin:clearing_auditrun_change",
+                                                              args=[obj.audit_run_id]), obj.result)
+        if obj.kind == JobKind.CLEARING and obj.status == JobStatus.DONE:
+            query = f"?month__exact={obj.month:%Y-%m-%d}" + (
+                f"&facility__region__id__exact={obj.region_id}" if obj.region_id else "")
+            return format_html('<a href="{}{}">{}</a>', reverse("admin:clearing_statement_changelist"), query,
+                               obj.result)
+        return obj.result
+
+    def get_urls(self) -> list:
+        return [path("start/<str:kind>/", self.admin_site.admin_view(self.start_view),
+                     name="clearing_clearingjob_start"), *super().get_urls()]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        if request.method == "GET":
+            for kind, label in ((JobKind.CLEARING, _("Run clearing for a region and month")),
+                                (JobKind.AUDIT, _("Audit a month's settlements"))):
+                if request.user.has_perm(JOB_PERMISSIONS[kind]):
+                    self.message_user(request, format_html('<a href="{}">{}</a>', reverse(
+                        "admin:clearing_clearingjob_start", args=[kind]), label), messages.INFO)
+        return super().changelist_view(request, extra_context)
+
+    def start_view(self, request: HttpRequest, kind: str) -> HttpResponse:
+        """The form of a clearing run (a region or every region, a month) or a month audit; starting it records
+        the job and runs it in the background."""
+        if kind not in JOB_PERMISSIONS:
+            raise Http404
+        if not request.user.has_perm(JOB_PERMISSIONS[kind]):
+            raise PermissionDenied
+        form = ClearingJobForm(request.POST or None)
+        if kind == JobKind.AUDIT:
+            del form.fields["region"]
+        if request.method == "POST" and form.is_valid():
+            job = clearing_job_start(kind=kind, month=form.cleaned_data["month"], user=request.user,
+                                     region=form.cleaned_data.get("region"))
+            self.message_user(request, _("%(job)s started.") % {"job": job}, messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:clearing_clearingjob_change", args=[job.pk]))
+        title = _("Run clearing for a region and month") if kind == JobKind.CLEARING else _(
+            "Audit a month's settlements")
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form, "kind": kind,
+                   "title": title}
+        return TemplateResponse(request, "admin/clearing/clearingjob/start.html", context)
+
+
+class AuditFindingInline(admin.TabularInline):
+    model = AuditFinding
+    fields = ["settlement", "field", "paid", "recomputed"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("settlement")
+
+
+@admin.register(AuditRun)
+class AuditRunAdmin(ReadOnlyAdmin):
+    """The re-adjudication audits (nightly samples and month audits) and their findings."""
+
+    list_display = ["id", "scope", "first_day", "last_day", "sample_share", "checked", "differences", "started_by",
+                    "started_at", "finished_at"]
+    list_filter = ["scope"]
+    list_select_related = ["started_by"]
+    fields = ["scope", "first_day", "last_day", "sample_share", "seed", "checked", "differences", "started_by",
+              "started_at", "finished_at"]
+    readonly_fields = fields
+    inlines = [AuditFindingInline]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        if request.user.has_perm("clearing.run_audit") and request.method == "GET":
+            self.message_user(request, format_html('<a href="{}">{}</a>', reverse("admin:clearing_clearingjob_start",
+                                                                                  args=[JobKind.AUDIT]),
+                                                   _("Audit a month's settlements")), messages.INFO)
+        return super().changelist_view(request, extra_context)

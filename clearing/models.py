@@ -577,3 +577,47 @@ class ClearingReport(Statement):
         proxy = True
         verbose_name = _("clearing by fund and facility")
         verbose_name_plural = _("clearing by fund and facility")
+
+
+class JobKind(models.TextChoices):
+    CLEARING = "clearing", _("run clearing")
+    AUDIT = "audit", _("audit a month's settlements")
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("queued")
+    RUNNING = "running", _("running")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")
+
+
+class ClearingJob(models.Model):
+    """A clearing run (a region's or every region's statements of a month) or a month's re-adjudication audit,
+    started by a member of staff from the admin and run in the background: who started it, when, its state while it
+    runs and its result. The monthly and nightly tasks and `run_clearing` run without one."""
+
+    kind = models.CharField(_("kind"), max_length=10, choices=JobKind.choices)
+    region = models.ForeignKey("policies.Region", verbose_name=_("region"), on_delete=models.PROTECT, null=True,
+                               blank=True, related_name="+", help_text=_("blank: every region"))
+    month = models.DateField(_("month"))
+    status = models.CharField(_("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("started by"), on_delete=models.PROTECT,
+                                   related_name="+")
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    result = models.TextField(_("result"), blank=True)
+    audit_run = models.ForeignKey(AuditRun, verbose_name=_("audit"), on_delete=models.PROTECT, null=True,
+                                  blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("clearing or audit run")
+        verbose_name_plural = _("clearing and audit runs")
+        ordering = ["-started_at", "-id"]
+        permissions = [("run_clearing", _("Can run clearing for a region and month")),
+                       ("run_audit", _("Can run the settlement audit for a month"))]
+        constraints = [models.CheckConstraint(condition=Q(kind__in=JobKind.values), name="clearingjob_kind_valid"),
+                       models.CheckConstraint(condition=Q(status__in=JobStatus.values),
+                                              name="clearingjob_status_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.month:%Y-%m}" + (f" {self.region.admdvs}" if self.region_id else "")

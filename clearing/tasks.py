@@ -23,3 +23,11 @@ def audit_nightly_task(day: str | None = None) -> int:
 
     when = datetime.date.fromisoformat(day) if day else timezone.localdate() - datetime.timedelta(days=1)
     return audit_run(first_day=when, last_day=when, share=NIGHTLY_SHARE).pk
+
+
+@shared_task(acks_late=True)
+def clearing_job_task(job_id: int) -> str:
+    """A clearing run or month audit started from the admin (`clearing.jobs`)."""
+    from clearing.jobs import clearing_job_run
+
+    return clearing_job_run(job_id).status
