@@ -12,8 +12,9 @@ it at the end (--keep keeps it):
     ... bench/clearing.py --settlements 100000      # a smaller month
 
 Prints, for the build and the second run, the wall time, the CPU time of this process and of its PostgreSQL backend
-(/proc/<pid>/stat of pg_backend_pid(), so PostgreSQL must run on this host) and the load average; the CPU figures
-are the fair ones on a shared machine. Target (issue 14): 1,000,000 settlements across 500 facilities in under 30 s.
+(/proc/<pid>/stat of pg_backend_pid(), so PostgreSQL must run on this host; parallel workers are off unless
+--parallel, so that the backend's CPU is all of PostgreSQL's) and the load average; the CPU figures are the fair
+ones on a shared machine. Target (issue 14): 1,000,000 settlements across 500 facilities in under 30 s.
 """
 
 import argparse
@@ -172,8 +173,12 @@ def main() -> None:
     parser.add_argument("--facilities", type=int, default=500, help="facilities they are spread over (default 500)")
     parser.add_argument("--persons", type=int, default=200_000, help="enrollees (default 200,000)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards (dropped by default)")
+    parser.add_argument("--parallel", action="store_true",
+                        help="let PostgreSQL use parallel workers (off by default: their CPU would not be counted)")
     args = parser.parse_args()
     database_recreate()
+    if not args.parallel:
+        sql("SET max_parallel_workers_per_gather = 0")
     failed = True
     try:
         started = time.monotonic()

@@ -58,11 +58,13 @@ def _bank_accounts_create() -> None:
 
 def _review(region: Region, reviewer: User) -> ReviewBatch | None:
     """A random half of the region's month, seeded; one line in three the fund paid for refused in part."""
-    if not Settlement.objects.filter(facility__region=region, status=SettlementStatus.SETTLED,
-                                     setl_date__range=(DEMO_CLEARING_MONTH, SERVICE_TO)).exists():
+    live = Settlement.objects.filter(facility__region=region, status=SettlementStatus.SETTLED,
+                                     setl_date__range=(DEMO_CLEARING_MONTH, SERVICE_TO)).count()
+    if not live:
         return None
+    # Half of them; all of a month of one settlement (half of one rounds to none).
     batch = review_batch_create(region=region, month=DEMO_CLEARING_MONTH, selection=ReviewSelection.RANDOM,
-                                user=reviewer, share=fen("0.5"), seed=20261001)
+                                user=reviewer, share=fen("0.5" if live > 1 else "1"), seed=20261001)
     rng = random.Random(20261001)
     for item in batch.items.select_related("settlement").prefetch_related("settlement__lines").order_by("pk"):
         for line in item.settlement.lines.order_by("pk"):
