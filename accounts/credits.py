@@ -119,14 +119,27 @@ def _effective_psn_type_sql(month: datetime.date) -> tuple[str, list]:
                  RETIRED_PSN_TYPES[1], IN_SERVICE_PSN_TYPES[1]]
 
 
-def _credit_chunk(*, run: CreditRun, credit: DueCredit, region_id: int, lo: int, hi: int,
-                  month: datetime.date) -> tuple[int, Decimal]:
-    """Insert this rule's entries for enrollments lo..hi and move the balances; returns (entries, amount)."""
+@dataclass(frozen=True)
+class _CreditSql:
+    """Who among enrollments lo..hi is due a credit, and how much: joins to the enrollments `e` (the person `p`,
+    the contribution `c`) with their parameters, the conditions with theirs, and the amount's SQL with its own."""
+
+    region_id: int
+    lo: int
+    hi: int
+    joins: str
+    join_params: list
+    where: list[str]
+    params: list
+    amount_sql: str
+    amount_params: list
+
+
+def _credit_sql(*, credit: DueCredit, region_id: int, lo: int, hi: int, month: datetime.date) -> _CreditSql | None:
+    """The SQL of a due credit for one chunk; None when its amount is zero (nobody is credited)."""
     rule = credit.rule
     month_end = next_month(month) - datetime.timedelta(days=1)
-    pocket_column = "balc_current" if rule.pocket == "current" else "balc_historical"
-    ledger, accounts = LedgerEntry._meta.db_table, PersonalAccount._meta.db_table
-    enrollments, persons = Enrollment._meta.db_table, Person._meta.db_table
+    persons = Person._meta.db_table
 
     type_sql, type_params = _effective_psn_type_sql(month)
     types = sorted(rule.psn_type_set)
@@ -165,28 +178,54 @@ def _credit_chunk(*, run: CreditRun, credit: DueCredit, region_id: int, lo: int,
         amount_params: list = []
     else:
         if credit.constant <= 0:
-            return 0, Decimal(0)
+            return None
         amount_sql = "%s"
         amount_params = [credit.constant]
-
-    now = timezone.now()
     join_person = f"JOIN {persons} p ON p.id = e.person_id" if rule.age_min is not None or rule.age_max is not None \
         else ""
+    return _CreditSql(region_id=region_id, lo=lo, hi=hi, joins=f"{join_person} {join_contribution}",
+                      join_params=[month] if join_contribution else [], where=where, params=params,
+                      amount_sql=amount_sql, amount_params=amount_params)
+
+
+def _credit_missing(*, credit: DueCredit, q: _CreditSql, month: datetime.date) -> bool:
+    """Whether an enrollee of the chunk due the credit has no entry for it yet (PostgreSQL). Read only, no lock and
+    no write: one probe of ledger_credit_once per enrollee due, stopping at the first one missing. A re-run of a
+    month already credited ends each chunk here; a first run stops at the chunk's first enrollee."""
+    ledger, accounts = LedgerEntry._meta.db_table, PersonalAccount._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            SELECT EXISTS (
+                SELECT 1 FROM {Enrollment._meta.db_table} e {q.joins}
+                WHERE {' AND '.join(q.where)}
+                  AND NOT EXISTS (SELECT 1 FROM {accounts} a JOIN {ledger} x ON x.account_id = a.id
+                                  WHERE a.person_id = e.person_id AND x.credit_rule_id = %s AND x.period = %s)
+            )
+        """, [*q.join_params, *q.params, credit.rule.pk, month])  # noqa: S608
+        return cursor.fetchone()[0]
+
+
+def _credit_chunk(*, run: CreditRun, credit: DueCredit, q: _CreditSql, month: datetime.date) -> tuple[int, Decimal]:
+    """Insert this rule's entries for the chunk's enrollments (`q`) and move the balances; returns (entries,
+    amount)."""
+    rule = credit.rule
+    pocket_column = "balc_current" if rule.pocket == "current" else "balc_historical"
+    ledger, accounts, enrollments = LedgerEntry._meta.db_table, PersonalAccount._meta.db_table, \
+        Enrollment._meta.db_table
+    region_id, lo, hi = q.region_id, q.lo, q.hi
+    now = timezone.now()
+    amount_sql, amount_params = q.amount_sql, q.amount_params
     insert = f"""
         INSERT INTO {ledger} (account_id, kind, pocket, amount, balance_after, period, policy_version_id,
                               credit_rule_id, run_id, ref_type, ref_id, reason, created_at)
         SELECT a.id, %s, %s, {amount_sql}, a.{pocket_column} + {amount_sql}, %s, %s, %s, %s, %s, %s, %s, %s
         FROM {enrollments} e
-        {join_person}
         JOIN {accounts} a ON a.person_id = e.person_id
-        {join_contribution}
-        WHERE {' AND '.join(where)}
+        {q.joins}
+        WHERE {' AND '.join(q.where)}
     """  # noqa: S608  (table names from the models; every value is a parameter)
     insert_params = [credit.kind, rule.pocket, *amount_params, *amount_params, month, credit.version.pk, rule.pk,
-                     run.pk, "credit_run", str(run.pk), rule.name[:200], now]
-    if join_contribution:
-        insert_params.append(month)
-    insert_params += params
+                     run.pk, "credit_run", str(run.pk), rule.name[:200], now, *q.join_params, *q.params]
     if connection.vendor == "postgresql":
         # One statement: the entries, the balances they move and the chunk's totals. ON CONFLICT on
         # ledger_credit_once instead of NOT EXISTS leaves the planner no anti-join to get wrong on a ledger that
@@ -350,12 +389,18 @@ def credit_run_chunk(*, run: CreditRun, chunk: Chunk, number: int, worker: str =
         if not _chunk_claim(run=run, number=number, worker=worker):
             return 0, Decimal(0)
         if version is not None:
-            due = credits_due(version=version, month=run.period)
+            due = []
+            for credit in credits_due(version=version, month=run.period):
+                q = _credit_sql(credit=credit, region_id=chunk.region_id, lo=chunk.lo, hi=chunk.hi,
+                                month=run.period)
+                # A chunk whose credits are all there (a re-run) is neither locked nor written.
+                if q is not None and (connection.vendor != "postgresql"
+                                      or _credit_missing(credit=credit, q=q, month=run.period)):
+                    due.append((credit, q))
             if due:
                 _open_and_lock_accounts(region_id=chunk.region_id, lo=chunk.lo, hi=chunk.hi)
-                for credit in due:
-                    n, total = _credit_chunk(run=run, credit=credit, region_id=chunk.region_id, lo=chunk.lo,
-                                             hi=chunk.hi, month=run.period)
+                for credit, q in due:
+                    n, total = _credit_chunk(run=run, credit=credit, q=q, month=run.period)
                     created += n
                     amount += total
         if chunk_hook is not None:

@@ -11,12 +11,18 @@ Months default to 2025-01 (Shanghai's annual retired credits due, monthly credit
 """
 
 import argparse
+import cProfile
 import datetime
 import io
+import multiprocessing
 import os
+import pstats
 import random
+import re
+import resource
 import sys
 import time
+from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,10 +38,20 @@ import psycopg  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from accounts.credits import DEFAULT_CHUNK_SIZE, credits_run_month  # noqa: E402
+from accounts import events  # noqa: E402
+from accounts.credits import (  # noqa: E402
+    DEFAULT_CHUNK_SIZE,
+    Chunk,
+    credit_run_chunk,
+    credit_run_complete_if_done,
+    credit_run_create,
+    credits_run_month,
+)
 from accounts.ledger import ledger_verify  # noqa: E402
+from accounts.models import CreditRun  # noqa: E402
 from core.certno import certno_gender, certno_make  # noqa: E402
 from policies.models import Region  # noqa: E402
+from reports.summaries import account_flows_rebuild  # noqa: E402
 
 D = datetime.date
 AREAS = {"310000": "310101", "370100": "370102"}
@@ -50,6 +66,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE,
                         help=f"enrollment ids per chunk (default {DEFAULT_CHUNK_SIZE})")
     parser.add_argument("--seed", type=int, default=4, help="random seed of the data (default 4)")
+    parser.add_argument("--template", action="store_true",
+                        help="keep the loaded database as a template (<name>_tpl_n<N>_s<seed>_<months>) and start from "
+                             "it when it is there: setup in seconds instead of minutes on a repeat")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes taking the run's chunks, as Celery workers do (default 1: the run_credits "
+                             "command's own loop, chunk after chunk)")
+    parser.add_argument("--profile", action="store_true",
+                        help="time every statement of the runs (summed by statement) and print the top of a cProfile")
     args = parser.parse_args()
     try:
         args.months = [D.fromisoformat(f"{m}-01") for m in (args.month or ["2025-01", "2025-02"])]
@@ -62,28 +86,97 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
+def backend_pid() -> int:
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def backend_cpu() -> float:
+    """CPU seconds (user + system) of this connection's PostgreSQL backend so far (/proc: same host only)."""
+    try:
+        fields = Path(f"/proc/{backend_pid()}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(label: str, fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+    """Run fn, print its wall time, this process's CPU and its PostgreSQL backend's CPU and the load average."""
+    pid, cpu, db = backend_pid(), process_cpu(), backend_cpu()
     start = time.perf_counter()
     result = fn(*args, **kwargs)
     seconds = time.perf_counter() - start
-    say(f"  {label}: {seconds:.1f} s")
+    # Worker processes (--workers) report their own CPU; this process's backend is then another one.
+    db = f"{backend_cpu() - db:.1f} s" if backend_pid() == pid else "(in the workers)"
+    say(f"  {label}: {seconds:.1f} s wall, CPU {process_cpu() - cpu:.1f} s app + {db} PostgreSQL, "
+        f"load average {os.getloadavg()[0]:.1f}")
     return result, seconds
+
+
+class StatementTimes:
+    """Wall time of every statement on Django's connection, summed by statement (numbers and lists folded)."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+
+    def __call__(self, execute, sql, params, many, context):  # noqa: ANN001, ANN204
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            key = re.sub(r"\s+", " ", sql).strip()
+            key = re.sub(r"(%s, )+%s", "%s…", key)[:150]
+            self.times[key][0] += 1
+            self.times[key][1] += time.perf_counter() - start
+
+    def report(self, top: int = 12) -> None:
+        total = sum(t for _, t in self.times.values())
+        say(f"  statements: {sum(n for n, _ in self.times.values())} taking {total:.1f} s")
+        for key, (n, t) in sorted(self.times.items(), key=lambda item: -item[1][1])[:top]:
+            say(f"    {t:7.2f} s {n:5d}x  {key}")
+        self.times.clear()
 
 
 # --- database ----------------------------------------------------------------------------------------------------
 
-def database_recreate() -> None:
+def admin_connect() -> psycopg.Connection:
     settings = connection.settings_dict
-    name = settings["NAME"]
-    if connection.vendor != "postgresql" or "bench" not in name:
-        sys.exit(f"refusing to drop {name!r}: set DATABASE_URL to a PostgreSQL database whose name contains 'bench'")
     params = {"dbname": "postgres", "user": settings["USER"], "host": settings["HOST"] or None,
               "port": settings["PORT"] or None, "password": settings["PASSWORD"] or None}
-    with psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True) as admin:
+    return psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True)
+
+
+def database_recreate(template: str | None = None) -> bool:
+    """Drop and create the bench database, from `template` when that database exists (True), else empty, migrated
+    and seeded (False)."""
+    name = connection.settings_dict["NAME"]
+    if connection.vendor != "postgresql" or "bench" not in name:
+        sys.exit(f"refusing to drop {name!r}: set DATABASE_URL to a PostgreSQL database whose name contains 'bench'")
+    connection.close()
+    with admin_connect() as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if template and admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [template]).fetchone():
+            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            return True
         admin.execute(f'CREATE DATABASE "{name}"')
     call_command("migrate", verbosity=0)
     call_command("seed_policies", stdout=io.StringIO())
+    return False
+
+
+def template_save(template: str) -> None:
+    name = connection.settings_dict["NAME"]
+    connection.close()
+    with admin_connect() as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{template}"')
+        admin.execute(f'CREATE DATABASE "{template}" TEMPLATE "{name}"')
 
 
 # --- data --------------------------------------------------------------------------------------------------------
@@ -278,6 +371,36 @@ def check_month(month: datetime.date) -> tuple[int, list[str]]:
     return sum(count for count, _total in expected.values()), problems
 
 
+def _chunk_worker(job: tuple[int, int, int, int, int]) -> tuple[int, float, float]:
+    """In a worker process: credit one chunk as `credit_chunk_task` does; returns (entries, process CPU, backend
+    CPU) spent on it."""
+    run_id, number, region_id, lo, hi = job
+    cpu, db = process_cpu(), backend_cpu()
+    run = CreditRun.objects.get(pk=run_id)
+    created, _amount = credit_run_chunk(run=run, chunk=Chunk(region_id, lo, hi), number=number,
+                                        worker=f"bench-{os.getpid()}")
+    credit_run_complete_if_done(run_id=run_id)
+    return created, process_cpu() - cpu, backend_cpu() - db
+
+
+def _worker_start() -> None:
+    connection.close()  # never the parent's socket: each worker opens its own connection
+
+
+def credits_run_parallel(*, month: datetime.date, chunk_size: int, workers: int) -> CreditRun:
+    """The run's chunks taken by `workers` forked processes, each with its own connection (Celery's fan-out
+    without a broker); prints the workers' CPU, which `timed` does not see."""
+    run, chunks = credit_run_create(month=month, chunk_size=chunk_size)
+    jobs = [(run.pk, number, c.region_id, c.lo, c.hi) for number, c in enumerate(chunks, start=1)]
+    connection.close()
+    with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_start) as pool:
+        results = pool.map(_chunk_worker, jobs, chunksize=1)
+    cpu, db = sum(r[1] for r in results), sum(r[2] for r in results)
+    say(f"    ({workers} workers: CPU {cpu:.1f} s in the workers + {db:.1f} s in their PostgreSQL backends)")
+    run.refresh_from_db()
+    return run
+
+
 def enrollments_count() -> int:
     """Employee-insurance enrollments: what a run (and its re-run) goes through."""
     with connection.cursor() as cursor:
@@ -290,22 +413,57 @@ def main() -> None:
     say(f"credits bench: n={args.n:,}, months {', '.join(f'{m:%Y-%m}' for m in args.months)}, "
         f"chunk size {args.chunk_size:,}, database {connection.settings_dict['NAME']}")
     setup_start = time.perf_counter()
-    _, seconds = timed("drop, create, migrate, seed_policies", database_recreate)
-    counts, load_seconds = timed("COPY persons, enrollments, contributions; VACUUM ANALYZE", load, args.n,
-                                 args.months, args.seed)
+    months = "_".join(f"{m:%Y%m}" for m in args.months)
+    template = f"{connection.settings_dict['NAME']}_tpl_n{args.n}_s{args.seed}_{months}" if args.template else None
+    from_template = database_recreate(template)
+    if from_template:
+        say(f"  from the template {template}")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM accounts_person")
+            persons = cursor.fetchone()[0]
+            cursor.execute("SELECT count(*) FROM accounts_contribution")
+            counts = {"persons": persons, "contributions": cursor.fetchone()[0]}
+    else:
+        counts, _ = timed("COPY persons, enrollments, contributions; VACUUM ANALYZE", load, args.n,
+                                     args.months, args.seed)
+        if template:
+            template_save(template)
     setup_seconds = time.perf_counter() - setup_start
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         version = cursor.fetchone()[0]
     say(f"setup {setup_seconds:.1f} s: {counts['persons']:,} persons and enrollments, "
         f"{counts['contributions']:,} contributions; PostgreSQL {version}, {os.cpu_count()} cores")
+    statements = StatementTimes() if args.profile else None
+    if statements is not None:
+        connection.execute_wrappers.append(statements)
 
     enrollments = enrollments_count()
     problems: list[str] = []
     for month in args.months:
         say(f"\n{month:%Y-%m}")
-        run, run_seconds = timed("run", credits_run_month, month=month, chunk_size=args.chunk_size)
-        rerun, rerun_seconds = timed("re-run", credits_run_month, month=month, chunk_size=args.chunk_size)
+        # The run's end queues the rebuild of the month's account flows (reports), a task of its own on the bulk
+        # queue in production: timed here on its own, after the run and its re-run.
+        listeners = list(events._listeners)
+        events._listeners.clear()
+        profiler = cProfile.Profile() if args.profile else None
+        if profiler is not None:
+            profiler.enable()
+        if args.workers > 1:
+            def run_month(**kwargs):  # noqa: ANN003, ANN202
+                return credits_run_parallel(workers=args.workers, **kwargs)
+        else:
+            run_month = credits_run_month
+        run, run_seconds = timed("run", run_month, month=month, chunk_size=args.chunk_size)
+        if statements is not None:
+            statements.report()
+        rerun, rerun_seconds = timed("re-run", run_month, month=month, chunk_size=args.chunk_size)
+        if profiler is not None:
+            profiler.disable()
+            statements.report()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
+        events._listeners[:] = listeners
+        timed("account flows rebuilt (the task the run's end queues)", account_flows_rebuild, month=month)
         found, verify_seconds = timed("ledger_verify", ledger_verify)
         say(f"  run:    {run.entries_created:>9,} entries, {run.amount_total:,} yuan, {run.chunks_total} chunks, "
             f"{run.entries_created / run_seconds:>9,.0f} entries/s, {enrollments / run_seconds:>9,.0f} enrollments/s"
