@@ -31,6 +31,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -121,10 +122,46 @@ def database_recreate() -> None:
     connection.close()
 
 
+class BackendCpu(threading.Thread):
+    """Samples, every 0.1 s until stopped, the CPU seconds of the PostgreSQL backends serving the bench database
+    (but this process's own), from /proc: the last sample of each backend is what it used (a backend's last tenth
+    of a second after its final sample is not counted)."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.used: dict[int, float] = {}
+        self.done = threading.Event()
+        settings = connection.settings_dict
+        self.params = {"dbname": settings["NAME"], "user": settings["USER"], "host": settings["HOST"] or None,
+                       "port": settings["PORT"] or None, "password": settings["PASSWORD"] or None}
+
+    def run(self) -> None:
+        tick = os.sysconf("SC_CLK_TCK")
+        with psycopg.connect(**{k: v for k, v in self.params.items() if v}, autocommit=True) as conn:
+            while not self.done.is_set():
+                pids = [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = "
+                                                       "current_database() AND pid <> pg_backend_pid()")]
+                for pid in pids:
+                    try:
+                        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    except OSError:
+                        continue
+                    self.used[pid] = (int(fields[11]) + int(fields[12])) / tick
+                self.done.wait(0.1)
+
+    def stop(self) -> float:
+        self.done.set()
+        self.join()
+        return sum(self.used.values())
+
+
 def run_command(kind: str, path: Path) -> tuple[float, float, int, list[str]]:
     """`manage.py import_csv KIND PATH` in its own process: seconds, peak RSS in MiB, exit status, stdout lines.
-    Also says the process's own CPU seconds and the load average (other work on the machine slows the wall
-    clock, not the CPU time)."""
+    Also says the process's own CPU seconds, its PostgreSQL backend's and the load average (other work on the
+    machine slows the wall clock, not the CPU time)."""
+    connection.close()  # only the import's backend serves the bench database meanwhile
+    backends = BackendCpu()
+    backends.start()
     start = time.perf_counter()
     process = subprocess.Popen([sys.executable, "manage.py", "import_csv", kind, str(path)], cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
@@ -132,9 +169,10 @@ def run_command(kind: str, path: Path) -> tuple[float, float, int, list[str]]:
     output = process.stdout.read()
     _pid, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
+    db = backends.stop()
     process.returncode = os.waitstatus_to_exitcode(status)
-    say(f"    (import_csv process CPU {usage.ru_utime + usage.ru_stime:.1f} s; load average "
-        f"{os.getloadavg()[0]:.1f})")
+    say(f"    (import_csv process CPU {usage.ru_utime + usage.ru_stime:.1f} s, its PostgreSQL backend {db:.1f} s; "
+        f"load average {os.getloadavg()[0]:.1f})")
     return seconds, usage.ru_maxrss / 1024, process.returncode, output.splitlines()
 
 

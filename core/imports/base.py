@@ -129,6 +129,8 @@ class RowReader:
 
     def raw(self, column: str) -> str:
         value = self.row.get(column)
+        if value.__class__ is str:  # the streaming path's cells (the admin's rows may hold dates and numbers)
+            return value.strip()
         return "" if value is None else str(value).strip()
 
     def error(self, column: str, message: str) -> None:

@@ -115,6 +115,9 @@ def _shape(rows: Iterator[Sequence[Any]], *, texts: bool) -> tuple[list[str], It
                 cells = cells[:width]
             elif len(cells) < width:
                 cells += [""] * (width - len(cells))
+            if "\x00" not in "".join(cells):  # one search per row; the column is looked for only when found
+                yield line, cells
+                continue
             for column, value in zip(header, cells, strict=True):
                 if "\x00" in value:
                     raise ImportFileError(row_error_line(line, column or "?", _(
