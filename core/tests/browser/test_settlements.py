@@ -52,11 +52,20 @@ def test_a_reader_prints_a_settlement_slip(page: Page, login_as: object) -> None
     link = page.locator(".object-tools a[href$='/slip/']")
     expect(link).to_be_visible()
     shoot(page, "settlement-page")
-    response = page.request.get(link.get_attribute("href"))
+    with page.expect_popup() as opened:  # the slip opens beside the page, in Chromium's PDF viewer
+        link.click()
+    slip = opened.value
+    expect(slip).to_have_url(re.compile(r"/slip/$"))
+    slip.wait_for_load_state()
+    shoot(slip, "settlement-slip")
+    # The file the viewer shows, fetched again as the browser asked for it (Playwright's request API sends no
+    # Accept-Language of its own).
+    response = slip.request.get(slip.url, headers={"Accept-Language": "zh-CN,zh;q=0.9"})
     assert response.ok and response.headers["content-type"] == "application/pdf"
     assert re.search(r'filename="slip-%s\.pdf"' % settlement.setl_id, response.headers["content-disposition"])
     text = PdfReader(io.BytesIO(response.body())).pages[0].extract_text()
-    # The slip's own numbers: its id, the person, the bill (25.00 + 260.00) and what the account paid.
+    # The slip's own numbers: its id, the person, the bill (25.00 + 260.00), what the fund and the account paid,
+    # and the medical type with its name.
     for expected in (settlement.setl_id, settlement.person.psn_no, "285.00", f"{settlement.acct_pay:.2f}",
-                     f"{settlement.hifp_pay:.2f}", "260.00"):
+                     f"{settlement.hifp_pay:.2f}", "260.00", "11 普通门诊"):
         assert expected in text, (expected, text)
