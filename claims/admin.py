@@ -523,7 +523,7 @@ class SettlementAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, Mas
     import_export_change_list_template = "admin/claims/settlement/change_list.html"
     fieldsets = [
         (None, {"fields": [("setl_id", "status"), ("facility", "medins_setl_id"), ("person", "certno_masked"),
-                           ("insutype", "psn_type"), ("medical_type", "setl_date"), ("dise_codg", "ext_rx"),
+                           ("insutype", "psn_type"), ("medical_type", "setl_date"), ("dise_codg", "ext_rx", "online"),
                            "acct_used_flag", "created_at"]}),
         (_("Policy applied"), {"fields": [("policy_version", "benefit_rule"), ("enrollee_class", "hosp_lv"),
                                           ("bucket", "year_start")]}),

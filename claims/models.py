@@ -404,6 +404,8 @@ class Settlement(models.Model):
     setl_date = models.DateField(_("service date"))
     dise_codg = models.CharField(_("disease code"), max_length=20, blank=True)
     ext_rx = models.BooleanField(_("external prescription"), default=False)
+    online = models.BooleanField(_("online follow-up visit"), default=False,
+                                 help_text=_("an Internet+ follow-up visit of a recognised chronic disease"))
     acct_used_flag = models.CharField(_("accounts may pay"), max_length=1, default="1")
     policy_version = models.ForeignKey("policies.PolicyVersion", verbose_name=_("policy version"),
                                        on_delete=models.PROTECT, null=True, blank=True, related_name="settlements")

@@ -484,6 +484,7 @@ def _settle(*, facility: Facility, data: dict[str, Any], digest: str) -> dict[st
         setl_id=setl_id, facility=facility, medins_setl_id=data["medins_setl_id"], request_digest=digest,
         person=visit.person, insutype=answer["insutype"], psn_type=answer["psn_type"], med_type=data["med_type"],
         setl_date=data["setl_date"], dise_codg=data.get("dise_codg") or "", ext_rx=bool(data.get("ext_rx")),
+        online=bool(data.get("online")),
         acct_used_flag=data.get("acct_used_flag", "1"), policy_version=visit.version,
         benefit_rule_id=visit.terms.rule_id if visit.terms else None,
         enrollee_class=visit.terms.enrollee_class if visit.terms else "", hosp_lv=facility_level_of(facility),

@@ -76,7 +76,14 @@ ITEMS = [
     ("ZC00000001301", "中药饮片（自费品种）", "03", "0", None),
     ("ZC00000001302", "保健按摩", "03", "0", None),
     ("ZC00000001303", "医用口罩（自费）", "03", "0", None),
+    ("ZA00000001304", "运动健身指导（体育健身）", "01", "0", None),
 ]
+# Outside basic medical insurance altogether (public health, fitness, wellness): no account may pay them, whatever
+# their class (acct_pay_forbidden); cash pays them.
+ACCT_PAY_FORBIDDEN = {"ZC00000001302", "ZA00000001304"}
+# Designated for online services (Internet+ follow-up visits of recognised chronic diseases): the Jinan level-2
+# hospital, where the demo's recognitions are.
+ONLINE_FACILITIES = {"H37010300002"}
 
 DISEASES = [
     ("M03900", "高血压", "循环系统疾病",
@@ -92,6 +99,7 @@ REGION_NAMES = {"310000": "上海市", "370100": "济南市", "370200": "青岛�
 TODAY = datetime.date(2026, 11, 1)
 RESIDENTS_FROM = datetime.date(2024, 1, 1)  # JN-R-2024's first day
 SUSPENDED_IN_2026 = 20  # enrollees suspended part way through the demo's service year (dated statuses)
+SUSPENDED_HOLDERS = 6  # of them holders of family links
 
 
 def _certno(rng: random.Random, area: str, brdy: datetime.date, gend: str, used: set[str]) -> str:
@@ -127,12 +135,12 @@ def demo_registry_create(*, enrollees: int = 2000, seed: int = 20260701) -> dict
 
     facilities = bulk_create_with_history([
         Facility(fixmedins_code=code, fixmedins_name=name, fixmedins_type=kind, hosp_lv=level,
-                 region=regions[admdvs], begndate=datetime.date(2015, 1, 1))
+                 region=regions[admdvs], begndate=datetime.date(2015, 1, 1), online_service=code in ONLINE_FACILITIES)
         for code, name, kind, level, admdvs in FACILITIES
     ], Facility)
     bulk_create_with_history([
         Item(item_code=code, item_name=name, chrg_item_lv=cls, selfpay_prop=Decimal(share),
-             pric_uplmt_amt=Decimal(limit) if limit else None)
+             pric_uplmt_amt=Decimal(limit) if limit else None, acct_pay_forbidden=code in ACCT_PAY_FORBIDDEN)
         for code, name, cls, share, limit in ITEMS
     ], Item)
     diseases = bulk_create_with_history([
@@ -217,7 +225,7 @@ def demo_registry_create(*, enrollees: int = 2000, seed: int = 20260701) -> dict
     for link in links:
         link.holder_id, link.relative_id = link.holder.pk, link.relative.pk
     bulk_create_with_history(links, FamilyLink, batch_size=500)
-    statuses = _statuses_create(rng, [*enrollments, *residents])
+    statuses = _statuses_create(rng, [*enrollments, *residents], holders={link.holder.pk for link in links})
 
     # Chronic-disease recognitions at the level-2 hospitals, mostly among the retired.
     level2 = {f.region_id: f for f in facilities if f.hosp_lv == "2"}
@@ -236,14 +244,19 @@ def demo_registry_create(*, enrollees: int = 2000, seed: int = 20260701) -> dict
             "dated_statuses": statuses}
 
 
-def _statuses_create(rng: random.Random, enrollments: list[Enrollment]) -> int:
+def _statuses_create(rng: random.Random, enrollments: list[Enrollment], holders: set[int]) -> int:
     """Each enrollment's status dated from its begndate (bulk inserts do not record it as Enrollment.save does),
-    and a few enrollees, holders of family links among them, suspended part way through the demo's service year:
-    their visits, and what their accounts pay for relatives, are judged on the status of each service date."""
+    and a few enrollees, some holders of family links (`holders`: their person ids) among them, suspended part way
+    through the demo's service year: their visits, and what their accounts pay for relatives, are judged on the
+    status of each service date (a relative's visit before the suspension is paid from the account, one after is
+    not)."""
     rows = [EnrollmentStatus(enrollment_id=e.pk, stas_date=e.begndate, psn_insu_stas=e.psn_insu_stas)
             for e in enrollments]
     active = [e for e in enrollments if e.insutype == InsuType.EMPLOYEE and e.psn_insu_stas == InsuStatus.ACTIVE]
-    suspended = rng.sample(active, min(SUSPENDED_IN_2026, len(active)))
+    paying = [e for e in active if e.person.pk in holders]
+    suspended = rng.sample(paying, min(SUSPENDED_HOLDERS, len(paying)))
+    others = [e for e in active if e.person.pk not in holders]
+    suspended += rng.sample(others, min(SUSPENDED_IN_2026 - len(suspended), len(others)))
     for e in suspended:
         e.psn_insu_stas = InsuStatus.SUSPENDED
         rows.append(EnrollmentStatus(enrollment_id=e.pk, psn_insu_stas=InsuStatus.SUSPENDED,
@@ -259,6 +272,7 @@ def _statuses_create(rng: random.Random, enrollments: list[Enrollment]) -> int:
 FILED_FOR = {"310000": "370000", "370100": "310000"}
 DEMO_EVIDENCE = "门诊病历：非同日三次血压 {0}/{1} mmHg；心电图、肾功能检查报告（演示）"
 VALID_MONTHS = {"M03900": 24, "M01600": 24}
+FILINGS_CANCELLED_AT = datetime.datetime(2026, 2, 16, 9, 30, tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
 
 
 def demo_workflows_create(*, clerk: object, reviewer: object, seed: int = 20260110) -> dict[str, int]:
@@ -277,10 +291,20 @@ def demo_workflows_create(*, clerk: object, reviewer: object, seed: int = 202601
     for admdvs, count in (("310000", 40), ("370100", 30)):
         for n, enrollment in enumerate(rng.sample(enrollments[admdvs], min(count, len(enrollments[admdvs])))):
             ended = n % 8 == 7
+            cancelled = n % 10 == 9
             filings.append(CrossRegionFiling(
                 person=enrollment.person, mdtrtarea_admvs=FILED_FOR[admdvs], filing_type=types[n % len(types)],
                 begndate=datetime.date(2026, 1, 1), enddate=datetime.date(2026, 3, 31) if ended else None,
-                status=FilingStatus.CANCELLED if n % 10 == 9 else FilingStatus.ACTIVE))
+                status=FilingStatus.CANCELLED if cancelled else FilingStatus.ACTIVE,
+                cancelled_at=FILINGS_CANCELLED_AT if cancelled else None,
+                memo="申请人撤销备案（演示）" if cancelled else ""))
+    # Resident children of Jinan filed for Shanghai (JN-R-2024 refuses their unfiled visits there), one in three.
+    residents = list(Enrollment.objects.filter(region__admdvs="370100", insutype=InsuType.RESIDENT)
+                     .select_related("person").order_by("pk"))
+    for n, enrollment in enumerate(residents[::3]):
+        filings.append(CrossRegionFiling(
+            person=enrollment.person, mdtrtarea_admvs=FILED_FOR["370100"],
+            filing_type=(FilingType.TEMPORARY, FilingType.REFERRAL)[n % 2], begndate=datetime.date(2026, 1, 1)))
     bulk_create_with_history(filings, CrossRegionFiling, batch_size=500)
 
     hospital = Facility.objects.get(fixmedins_code="H37010300002")
@@ -330,14 +354,15 @@ SERVICE_FROM, SERVICE_TO = datetime.date(2026, 1, 5), datetime.date(2026, 10, 31
 # Contribution rates, illustrative: the enrollee's 2% (what the in-service credit is computed from) and an
 # employer's share; a flexible-employment enrollee pays both.
 PERSONAL_RATE, EMPLOYER_RATE = Decimal("0.02"), Decimal("0.09")
+UNPAID_MONTH, UNPAID_EVERY = datetime.date(2025, 10, 1), 40  # one enrollee in forty has October 2025 unpaid
 # The visits of the demo, with their weights: (kind, weight).
 VISIT_KINDS = [("general", 40), ("emergency", 8), ("pharmacy", 15), ("ext_rx", 10), ("chronic", 12),
-               ("relative", 15), ("cross_region", 10)]
+               ("relative", 15), ("cross_region", 10), ("online", 4), ("resident_away", 4)]
 # What a visit bills, by kind: items drawn from these (codes of ITEMS).
 CONSULTATION, EMERGENCY_FEE = "XA01AAA001", "XA01AAA002"
 DRUGS = ["XC09AAA003", "XA10BAA004", "XJ01CAA005", "XN02BEA006", "XB01ACA007", "XC10AAA008", "XA02BCA009"]
 EXAMS = ["F00000001202", "F00000001203", "F00000001204"]
-OUT_OF_SCOPE = ["ZC00000001301", "ZC00000001302", "ZC00000001303"]
+OUT_OF_SCOPE = ["ZC00000001301", "ZC00000001302", "ZC00000001303", "ZA00000001304"]
 CHRONIC_ITEMS = {"M03900": ["XC09AAA003", "XB01ACA007", "XC10AAA008"], "M07803": ["F00000001201", "XB03XAA011"]}
 REGULARS = 12  # per region
 DEMO_REVERSAL_REASON = "演示：重复结算，已撤销 (demo: settled twice, reversed)"
@@ -348,7 +373,8 @@ def demo_settlements_exist() -> bool:
 
 
 def demo_contributions_create() -> int:
-    """Monthly contributions of the active in-service demo enrollees for the last six months of 2025."""
+    """Monthly contributions of the active in-service demo enrollees for the last six months of 2025; a few of
+    October's declared and not paid (0.00), which earn no credit."""
     enrollments = (Enrollment.objects.select_related("person")
                    .filter(insutype=InsuType.EMPLOYEE, psn_insu_stas=InsuStatus.ACTIVE, clct_base__isnull=False,
                            psn_type__in=[PsnType.IN_SERVICE, PsnType.FLEXIBLE_IN_SERVICE],
@@ -356,11 +382,16 @@ def demo_contributions_create() -> int:
                    .order_by("pk"))
     existing = set(Contribution.objects.filter(period__in=CONTRIBUTION_MONTHS).values_list("person_id", "period"))
     rows = []
-    for enrollment in enrollments:
+    for n, enrollment in enumerate(enrollments):
         base = enrollment.clct_base
         flexible = enrollment.psn_type == PsnType.FLEXIBLE_IN_SERVICE
         for month in CONTRIBUTION_MONTHS:
             if (enrollment.person_id, month) in existing or enrollment.begndate > month:
+                continue
+            if month == UNPAID_MONTH and n % UNPAID_EVERY == 0:
+                # Declared but not paid (in arrears): no paid contribution, no in-service credit for the month.
+                rows.append(Contribution(person=enrollment.person, period=month, clct_base=base,
+                                         psn_clct_amt=Decimal("0.00"), emp_clct_amt=Decimal("0.00")))
                 continue
             rows.append(Contribution(
                 person=enrollment.person, period=month, clct_base=base,
@@ -449,15 +480,22 @@ def _visits(rng: random.Random, count: int) -> list[tuple[Facility, dict]]:
         regulars[admdvs] = rng.sample(pool, min(REGULARS, len(pool)))
     # Visitors from the other region: mostly filed for it (some filings ended or cancelled), some never filed.
     filed = list(CrossRegionFiling.objects.select_related("person").order_by("pk"))
+    # Jinan's resident children, filed for Shanghai (settled there under JN-R-2024) or not (refused there).
+    residents = list(Enrollment.objects.filter(region__admdvs="370100", insutype=InsuType.RESIDENT)
+                     .select_related("person").order_by("pk"))
+    residents_filed = {f.person_id for f in filed if f.status == FilingStatus.ACTIVE and f.enddate is None}
     other = {"310000": "370100", "370100": "310000"}
     kinds, weights = zip(*VISIT_KINDS, strict=True)
     days = (SERVICE_TO - SERVICE_FROM).days
 
     visits = []
     for n in range(count):
-        kind = rng.choices(kinds, weights)[0]
-        if ((kind == "chronic" and not recognitions) or (kind == "relative" and not children)
-                or (kind == "cross_region" and not filed)):
+        # Twice every kind first (a small demo shows each, the resident away from home filed and unfiled), then
+        # at random by weight.
+        early = n < 2 * len(kinds)
+        kind = kinds[n % len(kinds)] if early else rng.choices(kinds, weights)[0]
+        if ((kind in ("chronic", "online") and not recognitions) or (kind == "relative" and not children)
+                or (kind == "cross_region" and not filed) or (kind == "resident_away" and not residents)):
             kind = "general"
         admdvs = "310000" if rng.random() < 0.55 else "370100"
         day = SERVICE_FROM + datetime.timedelta(days=rng.randint(0, days))
@@ -466,6 +504,19 @@ def _visits(rng: random.Random, count: int) -> list[tuple[Facility, dict]]:
             recognition = rng.choice(recognitions)
             person, facility = recognition.person, recognition.facility
             med_type, extra["dise_codg"] = "14", recognition.disease.opsp_dise_code
+        elif kind == "online":  # an Internet+ follow-up of a recognition valid that day, at a facility online
+            valid = [r for r in recognitions if r.facility.online_service and r.begndate <= day
+                     and (r.enddate is None or day <= r.enddate)] or recognitions
+            recognition = rng.choice(valid)
+            person, facility = recognition.person, recognition.facility
+            med_type, extra["dise_codg"], extra["online"] = "14", recognition.disease.opsp_dise_code, True
+            kind = "chronic"  # its bill
+        elif kind == "resident_away":
+            want_filed = n < len(kinds) if early else rng.random() < 0.6
+            pool = [e for e in residents if (e.person_id in residents_filed) == want_filed] or residents
+            person = rng.choice(pool).person
+            facility, med_type = rng.choice(by_region["310000"]["hospital"]), "11"
+            kind = "general"
         elif kind == "cross_region":
             if rng.random() < 0.6:
                 home = rng.choice(list(AREAS))

@@ -246,7 +246,8 @@ def test_an_online_follow_up_settles_as_the_diseases_visit_only_where_online_ser
     answer, _ = settlement_create(facility=h1, data=request(patient.psn_no, ("A50", "2", "50"), med_type="14",
                                                             dise_codg="M03900", online=True))
     assert money(answer, "act_pay_dedc", "hifp_pay", "psn_cash_pay") == ("0.00", "70.00", "30.00")
-    assert Settlement.objects.get(setl_id=answer["setl_id"]).bucket == "M03900"
+    settlement = Settlement.objects.get(setl_id=answer["setl_id"])
+    assert (settlement.bucket, settlement.online) == ("M03900", True)
     with pytest.raises(ClaimError) as elsewhere:
         settlement_preview(facility=h2, data=request(patient.psn_no, ("A50", "2", "50"), med_type="14",
                                                      dise_codg="M03900", online=True))

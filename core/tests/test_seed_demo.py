@@ -4,6 +4,7 @@ run that adds nothing; refused under production settings without --force, and no
 import datetime
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,8 @@ from claims.models import (
     Accumulator,
     CrossRegion,
     CrossRegionFiling,
+    FilingStatus,
+    Item,
     Recognition,
     RecognitionStatus,
     Settlement,
@@ -50,6 +53,7 @@ from clearing.models import (
 )
 from clearing.paying import fund_ledger_check
 from core.management.commands.seed_demo import DEMO_PASSWORD
+from core.money import ZERO
 
 pytestmark = pytest.mark.django_db
 
@@ -120,7 +124,15 @@ def test_seed_demo_settles_reverses_and_runs_again_without_adding_anything() -> 
 
     settled = Settlement.objects.count()
     reversed_ = Settlement.objects.filter(status=SettlementStatus.REVERSED).count()
-    assert settled >= 80  # a few requests may be refused (suspended enrollees)
+    # Some requests are refused, each for a reason of the rules: an enrollee suspended on the day, an unfiled visit
+    # in another region under a version that refuses it, a recognition expired or not yet valid, a relative's visit
+    # naming as payer a holder suspended that day.
+    refused = re.search(r"(\d+) refused \(([^)]*)\)", text)
+    assert refused is not None and settled + int(refused.group(1)) == 90
+    codes = {part.split()[0] for part in refused.group(2).split(", ")}
+    assert codes <= {"NOT_INSURED_ON_DATE", "CROSS_REGION_NOT_FILED", "DISEASE_NOT_RECOGNISED",
+                     "MULAID_NOT_LINKED"}, codes
+    assert "CROSS_REGION_NOT_FILED" in codes
     assert reversed_ == settled // 30
     assert set(Settlement.objects.values_list("med_type", flat=True)) == {"11", "13", "14", "41"}
     assert Settlement.objects.filter(ext_rx=True, facility__region__admdvs="370100", hifp_pay__gt=0).exists()
@@ -143,6 +155,7 @@ def test_seed_demo_settles_reverses_and_runs_again_without_adding_anything() -> 
     assert decided.exists() and not decided.filter(decided_by=models.F("applied_by")).exists()
     _residents_and_links_within_the_rules()
     _clearing_of_the_last_full_month()
+    _filings_online_visits_forbidden_items_and_unpaid_contributions()
 
     before = _counts()
     again = io.StringIO()
@@ -201,6 +214,53 @@ def _residents_and_links_within_the_rules() -> None:
     links = list(FamilyLink.objects.values_list("holder_id", "relative_id"))
     assert links
     for holder, relative in links:
+        assert holder != relative
         assert holder in employees, holder
         assert regions.get(relative, employees[holder]) == employees[holder], (holder, relative)
     assert EnrollmentStatus.objects.filter(stas_date__year=2026, psn_insu_stas="2").exists()
+    # Holders suspended part way through 2026: their accounts paid for relatives before, never after.
+    suspended_holders = set(EnrollmentStatus.objects.filter(
+        stas_date__year=2026, psn_insu_stas="2", enrollment__person_id__in=employees).values_list(
+        "enrollment__person_id", flat=True)) & {holder for holder, _ in links}
+    assert suspended_holders
+    # Every payment from a relative's account within mutual aid's bounds: the holder insured and active on the
+    # service date, in the patient's insured region (a patient with no insurance here: the facility's).
+    paid = LedgerEntry.objects.filter(kind=EntryKind.MULAID_SETTLEMENT).values_list("account__person_id", "ref_id")
+    assert paid
+    settlements = {s.setl_id: s for s in Settlement.objects.filter(setl_id__in=[ref for _, ref in paid])
+                   .select_related("facility__region")}
+    holders = {e.person_id: e for e in Enrollment.objects.filter(person_id__in={h for h, _ in paid},
+                                                                 insutype=InsuType.EMPLOYEE)
+               .select_related("region").prefetch_related("status_changes")}
+    for holder, ref in paid:
+        settlement, enrollment = settlements[ref], holders[holder]
+        assert enrollment.covers(settlement.setl_date), (holder, ref)
+        patient_region = regions.get(settlement.person_id, settlement.facility.region.admdvs)
+        assert enrollment.region.admdvs == patient_region, (holder, ref)
+
+
+def _filings_online_visits_forbidden_items_and_unpaid_contributions() -> None:
+    """Filings in both states (cancelled ones with their time), residents filed for Shanghai and settled there
+    under JN-R-2024 while unfiled ones are refused; online follow-ups at the facility designated for them; items no
+    account may pay, paid in cash; contributions declared and not paid, with no credit for their month."""
+    assert set(CrossRegionFiling.objects.values_list("status", flat=True)) == set(FilingStatus.values)
+    assert not CrossRegionFiling.objects.filter(status=FilingStatus.CANCELLED, cancelled_at__isnull=True).exists()
+    assert CrossRegionFiling.objects.filter(person__enrollments__insutype=InsuType.RESIDENT).exists()
+    away = Settlement.objects.filter(insutype="390", facility__region__admdvs="310000")
+    assert away.exists() and set(away.values_list("cross_region", "policy_version__code")) == {
+        (CrossRegion.FILED, "JN-R-2024")}
+    online = Settlement.objects.filter(online=True)
+    assert online.exists() and not online.exclude(med_type="14").exists()
+    assert not online.exclude(facility__online_service=True).exists()
+    forbidden = set(Item.objects.filter(acct_pay_forbidden=True).values_list("item_code", flat=True))
+    assert forbidden
+    with_forbidden = Settlement.objects.filter(lines__item_code__in=forbidden).distinct()
+    assert with_forbidden.exists()
+    for settlement in with_forbidden.prefetch_related("lines"):
+        cash_only = sum((line.amount for line in settlement.lines.all() if line.item_code in forbidden), ZERO)
+        assert settlement.psn_cash_pay >= cash_only, settlement.setl_id
+    unpaid = list(Contribution.objects.filter(psn_clct_amt=0).values_list("person_id", "period"))
+    assert unpaid
+    credited = set(LedgerEntry.objects.filter(kind=EntryKind.CREDIT_IN_SERVICE).values_list(
+        "account__person_id", "period"))
+    assert not credited & set(unpaid)

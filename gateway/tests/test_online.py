@@ -63,7 +63,7 @@ def test_an_online_follow_up_at_a_designated_facility_settles_as_the_diseases_vi
     assert answer["setldetail"][0] == {"fund_pay_type": "310100", "fund_payamt": "70.00"}
     settlement = Settlement.objects.get(setl_id=setlinfo["setl_id"])
     # Counted in the disease's own bucket, not the general outpatient one.
-    assert (settlement.bucket, settlement.dise_codg) == ("M03900", "M03900")
+    assert (settlement.bucket, settlement.dise_codg, settlement.online) == ("M03900", "M03900", True)
     counters = Accumulator.objects.get(person=patient, year_start=D(2025, 1, 1), bucket="M03900")
     assert (str(counters.dedc_used), str(counters.hifp_paid)) == ("0.00", "70.00")
     assert not Accumulator.objects.filter(person=patient, bucket="general").exists()
@@ -85,6 +85,7 @@ def test_an_online_visit_elsewhere_is_refused_with_a_clear_code_and_nothing_writ
     # The same visit in person (no `online`) settles there as the disease's visit: fund 70.00, account 30.00.
     settled = jn2.ok("2207", settle_data(patient, mdtrt_id))["setlinfo"]
     assert (settled["hifp_pay"], settled["acct_pay"], settled["balc"]) == ("70.00", "30.00", "470.00")
+    assert not Settlement.objects.get(setl_id=settled["setl_id"]).online
 
 
 def test_an_online_visit_must_be_a_recognised_chronic_diseases_follow_up(world, patient, his):
