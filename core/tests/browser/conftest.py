@@ -254,7 +254,8 @@ def login_as(context: BrowserContext, browser_server: LiveServer) -> Callable[[U
 # --- looking at pages ---------------------------------------------------------------------------------------------
 
 def shoot(page: Page, name: str) -> list[Path]:
-    """Full-page screenshots of the page as it is, at 1366×768 and at 1920×1080; the viewport is put back."""
+    """Full-page screenshots of the page as it is, at 1366×768 and at 1920×1080; the viewport is put back.
+    Each journey's page must fit the window's width at both sizes: none scrolls sideways."""
     SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
     before = page.viewport_size
     paths = []
@@ -263,6 +264,8 @@ def shoot(page: Page, name: str) -> list[Path]:
         path = SCREENSHOTS_DIR / f"{re.sub(r'[^a-z0-9_-]+', '-', name.lower())}-{width}x{height}.png"
         page.screenshot(path=path, full_page=True)
         paths.append(path)
+        sideways = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        assert sideways <= 1, f"{name} at {width}: the page scrolls {sideways} px sideways ({path.name})"
     page.set_viewport_size(before)
     return paths
 
