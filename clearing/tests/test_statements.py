@@ -203,3 +203,20 @@ def test_the_partner_api_answers_the_facilitys_statement(month):
     # Another facility's token sees its own month only.
     assert partner(month["region"].facilities.get(fixmedins_code="HJN2")).get(
         "/api/v1/clearing/?month=2025-03").status_code == 404
+
+
+def test_the_separately_paid_line_stops_at_the_drugs_own_cap(world):
+    # H, unsigned, at JN2 (level 2: everything itemised) in March 2025, two bills of S70 60 × 600.00 = 36,000.00
+    # (class B 10%: 32,400.00 in scope). The first pays 70% × 32,400.00 = 22,680.00 apart; the second only the
+    # 7,320.00 left of the 30,000.00 cap (CONTRACT.md JN-2024: 70%, no deductible, bucket sep_pay, cap 30,000 a year).
+    jn2 = world["facilities"]["JN2"]
+    person = enrollee(world["regions"]["370100"], brdy=D(1980, 1, 1)).person
+    settle(jn2, person, ("S70", "60", "600"), setl_date="2025-03-10")
+    settle(jn2, person, ("S70", "60", "600"), setl_date="2025-03-11")
+    statements_build(month=MARCH)
+    statement = Statement.objects.get(facility=jn2, month=MARCH)
+    # The separately paid line: 2 bills, medfee 72,000.00, fund 22,680.00 + 7,320.00 = 30,000.00; the bills have no
+    # other line, so the itemised line counts them with nothing left to pay.
+    assert lines(statement) == [("itemised", "general", "", 2, "0.00", "0.00", "0.00"),
+                                ("sep_pay", "sep_pay", "", 2, "72000.00", "30000.00", "30000.00")]
+    assert statement.payable == Decimal("30000.00")
