@@ -32,6 +32,8 @@ from claims.errors import ClaimError
 from claims.models import Accumulator, CrossRegion, CrossRegionFiling, Settlement, SettlementStatus
 from claims.services import settlement_create, settlement_preview, settlement_reverse
 from claims.tests.conftest import D, PsnType, enrollee, fund
+from claims.tests.factories import ItemFactory
+from core.money import fen
 from policies.models import Region
 
 pytestmark = pytest.mark.django_db
@@ -41,11 +43,12 @@ PREFIX = {"310000": "SH", "370100": "JN"}
 OTHER = {"310000": "370100", "370100": "310000"}
 # A filing for the other region by its own code or its province's (Shandong, 370000; Shanghai is its own).
 FILED_FOR = {"310000": ("370100", "370000"), "370100": ("310000",)}
-# Z999 is not in the catalog: class C with a warning; S70 is a separately paid drug (settled apart in JN-2024).
-ITEM_CODES = ("A50", "B30", "C", "Z999", "S70")
+# Z999 is not in the catalog: class C with a warning; S70 is a separately paid drug (settled apart in JN-2024);
+# GYM (fitness) is class A but outside basic medical insurance: no account may pay it (acct_pay_forbidden).
+ITEM_CODES = ("A50", "B30", "C", "Z999", "S70", "GYM")
 PATIENTS = ("holder", "spouse", "parent", "child")
 PAYER_CHOICES = (None, "holder", "spouse", "stranger", "faraway")
-ENROLLEES = ("holder", "spouse", "parent")
+ENROLLEES = ("holder", "spouse", "parent", "child")  # the child: in Jinan a resident enrollee, in Shanghai none
 FIRST_DAY, LAST_DAY = D(2024, 1, 1), D(2025, 12, 31)
 
 line = st.tuples(
@@ -69,6 +72,7 @@ day = st.integers(0, (LAST_DAY - FIRST_DAY).days).map(lambda n: FIRST_DAY + date
 def make_family(region) -> dict:  # noqa: ANN001
     """The family, funded: Shanghai with both pockets, Jinan with its one (historical) pocket."""
     shanghai = region.admdvs == "310000"
+    ItemFactory(item_code="GYM", item_name="健身卡", chrg_item_lv="01", acct_pay_forbidden=True)
     holder = enrollee(region, brdy=D(1980, 1, 1)).person
     spouse = enrollee(region, brdy=D(1982, 6, 1)).person
     parent = enrollee(region, brdy=D(1952, 3, 1), psn_type=PsnType.RETIRED, retire_date=D(2012, 3, 1),
@@ -196,6 +200,18 @@ class SettlementMachine(RuleBasedStateMachine):
         assert (cross_region != "") == (b["elsewhere"] and insured_here)
         assert bool(answer["warnings"]) == (any(code == "Z999" for code, _, _ in b["lines"])
                                             or cross_region == CrossRegion.UNFILED)
+        # No account paid the lines no account may pay: cash covered at least their amount.
+        forbidden = sum((fen(qty * price) for code, qty, price in b["lines"] if code == "GYM"), ZERO)
+        assert Decimal(answer["psn_cash_pay"]) >= forbidden
+        # Every relative's account that paid was within mutual aid's bounds on the service date: the holder's
+        # employee enrollment active that day (its dated status), in the patient's insured region (for the
+        # uninsured child, the facility's).
+        patient = Enrollment.objects.filter(person=self.family[b["patient"]]).order_by("insutype").first()
+        region_id = patient.region_id if patient is not None else facility.region_id
+        for entry in LedgerEntry.objects.filter(ref_type="settlement", ref_id=answer["setl_id"],
+                                                kind=EntryKind.MULAID_SETTLEMENT).select_related("account"):
+            holder = Enrollment.objects.get(person_id=entry.account.person_id, insutype=InsuType.EMPLOYEE)
+            assert holder.covers(b["day"]) and holder.region_id == region_id, (entry.account.person_id, b["day"])
         self.answered[data["medins_setl_id"]] = (facility, data, answer)
         return answer
 
@@ -212,7 +228,9 @@ class SettlementMachine(RuleBasedStateMachine):
           day=bill.map(lambda b: b["day"]))
     def status_change(self, who: str, status: str, day: datetime.date) -> None:
         """A dated status: it judges every later service date (settlements, mutual aid), not the ones before."""
-        enrollment = Enrollment.objects.get(person=self.family[who], insutype=InsuType.EMPLOYEE)
+        enrollment = Enrollment.objects.filter(person=self.family[who]).first()
+        if enrollment is None:  # Shanghai's child: no insurance here, no status
+            return
         enrollment.psn_insu_stas, enrollment.stas_date = status, day
         enrollment.save()
         assert Enrollment.objects.get(pk=enrollment.pk).status_on(day) == status
