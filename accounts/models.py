@@ -439,8 +439,9 @@ class LedgerEntry(models.Model):
     """One movement of a personal account's pocket. Never changed or deleted (a database trigger refuses it);
     a correction is a new entry with a reason. `balance_after` is the pocket's balance after this entry."""
 
+    # No index of its own: the (account, id) index below leads with it.
     account = models.ForeignKey(PersonalAccount, verbose_name=_("account"), on_delete=models.PROTECT,
-                                related_name="entries")
+                                related_name="entries", db_index=False)
     kind = models.CharField(_("kind"), max_length=25, choices=EntryKind.choices)
     pocket = models.CharField(_("pocket"), max_length=10,
                               choices=[("current", _("current-year pocket")), ("historical", _("historical pocket"))])
@@ -488,7 +489,10 @@ class LedgerEntry(models.Model):
                    models.Index(fields=["created_by"], condition=Q(created_by__isnull=False), name="ledger_created_by"),
                    # The admin's date hierarchy reads the first and last dates (MIN/MAX) and lists by range: one
                    # index read, not a scan of every entry (core.admin.DateRangeChangeList).
-                   models.Index(fields=["created_at"], name="ledger_created_at")]
+                   models.Index(fields=["created_at"], name="ledger_created_at"),
+                   # The default order (account, id): the admin's first page of tens of millions of entries reads
+                   # 50 index entries instead of sorting every entry of the first account.
+                   models.Index(fields=["account", "id"], name="ledger_account_order")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount}"
