@@ -14,13 +14,28 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name='ledgerentry',
-            name='account',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='accounts.personalaccount', verbose_name='account'),
-        ),
         migrations.AddIndex(
             model_name='ledgerentry',
             index=models.Index(fields=['account', 'id'], name='ledger_account_order'),
+        ),
+        # The plain account index goes: (account, id) above leads with it. Dropped by name rather than by
+        # AlterField, which on SQLite rebuilds the table and with it loses the trigger that keeps entries immutable.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name='ledgerentry',
+                    name='account',
+                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT,
+                                            related_name='entries', to='accounts.personalaccount',
+                                            verbose_name='account'),
+                ),
+            ],
+            database_operations=[
+                migrations.RunSQL(
+                    "DROP INDEX IF EXISTS accounts_ledgerentry_account_id_7615ec66",
+                    reverse_sql="CREATE INDEX accounts_ledgerentry_account_id_7615ec66 "
+                                "ON accounts_ledgerentry (account_id)",
+                ),
+            ],
         ),
     ]
