@@ -1,11 +1,15 @@
 """Benchmark of a what-if run on PostgreSQL (issue 17): a year of settlements re-adjudicated under a draft.
 
 Builds, in a database of its own (dropped and created afresh: the name in DATABASE_URL must contain "bench"), a
-Jinan year (2025, JN-2024) of N settlements for E enrollees at 300 facilities, each settlement computed by the engine
-in its enrollee's order with its counters and account (so the stored amounts are what settling would have stored),
-with its lines and ledger debits, loaded with COPY. Then times `whatif_replay` under the published JN-2024 (which
-must reproduce every total: exit 1 otherwise) and under a draft whose level-1 deductible is 100 lower, with
-`--processes` processes (families apart).
+Jinan year (2025, JN-2024) of N settlements for E enrollees at 300 facilities, set-based: INSERT … SELECT over
+generate_series, every amount computed in SQL as the engine computes it (window sums over each enrollee's year for
+the deductible, the caps and the account), with the settlements' lines and ledger entries (`load`). Then times
+`whatif_replay` under the published JN-2024, which must reproduce every amount (exit 1 otherwise: the SQL's
+arithmetic and the engine's agree to the fen), and under a draft whose level-1 deductible is 100 lower, with
+`--processes` forked processes (families apart). Prints for each run the rows, the wall time, the CPU seconds of
+the Python processes (this one and its forked children) and of the PostgreSQL backends serving the bench database,
+the CPU per settlement, settlements/s and the load average; then pgbench TPC-B on a scratch database for the
+machine's context (bench/settle.py's).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/medins_bench_whatif .venv/bin/python bench/whatif.py \\
         --settlements 1000000 --enrollees 200000 --processes 2
@@ -15,8 +19,8 @@ import argparse
 import datetime
 import io
 import os
-import random
 import sys
+import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -33,10 +37,9 @@ import psycopg  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from accounts.models import LedgerEntry  # noqa: E402
-from claims import engine  # noqa: E402
-from claims.models import Item, Settlement, SettlementLine  # noqa: E402
-from core.money import ZERO  # noqa: E402
+from accounts.models import Enrollment, LedgerEntry, Person, PersonalAccount  # noqa: E402
+from bench import settle  # noqa: E402  (its pgbench)
+from claims.models import Facility, Item, Settlement, SettlementLine  # noqa: E402
 from policies.models import BenefitRule, FacilityLevel, MedGroup, PolicyVersion, Region  # noqa: E402
 from policies.selectors import benefit_rule_for, policy_version_full, sep_pay_terms_for  # noqa: E402
 from policies.services import policy_version_clone  # noqa: E402
@@ -44,7 +47,6 @@ from whatif.services import CONTRACT_AMOUNTS, whatif_replay  # noqa: E402
 
 D = datetime.date
 YEAR = 2025
-CHUNK = 100_000
 ITEMS = [  # code, class, selfpay_prop, price limit, sep_pay
     ("A50", "01", Decimal("0"), Decimal("50.00"), False),
     ("B30", "02", Decimal("0.10"), Decimal("28.00"), False),
@@ -63,8 +65,65 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--enrollees", type=int, default=200_000, help="enrollees (default 200,000)")
     parser.add_argument("--processes", type=int, default=2, help="replay processes (default 2)")
     parser.add_argument("--seed", type=int, default=17, help="random seed of the data (default 17)")
-    parser.add_argument("--reuse-db", action="store_true", help="time the replay on the database left last time")
+    parser.add_argument("--reuse-db", action="store_true",
+                        help="time the replays on the database left last time (no data made)")
+    parser.add_argument("--versions", choices=("both", "published", "draft"), default="both",
+                        help="which runs to time: the published JN-2024 (checked to the fen), the draft, or both "
+                             "(default)")
+    parser.add_argument("--pgbench-seconds", type=int, default=20, help="pgbench TPC-B run (default 20 s)")
+    parser.add_argument("--no-pgbench", action="store_true", help="skip pgbench")
     return parser.parse_args()
+
+
+class BackendCpu:
+    """CPU seconds of the PostgreSQL backends serving the bench database while a run lasts: sampled every 0.2 s
+    from /proc (PostgreSQL runs on this machine), so backends of the forked processes that come and go are counted
+    up to their last sample (each lives as long as its process's replay)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, float] = {}
+        self.first: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.name = connection.settings_dict["NAME"]
+        self.thread = threading.Thread(target=self.sample_loop, daemon=True)
+
+    def used(self, pid: int) -> float | None:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / self.tick
+
+    def sample(self, admin: psycopg.Connection) -> None:
+        pids = [pid for (pid,) in admin.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s",
+                                                 [self.name]).fetchall()]
+        for pid in pids:
+            cpu = self.used(pid)
+            if cpu is not None:
+                self.first.setdefault(pid, cpu)
+                self.seen[pid] = cpu
+
+    def sample_loop(self) -> None:
+        with settle.admin_connection() as admin:
+            while not self.stop.is_set():
+                self.sample(admin)
+                self.stop.wait(0.2)
+            self.sample(admin)
+
+    def __enter__(self) -> "BackendCpu":
+        with settle.admin_connection() as admin:
+            self.sample(admin)  # the backends already there count from now
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    @property
+    def seconds(self) -> float:
+        return sum(cpu - self.first[pid] for pid, cpu in self.seen.items())
 
 
 def database_recreate() -> None:
@@ -84,199 +143,222 @@ def database_recreate() -> None:
 
 def sql(statement: str, params: list | None = None) -> list:
     with connection.cursor() as cursor:
-        cursor.execute(statement, params or [])
+        cursor.execute(statement, params)
         return cursor.fetchall() if cursor.description else []
 
 
-def text(value: object) -> str:
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    return str(value)
+def insert_select(model: type, exprs: dict[str, str], source: str) -> int:
+    """INSERT INTO the model's table SELECT …: each column from `exprs` (SQL over `source`) or, when not given, its
+    field's default. Returns the rows inserted."""
+    columns, values, params = [], [], []
+    for f in model._meta.concrete_fields:
+        columns.append(connection.ops.quote_name(f.column))
+        if f.attname in exprs:
+            values.append(exprs[f.attname].replace("%", "%%"))
+        else:
+            values.append("%s")
+            params.append(f.get_db_prep_save(f.get_default(), connection))
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) "
+                       f"SELECT {', '.join(values)} FROM {source}", params)
+        return cursor.rowcount
 
 
-def copy(model: type, rows: list[dict]) -> None:
-    """COPY dicts (attname → value) into the model's table; every concrete column must be given."""
-    if not rows:
-        return
-    fields = [f for f in model._meta.concrete_fields]
-    missing = [f.attname for f in fields if f.attname not in rows[0]]
-    if missing:
-        sys.exit(f"{model.__name__}: no value for {missing}")
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    with connection.connection.cursor() as cursor, cursor.copy(
-            f"COPY {model._meta.db_table} ({columns}) FROM STDIN") as out:
-        for i in range(0, len(rows), CHUNK):
-            out.write("".join("\t".join(text(row[f.attname]) for f in fields) + "\n" for row in rows[i:i + CHUNK]))
+def terms_table(version: PolicyVersion) -> str:
+    """The benefit terms of every (person type, facility level, medical type) the bench settles, as SQL VALUES
+    (from benefit_rule_for, as settling reads them)."""
+    rows = []
+    for psn_type, retire_date in (("1101", None), ("1201", D(2015, 1, 1))):
+        for level, med_type in (("1", "11"), ("1", "13"), ("2", "11"), ("2", "13"), ("3", "11"), ("3", "13"),
+                                (FacilityLevel.PHARMACY.value, "41")):
+            t = benefit_rule_for(version=version, psn_type=psn_type, retire_date=retire_date,
+                                 facility_level=level, med_type=med_type)
+            rows.append(f"('{psn_type}', '{level}', '{med_type}', {str(t.fund_pays).lower()}, '{t.bucket}', "
+                        f"'{t.enrollee_class}', {t.deductible}::numeric, {t.rate}::numeric, "
+                        f"{'NULL' if t.annual_cap is None else t.annual_cap}::numeric, "
+                        f"{t.supplementary_share_above_cap}::numeric, {t.rule_id or 'NULL'}::bigint)")
+    return ("(VALUES " + ", ".join(rows) + ") AS t(psn_type, hosp_lv, med_type, fund_pays, bucket, enrollee_class, "
+            "deductible, rate, annual_cap, share, rule_id)")
 
 
 def load(args: argparse.Namespace) -> None:
-    rng = random.Random(args.seed)
-    region = Region.objects.get(admdvs="370100")
+    """A year of settlements made in SQL (INSERT … SELECT over generate_series), every amount computed as the engine
+    computes it (POLICY.md's order of payers) with window sums over each enrollee's year: the deductible met, the
+    annual caps and the account drawn are clamped running sums (each visit adds a non-negative amount), which is
+    exactly the engine's visit-by-visit arithmetic for the terms this bench uses. Each enrollee goes to hospitals of
+    one level (so the deductible of their year is one number), 12% of visits are pharmacy purchases (no fund), and
+    every account pays from its historical pocket (JN-2024: no current-year pocket first, out-of-scope cost payable
+    by the account). The published version's replay then checks this arithmetic against the engine's, to the fen."""
     version = policy_version_full(PolicyVersion.objects.get(code="JN-2024").pk)
-    options = engine.EngineOptions.of(version)
-    sep_terms = sep_pay_terms_for(version)
-    now = datetime.datetime.now(datetime.UTC)
+    sep = sep_pay_terms_for(version)
+    if version.current_pocket_first or not version.acct_pays_out_of_scope or sep is None or sep.annual_cap is None:
+        sys.exit("JN-2024 is not the version this bench's arithmetic assumes (no current-year pocket first, "
+                 "out-of-scope cost payable by the account, separately paid drugs with a cap)")
+    if args.settlements > 300 * args.enrollees:
+        sys.exit("at most 300 settlements an enrollee (a day of the year each)")
+    region = Region.objects.get(admdvs="370100")
     start = time.perf_counter()
+    n, e = args.settlements, args.enrollees
+    now = "'2026-01-01 00:00+00'::timestamptz"
     items = {}
-    for code, level, prop, limit, sep in ITEMS:
+    for code, level, prop, limit, sep_pay in ITEMS:
         items[code] = Item.objects.create(item_code=code, item_name=f"Bench {code}", chrg_item_lv=level,
-                                          selfpay_prop=prop, pric_uplmt_amt=limit, sep_pay_flag=sep)
-    facilities = []
-    for pk in range(1, 301):
-        pharmacy = pk > 270
-        facilities.append({"id": pk, "fixmedins_code": f"W{pk:06d}", "fixmedins_name": f"Bench facility {pk}",
-                           "fixmedins_type": "2" if pharmacy else "1", "hosp_lv": "" if pharmacy else str(1 + pk % 3),
-                           "region_id": region.pk, "begndate": "2000-01-01", "enddate": None})
-    from claims.models import Facility
-
-    extra = {f.attname: f.get_default() for f in Facility._meta.concrete_fields if f.attname not in facilities[0]}
-    copy(Facility, [{**f, **extra} for f in facilities])
-
-    from accounts.models import Enrollment, Person, PersonalAccount
-
-    def defaults(model: type, given: dict) -> dict:
-        return {f.attname: f.get_default() for f in model._meta.concrete_fields if f.attname not in given}
-
-    persons, enrollments, accounts, ledger = [], [], [], []
-    balances, retired = {}, {}
-    for pk in range(1, args.enrollees + 1):
-        is_retired = pk % 4 == 0
-        retired[pk] = is_retired
-        person = {"id": pk, "psn_no": f"W{pk:09d}", "certno": f"{pk:018d}", "psn_name": f"Bench {pk}", "gend": "1",
-                  "brdy": "1955-01-01" if is_retired else "1985-01-01", "created_at": now}
-        persons.append({**person, **defaults(Person, person)})
-        enrollment = {"id": pk, "person_id": pk, "insutype": "310", "psn_type": "1201" if is_retired else "1101",
-                      "region_id": region.pk, "clct_base": None if is_retired else "8000.00",
-                      "begndate": "2010-01-01", "retire_date": "2015-01-01" if is_retired else None,
-                      "psn_insu_stas": "1", "employer_id": None, "enddate": None}
-        enrollments.append({**enrollment, **defaults(Enrollment, enrollment)})
-        balances[pk] = Decimal(rng.randrange(0, 300_000)) / 100
-    entry_id = 0
-    opening_at = datetime.datetime(YEAR - 1, 12, 31, 12, tzinfo=datetime.UTC)
-    ledger_defaults = None
-    for pk, balance in balances.items():
-        if balance:
-            entry_id += 1
-            entry = {"id": entry_id, "account_id": pk, "kind": "opening_balance", "pocket": "historical",
-                     "amount": balance, "balance_after": balance, "period": D(YEAR - 1, 12, 31),
-                     "policy_version_id": None, "credit_rule_id": None, "run_id": None, "reverses_id": None,
-                     "ref_type": "", "ref_id": "", "reason": "bench", "created_at": opening_at,
-                     "created_by_id": None}
-            ledger_defaults = ledger_defaults or defaults(LedgerEntry, entry)
-            ledger.append({**entry, **ledger_defaults})
-    say(f"  {args.enrollees:,} enrollees ({time.perf_counter() - start:.0f} s)")
-
-    days = [D(YEAR, 1, 1) + datetime.timedelta(days=d) for d in range(365)]
-    hospitals = [f for f in facilities if f["fixmedins_type"] == "1"]
-    pharmacies = [f for f in facilities if f["fixmedins_type"] == "2"]
-    terms_cache: dict[tuple, object] = {}
-    settlements, lines = [], []
-    line_id = 0
-    settlement_defaults = line_defaults = None
-    per_person = [args.settlements // args.enrollees + (1 if pk <= args.settlements % args.enrollees else 0)
-                  for pk in range(1, args.enrollees + 1)]
-    setl_pk = 0
-    for pk in range(1, args.enrollees + 1):
-        own_balance = balances[pk]
-        counters: dict[str, list[Decimal]] = {}
-        offset = datetime.timedelta(seconds=pk % 30_000)
-        for n, day in enumerate(sorted(rng.sample(days, per_person[pk - 1]))):
-            setl_pk += 1
-            pharmacy = rng.random() < 0.12
-            facility = rng.choice(pharmacies if pharmacy else hospitals)
-            level = FacilityLevel.PHARMACY.value if pharmacy else facility["hosp_lv"]
-            med_type = "41" if pharmacy else rng.choice(("11", "11", "11", "13"))
-            psn_type = "1201" if retired[pk] else "1101"
-            key = (psn_type, level, med_type)
-            if key not in terms_cache:
-                terms_cache[key] = benefit_rule_for(version=version, psn_type=psn_type,
-                                                    retire_date=D(2015, 1, 1) if retired[pk] else None,
-                                                    facility_level=level, med_type=med_type)
-            terms = terms_cache[key]
-            bill = [rng.choice(ITEMS) for _ in range(rng.randint(1, 3))]
-            line_ins = [engine.LineIn(item_code=code, qty=Decimal(rng.randint(1, 6)),
-                                      price=Decimal(rng.randrange(500, 9000)) / 100, chrg_item_lv=cls,
-                                      selfpay_prop=prop, pric_uplmt_amt=limit, sep_pay=sep)
-                        for code, cls, prop, limit, sep in bill]
-            bucket = terms.bucket if terms.fund_pays else ""
-            use_sep = terms.fund_pays and any(line.sep_pay for line in line_ins)
-            acc = counters.setdefault(bucket, [ZERO, ZERO])
-            sep_acc = counters.setdefault(sep_terms.bucket, [ZERO, ZERO])
-            acct_used = rng.random() > 0.05
-            result = engine.adjudicate(
-                lines=line_ins, terms=terms, options=options,
-                accumulator=engine.Accumulator(acc[0], acc[1]) if bucket else engine.Accumulator(),
-                own=engine.Pockets(current=ZERO, historical=own_balance), acct_used=acct_used, mulaid_payers=[],
-                sep_terms=sep_terms if use_sep else None,
-                sep_accumulator=engine.Accumulator(sep_acc[0], sep_acc[1]))
-            if bucket:
-                acc[0] += result.accumulator_delta.dedc
-                acc[1] += result.accumulator_delta.hifp
-            if result.sep_bucket:
-                sep_acc[1] += result.sep_accumulator_delta.hifp
-            created = datetime.datetime(day.year, day.month, day.day, 1, tzinfo=datetime.UTC) + offset
-            created += datetime.timedelta(microseconds=n)
-            setl_id = f"{day:%Y%m%d}{setl_pk:016X}"
-            row = {"id": setl_pk, "setl_id": setl_id, "facility_id": facility["id"], "medins_setl_id": str(setl_pk),
-                   "request_digest": "bench", "status": "settled", "person_id": pk, "insutype": "310",
-                   "psn_type": psn_type, "med_type": med_type, "setl_date": day, "dise_codg": "", "ext_rx": False,
-                   "acct_used_flag": "1" if acct_used else "0", "policy_version_id": version.pk,
-                   "benefit_rule_id": terms.rule_id, "enrollee_class": terms.enrollee_class, "hosp_lv": level,
-                   "bucket": bucket, "year_start": D(YEAR, 1, 1) if bucket else None,
-                   "sep_bucket": result.sep_bucket, "sep_hifp_pay": result.sep_hifp_pay, "response": "{}",
-                   "explanation": "[]", "created_at": created, "reversed_at": None, "reversal_reason": "",
-                   "reversed_by_id": None,
-                   **{name: getattr(result, name) for name in (
-                       "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
-                       "act_pay_dedc", "hifp_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay",
-                       "acct_mulaid_pay", "psn_cash_pay", "balc")}}
-            settlement_defaults = settlement_defaults or defaults(Settlement, row)
-            settlements.append({**row, **settlement_defaults})
-            for line, out in zip(line_ins, result.lines, strict=True):
-                line_id += 1
-                lrow = {"id": line_id, "settlement_id": setl_pk, "item_code": line.item_code,
-                        "item_id": items[line.item_code].pk, "chrg_item_lv": out.chrg_item_lv,
-                        "selfpay_prop": line.selfpay_prop, "pric_uplmt_amt": line.pric_uplmt_amt,
-                        "sep_pay": line.sep_pay, "qty": line.qty, "price": line.price, "amount": out.amount,
-                        "fulamt_ownpay_amt": out.fulamt_ownpay_amt, "overlmt_selfpay": out.overlmt_selfpay,
-                        "preselfpay_amt": out.preselfpay_amt, "inscp_scp_amt": out.inscp_scp_amt,
-                        "acct_pay_forbidden": out.acct_pay_forbidden}
-                line_defaults = line_defaults or defaults(SettlementLine, lrow)
-                lines.append({**lrow, **line_defaults})
-            for debit in result.debits:
-                own_balance -= debit.amount
-                entry_id += 1
-                ledger.append({**ledger_defaults, "id": entry_id, "account_id": pk, "kind": "settlement",
-                               "pocket": debit.pocket, "amount": -debit.amount, "balance_after": own_balance,
-                               "period": day, "policy_version_id": version.pk, "credit_rule_id": None,
-                               "run_id": None, "reverses_id": None, "ref_type": "settlement", "ref_id": setl_id,
-                               "reason": "", "created_at": created + datetime.timedelta(milliseconds=1),
-                               "created_by_id": None})
-        account = {"id": pk, "person_id": pk, "balc_current": ZERO, "balc_historical": own_balance,
-                   "created_at": now}
-        accounts.append({**account, **defaults(PersonalAccount, account)})
-        if pk % 20_000 == 0:
-            say(f"  {pk:,} enrollees' years settled by the engine ({time.perf_counter() - start:.0f} s)")
-    say(f"  {len(settlements):,} settlements, {len(lines):,} lines, {len(ledger):,} ledger entries computed "
-        f"({time.perf_counter() - start:.0f} s); loading")
-    for model, rows in ((Person, persons), (Enrollment, enrollments), (PersonalAccount, accounts),
-                        (LedgerEntry, ledger), (Settlement, settlements), (SettlementLine, lines)):
-        copy(model, rows)
+                                          selfpay_prop=prop, pric_uplmt_amt=limit, sep_pay_flag=sep_pay).pk
+    insert_select(Facility, {
+        "id": "g", "fixmedins_code": "'W' || lpad(g::text, 6, '0')", "fixmedins_name": "'Bench facility ' || g",
+        "fixmedins_type": "CASE WHEN g > 270 THEN '2' ELSE '1' END",
+        "hosp_lv": "CASE WHEN g > 270 THEN '' ELSE (1 + g % 3)::text END", "region_id": str(region.pk),
+        "begndate": "DATE '2000-01-01'", "enddate": "NULL"}, "generate_series(1, 300) g")
+    sql("SET max_parallel_workers_per_gather = 0")  # one process draws the random numbers: the seed decides them
+    sql("SELECT setseed(%s)", [(args.seed % 1000) / 1000])
+    insert_select(Person, {
+        "id": "g", "psn_no": "'W' || lpad(g::text, 9, '0')", "certno": "lpad(g::text, 18, '0')",
+        "psn_name": "'Bench ' || g", "gend": "'1'",
+        "brdy": "CASE WHEN g % 4 = 0 THEN DATE '1955-01-01' ELSE DATE '1985-01-01' END", "created_at": now},
+        f"generate_series(1, {e}) g")
+    insert_select(Enrollment, {
+        "id": "g", "person_id": "g", "insutype": "'310'",
+        "psn_type": "CASE WHEN g % 4 = 0 THEN '1201' ELSE '1101' END", "region_id": str(region.pk),
+        "clct_base": "CASE WHEN g % 4 = 0 THEN NULL ELSE 8000.00 END", "begndate": "DATE '2010-01-01'",
+        "retire_date": "CASE WHEN g % 4 = 0 THEN DATE '2015-01-01' END", "psn_insu_stas": "'1'",
+        "employer_id": "NULL", "enddate": "NULL"}, f"generate_series(1, {e}) g")
+    sql(f"CREATE TEMP TABLE bench_opening AS SELECT g AS person_id, "
+        f"round(floor(random() * 300000)::int::numeric / 100, 2) AS balance FROM generate_series(1, {e}) g")
+    # The visits: enrollee p's j-th visit falls in the j-th of k equal stretches of the year.
+    sql(f"""CREATE TEMP TABLE bench_visit AS
+        SELECT v.*, DATE '{YEAR}-01-01' + (v.j * 365 / v.k) + floor(v.r1 * (365 / v.k))::int AS setl_date,
+               v.r2 < 0.12 AS pharmacy
+        FROM (SELECT g AS id, 1 + (g - 1) % {e} AS person_id, (g - 1) / {e} AS j,
+                     {n // e} + CASE WHEN 1 + (g - 1) % {e} <= {n % e} THEN 1 ELSE 0 END AS k,
+                     random() AS r1, random() AS r2, random() AS r3, random() AS r4, random() AS r5, random() AS r6
+              FROM generate_series(1, {n}) g) v""")
+    sql(f"""CREATE TEMP TABLE bench_line AS
+        SELECT row_number() OVER (ORDER BY l.settlement_id, l.k) AS id, l.*, round(l.qty * l.price, 2) AS amount
+        FROM (SELECT v.id AS settlement_id, g.k, i.code, i.cls, i.prop, i.lim, i.sep,
+                     (1 + floor(random() * 6)::int)::numeric AS qty,
+                     round((500 + floor(random() * 8500)::int)::numeric / 100, 2) AS price
+              FROM bench_visit v
+              CROSS JOIN LATERAL (SELECT k, floor(random() * {len(ITEMS)})::int AS item
+                                  FROM generate_series(1, 1 + floor(v.r5 * 3)::int) k) g
+              JOIN (VALUES {", ".join(f"({i}, '{code}', '{cls}', {prop}::numeric, "
+                                      f"{'NULL' if lim is None else lim}::numeric, {str(s).lower()})"
+                                      for i, (code, cls, prop, lim, s) in enumerate(ITEMS))})
+                   AS i(n, code, cls, prop, lim, sep) ON i.n = g.item) l""")
+    # CONTRACT.md's line rule, as claims.engine.split_line.
+    sql("""CREATE TEMP TABLE bench_part AS
+        SELECT l.*, CASE WHEN cls = '03' THEN amount ELSE 0 END AS fulamt, x.overlmt,
+               CASE WHEN cls = '02' THEN round((amount - x.overlmt) * prop, 2) ELSE 0 END AS pre
+        FROM bench_line l,
+             LATERAL (SELECT CASE WHEN cls <> '03' AND lim IS NOT NULL
+                                  THEN round(greatest(0, price - lim) * qty, 2) ELSE 0 END) AS x(overlmt)""")
+    sql("ALTER TABLE bench_part ADD COLUMN inscp numeric")
+    sql("UPDATE bench_part SET inscp = amount - fulamt - overlmt - pre")
+    level = "CASE WHEN v.pharmacy THEN 'pharmacy' ELSE (1 + v.person_id % 3)::text END"
+    # Facility: a pharmacy (271–300), else a hospital of the enrollee's level (pk % 3 = level - 1).
+    sql(f"""CREATE TEMP TABLE bench_bill AS
+        SELECT v.id, v.person_id, v.j, v.setl_date, {level} AS hosp_lv,
+               CASE WHEN v.pharmacy THEN 271 + floor(v.r3 * 30)::int
+                    ELSE 3 * floor(v.r3 * 90)::int + v.person_id % 3 + CASE WHEN v.person_id % 3 = 0 THEN 3 ELSE 0 END
+               END AS facility_id,
+               CASE WHEN v.pharmacy THEN '41' WHEN v.r4 < 0.25 THEN '13' ELSE '11' END AS med_type,
+               v.r6 > 0.05 AS acct_used, CASE WHEN v.person_id % 4 = 0 THEN '1201' ELSE '1101' END AS psn_type,
+               TIMESTAMPTZ '{YEAR}-01-01 01:00+00' + (v.setl_date - DATE '{YEAR}-01-01') * INTERVAL '1 day'
+                 + (v.person_id % 30000) * INTERVAL '1 second' + v.j * INTERVAL '1 microsecond' AS created_at,
+               p.medfee, p.fulamt, p.overlmt, p.pre, p.inscp, p.sep_inscp, p.has_sep
+        FROM bench_visit v JOIN (SELECT settlement_id, sum(amount) AS medfee, sum(fulamt) AS fulamt,
+                                        sum(overlmt) AS overlmt, sum(pre) AS pre, sum(inscp) AS inscp,
+                                        sum(CASE WHEN sep THEN inscp ELSE 0 END) AS sep_inscp, bool_or(sep) AS has_sep
+                                 FROM bench_part GROUP BY settlement_id) p ON p.settlement_id = v.id""")
+    # Who pays, visit by visit in each enrollee's order: running sums clamped at the deductible, the caps and the
+    # account's opening balance.
+    w = "OVER (PARTITION BY person_id ORDER BY created_at, id ROWS UNBOUNDED PRECEDING)"
+    sql(f"""CREATE TEMP TABLE bench_paid AS
+        WITH o AS (
+            SELECT bb.*, t.fund_pays, t.bucket, t.enrollee_class, t.deductible, t.rate, t.annual_cap, t.share,
+                   t.rule_id, ob.balance,
+                   CASE WHEN t.fund_pays AND bb.has_sep THEN round(bb.sep_inscp * {sep.rate}, 2) ELSE 0 END AS sep_due,
+                   CASE WHEN NOT t.fund_pays THEN 0 WHEN bb.has_sep THEN bb.inscp - bb.sep_inscp
+                        ELSE bb.inscp END AS rest
+            FROM bench_bill bb JOIN bench_opening ob USING (person_id)
+            JOIN {terms_table(version)} USING (psn_type, hosp_lv, med_type)),
+        q AS (SELECT o.*, sum(rest) {w} AS sr FROM o),
+        r AS (SELECT q.*, CASE WHEN fund_pays THEN least(deductible, sr) - least(deductible, sr - rest)
+                               ELSE 0 END AS dedc FROM q),
+        x AS (SELECT r.*, CASE WHEN fund_pays THEN round((rest - dedc) * rate, 2) ELSE 0 END AS due FROM r),
+        y AS (SELECT x.*, sum(due) {w} AS sdue, sum(sep_due) {w} AS ssep FROM x),
+        z AS (SELECT y.*, CASE WHEN fund_pays THEN least(annual_cap, sdue) - least(annual_cap, sdue - due)
+                               ELSE 0 END AS hifp,
+                          CASE WHEN fund_pays AND has_sep
+                               THEN least({sep.annual_cap}, ssep) - least({sep.annual_cap}, ssep - sep_due)
+                               ELSE 0 END AS sep_hifp FROM y),
+        a AS (SELECT z.*, CASE WHEN fund_pays THEN round((due - hifp) * share, 2) ELSE 0 END AS oth FROM z),
+        f AS (SELECT a.*, hifp + oth + sep_hifp AS fund,
+                     CASE WHEN acct_used THEN medfee - hifp - oth - sep_hifp ELSE 0 END AS p FROM a),
+        s AS (SELECT f.*, sum(p) {w} AS sp FROM f),
+        g AS (SELECT s.*, least(balance, sp) - least(balance, sp - p) AS acct FROM s)
+        SELECT g.*, medfee - fund AS psn_part, medfee - fund - acct AS cash, balance - least(balance, sp) AS balc
+        FROM g""")
+    say(f"  {n:,} settlements and their amounts computed in SQL ({time.perf_counter() - start:.0f} s)")
+    insert_select(PersonalAccount, {
+        "id": "person_id", "person_id": "person_id", "balc_current": "0",
+        "balc_historical": "coalesce(m.balc, o.balance)", "created_at": now},
+        "bench_opening o LEFT JOIN (SELECT person_id, min(balc) AS balc FROM bench_paid GROUP BY person_id) m "
+        "USING (person_id)")
+    opening_at = f"TIMESTAMPTZ '{YEAR - 1}-12-31 12:00+00'"
+    insert_select(LedgerEntry, {
+        "id": "row_number() OVER (ORDER BY person_id)", "account_id": "person_id", "kind": "'opening_balance'",
+        "pocket": "'historical'", "amount": "balance", "balance_after": "balance", "period": f"DATE '{YEAR - 1}-12-31'",
+        "reason": "'bench'", "created_at": opening_at}, "bench_opening WHERE balance > 0")
+    opened = sql("SELECT count(*) FROM bench_opening WHERE balance > 0")[0][0]
+    setl_id = "to_char(setl_date, 'YYYYMMDD') || lpad(upper(to_hex(id)), 16, '0')"
+    insert_select(LedgerEntry, {
+        "id": f"{opened} + row_number() OVER (ORDER BY id)", "account_id": "person_id", "kind": "'settlement'",
+        "pocket": "'historical'", "amount": "-acct", "balance_after": "balc", "period": "setl_date",
+        "policy_version_id": str(version.pk), "ref_type": "'settlement'", "ref_id": setl_id,
+        "created_at": "created_at + INTERVAL '1 millisecond'"}, "bench_paid WHERE acct > 0")
+    insert_select(Settlement, {
+        "id": "id", "setl_id": setl_id, "facility_id": "facility_id", "medins_setl_id": "id::text",
+        "request_digest": "'bench'", "status": "'settled'", "person_id": "person_id", "insutype": "'310'",
+        "psn_type": "psn_type", "med_type": "med_type", "setl_date": "setl_date", "dise_codg": "''",
+        "ext_rx": "false", "acct_used_flag": "CASE WHEN acct_used THEN '1' ELSE '0' END",
+        "policy_version_id": str(version.pk), "benefit_rule_id": "rule_id", "enrollee_class": "enrollee_class",
+        "hosp_lv": "hosp_lv", "bucket": "CASE WHEN fund_pays THEN bucket ELSE '' END",
+        "year_start": f"CASE WHEN fund_pays THEN DATE '{YEAR}-01-01' END",
+        "sep_bucket": f"CASE WHEN fund_pays AND has_sep THEN '{sep.bucket}' ELSE '' END", "sep_hifp_pay": "sep_hifp",
+        "response": "'{}'::jsonb", "explanation": "'[]'::jsonb", "created_at": "created_at", "reversed_at": "NULL",
+        "medfee_sumamt": "medfee", "fulamt_ownpay_amt": "fulamt", "overlmt_selfpay": "overlmt",
+        "preselfpay_amt": "pre", "inscp_scp_amt": "inscp", "act_pay_dedc": "dedc", "hifp_pay": "hifp + sep_hifp",
+        "oth_pay": "oth", "fund_pay_sumamt": "fund", "psn_part_amt": "psn_part", "acct_pay": "acct",
+        "acct_mulaid_pay": "0", "psn_cash_pay": "cash", "balc": "balc"}, "bench_paid")
+    item_case = "CASE code " + " ".join(f"WHEN '{code}' THEN {pk}" for code, pk in items.items()) + " END"
+    insert_select(SettlementLine, {
+        "id": "id", "settlement_id": "settlement_id", "item_code": "code", "item_id": item_case,
+        "chrg_item_lv": "cls", "selfpay_prop": "prop", "pric_uplmt_amt": "lim", "sep_pay": "sep", "qty": "qty",
+        "price": "price", "amount": "amount", "fulamt_ownpay_amt": "fulamt", "overlmt_selfpay": "overlmt",
+        "preselfpay_amt": "pre", "inscp_scp_amt": "inscp", "acct_pay_forbidden": "false"}, "bench_part")
+    lines = sql("SELECT count(*) FROM bench_part")[0][0]
+    debits = sql("SELECT count(*) FROM bench_paid WHERE acct > 0")[0][0]
+    for model in (Facility, Person, Enrollment, PersonalAccount, LedgerEntry, Settlement, SettlementLine):
         sql(f"ANALYZE {model._meta.db_table}")
         sql(f"SELECT setval(pg_get_serial_sequence('{model._meta.db_table}', 'id'), "
             f"(SELECT max(id) FROM {model._meta.db_table}))")
-    say(f"  loaded in {time.perf_counter() - start:.0f} s")
+    for table in ("bench_opening", "bench_visit", "bench_line", "bench_part", "bench_bill", "bench_paid"):
+        sql(f"DROP TABLE {table}")
+    say(f"  {n:,} settlements, {lines:,} lines, {debits + opened:,} ledger entries for {e:,} enrollees loaded in "
+        f"{time.perf_counter() - start:.0f} s")
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
     args = parse_args()
+    say(f"bench/whatif.py {datetime.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs, load average "
+        f"{load_average()}")
     if not args.reuse_db:
         database_recreate()
-        say(f"loading {args.settlements:,} settlements for {args.enrollees:,} enrollees")
+        say(f"making {args.settlements:,} settlements for {args.enrollees:,} enrollees")
         load(args)
     region = Region.objects.get(admdvs="370100")
     published = PolicyVersion.objects.get(code="JN-2024")
@@ -287,30 +369,45 @@ def main() -> None:
                                                facility_level=FacilityLevel.LEVEL_1):
             rule.deductible -= 100
             rule.save()
-    load_avg = os.getloadavg()
-    say(f"load average before the runs: {load_avg[0]:.1f} {load_avg[1]:.1f} {load_avg[2]:.1f}")
+    versions = {"both": (published, draft), "published": (published,), "draft": (draft,)}[args.versions]
     failed = False
-    for version in (published, draft):
+    rows = []
+    for version in versions:
+        say(f"{version.code}: load average before {load_average()}")
         start, cpu = time.perf_counter(), os.times()
-        outcome = whatif_replay(version=version, region=region, month_from=D(YEAR, 1, 1),
-                                month_to=D(YEAR, 12, 1), processes=args.processes)
+        with BackendCpu() as backends:
+            outcome = whatif_replay(version=version, region=region, month_from=D(YEAR, 1, 1),
+                                    month_to=D(YEAR, 12, 1), processes=args.processes)
         seconds = time.perf_counter() - start
         after = os.times()
-        used = sum(getattr(after, k) - getattr(cpu, k) for k in ("user", "system", "children_user",
-                                                                   "children_system"))
+        python = sum(getattr(after, k) - getattr(cpu, k) for k in ("user", "system", "children_user",
+                                                                     "children_system"))
         total = outcome.total
+        n = max(total.settlements, 1)
+        rows.append((version.code, total.settlements, seconds, python, backends.seconds, load_average()))
         say(f"{version.code}: {total.settlements:,} settlements re-adjudicated in {seconds:.1f} s "
             f"({total.settlements / seconds:,.0f}/s, {args.processes} processes), {total.changed:,} paid differently; "
-            f"Python CPU {used:.1f} s ({used * 1e6 / max(total.settlements, 1):,.0f} µs a settlement, PostgreSQL's "
-            "own CPU not counted)")
+            f"CPU: Python {python:.1f} s ({python * 1e6 / n:,.0f} µs a settlement), PostgreSQL "
+            f"{backends.seconds:.1f} s ({backends.seconds * 1e6 / n:,.0f} µs a settlement); load average after "
+            f"{load_average()}")
         for name in CONTRACT_AMOUNTS:
             say(f"  {name:16} paid {total.amount('actual', name):>16,.2f}   under {version.code} "
                 f"{total.amount('whatif', name):>16,.2f}")
         if version == published and total.changed:
             say("  MISMATCH: the published version does not reproduce what was paid")
             failed = True
-    load_avg = os.getloadavg()
-    say(f"load average after the runs: {load_avg[0]:.1f} {load_avg[1]:.1f} {load_avg[2]:.1f}")
+    connection.close()
+    pg = None if args.no_pgbench else settle.pgbench(args.pgbench_seconds)
+    say("")
+    say("| run | settlements | wall s | settlements/s | CPU s Python | CPU s PostgreSQL | CPU µs a settlement "
+        "(Python + PostgreSQL) | load average after |")
+    say("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for code, n, seconds, python, db, load_after in rows:
+        say(f"| {code}, {args.processes} processes | {n:,} | {seconds:.1f} | {n / seconds:,.0f} | {python:.1f} | "
+            f"{db:.1f} | {python * 1e6 / max(n, 1):,.0f} + {db * 1e6 / max(n, 1):,.0f} | {load_after} |")
+    if pg is not None:
+        say(f"| pgbench TPC-B -s 10 -c 8 -j 2 -T {args.pgbench_seconds} | | | {pg['tps']:.0f} tps | | | "
+            f"latency average {pg['latency']:.1f} ms | {load_average()} |")
     sys.exit(1 if failed else 0)
 
 

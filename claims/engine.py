@@ -36,7 +36,7 @@ minimums of fen amounts are exact and need no rounding.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext_lazy as _
 
-from core.money import ZERO, fen
+from core.money import FEN, ZERO, fen
 
 if TYPE_CHECKING:
     from policies.models import PolicyVersion
@@ -239,7 +239,7 @@ def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: 
                accumulator: Accumulator, own: Pockets | None, acct_used: bool,
                mulaid_payers: Sequence[MulaidPayer], sep_terms: SepPayTerms | None = None,
                sep_accumulator: Accumulator = Accumulator(), rate_cut: Decimal = ZERO,
-               own_pockets: tuple[str, ...] = POCKETS) -> Adjudication:
+               own_pockets: tuple[str, ...] = POCKETS, explain: bool = True) -> Adjudication:
     """Compute one settlement (module docstring for the order of payers).
 
     `terms` None: the patient has no employee insurance here, so no fund pays; `terms.fund_pays` False: accounts
@@ -249,58 +249,70 @@ def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: 
     loses (an unfiled visit in another region, module docstring). `own_pockets`: the own pockets that hold
     the service date's benefit year, in the order they pay: a bill of a year already rolled over has
     (historical,) only, so the current-year pocket (a later year's money) neither pays first nor pays at all.
+    `explain` False: the same amounts without the explanation (no `steps`, no `warnings`), for a replay of many
+    settlements that keeps only the amounts (whatif.replay).
     Raises ValueError for inputs no caller should pass (negative or sub-fen money, an unknown class or pocket, a
     relative listed twice); the request's own mistakes are checked before the engine is called.
     """
     _check(lines=lines, terms=terms, accumulator=accumulator, own=own, mulaid_payers=mulaid_payers)
-    if not own_pockets or len(set(own_pockets)) != len(own_pockets) or not set(own_pockets) <= set(POCKETS):
+    if own_pockets is not POCKETS and (not own_pockets or len(set(own_pockets)) != len(own_pockets)
+                                       or not set(own_pockets) <= set(POCKETS)):
         raise ValueError(f"own_pockets {own_pockets!r}")
     if sep_terms is not None:
         _check_sep(sep_terms, sep_accumulator)
     steps: list[Step] = []
     warnings: list[Promise] = []
-    if not isinstance(rate_cut, Decimal) or not rate_cut.is_finite() or not 0 <= rate_cut <= 1:
+    if rate_cut is not ZERO and (not isinstance(rate_cut, Decimal) or not rate_cut.is_finite()
+                                 or not 0 <= rate_cut <= 1):
         raise ValueError(f"rate_cut must be a Decimal from 0 to 1, not {rate_cut!r}")
     if rate_cut and terms is not None and terms.fund_pays:
         terms = replace(terms, rate=max(ZERO, terms.rate - rate_cut))
         if sep_terms is not None:
             sep_terms = replace(sep_terms, rate=max(ZERO, sep_terms.rate - rate_cut))
-        warnings.append(_explain(_("treated in another region without a filing: every rate %(cut)s points lower"),
-                                 cut=f"{(rate_cut * 100).normalize():f}"))
+        if explain:
+            warnings.append(_explain(_("treated in another region without a filing: every rate %(cut)s points "
+                                       "lower"), cut=f"{(rate_cut * 100).normalize():f}"))
 
     # 1. Lines.
-    line_outs: list[LineOut] = []
-    for line in lines:
-        line_outs.append(split_line(line))
-        if line.chrg_item_lv is None:
-            warnings.append(_explain(_("item %(code)s is not in the catalog: settled as class C (out of scope)"),
-                                     code=line.item_code))
-    medfee = sum((o.amount for o in line_outs), ZERO)
-    fulamt = sum((o.fulamt_ownpay_amt for o in line_outs), ZERO)
-    overlmt = sum((o.overlmt_selfpay for o in line_outs), ZERO)
-    preselfpay = sum((o.preselfpay_amt for o in line_outs), ZERO)
-    inscp = sum((o.inscp_scp_amt for o in line_outs), ZERO)
-    forbidden = sum((o.amount for o in line_outs if o.acct_pay_forbidden), ZERO)
-    label = _explain(_("%(n)s lines, total %(medfee)s: out of scope %(fulamt)s, over the price limit %(overlmt)s, "
-                       "class B pre-self-pay %(preselfpay)s, in scope %(inscp)s"),
-                     n=str(len(line_outs)), medfee=medfee, fulamt=fulamt, overlmt=overlmt, preselfpay=preselfpay,
-                     inscp=inscp)
-    if forbidden:
-        label = _explain(_("%(label)s; %(forbidden)s of the out-of-scope cost is for items no account may ever pay "
-                           "(%(codes)s: public health, fitness, wellness): cash pays it"),
-                         label=label, forbidden=forbidden,
-                         codes=", ".join(dict.fromkeys(o.item_code for o in line_outs if o.acct_pay_forbidden)))
-    steps.append(Step(
-        STEP_LINES, label, medfee, inscp,
-        (("medfee_sumamt", medfee), ("fulamt_ownpay_amt", fulamt), ("overlmt_selfpay", overlmt),
-         ("preselfpay_amt", preselfpay), ("inscp_scp_amt", inscp), ("acct_pay_forbidden", forbidden))))
+    line_outs = [split_line(line) for line in lines]
+    if len(line_outs) == 1:
+        only = line_outs[0]
+        medfee, fulamt, overlmt = only.amount, only.fulamt_ownpay_amt, only.overlmt_selfpay
+        preselfpay, inscp = only.preselfpay_amt, only.inscp_scp_amt
+        forbidden = only.amount if only.acct_pay_forbidden else ZERO
+    else:
+        medfee = sum((o.amount for o in line_outs), ZERO)
+        fulamt = sum((o.fulamt_ownpay_amt for o in line_outs), ZERO)
+        overlmt = sum((o.overlmt_selfpay for o in line_outs), ZERO)
+        preselfpay = sum((o.preselfpay_amt for o in line_outs), ZERO)
+        inscp = sum((o.inscp_scp_amt for o in line_outs), ZERO)
+        forbidden = sum((o.amount for o in line_outs if o.acct_pay_forbidden), ZERO)
+    if explain:
+        for line in lines:
+            if line.chrg_item_lv is None:
+                warnings.append(_explain(_("item %(code)s is not in the catalog: settled as class C (out of "
+                                           "scope)"), code=line.item_code))
+        label = _explain(_("%(n)s lines, total %(medfee)s: out of scope %(fulamt)s, over the price limit "
+                           "%(overlmt)s, class B pre-self-pay %(preselfpay)s, in scope %(inscp)s"),
+                         n=str(len(line_outs)), medfee=medfee, fulamt=fulamt, overlmt=overlmt,
+                         preselfpay=preselfpay, inscp=inscp)
+        if forbidden:
+            label = _explain(_("%(label)s; %(forbidden)s of the out-of-scope cost is for items no account may ever "
+                               "pay (%(codes)s: public health, fitness, wellness): cash pays it"),
+                             label=label, forbidden=forbidden,
+                             codes=", ".join(dict.fromkeys(o.item_code for o in line_outs if o.acct_pay_forbidden)))
+        steps.append(Step(
+            STEP_LINES, label, medfee, inscp,
+            (("medfee_sumamt", medfee), ("fulamt_ownpay_amt", fulamt), ("overlmt_selfpay", overlmt),
+             ("preselfpay_amt", preselfpay), ("inscp_scp_amt", inscp), ("acct_pay_forbidden", forbidden))))
 
     # 1a. Separately paid drugs, apart from the rest of the bill.
     sep = None
     if sep_terms is not None and terms is not None and terms.fund_pays and any(line.sep_pay for line in lines):
         sep = _sep_pay(sep_terms, sep_accumulator, [o for line, o in zip(lines, line_outs, strict=True)
-                                                    if line.sep_pay])
-        steps.append(sep.step)
+                                                    if line.sep_pay], explain)
+        if explain:
+            steps.append(sep.step)
         inscp_rest = inscp - sep.inscp
     else:
         inscp_rest = inscp
@@ -313,22 +325,24 @@ def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: 
     if options.current_pocket_first and acct_used and own is not None and not year_rolled:
         cur_first = min(own.current, inscp_rest)
         _debit(balances, paid, OWN, CURRENT, cur_first)
-        label = _explain(_("the current-year pocket pays in-scope cost first, not counted towards the deductible: "
-                           "balance %(balance)s, in-scope cost %(inscp)s, %(paid)s paid"),
-                         balance=own.current, inscp=inscp_rest, paid=cur_first)
-    elif not options.current_pocket_first:
-        label = _explain(_("the policy does not pay the current-year pocket first"))
-    elif year_rolled and own is not None:
-        label = _explain(_("the service date's benefit year has been rolled over: its money is in the historical "
-                           "pocket, the current-year pocket (a later year's) does not pay, and what is paid counts "
-                           "towards that year's deductible"))
-    elif not acct_used:
-        label = _explain(_("the accounts are not used for this settlement: the current-year pocket does not pay "
-                           "first"))
-    else:
-        label = _explain(_("the patient has no account: the current-year pocket does not pay first"))
+    if explain:
+        if options.current_pocket_first and acct_used and own is not None and not year_rolled:
+            label = _explain(_("the current-year pocket pays in-scope cost first, not counted towards the "
+                               "deductible: balance %(balance)s, in-scope cost %(inscp)s, %(paid)s paid"),
+                             balance=own.current, inscp=inscp_rest, paid=cur_first)
+        elif not options.current_pocket_first:
+            label = _explain(_("the policy does not pay the current-year pocket first"))
+        elif year_rolled and own is not None:
+            label = _explain(_("the service date's benefit year has been rolled over: its money is in the "
+                               "historical pocket, the current-year pocket (a later year's) does not pay, and what "
+                               "is paid counts towards that year's deductible"))
+        elif not acct_used:
+            label = _explain(_("the accounts are not used for this settlement: the current-year pocket does not "
+                               "pay first"))
+        else:
+            label = _explain(_("the patient has no account: the current-year pocket does not pay first"))
+        steps.append(Step(STEP_CURRENT_FIRST, label, inscp_rest, cur_first, (("current_pocket_paid", cur_first),)))
     remaining_inscp = inscp_rest - cur_first
-    steps.append(Step(STEP_CURRENT_FIRST, label, inscp_rest, cur_first, (("current_pocket_paid", cur_first),)))
 
     # 3. Deductible.
     fund_pays = terms is not None and terms.fund_pays
@@ -336,15 +350,17 @@ def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: 
     if fund_pays:
         dedc_left = max(ZERO, terms.deductible - accumulator.dedc_used)
         dedc = min(remaining_inscp, dedc_left)
-        label = _explain(_("deductible %(deductible)s of which %(used)s already used this year: %(left)s left, "
-                           "%(paid)s paid now"),
-                         deductible=terms.deductible, used=accumulator.dedc_used, left=dedc_left, paid=dedc)
-        detail = (("deductible", terms.deductible), ("dedc_used", accumulator.dedc_used), ("dedc_left", dedc_left),
-                  ("act_pay_dedc", dedc))
-    else:
+        if explain:
+            label = _explain(_("deductible %(deductible)s of which %(used)s already used this year: %(left)s left, "
+                               "%(paid)s paid now"),
+                             deductible=terms.deductible, used=accumulator.dedc_used, left=dedc_left, paid=dedc)
+            detail = (("deductible", terms.deductible), ("dedc_used", accumulator.dedc_used),
+                      ("dedc_left", dedc_left), ("act_pay_dedc", dedc))
+    elif explain:
         label = _no_fund_label(terms, _("no deductible applies"))
         detail = (("act_pay_dedc", dedc),)
-    steps.append(Step(STEP_DEDUCTIBLE, label, remaining_inscp, dedc, detail))
+    if explain:
+        steps.append(Step(STEP_DEDUCTIBLE, label, remaining_inscp, dedc, detail))
 
     # 4. Pooled fund, and a supplementary fund above its cap.
     base = remaining_inscp - dedc
@@ -353,36 +369,41 @@ def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: 
         due = fen(base * terms.rate)
         if terms.annual_cap is None:
             hifp = due
-            label = _explain(_("the pooled fund pays %(rate)s of %(base)s: %(due)s; no annual cap"),
-                             rate=_percent(terms.rate), base=base, due=due)
-            detail = (("base", base), ("rate", terms.rate), ("due", due), ("hifp_pay", hifp))
+            if explain:
+                label = _explain(_("the pooled fund pays %(rate)s of %(base)s: %(due)s; no annual cap"),
+                                 rate=_percent(terms.rate), base=base, due=due)
+                detail = (("base", base), ("rate", terms.rate), ("due", due), ("hifp_pay", hifp))
         else:
             cap_left = max(ZERO, terms.annual_cap - accumulator.hifp_paid)
             hifp = min(due, cap_left)
-            oth = fen((due - hifp) * terms.supplementary_share_above_cap)
-            label = _explain(_("the pooled fund pays %(rate)s of %(base)s: %(due)s due; annual cap %(cap)s of which "
-                               "%(paid_before)s already paid: %(left)s left, %(hifp)s paid; the supplementary fund "
-                               "pays %(share)s of the %(over)s above the cap: %(oth)s"),
-                             rate=_percent(terms.rate), base=base, due=due, cap=terms.annual_cap,
-                             paid_before=accumulator.hifp_paid, left=cap_left, hifp=hifp,
-                             share=_percent(terms.supplementary_share_above_cap), over=due - hifp, oth=oth)
-            detail = (("base", base), ("rate", terms.rate), ("due", due), ("annual_cap", terms.annual_cap),
-                      ("hifp_paid", accumulator.hifp_paid), ("cap_left", cap_left), ("hifp_pay", hifp),
-                      ("supplementary_share_above_cap", terms.supplementary_share_above_cap), ("oth_pay", oth))
-    else:
+            oth = fen((due - hifp) * terms.supplementary_share_above_cap) if due > hifp else ZERO
+            if explain:
+                label = _explain(_("the pooled fund pays %(rate)s of %(base)s: %(due)s due; annual cap %(cap)s of "
+                                   "which %(paid_before)s already paid: %(left)s left, %(hifp)s paid; the "
+                                   "supplementary fund pays %(share)s of the %(over)s above the cap: %(oth)s"),
+                                 rate=_percent(terms.rate), base=base, due=due, cap=terms.annual_cap,
+                                 paid_before=accumulator.hifp_paid, left=cap_left, hifp=hifp,
+                                 share=_percent(terms.supplementary_share_above_cap), over=due - hifp, oth=oth)
+                detail = (("base", base), ("rate", terms.rate), ("due", due), ("annual_cap", terms.annual_cap),
+                          ("hifp_paid", accumulator.hifp_paid), ("cap_left", cap_left), ("hifp_pay", hifp),
+                          ("supplementary_share_above_cap", terms.supplementary_share_above_cap),
+                          ("oth_pay", oth))
+    elif explain:
         label = _no_fund_label(terms, _("no fund pays"))
         detail = (("hifp_pay", hifp), ("oth_pay", oth))
-    steps.append(Step(STEP_POOLED_FUND, label, base, hifp + oth, detail))
+    if explain:
+        steps.append(Step(STEP_POOLED_FUND, label, base, hifp + oth, detail))
     sep_hifp = sep.hifp if sep is not None else ZERO
     fund = hifp + oth + sep_hifp
 
     # 5. Personal part.
     psn_part = medfee - fund
-    steps.append(Step(
-        STEP_PERSONAL_PART,
-        _explain(_("personal part: total %(medfee)s minus fund payments %(fund)s = %(part)s"),
-                 medfee=medfee, fund=fund, part=psn_part),
-        medfee, psn_part, (("medfee_sumamt", medfee), ("fund_pay_sumamt", fund), ("psn_part_amt", psn_part))))
+    if explain:
+        steps.append(Step(
+            STEP_PERSONAL_PART,
+            _explain(_("personal part: total %(medfee)s minus fund payments %(fund)s = %(part)s"),
+                     medfee=medfee, fund=fund, part=psn_part),
+            medfee, psn_part, (("medfee_sumamt", medfee), ("fund_pay_sumamt", fund), ("psn_part_amt", psn_part))))
 
     # 6. Own account. Out-of-scope cost that the accounts may not pay is kept aside for cash from here on: all of it
     # where the policy forbids the accounts out-of-scope cost, else the lines no account may ever pay.
@@ -392,30 +413,31 @@ def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: 
     own_paid = ZERO
     if acct_used and own is not None:
         own_paid = _draw(balances, paid, OWN, own_pockets, acct_payable)
-        if year_rolled:
+    acct_pay = cur_first + own_paid
+    if explain:
+        if acct_used and own is not None and year_rolled:
             label = _explain(_("the own account pays %(paid)s of the %(owed)s it may pay, from the historical "
                                "pocket only (the service date's year); balance after %(balc)s"),
                              paid=own_paid, owed=acct_payable, balc=_total(balances[OWN]))
-        else:
+        elif acct_used and own is not None:
             label = _explain(_("the own account pays %(paid)s of the %(owed)s it may pay, current-year pocket then "
                                "historical; balance after %(balc)s"),
                              paid=own_paid, owed=acct_payable, balc=_total(balances[OWN]))
-    elif own is None:
-        label = _explain(_("the patient has no account"))
-    else:
-        label = _explain(_("the accounts are not used for this settlement"))
-    if reserved_for_cash and options.acct_pays_out_of_scope:
-        label = _explain(_("%(label)s (no account may pay the %(forbidden)s for items outside basic medical "
-                           "insurance: cash pays it)"), label=label, forbidden=reserved_for_cash)
-    elif reserved_for_cash:
-        label = _explain(_("%(label)s (the accounts may not pay the %(fulamt)s out of scope: cash pays it)"),
-                         label=label, fulamt=reserved_for_cash)
-    acct_pay = cur_first + own_paid
+        elif own is None:
+            label = _explain(_("the patient has no account"))
+        else:
+            label = _explain(_("the accounts are not used for this settlement"))
+        if reserved_for_cash and options.acct_pays_out_of_scope:
+            label = _explain(_("%(label)s (no account may pay the %(forbidden)s for items outside basic medical "
+                               "insurance: cash pays it)"), label=label, forbidden=reserved_for_cash)
+        elif reserved_for_cash:
+            label = _explain(_("%(label)s (the accounts may not pay the %(fulamt)s out of scope: cash pays it)"),
+                             label=label, fulamt=reserved_for_cash)
+        steps.append(Step(STEP_OWN_ACCOUNT, label, psn_part - cur_first, own_paid,
+                          (("current_pocket_first", cur_first), ("own_account", own_paid), ("acct_pay", acct_pay),
+                           ("reserved_for_cash", reserved_for_cash))))
     unpaid -= own_paid
     acct_payable -= own_paid
-    steps.append(Step(STEP_OWN_ACCOUNT, label, psn_part - cur_first, own_paid,
-                      (("current_pocket_first", cur_first), ("own_account", own_paid), ("acct_pay", acct_pay),
-                       ("reserved_for_cash", reserved_for_cash))))
 
     # 7. Mutual aid.
     mulaid: list[MulaidPayment] = []
@@ -427,23 +449,25 @@ def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: 
             acct_payable -= amount
             if amount:
                 mulaid.append(MulaidPayment(payer.psn_no, amount))
-    mulaid_pay = sum((m.amount for m in mulaid), ZERO)
-    if not acct_used:
-        label = _explain(_("the accounts are not used for this settlement: no relative's account pays"))
-    elif not mulaid_payers:
-        label = _explain(_("no linked relative's account may pay"))
-    else:
-        label = _explain(_("relatives' accounts pay %(paid)s of %(owed)s, in order: %(payers)s"),
-                         paid=mulaid_pay, owed=mulaid_payable,
-                         payers=", ".join(f"{m.psn_no} {m.amount:.2f}" for m in mulaid) or "-")
-    steps.append(Step(STEP_MUTUAL_AID, label, unpaid, mulaid_pay,
-                      tuple((m.psn_no, m.amount) for m in mulaid)))
+    mulaid_pay = sum((m.amount for m in mulaid), ZERO) if mulaid else ZERO
+    if explain:
+        if not acct_used:
+            label = _explain(_("the accounts are not used for this settlement: no relative's account pays"))
+        elif not mulaid_payers:
+            label = _explain(_("no linked relative's account may pay"))
+        else:
+            label = _explain(_("relatives' accounts pay %(paid)s of %(owed)s, in order: %(payers)s"),
+                             paid=mulaid_pay, owed=mulaid_payable,
+                             payers=", ".join(f"{m.psn_no} {m.amount:.2f}" for m in mulaid) or "-")
+        steps.append(Step(STEP_MUTUAL_AID, label, unpaid, mulaid_pay,
+                          tuple((m.psn_no, m.amount) for m in mulaid)))
     unpaid -= mulaid_pay
 
     # 8. Cash.
     cash = unpaid
-    steps.append(Step(STEP_CASH, _explain(_("cash pays the rest: %(cash)s"), cash=cash), unpaid, cash,
-                      (("psn_cash_pay", cash),)))
+    if explain:
+        steps.append(Step(STEP_CASH, _explain(_("cash pays the rest: %(cash)s"), cash=cash), unpaid, cash,
+                          (("psn_cash_pay", cash),)))
 
     own_after = Pockets(balances[OWN][CURRENT], balances[OWN][HISTORICAL]) if own is not None else None
     setldetail: list[FundPayment] = []
@@ -470,14 +494,17 @@ def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: 
 class _SepPart:
     inscp: Decimal
     hifp: Decimal
-    step: Step
+    step: Step | None
 
 
-def _sep_pay(terms: SepPayTerms, accumulator: Accumulator, outs: list[LineOut]) -> _SepPart:
+def _sep_pay(terms: SepPayTerms, accumulator: Accumulator, outs: list[LineOut], explain: bool = True) -> _SepPart:
     """The pooled fund's payment for the separately paid lines: their rate of their in-scope amount, no
-    deductible, up to what is left of their annual cap."""
+    deductible, up to what is left of their annual cap (`explain` False: without the step)."""
     inscp = sum((o.inscp_scp_amt for o in outs), ZERO)
     due = fen(inscp * terms.rate)
+    if not explain:
+        hifp = due if terms.annual_cap is None else min(due, max(ZERO, terms.annual_cap - accumulator.hifp_paid))
+        return _SepPart(inscp=inscp, hifp=hifp, step=None)
     if terms.annual_cap is None:
         hifp = due
         label = _explain(_("separately paid drugs, %(n)s lines, settled apart with no deductible: the pooled fund "
@@ -574,40 +601,45 @@ def _explain(message: Promise, **values: Any) -> Promise:
 
 def _check(*, lines: Sequence[LineIn], terms: BenefitTerms | None, accumulator: Accumulator,
            own: Pockets | None, mulaid_payers: Sequence[MulaidPayer]) -> None:
-    """Refuse inputs that would break the invariants rather than settle them wrongly."""
+    """Refuse inputs that would break the invariants rather than settle them wrongly. (The names in the messages
+    are made only for a value refused: a replay checks a million settlements.)"""
 
-    def money(name: str, value: Decimal) -> None:
-        if not isinstance(value, Decimal) or not value.is_finite() or value < 0 or fen(value) != value:
-            raise ValueError(f"{name} must be a non-negative Decimal in whole fen, not {value!r}")
+    def money(name: Callable[[], str], value: Decimal) -> None:
+        if not _is_money(value):
+            raise ValueError(f"{name()} must be a non-negative Decimal in whole fen, not {value!r}")
 
-    def share(name: str, value: Decimal) -> None:
-        if not isinstance(value, Decimal) or not value.is_finite() or not 0 <= value <= 1:
-            raise ValueError(f"{name} must be a Decimal from 0 to 1, not {value!r}")
+    def share(name: Callable[[], str], value: Decimal) -> None:
+        if not (isinstance(value, Decimal) and value.is_finite() and 0 <= value <= 1):
+            raise ValueError(f"{name()} must be a Decimal from 0 to 1, not {value!r}")
 
-    def non_negative(name: str, value: Decimal) -> None:
-        if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
-            raise ValueError(f"{name} must be a non-negative Decimal, not {value!r}")
+    def non_negative(name: Callable[[], str], value: Decimal) -> None:
+        if not (isinstance(value, Decimal) and value.is_finite() and value >= 0):
+            raise ValueError(f"{name()} must be a non-negative Decimal, not {value!r}")
 
     for line in lines:
-        if line.chrg_item_lv not in (None, CLASS_A, CLASS_B, CLASS_C):
+        if line.chrg_item_lv not in _LEVELS:
             raise ValueError(f"line {line.item_code}: unknown chrg_item_lv {line.chrg_item_lv!r}")
-        non_negative(f"line {line.item_code} qty", line.qty)
-        non_negative(f"line {line.item_code} price", line.price)
-        share(f"line {line.item_code} selfpay_prop", line.selfpay_prop)
+        non_negative(lambda line=line: f"line {line.item_code} qty", line.qty)
+        non_negative(lambda line=line: f"line {line.item_code} price", line.price)
+        share(lambda line=line: f"line {line.item_code} selfpay_prop", line.selfpay_prop)
         if line.pric_uplmt_amt is not None:
-            non_negative(f"line {line.item_code} pric_uplmt_amt", line.pric_uplmt_amt)
+            non_negative(lambda line=line: f"line {line.item_code} pric_uplmt_amt", line.pric_uplmt_amt)
     if terms is not None and terms.fund_pays:
-        money("terms.deductible", terms.deductible)
-        share("terms.rate", terms.rate)
-        share("terms.supplementary_share_above_cap", terms.supplementary_share_above_cap)
+        money(lambda: "terms.deductible", terms.deductible)
+        share(lambda: "terms.rate", terms.rate)
+        share(lambda: "terms.supplementary_share_above_cap", terms.supplementary_share_above_cap)
         if terms.annual_cap is not None:
-            money("terms.annual_cap", terms.annual_cap)
-    money("accumulator.dedc_used", accumulator.dedc_used)
-    money("accumulator.hifp_paid", accumulator.hifp_paid)
-    accounts = ([(OWN, own)] if own is not None else []) + [(p.psn_no, p.pockets) for p in mulaid_payers]
-    for name, pockets in accounts:
-        money(f"{name} current pocket", pockets.current)
-        money(f"{name} historical pocket", pockets.historical)
+            money(lambda: "terms.annual_cap", terms.annual_cap)
+    money(lambda: "accumulator.dedc_used", accumulator.dedc_used)
+    money(lambda: "accumulator.hifp_paid", accumulator.hifp_paid)
+    if own is not None:
+        money(lambda: f"{OWN} current pocket", own.current)
+        money(lambda: f"{OWN} historical pocket", own.historical)
+    if not mulaid_payers:
+        return
+    for payer in mulaid_payers:
+        money(lambda payer=payer: f"{payer.psn_no} current pocket", payer.pockets.current)
+        money(lambda payer=payer: f"{payer.psn_no} historical pocket", payer.pockets.historical)
     seen = {OWN}
     for payer in mulaid_payers:
         if payer.psn_no in seen:
@@ -615,3 +647,11 @@ def _check(*, lines: Sequence[LineIn], terms: BenefitTerms | None, accumulator: 
         seen.add(payer.psn_no)
         if len(set(payer.allowed)) != len(payer.allowed) or not set(payer.allowed) <= set(POCKETS):
             raise ValueError(f"mutual-aid payer {payer.psn_no}: allowed pockets {payer.allowed!r}")
+
+
+_LEVELS = frozenset((None, CLASS_A, CLASS_B, CLASS_C))
+
+
+def _is_money(value: object) -> bool:
+    """A non-negative Decimal in whole fen."""
+    return isinstance(value, Decimal) and value.is_finite() and value >= 0 and value.quantize(FEN) == value

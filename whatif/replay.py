@@ -30,7 +30,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import BigIntegerField, Func, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
 
 from accounts.models import RETIRED_PSN_TYPES, Enrollment, EntryKind, FamilyLink, InsuType, LedgerEntry, PersonalAccount
@@ -50,15 +50,34 @@ from policies.selectors import (
     sep_pay_terms_for,
 )
 
-CHUNK = 2000
+CHUNK = 5000
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
-def ids_in(ids: Sequence[int]) -> Sequence[int] | RawSQL:
-    """A `pk__in` value for many ids: on PostgreSQL one array parameter (a statement with thousands of parameters
-    costs more to build than to run), elsewhere the list."""
+def ids_in(ids: Iterable[int]) -> Sequence[int] | RawSQL:
+    """A `pk__in` value for many ids: on PostgreSQL one array parameter, written as the array's text (a statement
+    with thousands of parameters, or an array the driver dumps element by element, costs more to build than to
+    run), elsewhere the list."""
     if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", (list(ids),))
-    return ids
+        return RawSQL("SELECT unnest(%s::bigint[])", ("{" + ",".join(map(str, ids)) + "}",))
+    return list(ids)
+
+
+class Micros(Func):
+    """An instant as whole microseconds since the epoch: exact, and cheaper to read than a timestamp (the replay
+    only compares instants). SQLite stores `YYYY-MM-DD HH:MM:SS[.ffffff]` in UTC."""
+
+    output_field = BigIntegerField()
+    template = ("(CAST(strftime('%%%%s', %(expressions)s) AS INTEGER) * 1000000"
+                " + CAST(substr(%(expressions)s || '.000000', 21, 6) AS INTEGER))")
+
+    def as_postgresql(self, compiler, connection, **extra):  # noqa: ANN001, ANN003, ANN201
+        return self.as_sql(compiler, connection, template="(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::bigint",
+                           **extra)
+
+
+def micros_instant(micros: int) -> datetime.datetime:
+    return EPOCH + datetime.timedelta(microseconds=micros)
 SETTLEMENT_DEBITS = (EntryKind.SETTLEMENT, EntryKind.MULAID_SETTLEMENT)
 POCKETS = engine.POCKETS
 
@@ -128,8 +147,8 @@ class _Row:
     psn_type: str
     hosp_lv: str
     status: str
-    created_at: datetime.datetime
-    reversed_at: datetime.datetime | None
+    created_at: int  # microseconds since the epoch (Micros)
+    reversed_at: int | None
     policy_version_id: int
     benefit_rule_id: int | None
     year_start: datetime.date | None
@@ -166,15 +185,17 @@ class _Timelines:
     """The balances of some accounts' pockets over a stretch of time, read from the ledger in two statements: the
     balance before the stretch, and every entry within it."""
 
-    def __init__(self, account_ids: set[int], start: datetime.datetime, end: datetime.datetime) -> None:
+    def __init__(self, account_ids: set[int], start: int, end: int) -> None:
+        """`start`, `end`: microseconds since the epoch (Micros), both included."""
         self.before: dict[tuple[int, str], Decimal] = {}
-        self.times: dict[tuple[int, str], list[datetime.datetime]] = defaultdict(list)
+        self.times: dict[tuple[int, str], list[int]] = defaultdict(list)
         self.balances: dict[tuple[int, str], list[Decimal]] = defaultdict(list)
         if not account_ids:
             return
         ids = sorted(account_ids)
+        start_at, end_at = micros_instant(start), micros_instant(end)
         last = {pocket: Subquery(LedgerEntry.objects.filter(account_id=OuterRef("pk"), pocket=pocket,
-                                                            created_at__lt=start)
+                                                            created_at__lt=start_at)
                                  .order_by("-id").values("balance_after")[:1]) for pocket in POCKETS}
         for i in range(0, len(ids), CHUNK):
             for pk, *balances in (PersonalAccount.objects.filter(pk__in=ids_in(ids[i:i + CHUNK])).annotate(**last)
@@ -182,13 +203,13 @@ class _Timelines:
                 for pocket, balance in zip(POCKETS, balances, strict=True):
                     self.before[(pk, pocket)] = balance if balance is not None else ZERO
             for account_id, pocket, at, balance in (
-                    LedgerEntry.objects.filter(account_id__in=ids_in(ids[i:i + CHUNK]), created_at__gte=start,
-                                               created_at__lte=end)
-                    .order_by("id").values_list("account_id", "pocket", "created_at", "balance_after")):
+                    LedgerEntry.objects.filter(account_id__in=ids_in(ids[i:i + CHUNK]), created_at__gte=start_at,
+                                               created_at__lte=end_at)
+                    .order_by("id").values_list("account_id", "pocket", Micros("created_at"), "balance_after")):
                 self.times[(account_id, pocket)].append(at)
                 self.balances[(account_id, pocket)].append(balance)
 
-    def at(self, account_id: int, pocket: str, moment: datetime.datetime) -> Decimal:
+    def at(self, account_id: int, pocket: str, moment: int) -> Decimal:
         """The pocket's balance just before `moment`."""
         key = (account_id, pocket)
         i = bisect.bisect_left(self.times.get(key, ()), moment)
@@ -216,6 +237,9 @@ class Replay:
         self._terms: dict[tuple, BenefitTerms | PolicyError] = {}
         self._rules: dict[int, tuple[Decimal, Decimal | None]] = {}
         self._holder_pockets: dict[tuple[str, datetime.date], tuple[str, ...]] = {}
+        self._options: dict[int, engine.EngineOptions] = {}
+        self._year_starts: dict[tuple[int, datetime.date], datetime.date] = {}
+        self._groups: dict[tuple[str, bool], str] = {}
 
     # --- versions and terms -------------------------------------------------------------------------------------
 
@@ -294,8 +318,9 @@ class Replay:
                           .values_list("person_id", "pk"))
         timelines = _Timelines(set(account_of.values()), rows[0].created_at, rows[-1].created_at)
         drawn: dict[str, dict[tuple[int, str], Decimal]] = defaultdict(dict)
+        setl_ids = Settlement.objects.filter(pk__in=ids_in(r.id for r in rows)).values("setl_id")
         for setl_id, account_id, pocket, amount in (
-                LedgerEntry.objects.filter(ref_type="settlement", ref_id__in=[r.setl_id for r in rows],
+                LedgerEntry.objects.filter(ref_type="settlement", ref_id__in=Subquery(setl_ids),
                                            kind__in=SETTLEMENT_DEBITS).values_list("ref_id", "account_id", "pocket",
                                                                                    "amount")):
             key = (account_id, pocket)
@@ -346,7 +371,12 @@ class Replay:
         sep_terms: SepPayTerms | None = None
         if terms.fund_pays and any(line.sep_pay for line in row.lines):
             sep_terms = sep_pay_terms_for(version)
-        year_start = version.benefit_year_start_for(day)
+        year_start = self._year_starts.get((version.pk, day))
+        if year_start is None:
+            year_start = self._year_starts[(version.pk, day)] = version.benefit_year_start_for(day)
+        options = self._options.get(version.pk)
+        if options is None:
+            options = self._options[version.pk] = engine.EngineOptions.of(version)
         bucket = terms.bucket if terms.fund_pays else ""
         sep_bucket = sep_terms.bucket if sep_terms is not None else ""
 
@@ -374,11 +404,11 @@ class Replay:
         counter = self.counters[(row.person_id, year_start, bucket)]
         sep_counter = self.counters[(row.person_id, year_start, sep_bucket)]
         result = engine.adjudicate(
-            lines=row.lines, terms=terms, options=engine.EngineOptions.of(version),
+            lines=row.lines, terms=terms, options=options,
             accumulator=engine.Accumulator(dedc_used=counter[0], hifp_paid=counter[1]) if bucket else
             engine.Accumulator(), own=own, acct_used=acct_used, mulaid_payers=payers, sep_terms=sep_terms,
             sep_accumulator=engine.Accumulator(dedc_used=sep_counter[0], hifp_paid=sep_counter[1]) if sep_bucket
-            else engine.Accumulator(), rate_cut=rate_cut)
+            else engine.Accumulator(), rate_cut=rate_cut, explain=False)
 
         # The run's counters, and the flags of the deductible met and the cap reached.
         undo_counters = []
@@ -422,9 +452,12 @@ class Replay:
         if row.reversed_at is not None:
             self._undo[row.id] = (undo_counters, undo_actual, extra)
 
+        group = self._groups.get((row.med_type, row.ext_rx))
+        if group is None:
+            group = self._groups[(row.med_type, row.ext_rx)] = clearing_group_of(row.med_type, row.ext_rx)
         return Replayed(
             settlement_id=row.id, setl_id=row.setl_id, person_id=row.person_id, facility_id=row.facility_id,
-            setl_date=day, hosp_lv=row.hosp_lv, med_type_group=clearing_group_of(row.med_type, row.ext_rx),
+            setl_date=day, hosp_lv=row.hosp_lv, med_type_group=group,
             enrollee_class=terms.enrollee_class, medfee_sumamt=row.medfee_sumamt, refused=refused,
             actual=Amounts(fund_pay_sumamt=row.fund_pay_sumamt, hifp_pay=row.hifp_pay, oth_pay=row.oth_pay,
                            sep_hifp_pay=row.sep_hifp_pay, act_pay_dedc=row.act_pay_dedc, acct_pay=row.acct_pay,
@@ -438,8 +471,9 @@ class Replay:
 
 def _load(ids: Sequence[int]) -> list[_Row]:
     """The settlements `ids` with their lines, in the order they were made (two statements)."""
+    fields = [Micros(name) if name in ("created_at", "reversed_at") else name for name in _ROW_FIELDS]
     rows = [_Row(*values) for values in Settlement.objects.filter(pk__in=ids_in(ids)).order_by("created_at", "id")
-            .values_list(*_ROW_FIELDS)]
+            .values_list(*fields)]
     by_id = {row.id: row for row in rows}
     for (settlement_id, item_code, item_id, level, selfpay_prop, uplmt, sep_pay, qty, price,
          forbidden) in (SettlementLine.objects.filter(settlement_id__in=ids_in(ids)).order_by("settlement_id", "id")
@@ -451,9 +485,11 @@ def _load(ids: Sequence[int]) -> list[_Row]:
     return rows
 
 
-def settlements_in_order(filters: Q) -> list[int]:
-    """The ids of the settlements matching `filters`, in the order they were made."""
-    return list(Settlement.objects.filter(filters).order_by("created_at", "id").values_list("pk", flat=True))
+def settlements_in_order(filters: Q, *, ordered: bool = True) -> list[int]:
+    """The ids of the settlements matching `filters`, in the order they were made (`ordered` False: in no
+    particular order)."""
+    found = Settlement.objects.filter(filters)
+    return list((found.order_by("created_at", "id") if ordered else found.order_by()).values_list("pk", flat=True))
 
 
 def families_apart(ids: list[int], parts: int) -> list[list[int]]:
@@ -483,14 +519,15 @@ def families_apart(ids: list[int], parts: int) -> list[list[int]]:
     return out
 
 
-def replay_window(*, region_id: int, insutype: str, year_start: datetime.date, end: datetime.date) -> list[int]:
+def replay_window(*, region_id: int, insutype: str, year_start: datetime.date, end: datetime.date,
+                  backdated: bool = True, ordered: bool = True) -> list[int]:
     """Every settlement of a region's enrollees (of `insutype`) that could have moved the counters of a settlement
     with a service date from `year_start` to `end`: those dated from `year_start` to `end`, and the backdated ones
     dated up to SETTLEMENT_BACKDATE_DAYS later (they may have been settled first). Reversed ones too (they
-    counted until their reversal)."""
-    later = end + datetime.timedelta(days=settings.SETTLEMENT_BACKDATE_DAYS + 1)
+    counted until their reversal). `backdated` False: those dated from `year_start` to `end` only."""
+    later = end + datetime.timedelta(days=settings.SETTLEMENT_BACKDATE_DAYS + 1) if backdated else end
     return settlements_in_order(Q(policy_version__region_id=region_id, policy_version__insutype=insutype,
-                                  setl_date__gte=year_start, setl_date__lte=later))
+                                  setl_date__gte=year_start, setl_date__lte=later), ordered=ordered)
 
 
 def settlements_readjudicate(*, settlement_ids: Iterable[int]) -> list[Replayed]:
