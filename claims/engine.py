@@ -36,7 +36,7 @@ minimums of fen amounts are exact and need no rounding.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -601,45 +601,57 @@ def _explain(message: Promise, **values: Any) -> Promise:
 
 def _check(*, lines: Sequence[LineIn], terms: BenefitTerms | None, accumulator: Accumulator,
            own: Pockets | None, mulaid_payers: Sequence[MulaidPayer]) -> None:
-    """Refuse inputs that would break the invariants rather than settle them wrongly. (The names in the messages
-    are made only for a value refused: a replay checks a million settlements.)"""
+    """Refuse inputs that would break the invariants rather than settle them wrongly: one quick test of everything
+    (a replay checks a million settlements), and where it fails, each input in turn for the message."""
+    ok = (all(line.chrg_item_lv in _LEVELS and _non_negative(line.qty) and _non_negative(line.price)
+              and _share(line.selfpay_prop) and (line.pric_uplmt_amt is None or _non_negative(line.pric_uplmt_amt))
+              for line in lines)
+          and (terms is None or not terms.fund_pays
+               or (_is_money(terms.deductible) and _share(terms.rate) and _share(terms.supplementary_share_above_cap)
+                   and (terms.annual_cap is None or _is_money(terms.annual_cap))))
+          and _is_money(accumulator.dedc_used) and _is_money(accumulator.hifp_paid)
+          and (own is None or (_is_money(own.current) and _is_money(own.historical))))
+    if ok and not mulaid_payers:
+        return
+    _check_each(lines=lines, terms=terms, accumulator=accumulator, own=own, mulaid_payers=mulaid_payers)
 
-    def money(name: Callable[[], str], value: Decimal) -> None:
+
+def _check_each(*, lines: Sequence[LineIn], terms: BenefitTerms | None, accumulator: Accumulator,
+                own: Pockets | None, mulaid_payers: Sequence[MulaidPayer]) -> None:
+    """_check's inputs one by one: the first refused raises, naming it."""
+
+    def money(name: str, value: Decimal) -> None:
         if not _is_money(value):
-            raise ValueError(f"{name()} must be a non-negative Decimal in whole fen, not {value!r}")
+            raise ValueError(f"{name} must be a non-negative Decimal in whole fen, not {value!r}")
 
-    def share(name: Callable[[], str], value: Decimal) -> None:
-        if not (isinstance(value, Decimal) and value.is_finite() and 0 <= value <= 1):
-            raise ValueError(f"{name()} must be a Decimal from 0 to 1, not {value!r}")
+    def share(name: str, value: Decimal) -> None:
+        if not _share(value):
+            raise ValueError(f"{name} must be a Decimal from 0 to 1, not {value!r}")
 
-    def non_negative(name: Callable[[], str], value: Decimal) -> None:
-        if not (isinstance(value, Decimal) and value.is_finite() and value >= 0):
-            raise ValueError(f"{name()} must be a non-negative Decimal, not {value!r}")
+    def non_negative(name: str, value: Decimal) -> None:
+        if not _non_negative(value):
+            raise ValueError(f"{name} must be a non-negative Decimal, not {value!r}")
 
     for line in lines:
         if line.chrg_item_lv not in _LEVELS:
             raise ValueError(f"line {line.item_code}: unknown chrg_item_lv {line.chrg_item_lv!r}")
-        non_negative(lambda line=line: f"line {line.item_code} qty", line.qty)
-        non_negative(lambda line=line: f"line {line.item_code} price", line.price)
-        share(lambda line=line: f"line {line.item_code} selfpay_prop", line.selfpay_prop)
+        non_negative(f"line {line.item_code} qty", line.qty)
+        non_negative(f"line {line.item_code} price", line.price)
+        share(f"line {line.item_code} selfpay_prop", line.selfpay_prop)
         if line.pric_uplmt_amt is not None:
-            non_negative(lambda line=line: f"line {line.item_code} pric_uplmt_amt", line.pric_uplmt_amt)
+            non_negative(f"line {line.item_code} pric_uplmt_amt", line.pric_uplmt_amt)
     if terms is not None and terms.fund_pays:
-        money(lambda: "terms.deductible", terms.deductible)
-        share(lambda: "terms.rate", terms.rate)
-        share(lambda: "terms.supplementary_share_above_cap", terms.supplementary_share_above_cap)
+        money("terms.deductible", terms.deductible)
+        share("terms.rate", terms.rate)
+        share("terms.supplementary_share_above_cap", terms.supplementary_share_above_cap)
         if terms.annual_cap is not None:
-            money(lambda: "terms.annual_cap", terms.annual_cap)
-    money(lambda: "accumulator.dedc_used", accumulator.dedc_used)
-    money(lambda: "accumulator.hifp_paid", accumulator.hifp_paid)
-    if own is not None:
-        money(lambda: f"{OWN} current pocket", own.current)
-        money(lambda: f"{OWN} historical pocket", own.historical)
-    if not mulaid_payers:
-        return
-    for payer in mulaid_payers:
-        money(lambda payer=payer: f"{payer.psn_no} current pocket", payer.pockets.current)
-        money(lambda payer=payer: f"{payer.psn_no} historical pocket", payer.pockets.historical)
+            money("terms.annual_cap", terms.annual_cap)
+    money("accumulator.dedc_used", accumulator.dedc_used)
+    money("accumulator.hifp_paid", accumulator.hifp_paid)
+    accounts = ([(OWN, own)] if own is not None else []) + [(p.psn_no, p.pockets) for p in mulaid_payers]
+    for name, pockets in accounts:
+        money(f"{name} current pocket", pockets.current)
+        money(f"{name} historical pocket", pockets.historical)
     seen = {OWN}
     for payer in mulaid_payers:
         if payer.psn_no in seen:
@@ -655,3 +667,12 @@ _LEVELS = frozenset((None, CLASS_A, CLASS_B, CLASS_C))
 def _is_money(value: object) -> bool:
     """A non-negative Decimal in whole fen."""
     return isinstance(value, Decimal) and value.is_finite() and value >= 0 and value.quantize(FEN) == value
+
+
+def _non_negative(value: object) -> bool:
+    return isinstance(value, Decimal) and value.is_finite() and value >= 0
+
+
+def _share(value: object) -> bool:
+    """A Decimal from 0 to 1."""
+    return isinstance(value, Decimal) and value.is_finite() and 0 <= value <= 1

@@ -27,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection
@@ -82,11 +83,10 @@ SETTLEMENT_DEBITS = (EntryKind.SETTLEMENT, EntryKind.MULAID_SETTLEMENT)
 POCKETS = engine.POCKETS
 
 
-@dataclass(frozen=True)
-class Amounts:
+class Amounts(NamedTuple):
     """Who paid what of one settlement (CONTRACT.md's field names); `sep_hifp_pay` is the part of `hifp_pay` for
     separately paid drugs. `cap_reached` / `dedc_met`: this settlement took the enrollee's counter of its bucket to
-    the annual cap / through the deductible."""
+    the annual cap / through the deductible. (Named tuples, as Replayed: a replay makes two a settlement.)"""
 
     fund_pay_sumamt: Decimal
     hifp_pay: Decimal
@@ -104,12 +104,10 @@ class Amounts:
 
     def money(self) -> tuple[Decimal, ...]:
         """The amounts in MONEY's order (whatif.models.AMOUNTS)."""
-        return (self.fund_pay_sumamt, self.hifp_pay, self.oth_pay, self.sep_hifp_pay, self.act_pay_dedc,
-                self.acct_pay, self.acct_mulaid_pay, self.psn_cash_pay)
+        return self[:8]
 
 
-@dataclass(frozen=True)
-class Replayed:
+class Replayed(NamedTuple):
     """One settlement, as it was (`actual`) and as the replayed rules settle it (`whatif`). `refused`: the error
     code under which the replayed version would have refused the visit (then no fund pays it: accounts and cash)."""
 
@@ -325,6 +323,7 @@ class Replay:
                                                                                    "amount")):
             key = (account_id, pocket)
             drawn[setl_id][key] = drawn[setl_id].get(key, ZERO) - amount
+        settled = SettlementStatus.SETTLED.value
         for row in rows:
             while self._reversals and self._reversals[0][0] < row.created_at:
                 self._reverse(heapq.heappop(self._reversals)[1])
@@ -333,7 +332,7 @@ class Replay:
                                drawn=drawn.get(row.setl_id, {}))
             if row.reversed_at is not None:
                 heapq.heappush(self._reversals, (row.reversed_at, row.id))
-            if row.status == SettlementStatus.SETTLED and report(row.id):
+            if row.status == settled and report(row.id):
                 yield result
 
     def _reverse(self, settlement_id: int) -> None:

@@ -117,37 +117,44 @@ class Sums:
 
 @dataclass
 class Outcome:
-    """A replay's sums by enrollee class, facility level, medical-type group and month together (`fine`: one add a
-    settlement, rolled up into each dimension when read), and the sums of each enrollee and facility."""
+    """A replay's sums by enrollee class, facility level, medical-type group, month and facility together (`fine`:
+    one add a settlement, rolled up into each dimension and into each facility's sums when read), and the sums of
+    each enrollee."""
 
-    fine: dict[tuple[str, str, str, str], Sums] = field(default_factory=lambda: defaultdict(Sums))
+    fine: dict[tuple[str, str, str, int, int, int], Sums] = field(default_factory=lambda: defaultdict(Sums))
     persons: dict[int, Sums] = field(default_factory=lambda: defaultdict(Sums))
-    facilities: dict[int, Sums] = field(default_factory=lambda: defaultdict(Sums))
 
     def add(self, r: Replayed) -> None:
-        values = (r.actual.money(), r.whatif.money(), (r.actual.dedc_met, r.actual.cap_reached),
-                  (r.whatif.dedc_met, r.whatif.cap_reached), bool(r.refused))
-        self.fine[(r.enrollee_class, r.hosp_lv, r.med_type_group,
-                   f"{r.setl_date.year:04d}-{r.setl_date.month:02d}")].add(*values)
+        actual, whatif = r.actual, r.whatif
+        values = (actual[:8], whatif[:8], (actual.dedc_met, actual.cap_reached),
+                  (whatif.dedc_met, whatif.cap_reached), bool(r.refused))
+        day = r.setl_date
+        self.fine[(r.enrollee_class, r.hosp_lv, r.med_type_group, day.year, day.month, r.facility_id)].add(*values)
         self.persons[r.person_id].add(*values)
-        self.facilities[r.facility_id].add(*values)
 
     @property
     def cells(self) -> dict[tuple[str, str], Sums]:
         """The sums by (dimension, key): the total (key ""), and each enrollee class, facility level, medical-type
         group and month."""
         cells: dict[tuple[str, str], Sums] = defaultdict(Sums)
-        for (enrollee_class, level, group, month), sums in self.fine.items():
+        for (enrollee_class, level, group, year, month, _facility), sums in self.fine.items():
             for key in ((Dimension.TOTAL, ""), (Dimension.ENROLLEE_CLASS, enrollee_class),
                         (Dimension.FACILITY_LEVEL, level), (Dimension.MED_TYPE_GROUP, group),
-                        (Dimension.MONTH, month)):
+                        (Dimension.MONTH, f"{year:04d}-{month:02d}")):
                 cells[key].merge(sums)
         return dict(cells)
 
+    @property
+    def facilities(self) -> dict[int, Sums]:
+        """The sums of each facility."""
+        facilities: dict[int, Sums] = defaultdict(Sums)
+        for key, sums in self.fine.items():
+            facilities[key[-1]].merge(sums)
+        return dict(facilities)
+
     def merge(self, other: Outcome) -> None:
         """Add `other`'s sums (taken, not copied, where this has none of the key: `other` is not used after)."""
-        for mine, theirs in ((self.fine, other.fine), (self.persons, other.persons),
-                             (self.facilities, other.facilities)):
+        for mine, theirs in ((self.fine, other.fine), (self.persons, other.persons)):
             for key, sums in theirs.items():
                 if key in mine:
                     mine[key].merge(sums)
@@ -156,7 +163,7 @@ class Outcome:
 
     def plain(self) -> Outcome:
         """The same sums in plain dicts (to send between processes)."""
-        return Outcome(fine=dict(self.fine), persons=dict(self.persons), facilities=dict(self.facilities))
+        return Outcome(fine=dict(self.fine), persons=dict(self.persons))
 
     @property
     def total(self) -> Sums:
