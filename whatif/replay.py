@@ -236,6 +236,7 @@ class Replay:
         self._rules: dict[int, tuple[Decimal, Decimal | None]] = {}
         self._holder_pockets: dict[tuple[str, datetime.date], tuple[str, ...]] = {}
         self._options: dict[int, engine.EngineOptions] = {}
+        self._sep_terms: dict[int, SepPayTerms | None] = {}
         self._year_starts: dict[tuple[int, datetime.date], datetime.date] = {}
         self._groups: dict[tuple[str, bool], str] = {}
 
@@ -367,15 +368,17 @@ class Replay:
                 terms = BenefitTerms(version_code=version.code, fund_pays=False, facility_level=row.hosp_lv)
             else:
                 rate_cut = cut
+        version_id = version.pk
+        options = self._options.get(version_id)
+        if options is None:
+            options = self._options[version_id] = engine.EngineOptions.of(version)
+            self._sep_terms[version_id] = sep_pay_terms_for(version)
         sep_terms: SepPayTerms | None = None
         if terms.fund_pays and any(line.sep_pay for line in row.lines):
-            sep_terms = sep_pay_terms_for(version)
-        year_start = self._year_starts.get((version.pk, day))
+            sep_terms = self._sep_terms[version_id]
+        year_start = self._year_starts.get((version_id, day))
         if year_start is None:
-            year_start = self._year_starts[(version.pk, day)] = version.benefit_year_start_for(day)
-        options = self._options.get(version.pk)
-        if options is None:
-            options = self._options[version.pk] = engine.EngineOptions.of(version)
+            year_start = self._year_starts[(version_id, day)] = version.benefit_year_start_for(day)
         bucket = terms.bucket if terms.fund_pays else ""
         sep_bucket = sep_terms.bucket if sep_terms is not None else ""
 
