@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0013_list_order_indexes'),
-        ('claims', '0011_late_settlement'),
+        ('claims', '0012_settlement_online'),
         ('policies', '0006_plausibility_limits'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
