@@ -66,9 +66,17 @@ class PersonBaseInfoSerializer(serializers.Serializer):
     psn_no = serializers.CharField()
     psn_name = serializers.CharField()
     gend = serializers.CharField(help_text="1 male, 2 female")
-    brdy = serializers.DateField()
+    brdy = serializers.SerializerMethodField(help_text=(
+        "always null: the masked certno hides digits 7-14, which are the birth date, so the two together would give "
+        "back the whole ID number; `age` stands in (the facility read the birth date from the ID it presented)"))
     age = serializers.SerializerMethodField()
     certno = serializers.CharField(source="certno_masked", help_text="masked in the middle: 310101********1234")
+
+    @extend_schema_field({"type": "string", "format": "date", "nullable": True})
+    def get_brdy(self, person: Person) -> None:
+        """Withheld beside the masked ID number (issue 11: wherever the ID is masked, the age, not the birth date);
+        the field stays, as CONTRACT.md names it."""
+        return None
 
     def get_age(self, person: Person) -> int:
         """Completed years today."""

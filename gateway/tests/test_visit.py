@@ -1,6 +1,8 @@
 """A whole visit through the gateway, with the numbers worked out by hand: the same bill as the REST API's JINAN
 case (claims/tests/test_api_settlements.py), and the same answer."""
 
+import json
+
 import pytest
 
 from accounts.models import LedgerEntry
@@ -63,6 +65,10 @@ def test_a_whole_visit_answers_the_rest_apis_numbers(world, jinan, his):
     person = gw.ok("1101", {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": jinan.certno}})
     assert person["baseinfo"]["psn_no"] == jinan.psn_no and person["idetinfo"] == []
     assert person["baseinfo"]["certno"] == jinan.certno[:6] + "********" + jinan.certno[-4:]
+    # The mask hides digits 7-14, the birth date: the answer carries the age, and brdy (CONTRACT.md names it)
+    # without the date, or the two fields together would give the whole number back.
+    assert (person["baseinfo"]["brdy"], person["baseinfo"]["age"]) == (None, 45)  # 1980-01-01, today 2025-03-20
+    assert "19800101" not in json.dumps(person) and "1980-01-01" not in json.dumps(person)
     assert person["insuinfo"][0]["balc"] == "500.00"
     mdtrt_id = register(gw, jinan)
     assert Visit.objects.get(mdtrt_id=mdtrt_id).service_date == D(2025, 3, 10)
