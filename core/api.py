@@ -32,6 +32,11 @@ def error_response(err_code: str, err_msg: str, http_status: int | None = None) 
                     status=http_status or ERR_STATUS.get(err_code, status.HTTP_400_BAD_REQUEST))
 
 
+def request_type(context: dict) -> str:
+    request = context.get("request")
+    return (request.content_type if request is not None else "") or "none"
+
+
 def _flatten(detail: object, prefix: str = "") -> list[str]:
     if isinstance(detail, dict):
         out: list[str] = []
@@ -66,6 +71,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
                               % {"max": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS})
     if isinstance(exc, SuspiciousOperation):
         return error_response("INVALID_REQUEST", _("Bad request."))
+    if isinstance(exc, exceptions.UnsupportedMediaType):  # the partner API reads JSON only (CONTRACT.md's statuses)
+        return error_response("INVALID_REQUEST", _("the body must be JSON (Content-Type: application/json), not "
+                                                   "%(type)s") % {"type": request_type(context)})
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         return error_response("NOT_AUTHENTICATED", str(exc.detail), status.HTTP_403_FORBIDDEN)
     if isinstance(exc, exceptions.PermissionDenied):

@@ -10,12 +10,24 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import DateRangeField, RangeField
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from core.parsers import YEAR_RE, contract_date, contract_decimal, contract_money, contract_month
 
+# The same formats as OpenAPI patterns, so that the schema says what the fields accept (schemathesis checks that
+# whatever the schema allows is accepted and whatever it does not is refused). Years 1900-2099: the service dates'
+# bounds (claims.api.serializers.SETL_DATE_MIN/MAX).
+DATE_PATTERN = r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+MONTH_PATTERN = r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$"
+MONEY_PATTERN = rf"^[0-9]{{1,{MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES}}}(\.[0-9]{{1,{MONEY_DECIMAL_PLACES}}})?$"
+# More than zero, at most 8 digits before the point and 4 after it.
+QUANTITY_PATTERN = r"^([1-9][0-9]{0,7}(\.[0-9]{1,4})?|0\.[0-9]{0,3}[1-9])$"
 
+
+
+@extend_schema_field({"type": "string", "format": "date", "pattern": DATE_PATTERN})
 class ContractDateField(serializers.DateField):
     """A date written `YYYY-MM-DD`."""
 
@@ -28,6 +40,7 @@ class ContractDateField(serializers.DateField):
         return day
 
 
+@extend_schema_field({"type": "string", "pattern": MONTH_PATTERN})
 class ContractMonthField(serializers.CharField):
     """A month written `YYYY-MM`; the value stays the text (views read the month from it)."""
 
@@ -50,6 +63,7 @@ class ContractYearField(serializers.IntegerField):
         return super().to_internal_value(int(value))
 
 
+@extend_schema_field({"type": "string", "pattern": QUANTITY_PATTERN, "example": "2"})
 class QuantityField(serializers.DecimalField):
     """A quantity: a JSON integer, or a string of ASCII digits with an optional fraction ("2", "0.5")."""
 
@@ -61,6 +75,7 @@ class QuantityField(serializers.DecimalField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field({"type": "string", "pattern": MONEY_PATTERN, "example": "12.50"})
 class MoneyInputField(serializers.DecimalField):
     """Money as the contract writes it: a JSON string with at most two decimals ("12.5", "12.50"), never a
     JSON number (a float cannot say 0.1 exactly)."""

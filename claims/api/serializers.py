@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -18,6 +19,11 @@ from core.certno import certno_clean
 from core.money import FEN, MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO, fen
 
 NUMBER_PATTERN = r"^[0-9A-Za-z]+$"
+CERTNO_PATTERN = r"^[0-9]{17}[0-9Xx]$"
+# Text that is more than blanks (DRF trims it, and a blank field is refused) and holds no NUL (DRF refuses it): the
+# schema says so with these patterns.
+NOT_BLANK = RegexValidator(r"^[^\x00]*[^\s\x00][^\x00]*$")
+NO_NUL = RegexValidator(r"^[^\x00]*$")
 MAX_ITEMS = 500
 # The largest amount a money column holds (12 digits, 2 decimals): a bill above it cannot be recorded.
 MONEY_LIMIT = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES) - FEN
@@ -41,13 +47,18 @@ def psn_no_field(**kwargs: Any) -> serializers.RegexField:
 class PersonLookupInputSerializer(serializers.Serializer):
     mdtrt_cert_type = serializers.ChoiceField(choices=[("02", "resident ID card")],
                                               help_text="`02`: resident ID card (the only type accepted)")
-    mdtrt_cert_no = serializers.CharField(max_length=20, help_text="the 18-character resident ID number")
+    mdtrt_cert_no = serializers.RegexField(
+        CERTNO_PATTERN, help_text="the 18-character resident ID number: 17 digits and a digit or X; one whose check "
+        "digit, birth date or region code is wrong belongs to nobody (404 PERSON_NOT_FOUND)")
 
     def validate_mdtrt_cert_no(self, value: str) -> str:
+        """The number as `certno_clean` writes it (upper-case X); a well-formed number that is no valid ID number
+        stays as it is: nobody has it, which the view answers as for any unknown number."""
         try:
             return certno_clean(value)
         except DjangoValidationError as e:
-            raise serializers.ValidationError(e.messages) from None
+            self.context["certno_invalid"] = " ".join(e.messages)
+            return value.upper()
 
 
 class PersonQuerySerializer(serializers.Serializer):
@@ -194,7 +205,7 @@ class AccumulatorsOutputSerializer(serializers.Serializer):
 # --- settlements ------------------------------------------------------------------------------------------------
 
 class SettlementItemInputSerializer(serializers.Serializer):
-    item_code = serializers.CharField(max_length=50)
+    item_code = serializers.CharField(max_length=50, validators=[NOT_BLANK])
     qty = QuantityField(max_digits=12, decimal_places=4, min_value=Decimal("0.0001"),
                         help_text="greater than 0, up to 4 decimals: a JSON integer or a string of ASCII digits")
     price = MoneyInputField(min_value=Decimal(0),
@@ -210,12 +221,14 @@ class SettlementItemInputSerializer(serializers.Serializer):
 class SettlementRequestSerializer(serializers.Serializer):
     """A settlement request (national 2206/2207). `validated_data` is what `claims.services` takes."""
 
-    medins_setl_id = serializers.CharField(max_length=64, help_text="the facility's own id: the idempotency key")
+    medins_setl_id = serializers.CharField(max_length=64, validators=[NOT_BLANK],
+                                           help_text="the facility's own id: the idempotency key")
     psn_no = psn_no_field()
     med_type = serializers.ChoiceField(choices=[("11", "general outpatient"), ("13", "emergency"),
                                                 ("14", "chronic or special disease"), ("41", "pharmacy purchase")])
     setl_date = ContractDateField(help_text="the service date, YYYY-MM-DD")
     dise_codg = serializers.CharField(max_length=20, required=False, allow_blank=True, allow_null=True, default="",
+                                      validators=[NO_NUL],
                                       help_text="the disease code; required when med_type is 14")
     ext_rx = serializers.BooleanField(default=False, help_text="an external prescription filled at a pharmacy")
     online = serializers.BooleanField(default=False, help_text="an Internet+ follow-up visit for a recognised chronic "
@@ -287,4 +300,4 @@ class SettlementOutputSerializer(serializers.Serializer):
 
 
 class ReversalInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=200)
+    reason = serializers.CharField(max_length=200, validators=[NOT_BLANK])

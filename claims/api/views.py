@@ -50,6 +50,7 @@ from claims.selectors import (
 )
 from claims.services import settlement_current, settlement_reverse
 from core.api_schema import ERROR_SERIALIZER
+from core.parsers import JSONParser
 
 ERROR = OpenApiResponse(ERROR_SERIALIZER)
 READ_ERRORS = {400: ERROR, 403: ERROR, 404: ERROR}
@@ -61,6 +62,9 @@ SETTLE_CODES = ("Refused with PERSON_NOT_FOUND or NO_POLICY_IN_FORCE (404), NOT_
                 "FACILITY_NOT_DESIGNATED, MED_TYPE_NOT_ALLOWED, DISEASE_NOT_RECOGNISED, DISEASE_NOT_COVERED, "
                 "MULAID_NOT_LINKED, SETL_DATE_OUT_OF_RANGE or INVALID_REQUEST (400). `setl_date` from today − "
                 "SETTLEMENT_BACKDATE_DAYS (30 by default) to today, Asia/Shanghai, both included. " + TIE_RULE)
+# A query's date bound, or blank (no bound). Days up to 28, which every month has: a pattern cannot tell 2025-02-30
+# from a day that exists (a body's dates also carry `format: date`, which does).
+DATE_OR_BLANK = r"^((19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8]))?$"
 PSN_NO = OpenApiParameter("psn_no", str, OpenApiParameter.PATH, description="the person number")
 SETL_ID = OpenApiParameter("setl_id", str, OpenApiParameter.PATH, description="the settlement id")
 
@@ -77,6 +81,7 @@ class IsPartner(permissions.BasePermission):
 
 class PartnerView(APIView):
     permission_classes = [permissions.IsAuthenticated, IsPartner]
+
     def facility(self) -> Facility:
         facility = request_facility(self.request)
         assert facility is not None  # IsPartner
@@ -99,12 +104,17 @@ def _person_answer(person: Person, day: datetime.date | None = None) -> dict[str
 class PersonLookupView(PartnerView):
     @extend_schema(summary="Find a person by ID card (national 1101)", request=PersonLookupInputSerializer,
                    responses={200: PersonOutputSerializer, **READ_ERRORS},
-                   description="PERSON_NOT_FOUND (404) when no one has that ID number; a malformed number or "
-                               "another document type is INVALID_REQUEST. A lookup ties the person to the "
-                               "token's facility for 24 hours: it may then read the person and settle for them.")
+                   description="PERSON_NOT_FOUND (404) when no one has that ID number (nor anyone could: its "
+                               "check digit, birth date or region code is wrong); a malformed number (not 17 "
+                               "digits and a digit or X) or another document type is INVALID_REQUEST. A lookup "
+                               "ties the person to the token's facility for 24 hours: it may then read the person "
+                               "and settle for them.")
     def post(self, request: Request) -> Response:
-        query = PersonLookupInputSerializer(data=request.data)
+        query = PersonLookupInputSerializer(data=request.data, context={})
         query.is_valid(raise_exception=True)
+        if "certno_invalid" in query.context:  # well-formed, but no valid ID number: nobody has it
+            raise ClaimError(ClaimError.PERSON_NOT_FOUND, _("no person has this ID number: %(why)s")
+                             % {"why": query.context["certno_invalid"]})
         certno = query.validated_data["mdtrt_cert_no"]
         person = person_for_facility(facility=self.facility(), day=timezone.localdate(), certno=certno)
         if person is None:
@@ -167,6 +177,9 @@ def _settlement_request(request: Request) -> dict[str, Any]:
 
 
 class SettlementPreviewView(PartnerView):
+    # A bill is JSON (its lines are objects, which no form can carry): the schema lists JSON alone, and any other
+    # content type is 400 INVALID_REQUEST (core.api).
+    parser_classes = [JSONParser]
     @extend_schema(summary="Preview a settlement (national 2206): nothing is saved",
                    request=SettlementRequestSerializer,
                    responses={200: SettlementOutputSerializer, **SETTLE_ERRORS}, description=SETTLE_CODES)
@@ -176,6 +189,9 @@ class SettlementPreviewView(PartnerView):
 
 
 class SettlementListCreateView(PartnerView, GenericAPIView):
+    # A bill is JSON (its lines are objects, which no form can carry): the schema lists JSON alone, and any other
+    # content type is 400 INVALID_REQUEST (core.api).
+    parser_classes = [JSONParser]
     filterset_class = SettlementFilter
     serializer_class = SettlementRequestSerializer  # what OPTIONS describes for POST
 
@@ -186,6 +202,9 @@ class SettlementListCreateView(PartnerView, GenericAPIView):
 
     @extend_schema(summary="This facility's settlements (national 3202)",
                    responses={200: SettlementOutputSerializer(many=True), 400: ERROR, 403: ERROR, 404: ERROR},
+                   parameters=[OpenApiParameter(name, str, pattern=DATE_OR_BLANK,
+                                                description="YYYY-MM-DD, inclusive; blank: no bound")
+                               for name in ("setl_date_after", "setl_date_before")],
                    description="Newest service date first; `setl_date_after` and `setl_date_before` inclusive.")
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))

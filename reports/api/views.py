@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from claims.api.authentication import request_facility
+from core.api_fields import MONTH_PATTERN
 from core.api_schema import ERROR_SERIALIZER
 from core.replica import replica_reads
 from reports.api.serializers import ReconciliationOutputSerializer, ReportOutputSerializer
@@ -37,8 +38,8 @@ class ReportView(APIView):
     @extend_schema(
         summary="A report (staff)", responses={200: ReportOutputSerializer, **ERRORS},
         parameters=[OpenApiParameter("name", str, OpenApiParameter.PATH, enum=list(REPORTS)),
-                    OpenApiParameter("month_from", str, description="YYYY-MM"),
-                    OpenApiParameter("month_to", str, description="YYYY-MM")],
+                    OpenApiParameter("month_from", str, description="YYYY-MM", pattern=MONTH_PATTERN),
+                    OpenApiParameter("month_to", str, description="YYYY-MM", pattern=MONTH_PATTERN)],
         description="The same filters as the admin page (e.g. `region=370100`, `facility=H123` for "
                     "`reconciliation`). Needs a staff session with the report's `reports.view_*` permission.")
     @replica_reads
@@ -64,9 +65,9 @@ class ReconciliationView(APIView):
     @extend_schema(
         summary="The facility's reconciliation for a period (partner)",
         responses={200: ReconciliationOutputSerializer, **ERRORS},
-        parameters=[OpenApiParameter("month", str, description="YYYY-MM"),
-                    OpenApiParameter("from", str, description="YYYY-MM (with `to`)"),
-                    OpenApiParameter("to", str, description="YYYY-MM")],
+        parameters=[OpenApiParameter("month", str, description="YYYY-MM", pattern=MONTH_PATTERN),
+                    OpenApiParameter("from", str, description="YYYY-MM (with `to`)", pattern=MONTH_PATTERN),
+                    OpenApiParameter("to", str, description="YYYY-MM (with `from`)", pattern=MONTH_PATTERN)],
         description="Totals of the token's facility's settled (not reversed) settlements by service month: "
                     "`setldetail` by fund type, then the accounts and cash.")
     def get(self, request: Request) -> Response:
