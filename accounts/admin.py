@@ -161,8 +161,8 @@ class PersonAdmin(ReplicaReadsAdmin, CertnoMaskMixin, CertnoExportMixin, PersonS
             return _("no personal account")
         entries = account.entries.select_related("policy_version").order_by("-id")[:10]
         rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                                ((e.created_at.date(), e.get_kind_display(), e.get_pocket_display(), e.amount,
-                                  e.balance_after, e.reason) for e in entries))
+                                ((timezone.localdate(e.created_at), e.get_kind_display(), e.get_pocket_display(),
+                                  e.amount, e.balance_after, e.reason_label) for e in entries))
         url = reverse("admin:accounts_ledgerentry_changelist") + f"?account__id__exact={account.pk}"
         return format_html(
             "<p>{}: <b>{}</b> &nbsp; {}: <b>{}</b> &nbsp; {}: <b>{}</b> &nbsp; <a href='{}'>{}</a></p>"
@@ -254,4 +254,5 @@ class FamilyLinkAdmin(ReplicaReadsAdmin, CertnoExportMixin, PersonSearchMixin, I
         return request.user.has_perm("accounts.add_relativecontribution")
 
 
-from accounts import admin_ledger  # noqa: E402,F401  (registers the account and ledger admins)
+# Register the account and ledger admins, and staff users with their roles in the reader's language.
+from accounts import admin_ledger, admin_staff  # noqa: E402,F401

@@ -90,13 +90,17 @@ class LedgerEntryInline(admin.TabularInline):
     """The latest entries on the account page; the full ledger is the filtered, paginated list it links to."""
 
     model = LedgerEntry
-    fields = ["created_at", "kind", "pocket", "amount", "balance_after", "period", "policy_version", "reason"]
+    fields = ["created_at", "kind", "pocket", "amount", "balance_after", "period", "policy_version", "reason_label"]
     readonly_fields = fields
     extra = 0
     max_num = 0
     can_delete = False
     show_change_link = True
     verbose_name_plural = _("latest ledger entries")
+
+    @admin.display(description=_("reason"))
+    def reason_label(self, obj: LedgerEntry) -> str:
+        return obj.reason_label
 
     def get_queryset(self, request: HttpRequest):  # noqa: ANN201
         return super().get_queryset(request).select_related("policy_version").order_by("-id")
@@ -147,12 +151,16 @@ class LedgerEntryAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, Ap
     date_hierarchy = "created_at"
     show_full_result_count = False
     readonly_fields = ["account", "kind", "pocket", "amount", "balance_after", "period", "policy_version",
-                       "credit_rule", "run", "reverses", "ref_type", "ref_id", "reason", "created_at", "created_by"]
+                       "credit_rule", "run", "reverses", "ref", "reason_label", "created_at", "created_by"]
     fields = readonly_fields
 
     @admin.display(description=_("refers to"))
     def ref(self, obj: LedgerEntry) -> str:
-        return f"{obj.ref_type} {obj.ref_id}".strip()
+        return obj.ref_label
+
+    @admin.display(description=_("reason"))
+    def reason_label(self, obj: LedgerEntry) -> str:
+        return obj.reason_label
 
     def has_import_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("accounts.add_ledgerentry")

@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import F, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.events import credit_run_finished
 from accounts.models import (
@@ -493,7 +494,8 @@ def _rollover_chunk(*, run: CreditRun, region_id: int, lo: int, hi: int) -> tupl
     chunk_accounts = (f"SELECT a2.id FROM {accounts} a2 JOIN {enrollments} e ON e.person_id = a2.person_id "
                       "WHERE e.region_id = %s AND e.insutype = %s AND e.id BETWEEN %s AND %s")  # noqa: S608
     chunk_params = [region_id, InsuType.EMPLOYEE, lo, hi]
-    common = [run.pk, "credit_run", str(run.pk), _("rollover at benefit-year start"), now]
+    # Stored as the catalog's English, shown in the reader's language (LedgerEntry.reason_label).
+    common = [run.pk, "credit_run", str(run.pk), gettext_noop("rollover at benefit-year start"), now]
     with connection.cursor() as cursor:
         cursor.execute(f"""
             INSERT INTO {ledger} (account_id, kind, pocket, amount, balance_after, period, run_id, ref_type, ref_id,

@@ -10,8 +10,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Length
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from core.certno import certno_clean, certno_mask
@@ -435,6 +435,17 @@ class CreditRunChunk(models.Model):
         return f"{self.run_id}/{self.number}"
 
 
+# A ledger entry's `ref_type` as staff read it.
+REF_TYPE_LABELS = {
+    "settlement": _("settlement"),
+    "credit_run": _("credit run"),
+    "relative_contribution": _("relative's contribution"),
+    "ledger_entry": _("ledger entry"),
+    "staff": _("staff member"),
+    "balances_import": _("opening balances import"),
+}
+
+
 class LedgerEntry(models.Model):
     """One movement of a personal account's pocket. Never changed or deleted (a database trigger refuses it);
     a correction is a new entry with a reason. `balance_after` is the pocket's balance after this entry."""
@@ -504,6 +515,18 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> None:
         raise PermissionError("ledger entries are immutable; post a correction instead")
+
+    @property
+    def ref_label(self) -> str:
+        """What the entry refers to, its kind named in the reader's language: "结算 S2026…"."""
+        label = REF_TYPE_LABELS.get(self.ref_type, self.ref_type)
+        return f"{label} {self.ref_id}".strip()
+
+    @property
+    def reason_label(self) -> str:
+        """The reason in the reader's language: a credit rule's seeded name or a fixed reason is stored in English
+        (the catalog's msgid); a reason staff typed comes back as typed."""
+        return gettext(self.reason) if self.reason else ""
 
 
 class ContributionKind(models.TextChoices):

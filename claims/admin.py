@@ -9,8 +9,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.db.models import QuerySet
+from django.db import models, transaction
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -23,7 +23,7 @@ from import_export.admin import ImportExportMixin
 
 from accounts.admin import PersonAdmin
 from accounts.admin_ledger import ReadOnlyAdmin
-from accounts.models import LedgerEntry, Person
+from accounts.models import LedgerEntry, Person, PsnType
 from claims.api.serializers import SettlementRequestSerializer
 from claims.errors import ClaimError
 from claims.exports import SettlementExportResource
@@ -57,6 +57,10 @@ from core.admin import CertnoMaskMixin, HistoryAdmin, MaskedExportMixin, PersonS
 from core.api import validation_text
 from core.imports.admin import ImportFilesMixin
 from core.replica import ReplicaReadsAdmin
+from policies.models import EnrolleeClass, FacilityLevel, InsuType
+
+# The buckets that are not a disease code (claims.engine).
+BUCKET_NAMES = {"general": _("general outpatient"), "sep_pay": _("separately paid drugs")}
 
 
 @admin.register(Facility)
@@ -523,10 +527,10 @@ class SettlementAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, Mas
     import_export_change_list_template = "admin/claims/settlement/change_list.html"
     fieldsets = [
         (None, {"fields": [("setl_id", "status"), ("facility", "medins_setl_id"), ("person", "certno_masked"),
-                           ("insutype", "psn_type"), ("medical_type", "setl_date"), ("dise_codg", "ext_rx", "online"),
-                           "acct_used_flag", "created_at"]}),
-        (_("Policy applied"), {"fields": [("policy_version", "benefit_rule"), ("enrollee_class", "hosp_lv"),
-                                          ("bucket", "year_start")]}),
+                           ("insurance_type", "person_type"), ("medical_type", "setl_date"),
+                           ("dise_codg", "ext_rx", "online"), "accounts_may_pay", "created_at"]}),
+        (_("Policy applied"), {"fields": [("policy_version", "benefit_rule"), ("enrollee_class_name", "level"),
+                                          ("bucket_name", "year_start")]}),
         (_("The bill"), {"fields": [("medfee_sumamt", "inscp_scp_amt"),
                                     ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt")]}),
         (_("Funds"), {"fields": [("act_pay_dedc", "hifp_pay", "oth_pay", "fund_pay_sumamt")]}),
@@ -556,6 +560,30 @@ class SettlementAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, Mas
         response = HttpResponse(settlement_slip_pdf(slip), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="slip-{settlement.setl_id}.pdf"'
         return response
+    @admin.display(description=_("insurance type"))
+    def insurance_type(self, obj: Settlement) -> str:
+        return code_with_label(obj.insutype, InsuType)
+
+    @admin.display(description=_("person type"))
+    def person_type(self, obj: Settlement) -> str:
+        return code_with_label(obj.psn_type, PsnType)
+
+    @admin.display(description=_("accounts may pay"))
+    def accounts_may_pay(self, obj: Settlement) -> str:
+        return _("yes") if obj.acct_used_flag == "1" else _("no")
+
+    @admin.display(description=_("enrollee class"))
+    def enrollee_class_name(self, obj: Settlement) -> str:
+        found = EnrolleeClass.objects.filter(version_id=obj.policy_version_id, code=obj.enrollee_class).first()
+        return format_html("<code>{}</code> {}", obj.enrollee_class, found) if found else obj.enrollee_class or "-"
+
+    @admin.display(description=_("facility level"))
+    def level(self, obj: Settlement) -> str:
+        return code_with_label(obj.hosp_lv, FacilityLevel)
+
+    @admin.display(description=_("bucket"))
+    def bucket_name(self, obj: Settlement) -> str:
+        return bucket_label(obj.bucket)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict | None = None) -> HttpResponse:
@@ -658,6 +686,22 @@ class SettlementAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, Mas
         return TemplateResponse(request, "admin/claims/settlement/reverse.html", context)
 
 
+def code_with_label(code: str, choices: type[models.TextChoices]) -> str:
+    """A code and its name: "310 职工基本医疗保险"; an unknown code alone, an empty one as "-"."""
+    if not code:
+        return "-"
+    return f"{code} {choices(code).label}" if code in choices.values else code
+
+
+def bucket_label(bucket: str, diseases: dict[str, str] | None = None) -> str:
+    """`general` and `sep_pay` by name, a disease code with the disease's name."""
+    if bucket in BUCKET_NAMES:
+        return str(BUCKET_NAMES[bucket])
+    if diseases is None:
+        diseases = dict(Disease.objects.filter(opsp_dise_code=bucket).values_list("opsp_dise_code", "opsp_dise_name"))
+    return f"{bucket} {diseases[bucket]}" if bucket in diseases else bucket or "-"
+
+
 class BucketFilter(admin.SimpleListFilter):
     """Buckets are `general` or a disease code: listed from the disease catalog, not by a DISTINCT over the
     accumulators."""
@@ -667,7 +711,7 @@ class BucketFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
         diseases = Disease.objects.order_by("opsp_dise_code").values_list("opsp_dise_code", "opsp_dise_name")
-        return [("general", _("general outpatient")), *((code, f"{code} {name}") for code, name in diseases)]
+        return [*BUCKET_NAMES.items(), *((code, f"{code} {name}") for code, name in diseases)]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         return queryset.filter(bucket=self.value()) if self.value() else queryset
@@ -701,13 +745,23 @@ class AccumulatorAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, Re
 
     certno_path = "person__certno"
     person_search_prefixes = ("person__",)
-    list_display = ["person", "certno_masked", "year_start", "bucket", "dedc_used", "hifp_paid"]
+    list_display = ["person", "certno_masked", "year_start", "bucket_name", "dedc_used", "hifp_paid"]
     list_filter = [BucketFilter, BenefitYearFilter]
     list_select_related = ["person"]
     search_fields = ["person__psn_no", "person__certno", "person__psn_name"]
-    fields = ["person", "certno_masked", "year_start", "bucket", "dedc_used", "hifp_paid", "settlements_link"]
+    fields = ["person", "certno_masked", "year_start", "bucket_name", "dedc_used", "hifp_paid", "settlements_link"]
     show_full_result_count = False
     list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # A disease bucket's name with the row, not a query per row.
+        name = Disease.objects.filter(opsp_dise_code=OuterRef("bucket")).values("opsp_dise_name")[:1]
+        return super().get_queryset(request).annotate(disease_name=Subquery(name))
+
+    @admin.display(description=_("bucket"), ordering="bucket")
+    def bucket_name(self, obj: Accumulator) -> str:
+        names = {obj.bucket: obj.disease_name} if getattr(obj, "disease_name", None) else {}
+        return bucket_label(obj.bucket, names)
 
     @admin.display(description=_("settlements"))
     def settlements_link(self, obj: Accumulator) -> str:

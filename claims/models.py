@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -533,4 +534,4 @@ class PersonLookup(models.Model):
         constraints = [models.UniqueConstraint(fields=["facility", "person"], name="personlookup_unique")]
 
     def __str__(self) -> str:
-        return f"{self.facility_id} {self.person_id} {self.looked_up_at:%Y-%m-%d %H:%M}"
+        return f"{self.facility_id} {self.person_id} {timezone.localtime(self.looked_up_at):%Y-%m-%d %H:%M}"

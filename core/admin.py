@@ -31,7 +31,7 @@ from stdnum.cn import ric
 
 from core.approvals import ApprovalError
 from core.certno import certno_mask
-from core.imports import IMPORT_KINDS, import_resource_class
+from core.imports import IMPORT_KIND_LABELS, IMPORT_KINDS, import_resource_class
 from core.imports.jobs import (
     APPROVE_PERMISSION,
     import_job_approve,
@@ -317,7 +317,7 @@ class ImportJobForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         allowed = importable_kinds(self.user) if getattr(self, "user", None) else list(IMPORT_KINDS)
-        self.fields["kind"].choices = [(k, label) for k, label in self.fields["kind"].choices if k in allowed]
+        self.fields["kind"].choices = [(k, label) for k, label in IMPORT_KIND_LABELS.items() if k in allowed]
         self.fields["file"].help_text = _("CSV (UTF-8) or XLSX with the kind's header row; any size")
 
     def clean_file(self) -> Any:
@@ -327,22 +327,37 @@ class ImportJobForm(forms.ModelForm):
         return upload
 
 
+class ImportKindFilter(admin.SimpleListFilter):
+    title = _("kind")
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return list(IMPORT_KIND_LABELS.items())
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
     """Background imports: the list with who started each, an upload form, and a job page whose progress bar
     refreshes itself while the job runs, with the result and the bad rows to download."""
 
     form = ImportJobForm
-    list_display = ("id", "kind", "status", "progress_display", "started_by", "operator", "created_at", "reviewed_by",
-                    "reviewed_at", "created", "updated", "unchanged", "bad")
-    list_filter = ("status", "kind", "dry_run")
+    list_display = ("id", "kind_display", "status", "progress_display", "started_by", "operator", "created_at",
+                    "reviewed_by", "reviewed_at", "created", "updated", "unchanged", "bad")
+    list_filter = ("status", ImportKindFilter, "dry_run")
     list_select_related = ("started_by", "reviewed_by")
     date_hierarchy = "created_at"
     show_full_result_count = False
 
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_display(self, job: ImportJob) -> str:
+        return job.kind_label
+
     @admin.display(description=_("progress"))
     def progress_display(self, job: ImportJob) -> str:
-        return f"{job.percent}% ({job.rows_read:,} rows read)"
+        return _("%(percent)s%% (%(rows)s rows read)") % {"percent": job.percent, "rows": f"{job.rows_read:,}"}
 
     # permissions: uploading needs the add permission of a kind's model; everyone sees the jobs they started.
 
@@ -421,7 +436,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         except ValueError:
             raise Http404 from None
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "job": job,
-                   "title": _("Import job %(id)s: %(kind)s") % {"id": job.pk, "kind": job.kind},
+                   "title": _("Import job %(id)s: %(kind)s") % {"id": job.pk, "kind": job.kind_label},
                    "progress_url": reverse("admin:core_importjob_progress", args=[job.pk]),
                    "bad_rows_url": reverse("admin:core_importjob_bad_rows", args=[job.pk])
                    if job.bad_rows and (job.kind not in KINDS_WITH_CERTNO or can_view_full_certno(request)) else "",
@@ -484,3 +499,6 @@ class ImportJobAdmin(admin.ModelAdmin):
         return self._decide(request, job_id,
                             lambda job: import_job_reject(job_id=job.pk, user=request.user, reason=reason),
                             _("Import job %(id)s rejected: nothing of it is imported."))
+
+
+from core import admin_schedules  # noqa: E402,F401  (the periodic tasks in the reader's language)

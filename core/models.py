@@ -67,7 +67,13 @@ class ImportJob(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} #{self.pk}"
+        return f"{self.kind_label} #{self.pk}"
+
+    @property
+    def kind_label(self) -> str:
+        from core.imports import IMPORT_KIND_LABELS
+
+        return str(IMPORT_KIND_LABELS.get(self.kind, self.kind))
 
     @property
     def finished(self) -> bool:

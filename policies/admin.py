@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -70,6 +71,19 @@ class DraftOnlyInline(admin.TabularInline):
 
     def has_delete_permission(self, request: HttpRequest, obj: PolicyVersion | None = None) -> bool:
         return self._editable(obj) and super().has_delete_permission(request, obj)
+
+    def get_fields(self, request: HttpRequest, obj: PolicyVersion | None = None) -> list:
+        # Read-only rows show a seeded name in the reader's language (the rows' __str__).
+        fields = super().get_fields(request, obj)
+        return fields if self._editable(obj) else ["name_label" if f == "name" else f for f in fields]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: PolicyVersion | None = None) -> list:
+        return list(super().get_readonly_fields(request, obj)) if self._editable(obj) else \
+            self.get_fields(request, obj)
+
+    @admin.display(description=_("name"))
+    def name_label(self, row: object) -> str:
+        return str(row)
 
 
 class ReferenceValueInline(DraftOnlyInline):
@@ -132,7 +146,7 @@ def unused_code(base: str) -> str:
 
 @admin.register(PolicyVersion)
 class PolicyVersionAdmin(SimpleHistoryAdmin):
-    list_display = ["code", "region", "insutype", "title", "status", "effective_from", "effective_to"]
+    list_display = ["code", "region", "insutype", "title_display", "status", "effective_from", "effective_to"]
     list_filter = ["region", "insutype", "status"]
     list_select_related = ["region"]
     search_fields = ["code", "title", "=region__admdvs"]
@@ -162,6 +176,23 @@ class PolicyVersionAdmin(SimpleHistoryAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: PolicyVersion | None = None) -> bool:
         return (obj is None or obj.is_draft) and super().has_change_permission(request, obj)
+
+    def get_fieldsets(self, request: HttpRequest, obj: PolicyVersion | None = None) -> list:
+        # A version that can no longer be edited shows its seeded title and source in the reader's language.
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or obj.is_draft:
+            return fieldsets
+        shown = {"title": "title_display", "source_document": "source_document_display"}
+        return [(name, {**options, "fields": [shown.get(f, f) if isinstance(f, str) else f
+                                              for f in options["fields"]]}) for name, options in fieldsets]
+
+    @admin.display(description=_("title"), ordering="title")
+    def title_display(self, obj: PolicyVersion) -> str:
+        return obj.title_label
+
+    @admin.display(description=_("source document"))
+    def source_document_display(self, obj: PolicyVersion) -> str:
+        return gettext(obj.source_document) if obj.source_document else ""
 
     def has_delete_permission(self, request: HttpRequest, obj: PolicyVersion | None = None) -> bool:
         return (obj is None or obj.is_draft) and super().has_delete_permission(request, obj)

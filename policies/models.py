@@ -10,6 +10,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Length
+from django.utils import timezone
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -222,6 +224,11 @@ class PolicyVersion(models.Model):
     def __str__(self) -> str:
         return self.code
 
+    @property
+    def title_label(self) -> str:
+        """The title in the reader's language: a seeded title is the catalog's English; a typed one stays."""
+        return gettext(self.title) if self.title else ""
+
     def clean(self) -> None:
         try:
             datetime.date(2001, self.benefit_year_start_month, self.benefit_year_start_day)
@@ -364,7 +371,7 @@ class EnrolleeClass(VersionPart):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return pgettext("enrollee class", self.name)  # seeded: the catalog's English (seed_policies); typed: as is
 
     @property
     def psn_type_set(self) -> frozenset[str]:
@@ -528,7 +535,7 @@ class CreditRule(VersionPart):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return gettext(self.name)  # a seeded name is the catalog's English (seed_policies); a typed one stays
 
     def clean(self) -> None:
         if self.basis in (CreditBasis.CLCT_BASE_SHARE, CreditBasis.REFERENCE_SHARE) and self.rate is None:
@@ -648,4 +655,4 @@ class PolicyAuditEvent(models.Model):
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.version} {self.get_action_display()} {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.version} {self.get_action_display()} {timezone.localtime(self.at):%Y-%m-%d %H:%M}"

@@ -12,6 +12,7 @@ from django.utils.translation import pgettext
 from core.money import ZERO, fen
 from policies.errors import PolicyError
 from policies.models import (
+    GENERAL_BUCKET,
     BenefitRule,
     ClearingGroup,
     ClearingWay,
@@ -302,8 +303,8 @@ def policy_version_tables(version: PolicyVersion) -> list[Table]:
         (_("code"), [version.code]),
         (_("region"), [str(version.region)]),
         (_("insurance type"), [f"{version.insutype} {version.get_insutype_display()}"]),
-        (_("title"), [version.title]),
-        (_("source document"), [version.source_document]),
+        (_("title"), [version.title_label]),
+        (_("source document"), [_(version.source_document) if version.source_document else ""]),
         (_("status"), [version.get_status_display()]),
         (_("in force from"), [str(version.effective_from)]),
         (_("in force until"), [str(version.effective_to) if version.effective_to else pgettext("period end", "open")]),
@@ -333,7 +334,7 @@ def policy_version_tables(version: PolicyVersion) -> list[Table]:
     classes = list(version.enrollee_classes.all())
     tables.append(Table("classes", _("Enrollee classes"),
                         [_("person types"), _("retired on or after"), _("retired on or before")],
-                        [(c.name, [c.psn_types, str(c.retire_date_from or ""), str(c.retire_date_to or "")])
+                        [(str(c), [c.psn_types, str(c.retire_date_from or ""), str(c.retire_date_to or "")])
                          for c in classes]))
 
     rules = list(version.benefit_rules.all())
@@ -358,11 +359,11 @@ def policy_version_tables(version: PolicyVersion) -> list[Table]:
             (_("rate"), lambda r: fmt_rate(r.rate)),
             (_("annual cap"), lambda r: fmt_money(r.annual_cap, none=_("no cap"))),
             (_("supplementary share above cap"), lambda r: fmt_rate(r.supplementary_share_above_cap)),
-            (_("bucket"), lambda r: r.bucket),
+            (_("bucket"), lambda r: str(_("general outpatient")) if r.bucket == GENERAL_BUCKET else r.bucket),
         ]
         for label, show in attributes:
             for c in present:
-                table.rows.append((f"{label} · {c.name}",
+                table.rows.append((f"{label} · {c}",
                                    [show(cell[(c.pk, lv)]) if (c.pk, lv) in cell else "—" for lv in levels]))
         tables.append(table)
 
@@ -384,7 +385,7 @@ def policy_version_tables(version: PolicyVersion) -> list[Table]:
     for r in version.credit_rules.all():
         age = f"{'' if r.age_min is None else r.age_min}–{'' if r.age_max is None else r.age_max}"
         ref = f"{ReferenceKind(r.reference_kind).label} {r.reference_year or ''}".strip() if r.reference_kind else ""
-        credit.rows.append((r.name, [
+        credit.rows.append((str(r), [
             r.psn_types, age if age != "–" else _("any"), r.get_basis_display(),
             fmt_rate(r.rate) if r.basis != CreditBasis.FIXED_AMOUNT else fmt_money(r.amount),
             ref, r.get_frequency_display(), r.get_pocket_display(), fmt_bool(r.prorate_first_year),

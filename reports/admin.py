@@ -3,6 +3,7 @@ that report's `view` permission; summary rebuilds; supervision settings; alerts 
 the supervisor group (`reports.review_alert`) and run on demand."""
 
 import datetime
+from itertools import pairwise
 
 from django import forms
 from django.contrib import admin, messages
@@ -39,7 +40,11 @@ def report_page(model_admin: admin.ModelAdmin, request: HttpRequest, spec: Repor
     if result is not None and export in ("csv", "xlsx"):
         name = f"{spec.name}-{form.cleaned_data['first']:%Y%m}-{form.cleaned_data['last']:%Y%m}"
         return (export_csv if export == "csv" else export_xlsx)(spec, result, name)
-    rows = [[(row.get(c.key), c.kind != "text") for c in spec.columns] for row in result.rows] if result else []
+    # A code column is followed by its name's column: its cells are shown as codes, beside their names.
+    keys = [c.key for c in spec.columns]
+    codes = {k for k, after in pairwise(keys) if after in (f"{k}_label", f"{k}_name", k.replace("_code", "_name"))}
+    rows = [[(row.get(c.key), c.kind != "text", c.key in codes) for c in spec.columns]
+            for row in result.rows] if result else []
     totals = [result.totals.get(c.key, "") for c in spec.columns] if result and result.totals else []
     query = request.GET.copy()
     query.pop("format", None)

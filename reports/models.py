@@ -10,6 +10,7 @@ ledger (credit runs write the ledger in bulk), nightly and on demand. Proxy mode
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -165,7 +166,7 @@ class SummaryRebuild(models.Model):
         indexes = [models.Index(fields=["table", "month"])]
 
     def __str__(self) -> str:
-        return f"{self.table} {self.month:%Y-%m} {self.rebuilt_at:%Y-%m-%d %H:%M}"
+        return f"{self.table} {self.month:%Y-%m} {timezone.localtime(self.rebuilt_at):%Y-%m-%d %H:%M}"
 
 
 # ---------------------------------------------------------------------------------------------------------------

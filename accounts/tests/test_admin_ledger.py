@@ -2,6 +2,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.urls import reverse
@@ -79,3 +80,15 @@ def test_starting_a_credit_run_from_the_admin(admin_client, seeded, django_captu
 
 def test_a_reader_cannot_start_a_credit_run(seeded):
     assert _client("reader", "read_only").get(reverse("admin:accounts_creditrun_start")).status_code == 403
+
+
+def test_the_person_page_dates_ledger_entries_in_shanghai_time(admin_client) -> None:
+    """An entry made at 07:16 on 1 December in Shanghai is 23:16 on 30 November in UTC: the page says 1 December."""
+    from accounts.ledger import account_correct
+    from accounts.tests.factories import PersonFactory
+
+    person = PersonFactory()
+    with time_machine.travel(datetime.datetime(2026, 11, 30, 23, 16, tzinfo=datetime.UTC), tick=False):
+        account_correct(person=person, pocket="historical", amount=Decimal("12.34"), reason="test funds")
+    html = admin_client.get(reverse("admin:accounts_person_change", args=[person.pk])).content.decode()
+    assert "<td>2026-12-01</td>" in html and "2026-11-30" not in html

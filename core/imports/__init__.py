@@ -8,6 +8,7 @@ bad row as `row N, column C: message`, and write nothing unless every row is goo
 """
 
 from core.imports.base import (
+    IMPORT_KIND_LABELS,
     IMPORT_KINDS,
     PRELOAD_CHUNK,
     ImportFileError,
@@ -31,7 +32,8 @@ from core.imports.engine import BATCH_ROWS, ImportProgress, ProgressCallback, im
 from core.imports.streaming import read_table
 
 __all__ = [
-    "BATCH_ROWS", "IMPORT_KINDS", "PRELOAD_CHUNK", "ImportFileError", "ImportOutcome", "ImportProgress",
+    "BATCH_ROWS", "IMPORT_KIND_LABELS", "IMPORT_KINDS", "PRELOAD_CHUNK", "ImportFileError", "ImportOutcome",
+    "ImportProgress",
     "ImportResource", "ProgressCallback", "RowReader", "Table", "assign", "cell_text", "chunked", "header_problem",
     "import_file", "import_file_rowwise", "import_kinds", "import_resource_class", "import_table", "preload",
     "read_table", "result_error_lines", "row_error_line",

@@ -20,6 +20,7 @@ from django.db import models, transaction
 from django.db.models import F, Lookup
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from import_export import resources
 from import_export.results import Result
 from stdnum.cn import ric
@@ -41,6 +42,19 @@ IMPORT_KINDS: dict[str, str] = {
     "balances": "accounts.resources.BalanceResource",
     "signings": "clearing.resources.SigningResource",
     "cross_region_filings": "claims.resources.CrossRegionFilingResource",
+}
+
+# What staff read for each kind (the code is what `import_csv` takes).
+IMPORT_KIND_LABELS: dict[str, str] = {
+    "roster": gettext_lazy("enrollee roster"),
+    "family_links": gettext_lazy("family links"),
+    "facilities": gettext_lazy("designated facilities"),
+    "items": gettext_lazy("catalog items"),
+    "diseases": gettext_lazy("chronic and special diseases"),
+    "recognitions": gettext_lazy("disease recognitions"),
+    "contributions": gettext_lazy("contribution records"),
+    "balances": gettext_lazy("opening balances"),
+    "signings": gettext_lazy("primary-care signings"),
 }
 
 # SQLite allows 32,766 parameters per statement; stay well below for `__in` preloads.

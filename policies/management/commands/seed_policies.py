@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils.translation import gettext_noop, pgettext_lazy
 
 from policies.models import (
     PLAUSIBLE_BILL_MAX,
@@ -65,13 +66,21 @@ def _credit(name: str, psn_types: str, basis: str, frequency: str, pocket: str, 
     return row
 
 
+# Seeded names and titles are stored in English, the catalog's msgids, and shown in the reader's language; the
+# enrollee classes' names with their context (EnrolleeClass.__str__), listed here for the catalog.
+CLASS_NAMES = [pgettext_lazy("enrollee class", "in-service"), pgettext_lazy("enrollee class", "retired"),
+               pgettext_lazy("enrollee class", "retired on or after 2001-01-01"),
+               pgettext_lazy("enrollee class", "retired on or before 2000-12-31"),
+               pgettext_lazy("enrollee class", "resident")]
+
 SHANGHAI = {
     "version": {
         "code": "SH-2023-07", "region": "310000", "insutype": InsuType.EMPLOYEE,
-        "title": "上海市职工医保门诊共济保障 Shanghai employee outpatient mutual aid, from 2023-07-01",
-        "source_document": "沪府办规〔2021〕18号 健全上海市职工基本医疗保险门诊共济保障机制实施办法 (POLICY.md); "
-                           "payment order of the 2013 scheme. Supplementary fund share above the cap: none given "
-                           "for outpatient in the seed, recorded as 0.",
+        "title": gettext_noop("Shanghai employee outpatient mutual aid, from 2023-07-01"),
+        "source_document": gettext_noop(
+            "沪府办规〔2021〕18号 健全上海市职工基本医疗保险门诊共济保障机制实施办法 (POLICY.md); payment order of the "
+            "2013 scheme. Supplementary fund share above the cap: none given for outpatient in the seed, recorded "
+            "as 0."),
         "effective_from": datetime.date(2023, 7, 1), "effective_to": datetime.date(2026, 12, 31),
         "benefit_year_start_month": 1, "benefit_year_start_day": 1,
         "current_pocket_first": True, "two_pockets": True,
@@ -99,11 +108,14 @@ SHANGHAI = {
         + _general("retired_before_2001", ("200", "200", "200"), ("0.90", "0.85", "0.80"), None)
     ),
     "credit_rules": [
-        _credit("in-service: own contribution 2%", IN_SERVICE, CreditBasis.CLCT_BASE_SHARE, CreditFrequency.MONTHLY,
+        _credit(gettext_noop("in-service: own contribution 2%"), IN_SERVICE, CreditBasis.CLCT_BASE_SHARE,
+                CreditFrequency.MONTHLY,
                 Pocket.CURRENT, 1, rate=D("0.02")),
-        _credit("retired, 74 and under", RETIRED, CreditBasis.FIXED_AMOUNT, CreditFrequency.ANNUAL, Pocket.CURRENT,
+        _credit(gettext_noop("retired, 74 and under"), RETIRED, CreditBasis.FIXED_AMOUNT, CreditFrequency.ANNUAL,
+                Pocket.CURRENT,
                 2, age_max=74, amount=D("1680.00"), prorate_first_year=True),
-        _credit("retired, 75 and over", RETIRED, CreditBasis.FIXED_AMOUNT, CreditFrequency.ANNUAL, Pocket.CURRENT,
+        _credit(gettext_noop("retired, 75 and over"), RETIRED, CreditBasis.FIXED_AMOUNT, CreditFrequency.ANNUAL,
+                Pocket.CURRENT,
                 3, age_min=75, amount=D("1890.00"), prorate_first_year=True),
     ],
     # The seed names capitation and per-disease payment but sets no numbers: every visit itemised.
@@ -127,18 +139,23 @@ JN_2024_PAYMENT = {
 NO_SEP_PAY = {"sep_pay_rate": None, "sep_pay_annual_cap": None, "sep_pay_bucket": "sep_pay"}
 
 
-def _jinan(code: str, start: datetime.date, end: datetime.date | None, employer_share: bool,
+def _jinan(code: str, title: str, start: datetime.date, end: datetime.date | None, employer_share: bool,
            payment: dict | None = None) -> dict:
-    credits = [_credit("in-service: own contribution 2%", IN_SERVICE, CreditBasis.CLCT_BASE_SHARE,
+    credits = [_credit(gettext_noop("in-service: own contribution 2%"), IN_SERVICE, CreditBasis.CLCT_BASE_SHARE,
                        CreditFrequency.MONTHLY, Pocket.HISTORICAL, 1, rate=D("0.02"))]
     if employer_share:
-        credits.append(_credit("in-service: employer share 0.5% (halved)", IN_SERVICE, CreditBasis.CLCT_BASE_SHARE,
+        credits.append(_credit(gettext_noop("in-service: employer share 0.5% (halved)"), IN_SERVICE,
+                               CreditBasis.CLCT_BASE_SHARE,
                                CreditFrequency.MONTHLY, Pocket.HISTORICAL, 2, rate=D("0.005")))
     credits += [
-        _credit("retired, under 70: 2% of the 2023 average basic pension", RETIRED, CreditBasis.REFERENCE_SHARE,
+        # xgettext:no-python-format
+        _credit(gettext_noop("retired, under 70: 2% of the 2023 average basic pension"), RETIRED,
+                CreditBasis.REFERENCE_SHARE,
                 CreditFrequency.MONTHLY, Pocket.HISTORICAL, 3, age_max=69, rate=D("0.02"),
                 reference_kind=ReferenceKind.AVG_BASIC_PENSION, reference_year=2023),
-        _credit("retired, 70 and over: 2.5% of the 2023 average basic pension", RETIRED, CreditBasis.REFERENCE_SHARE,
+        # xgettext:no-python-format
+        _credit(gettext_noop("retired, 70 and over: 2.5% of the 2023 average basic pension"), RETIRED,
+                CreditBasis.REFERENCE_SHARE,
                 CreditFrequency.MONTHLY, Pocket.HISTORICAL, 4, age_min=70, rate=D("0.025"),
                 reference_kind=ReferenceKind.AVG_BASIC_PENSION, reference_year=2023),
     ]
@@ -146,10 +163,10 @@ def _jinan(code: str, start: datetime.date, end: datetime.date | None, employer_
     return {
         "version": {
             "code": code, "region": "370100", "insutype": InsuType.EMPLOYEE,
-            "title": f"济南市职工医保门诊共济 Jinan employee outpatient pooling {start.year} (illustrative)",
-            "source_document": "Illustrative numbers inside the Shandong bounds of 鲁政办发〔2021〕22号 (POLICY.md, "
-                               "CONTRACT.md), provincial average wage taken as 90,000; not Jinan's published "
-                               "figures.",
+            "title": title,
+            "source_document": gettext_noop(
+                "Illustrative numbers inside the Shandong bounds of 鲁政办发〔2021〕22号 (POLICY.md, CONTRACT.md), "
+                "provincial average wage taken as 90,000; not Jinan's published figures."),
             "effective_from": start, "effective_to": end,
             "benefit_year_start_month": 1, "benefit_year_start_day": 1,
             "current_pocket_first": False, "two_pockets": False,
@@ -166,7 +183,8 @@ def _jinan(code: str, start: datetime.date, end: datetime.date | None, employer_
             + [{"kind": ReferenceKind.AVG_BASIC_PENSION, "year": y, "amount": D("3200.00")} for y in years]
         ),
         "classes": [
-            {"code": "in_service", "name": "in-service", "psn_types": IN_SERVICE, "retire_date_from": None,
+            {"code": "in_service", "name": "in-service", "psn_types": IN_SERVICE,
+             "retire_date_from": None,
              "retire_date_to": None, "order": 1},
             {"code": "retired", "name": "retired", "psn_types": RETIRED, "retire_date_from": None,
              "retire_date_to": None, "order": 2},
@@ -192,10 +210,11 @@ def _jinan(code: str, start: datetime.date, end: datetime.date | None, employer_
 JINAN_RESIDENT = {
     "version": {
         "code": "JN-R-2024", "region": "370100", "insutype": InsuType.RESIDENT,
-        "title": "济南市居民医保门诊统筹 Jinan resident outpatient pooling 2024 (illustrative)",
-        "source_document": "Illustrative numbers inside the Shandong resident bounds of 鲁政办发〔2021〕22号 二(九) "
-                           "(POLICY.md, CONTRACT.md): cap at least 200 yuan a year, chronic diseases at 65% or more; "
-                           "not Jinan's published figures.",
+        "title": gettext_noop("Jinan resident outpatient pooling 2024 (illustrative)"),
+        "source_document": gettext_noop(
+            "Illustrative numbers inside the Shandong resident bounds of 鲁政办发〔2021〕22号 二(九) (POLICY.md, "
+            "CONTRACT.md): cap at least 200 yuan a year, chronic diseases at 65 per cent or more; not Jinan's "
+            "published figures."),
         "effective_from": datetime.date(2024, 1, 1), "effective_to": None,
         "benefit_year_start_month": 1, "benefit_year_start_day": 1,
         "current_pocket_first": False, "two_pockets": False,
@@ -208,7 +227,8 @@ JINAN_RESIDENT = {
     },
     "reference_values": [],
     "classes": [
-        {"code": "resident", "name": "resident", "psn_types": "", "retire_date_from": None, "retire_date_to": None,
+        {"code": "resident", "name": "resident", "psn_types": "", "retire_date_from": None,
+         "retire_date_to": None,
          "order": 1},
     ],
     "benefit_rules": (
@@ -222,8 +242,10 @@ JINAN_RESIDENT = {
 
 SEEDS = [
     SHANGHAI,
-    _jinan("JN-2022", datetime.date(2022, 1, 1), datetime.date(2023, 12, 31), employer_share=True),
-    _jinan("JN-2024", datetime.date(2024, 1, 1), None, employer_share=False, payment=JN_2024_PAYMENT),
+    _jinan("JN-2022", gettext_noop("Jinan employee outpatient pooling 2022 (illustrative)"), datetime.date(2022, 1, 1),
+           datetime.date(2023, 12, 31), employer_share=True),
+    _jinan("JN-2024", gettext_noop("Jinan employee outpatient pooling 2024 (illustrative)"), datetime.date(2024, 1, 1),
+           None, employer_share=False, payment=JN_2024_PAYMENT),
     JINAN_RESIDENT,
 ]
 
