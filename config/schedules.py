@@ -18,7 +18,7 @@ SCHEDULES = [
      "task": "accounts.tasks.credits_month_task",
      "crontab": {"minute": "0", "hour": "1", "day_of_month": "1", "month_of_year": "*", "day_of_week": "*"}},
     # A worker killed mid-chunk leaves its credit run short of chunks; this queues the missing ones again.
-    {"name": "accounts: resume credit runs whose worker died (every 2 minutes)",
+    {"name": gettext_noop("accounts: resume credit runs whose worker died (every 2 minutes)"),
      "task": "accounts.tasks.credit_runs_resume_stale_task", "crontab": {"minute": "*/2", "hour": "*", **DAILY}},
     # After the credit run of the 1st (01:00): the night's ledger is complete before it is summed.
     {"name": gettext_noop("reports: rebuild account income and spending (nightly)"),
