@@ -15,8 +15,9 @@ PLACEHOLDER = re.compile(r"%\([^)]*\)[-#0 +]*\d*(?:\.\d+)?[sdfir]|%[sdfir]|\{[^}
 # such as "year" also occur inside codes, usernames and file names).
 PHRASE = re.compile(r"[A-Za-z][A-Za-z' -]*\s[A-Za-z' -]*[A-Za-z]")
 WORD = re.compile(r"[A-Za-z]{6,}")
-# Letters, digits and underscores make a code: `settlement_auditor` is not the English word "settlement".
-EDGE_BEFORE, EDGE_AFTER = r"(?<![A-Za-z0-9_])", r"(?![A-Za-z0-9_])"
+# Letters, digits and underscores make a code: `settlement_auditor` is not the English word "settlement", nor is
+# `accounts` in the dotted name of a task, `accounts.tasks.credits_month_task`.
+EDGE_BEFORE, EDGE_AFTER = r"(?<![A-Za-z0-9_.])", r"(?![A-Za-z0-9_]|\.[A-Za-z0-9_])"
 
 
 @dataclass(frozen=True)
