@@ -2,6 +2,7 @@
 reversed through the service), accumulators and partner API tokens."""
 
 import datetime
+import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -55,6 +56,7 @@ from claims.slips import settlement_slip, settlement_slip_pdf
 from claims.tokens import partner_token_create, partner_token_revoke
 from core.admin import CertnoMaskMixin, HistoryAdmin, MaskedExportMixin, PersonSearchMixin, can_view_full_certno
 from core.api import validation_text
+from core.certno import admdvs_name
 from core.imports.admin import ImportFilesMixin
 from core.replica import ReplicaReadsAdmin
 from policies.models import EnrolleeClass, FacilityLevel, InsuType
@@ -352,7 +354,7 @@ class CrossRegionFilingAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMix
     person_search_prefixes = ("person__",)
     exact_search_fields = ("mdtrtarea_admvs",)
     search_help_text = _("Person number or full ID number, the start of a name, or a region code.")
-    list_display = ["person", "certno_masked", "mdtrtarea_admvs", "filing_type", "begndate", "enddate", "status",
+    list_display = ["person", "certno_masked", "region_of_treatment", "filing_type", "begndate", "enddate", "status",
                     "facility"]
     list_filter = [FilingValidFilter, "filing_type", "status", "mdtrtarea_admvs", "person__enrollments__region"]
     list_select_related = ["person", "facility"]
@@ -360,6 +362,10 @@ class CrossRegionFilingAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMix
     autocomplete_fields = ["person", "facility"]
     readonly_fields = ["cancelled_at"]
     date_hierarchy = "begndate"
+
+    @admin.display(description=_("region of treatment"), ordering="mdtrtarea_admvs")
+    def region_of_treatment(self, filing: CrossRegionFiling) -> str:
+        return admdvs_with_name(filing.mdtrtarea_admvs)
 
 
 class CrossRegionFilingInline(admin.TabularInline):
@@ -537,7 +543,7 @@ class SettlementAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, Mas
         (_("Personal part"), {"fields": [("psn_part_amt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay", "balc")]}),
         (_("Reversal"), {"fields": [("reversed_at", "reversed_by", "reversed_by_token"), "reversal_reason"]}),
         (_("Late settlement"), {"fields": [("settled_late_by", "late_reason")]}),
-        (_("Request and answer"), {"classes": ["collapse"], "fields": ["request_digest", "response"]}),
+        (_("Request and answer"), {"classes": ["collapse"], "fields": ["request_digest", "response_json"]}),
     ]
 
     @admin.display(description=_("medical type"), ordering="med_type")
@@ -584,6 +590,11 @@ class SettlementAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, Mas
     @admin.display(description=_("bucket"))
     def bucket_name(self, obj: Settlement) -> str:
         return bucket_label(obj.bucket)
+
+    @admin.display(description=_("answer"))
+    def response_json(self, obj: Settlement) -> str:
+        """The answer as the partner received it: the contract's JSON, its field names and codes as they are."""
+        return format_html("<pre><code>{}</code></pre>", json.dumps(obj.response, ensure_ascii=False, indent=2))
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict | None = None) -> HttpResponse:
@@ -687,10 +698,15 @@ class SettlementAdmin(ReplicaReadsAdmin, CertnoMaskMixin, PersonSearchMixin, Mas
 
 
 def code_with_label(code: str, choices: type[models.TextChoices]) -> str:
-    """A code and its name: "310 职工基本医疗保险"; an unknown code alone, an empty one as "-"."""
+    """A code and its name: "<code>310</code> 职工基本医疗保险"; an unknown code alone, an empty one as "-"."""
     if not code:
         return "-"
-    return f"{code} {choices(code).label}" if code in choices.values else code
+    return format_html("<code>{}</code> {}", code, choices(code).label) if code in choices.values else code
+
+
+def admdvs_with_name(admdvs: str) -> str:
+    """A region or province code and its name: "<code>370000</code> 山东省"."""
+    return format_html("<code>{}</code> {}", admdvs, admdvs_name(admdvs)) if admdvs else "-"
 
 
 def bucket_label(bucket: str, diseases: dict[str, str] | None = None) -> str:

@@ -26,11 +26,11 @@ SCHEDULES = [
     {"name": gettext_noop("reports: supervision rules (nightly)"), "task": "reports.tasks.supervision_run_task",
      "crontab": {"minute": "30", "hour": "2", **DAILY}},
     # The last full month's statements, on the 2nd: late settlements of the 1st's night are in.
-    {"name": "clearing: statements of the last full month (2nd of the month)",
+    {"name": gettext_noop("clearing: statements of the last full month (2nd of the month)"),
      "task": "clearing.tasks.clearing_month_task",
      "crontab": {"minute": "0", "hour": "4", "day_of_month": "2", "month_of_year": "*", "day_of_week": "*"}},
     # After the supervision rules (02:30): a sample of yesterday's settlements re-adjudicated.
-    {"name": "clearing: re-adjudicate a sample of yesterday's settlements (nightly)",
+    {"name": gettext_noop("clearing: re-adjudicate a sample of yesterday's settlements (nightly)"),
      "task": "clearing.tasks.audit_nightly_task", "crontab": {"minute": "45", "hour": "2", **DAILY}},
     # A worker that died mid-import leaves its job "running"; this marks it failed (its transaction rolled back).
     {"name": gettext_noop("core: fail import jobs whose worker died (every 10 minutes)"),

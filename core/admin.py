@@ -31,6 +31,7 @@ from stdnum.cn import ric
 
 from core.approvals import ApprovalError
 from core.certno import certno_mask
+from core.exports import ColumnLabelsExportForm
 from core.imports import IMPORT_KIND_LABELS, IMPORT_KINDS, import_resource_class
 from core.imports.jobs import (
     APPROVE_PERMISSION,
@@ -97,7 +98,25 @@ class PersonSearchMixin:
         return queryset.filter(query), False
 
 
-class CertnoMaskingHistoryHelper(HistoricalRecordContextHelper):
+class ChoiceLabelsHistoryHelper(HistoricalRecordContextHelper):
+    """A history page's changes with a choice field's values by name ("状态: 草稿 → 已发布", not draft →
+    published)."""
+
+    def prepare_delta_change_value(self, change: ModelChange, value: Any) -> Any:
+        field = self.model._meta.get_field(change.field)
+        if field.choices and isinstance(value, str | int):
+            return dict(field.flatchoices).get(value, value)
+        return super().prepare_delta_change_value(change, value)
+
+
+def _history_helper(self: SimpleHistoryAdmin, request: HttpRequest, record: Any) -> HistoricalRecordContextHelper:
+    return ChoiceLabelsHistoryHelper(self.model, record)
+
+
+SimpleHistoryAdmin.get_historical_record_context_helper = _history_helper  # every history page, ours and others'
+
+
+class CertnoMaskingHistoryHelper(ChoiceLabelsHistoryHelper):
     """Masks ID numbers in the "Changes" column of a history page."""
 
     def prepare_delta_change_value(self, change: ModelChange, value: Any) -> Any:
@@ -418,7 +437,8 @@ class ImportJobAdmin(admin.ModelAdmin):
         return response
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
-        kinds = [{**t, "url": reverse("admin:core_importjob_template", args=[t["kind"]])}
+        kinds = [{**t, "label": IMPORT_KIND_LABELS[t["kind"]],
+                  "url": reverse("admin:core_importjob_template", args=[t["kind"]])}
                  for t in import_templates() if t["kind"] in importable_kinds(request.user)]
         return super().add_view(request, form_url, {"import_templates": kinds, **(extra_context or {})})
 
@@ -502,3 +522,14 @@ class ImportJobAdmin(admin.ModelAdmin):
 
 
 from core import admin_schedules  # noqa: E402,F401  (the periodic tasks in the reader's language)
+
+
+def _export_filename(self: ExportMixin, request: HttpRequest, queryset: QuerySet, file_format: Any) -> str:
+    """import-export dates its files by UTC (`LedgerEntry-2026-11-30.csv` at 07:16 on 1 December in Shanghai):
+    the date here is Shanghai's."""
+    return f"{self.model.__name__}-{timezone.localdate():%Y-%m-%d}.{file_format.get_extension()}"
+
+
+# Every export page of every admin: its columns as the files name them, its file dated in local time.
+ExportMixin.export_form_class = ColumnLabelsExportForm
+ExportMixin.get_export_filename = _export_filename

@@ -44,6 +44,14 @@ def _area_known(area: str) -> bool:
     return len(parts) == 2 and all(props for _part, props in parts)
 
 
+@functools.cache
+def admdvs_name(admdvs: str) -> str:
+    """The name of an administrative division code (GB/T 2260, from python-stdnum's table): 370000 山东省,
+    370100 济南市; "" for a code not in it."""
+    parts = numdb.get("cn/loc").info(admdvs)
+    return parts[1][1].get("county", "") if len(parts) == 2 else ""
+
+
 def certno_birth_date(number: str) -> datetime.date:
     return ric.get_birth_date(number)
 

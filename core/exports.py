@@ -9,8 +9,11 @@ import re
 from typing import Any
 
 import tablib
+from django.core.exceptions import FieldDoesNotExist
+from django.utils.html import format_html
 from import_export import fields, resources, widgets
 from import_export.formats import base_formats
+from import_export.forms import SelectableFieldsExportForm
 
 from core.certno import certno_mask
 
@@ -48,6 +51,25 @@ class SafeXLSX(base_formats.XLSX):
 
 
 EXPORT_FORMATS = [SafeCSV, SafeXLSX]
+
+
+class ColumnLabelsExportForm(SelectableFieldsExportForm):
+    """The export page's column choices as the file names them: a column with a name of its own ("金额") under
+    that name, a column named by the contract's code ("psn_no", an import's header) under its model field's name
+    in the reader's language beside the code; import-export would show "Psn No" and "Amount (金额)"."""
+
+    def _get_field_label(self, resource: type[resources.ModelResource], field_name: str) -> str:
+        field = resource.fields.get(field_name)
+        column = field.column_name if field else field_name
+        if column != field_name:
+            return column
+        model = resource._meta.model
+        try:
+            name = model._meta.get_field((field.attribute if field and field.attribute else field_name)
+                                         .split("__")[0]).verbose_name
+        except (FieldDoesNotExist, AttributeError):
+            return column
+        return format_html("{} <code>{}</code>", name, column)
 
 
 class MaskedCertnoResource(resources.ModelResource):

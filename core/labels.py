@@ -5,10 +5,11 @@ translations come first (LOCALE_PATHS). Nothing imports this module."""
 from django.utils.translation import gettext_noop
 
 THIRD_PARTY = [
-    # Django
+    # Django: a user's add page, and the app list's table headers read by screen readers
     gettext_noop("After you’ve created a user, you’ll be able to edit more user options."),
+    gettext_noop("Model name"), gettext_noop("Add link"), gettext_noop("Change or view list link"),
     # django-celery-beat
-    gettext_noop("Execution Options"), gettext_noop("Schedule"),
+    gettext_noop("Execution Options"), gettext_noop("Schedule"), gettext_noop("Periodic Tasks Using This Schedule"),
     gettext_noop("Datetime that the schedule last triggered the task to run. Reset to None if enabled is set to "
                  "False."),
     # django-axes: its admin of login attempts and lockouts

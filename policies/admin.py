@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -75,7 +76,8 @@ class DraftOnlyInline(admin.TabularInline):
     def get_fields(self, request: HttpRequest, obj: PolicyVersion | None = None) -> list:
         # Read-only rows show a seeded name in the reader's language (the rows' __str__).
         fields = super().get_fields(request, obj)
-        return fields if self._editable(obj) else ["name_label" if f == "name" else f for f in fields]
+        shown = {"name": "name_label", "code": "code_label"}
+        return fields if self._editable(obj) else [shown.get(f, f) for f in fields]
 
     def get_readonly_fields(self, request: HttpRequest, obj: PolicyVersion | None = None) -> list:
         return list(super().get_readonly_fields(request, obj)) if self._editable(obj) else \
@@ -84,6 +86,10 @@ class DraftOnlyInline(admin.TabularInline):
     @admin.display(description=_("name"))
     def name_label(self, row: object) -> str:
         return str(row)
+
+    @admin.display(description=_("code"))
+    def code_label(self, row: object) -> str:
+        return format_html("<code>{}</code>", row.code)
 
 
 class ReferenceValueInline(DraftOnlyInline):

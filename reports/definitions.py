@@ -10,8 +10,8 @@ from decimal import Decimal
 from django import forms
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from accounts.models import EntryKind, Relation
 from claims.models import CrossRegion, Facility, FacilityType, HospitalLevel
@@ -51,9 +51,14 @@ def _labels(choices: object) -> dict[str, str]:
 
 
 def _enrollee_class_labels() -> dict[str, str]:
-    # The newest version's name of each code wins (later rows overwrite earlier ones).
+    # The newest version's name of each code wins (later rows overwrite earlier ones); a seeded name is the
+    # catalog's English (EnrolleeClass.__str__).
     names = dict(EnrolleeClass.objects.order_by("code", "version__effective_from").values_list("code", "name"))
-    return {**names, **_labels(ENROLLEE_CLASSES)}
+    return {**{code: pgettext("enrollee class", name) for code, name in names.items()}, **_labels(ENROLLEE_CLASSES)}
+
+
+def _region_names() -> dict[str, str]:
+    return dict(Region.objects.values_list("admdvs", "name"))
 
 
 def parse_month(value: str) -> datetime.date:
@@ -213,8 +218,9 @@ def _rebuilt_note(table: str, data: dict) -> list[str]:
 
 def build_expenditure(data: dict) -> ReportResult:
     funds, levels, meds = _labels(FundType.choices), _labels(LEVELS), _labels(MED_TYPES)
-    classes = _enrollee_class_labels()
-    rows = [{"month": f"{r['month']:%Y-%m}", "admdvs": r["region__admdvs"], "fund_type": r["fund_type"],
+    classes, regions = _enrollee_class_labels(), _region_names()
+    rows = [{"month": f"{r['month']:%Y-%m}", "admdvs": r["region__admdvs"],
+             "admdvs_name": regions.get(r["region__admdvs"], ""), "fund_type": r["fund_type"],
              "fund_type_label": funds.get(r["fund_type"], ""), "hosp_lv": r["hosp_lv"],
              "hosp_lv_label": levels.get(r["hosp_lv"], ""), "enrollee_class": r["enrollee_class"],
              "enrollee_class_label": classes.get(r["enrollee_class"], ""), "med_type": r["med_type"],
@@ -230,15 +236,16 @@ def build_expenditure(data: dict) -> ReportResult:
 
 
 def build_account_flows(data: dict) -> ReportResult:
-    labels, directions = dict(EntryKind.choices), _labels(FlowDirection.choices)
+    labels, directions, regions = dict(EntryKind.choices), _labels(FlowDirection.choices), _region_names()
     rows = []
     for r in selectors.account_flows(first=data["first"], last=data["last"], admdvs=data["admdvs"],
                                      direction=data.get("direction", "")):
         amount = _money(r["total"])
         rows.append({"month": f"{r['month']:%Y-%m}", "admdvs": r["region__admdvs"] or "",
+                     "admdvs_name": regions.get(r["region__admdvs"], ""),
                      "direction": r["direction"], "direction_label": directions.get(r["direction"], ""),
                      "kind": r["kind"], "kind_label": str(labels.get(r["kind"], "")),
-                     "credit_rule": r["credit_rule"], "entries": r["n_entries"],
+                     "credit_rule": gettext(r["credit_rule"]) if r["credit_rule"] else "", "entries": r["n_entries"],
                      "income": amount if r["direction"] == FlowDirection.INCOME else ZERO,
                      "spending": -amount if r["direction"] == FlowDirection.SPENDING else ZERO,
                      "other": amount if r["direction"] == FlowDirection.OTHER else ZERO})
@@ -282,9 +289,10 @@ def build_chronic(data: dict) -> ReportResult:
 
 
 def build_cross_region(data: dict) -> ReportResult:
-    kinds = _labels(CrossRegion.choices)
+    kinds, regions = _labels(CrossRegion.choices), _region_names()
     rows = [{"treated_in": r["facility__region__admdvs"], "treated_in_name": r["facility__region__name"],
-             "insured_in": r["policy_version__region__admdvs"] or "", "cross_region": r["cross_region"],
+             "insured_in": r["policy_version__region__admdvs"] or "",
+             "insured_in_name": regions.get(r["policy_version__region__admdvs"], ""), "cross_region": r["cross_region"],
              "cross_region_label": kinds.get(r["cross_region"], ""), "settlements": r["n_settlements"],
              "medfee_sumamt": _money(r["medfee"]), "fund_paid": _money(r["fund_paid"]),
              "accounts": _money(r["acct"]) + _money(r["mulaid"]), "cash": _money(r["cash"])}
@@ -350,14 +358,16 @@ def build_reconciliation(data: dict) -> ReportResult:
 C = Column
 REPORTS: dict[str, ReportSpec] = {spec.name: spec for spec in (
     ReportSpec("expenditure", _("Fund expenditure"), FundExpenditure, ExpenditureForm, (
-        C("month", _("month")), C("admdvs", _("region")), C("fund_type", _("fund type")),
+        C("month", _("month")), C("admdvs", _("region")), C("admdvs_name", _("region name")),
+        C("fund_type", _("fund type")),
         C("fund_type_label", _("fund name")), C("hosp_lv", _("facility level")), C("hosp_lv_label", _("level name")),
         C("enrollee_class", _("enrollee class")), C("enrollee_class_label", _("class name")),
         C("med_type", _("medical type")), C("med_type_label", _("medical type name")),
         C("settlements", SETTLEMENTS_COUNT, "int"),
         C("fund_paid", _("fund paid"), "money")), build_expenditure),
     ReportSpec("account-flows", _("Account income and spending"), AccountFlow, AccountFlowForm, (
-        C("month", _("month")), C("admdvs", _("region")), C("direction", _("direction")),
+        C("month", _("month")), C("admdvs", _("region")), C("admdvs_name", _("region name")),
+        C("direction", _("direction")),
         C("direction_label", _("direction name")), C("kind", _("kind")),
         C("kind_label", _("kind")), C("credit_rule", _("credit rule")), C("entries", _("entries"), "int"),
         C("income", _("income"), "money"), C("spending", _("spending"), "money"),
@@ -373,7 +383,8 @@ REPORTS: dict[str, ReportSpec] = {spec.name: spec for spec in (
         C("fund_paid", _("funds"), "money")), build_chronic),
     ReportSpec("cross-region", _("Treatment in another region"), CrossRegionReport, CrossRegionForm, (
         C("treated_in", _("region of treatment")), C("treated_in_name", _("region of treatment")),
-        C("insured_in", _("insured region")), C("cross_region", _("filing")),
+        C("insured_in", _("insured region")), C("insured_in_name", _("insured region")),
+        C("cross_region", _("filing")),
         C("cross_region_label", _("filing")), C("settlements", SETTLEMENTS_COUNT, "int"),
         C("medfee_sumamt", _("total"), "money"), C("fund_paid", _("funds"), "money"),
         C("accounts", _("accounts"), "money"), C("cash", _("cash"), "money")), build_cross_region),

@@ -55,6 +55,7 @@ IMPORT_KIND_LABELS: dict[str, str] = {
     "contributions": gettext_lazy("contribution records"),
     "balances": gettext_lazy("opening balances"),
     "signings": gettext_lazy("primary-care signings"),
+    "cross_region_filings": gettext_lazy("cross-region filings"),
 }
 
 # SQLite allows 32,766 parameters per statement; stay well below for `__in` preloads.
