@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -22,7 +23,7 @@ from core.replica import ReplicaReadsAdmin, replica_reads
 from reports.charts import bar_chart_svg
 from reports.definitions import REPORTS, MonthField, PeriodForm, ReportSpec, report_run
 from reports.exports import export_csv, export_xlsx
-from reports.models import Alert, AlertStatus, Rule, SummaryRebuild, SupervisionSetting
+from reports.models import SUMMARY_TABLES, Alert, AlertStatus, Rule, SummaryRebuild, SupervisionSetting
 from reports.summaries import months_between
 from reports.supervision import RULE_HELP, alert_finding, alert_review
 
@@ -113,12 +114,27 @@ def _register_reports() -> None:
 _register_reports()
 
 
+class SummaryTableFilter(admin.SimpleListFilter):
+    title = _("summary")
+    parameter_name = "table"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [(table, str(label)) for table, label in SUMMARY_TABLES.items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(table=self.value()) if self.value() else queryset
+
+
 @admin.register(SummaryRebuild)
 class SummaryRebuildAdmin(ReplicaReadsAdmin, admin.ModelAdmin):
-    list_display = ["table", "month", "rebuilt_at", "rows", "seconds", "rebuilt_by"]
-    list_filter = ["table", "month"]
+    list_display = ["table_name", "month", "rebuilt_at", "rows", "seconds", "rebuilt_by"]
+    list_filter = [SummaryTableFilter, "month"]
     list_select_related = ["rebuilt_by"]
     readonly_fields = list_display
+
+    @admin.display(description=_("summary"), ordering="table")
+    def table_name(self, rebuild: SummaryRebuild) -> str:
+        return rebuild.table_label
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -238,7 +254,8 @@ class AlertAdmin(ReplicaReadsAdmin, HistoryAdmin):
             from reports.tasks import supervision_run_task
 
             month, rules = f"{form.cleaned_data['month']:%Y-%m}", form.cleaned_data["rules"] or None
-            transaction.on_commit(lambda: supervision_run_task.delay(month, rules))
+            user_id = request.user.pk
+            transaction.on_commit(lambda: supervision_run_task.delay(month, rules, user_id=user_id))
             messages.success(request, _("The supervision rules for %(month)s have been started.") % {"month": month})
             return HttpResponseRedirect(reverse("admin:reports_alert_changelist"))
         context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta,

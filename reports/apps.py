@@ -9,8 +9,10 @@ class ReportsConfig(AppConfig):
     def ready(self) -> None:
         from accounts.events import credit_run_listener
         from claims.events import settlement_listener
+        from core.imports.events import import_job_listener
         from reports import summaries
 
         settlement_listener("reports.summaries", lambda settlement, sign: summaries.settlement_applied(
             settlement, sign=sign))
         credit_run_listener("reports.account_flows", summaries.credit_run_finished)
+        import_job_listener("reports.account_flows", summaries.import_job_written)

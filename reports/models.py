@@ -148,8 +148,14 @@ class ReconciliationReport(FacilityMonth):
         verbose_name_plural = _("facility reconciliation")
 
 
+SUPERVISION_RUN = "supervision"
+SUMMARY_TABLES = {"settlements": _("settlement summaries"), "account_flows": _("account income and spending"),
+                  SUPERVISION_RUN: _("supervision rules")}
+
+
 class SummaryRebuild(models.Model):
-    """One rebuild of a summary table for a month: when, by whom, how many rows, how long it took."""
+    """One rebuild of a summary table for a month: when, by whom, how many rows, how long it took; a run of the
+    supervision rules over a month is recorded here too (`supervision`, its rows the alerts raised)."""
 
     table = models.CharField(_("summary"), max_length=30)
     month = models.DateField(_("month"))
@@ -166,7 +172,11 @@ class SummaryRebuild(models.Model):
         indexes = [models.Index(fields=["table", "month"])]
 
     def __str__(self) -> str:
-        return f"{self.table} {self.month:%Y-%m} {timezone.localtime(self.rebuilt_at):%Y-%m-%d %H:%M}"
+        return f"{self.table_label} {self.month:%Y-%m} {timezone.localtime(self.rebuilt_at):%Y-%m-%d %H:%M}"
+
+    @property
+    def table_label(self) -> str:
+        return str(SUMMARY_TABLES.get(self.table, self.table))
 
 
 # ---------------------------------------------------------------------------------------------------------------

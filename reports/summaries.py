@@ -227,6 +227,19 @@ def credit_run_finished(run) -> None:  # noqa: ANN001
     transaction.on_commit(lambda: account_flows_rebuild_task.delay(f"{run.period:%Y-%m}", user_id=run.started_by_id))
 
 
+def import_job_written(job) -> None:  # noqa: ANN001
+    """An import of opening balances wrote ledger entries dated by their `as_of`: rebuild the account flows of
+    those months (in the background with a broker), recorded as rebuilt by whoever started the import."""
+    if job.kind != "balances":
+        return
+    from reports.tasks import account_flows_rebuild_task
+
+    months = (LedgerEntry.objects.filter(kind=EntryKind.OPENING_BALANCE, created_at__gte=job.started_at)
+              .exclude(period=None).dates("period", "month"))
+    for month in months:
+        transaction.on_commit(lambda m=f"{month:%Y-%m}": account_flows_rebuild_task.delay(m, user_id=job.started_by_id))
+
+
 def account_flows_rebuild_months(*, months: Iterable[datetime.date], user=None) -> list[SummaryRebuild]:  # noqa: ANN001
     return [account_flows_rebuild(month=m, user=user) for m in months]
 

@@ -12,6 +12,7 @@ never touches a reviewed one. `alert_review` records the decision.
 """
 
 import datetime
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Person
 from claims.models import Facility, FacilityType, Settlement, SettlementLine, SettlementStatus
 from reports.models import (
+    SUPERVISION_RUN,
     Alert,
     AlertEvidence,
     AlertRank,
@@ -35,6 +37,7 @@ from reports.models import (
     FacilityMonth,
     Rule,
     SubjectType,
+    SummaryRebuild,
     SupervisionSetting,
 )
 from reports.summaries import month_next
@@ -316,8 +319,10 @@ def _alerts_write(rule: str, findings: list[Finding]) -> int:
     return written
 
 
-def supervision_run(*, month: datetime.date, rules: list[str] | None = None) -> dict[str, int]:
-    """Run the enabled rules (or `rules`) over one month; returns the alerts raised or refreshed per rule."""
+def supervision_run(*, month: datetime.date, rules: list[str] | None = None, user=None) -> dict[str, int]:  # noqa: ANN001
+    """Run the enabled rules (or `rules`) over one month; returns the alerts raised or refreshed per rule. The run
+    is recorded among the summary rebuilds (`supervision`) with who started it (none for the nightly schedule)."""
+    started = time.perf_counter()
     first = month.replace(day=1)
     last = month_next(first) - datetime.timedelta(days=1)
     settings = supervision_settings()
@@ -327,6 +332,8 @@ def supervision_run(*, month: datetime.date, rules: list[str] | None = None) -> 
         if (rules is not None and rule not in rules) or (rules is None and not setting.enabled):
             continue
         out[str(rule)] = _alerts_write(rule, check(setting, first, last))
+    SummaryRebuild.objects.create(table=SUPERVISION_RUN, month=first, rows=sum(out.values()), rebuilt_by=user,
+                                  seconds=Decimal(f"{time.perf_counter() - started:.3f}"))
     return out
 
 

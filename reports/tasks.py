@@ -28,6 +28,10 @@ def account_flows_rebuild_task(month: str | None = None, user_id: int | None = N
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
-def supervision_run_task(month: str | None = None, rules: list[str] | None = None) -> dict[str, int]:
-    """Run the supervision rules over `month` (default: the month of yesterday)."""
-    return supervision_run(month=_month(month, timezone.localdate() - datetime.timedelta(days=1)), rules=rules)
+def supervision_run_task(month: str | None = None, rules: list[str] | None = None,
+                         user_id: int | None = None) -> dict[str, int]:
+    """Run the supervision rules over `month` (default: the month of yesterday); `user_id` is who asked for it
+    (from the alerts page), none for the nightly schedule."""
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    return supervision_run(month=_month(month, timezone.localdate() - datetime.timedelta(days=1)), rules=rules,
+                           user=user)

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from core.approvals import ApprovalError, approval_check, rejection_reason_clean
 from core.imports.base import ImportOutcome, import_resource_class
 from core.imports.engine import ImportProgress, import_file
+from core.imports.events import import_job_written
 from core.models import ImportJob
 
 logger = logging.getLogger(__name__)
@@ -194,6 +195,11 @@ def import_job_run(*, job_id: int, monitor_interval: float = PROGRESS_SECONDS) -
                 job.bad_rows.save(bad_path.name, File(f), save=False)
         job.finished_at = timezone.now()
         job.save()
+        if job.status == ImportJob.Status.DONE and not job.dry_run:
+            try:
+                import_job_written(job)
+            except Exception:  # the rows are in: a listener's failure must not mark the job failed
+                logger.exception("a listener of import job %s failed", job_id)
         return job
     except Exception as e:
         logger.exception("import job %s failed", job_id)

@@ -1,17 +1,21 @@
 """Nothing stale or anonymous: a credit run started from the admin records who started it, and the account
-income-and-spending summary of its month is rebuilt when it finishes, recorded with the same person; a report
-over months not summarised names them."""
+income-and-spending summary of its month is rebuilt when it finishes, recorded with the same person; so is the
+month of an imported balances file; a supervision run names who started it; a report over months not summarised
+names them."""
 
 import datetime
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
 
 from accounts.models import CreditRun
 from accounts.tests.conftest import contribution, enrollee, seeded  # noqa: F401
+from core.imports.jobs import import_job_approve, import_job_submit
+from core.models import ImportJob
 from reports.definitions import REPORTS, report_run
 from reports.models import AccountFlow, SummaryRebuild
 
@@ -46,3 +50,35 @@ def test_a_report_over_months_not_summarised_says_which(seeded: dict) -> None:  
     assert result.notes[1].startswith("Last rebuilt ")
     _form, result = report_run(REPORTS["account-flows"], {"month": "2024-03"})
     assert len(result.notes) == 1 and result.notes[0].startswith("Last rebuilt ")
+
+
+def test_an_imported_balances_file_refreshes_the_summary_of_its_month_in_its_maker_s_name(
+        seeded: dict, settings: object, tmp_path: object, django_capture_on_commit_callbacks: object) -> None:  # noqa: F811
+    """An opening balance of 88,888.00 as of 2024-06-30, approved by a second person: June 2024's account flows
+    show it as income without a rebuild by hand, recorded as rebuilt by the officer who uploaded the file."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    holder = enrollee(seeded["310000"], brdy=D(1980, 1, 1)).person
+    officer = User.objects.create_user("officer", is_staff=True)
+    approver = User.objects.create_user("approver", is_staff=True, is_superuser=True)
+    job = ImportJob(kind="balances")
+    job.file.save("b.csv", ContentFile(f"psn_no,pocket,amount,as_of\n{holder.psn_no},historical,88888.00,2024-06-30\n"
+                                       .encode()), save=False)
+    import_job_submit(job=job, user=officer)
+    with django_capture_on_commit_callbacks(execute=True):
+        import_job_approve(job_id=job.pk, user=approver)
+    assert ImportJob.objects.get(pk=job.pk).status == "done"
+    rebuild = SummaryRebuild.objects.get(table="account_flows", month=D(2024, 6, 1))
+    assert rebuild.rebuilt_by == officer
+    flow = AccountFlow.objects.get(month=D(2024, 6, 1), kind="opening_balance")
+    assert (flow.direction, flow.entries, flow.amount) == ("income", 1, Decimal("88888.00"))
+
+
+def test_a_supervision_run_started_from_the_admin_names_who_started_it(
+        admin_client: Client, seeded: dict, django_capture_on_commit_callbacks: object) -> None:  # noqa: F811
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(reverse("admin:reports_alert_run"), {"month": "2024-03"})
+    assert response.status_code == 302
+    run = SummaryRebuild.objects.get(table="supervision")
+    assert (run.month, run.rebuilt_by) == (D(2024, 3, 1), User.objects.get(username="admin"))
+    listing = admin_client.get(reverse("admin:reports_summaryrebuild_changelist")).content.decode()
+    assert "supervision rules" in listing
