@@ -460,7 +460,7 @@ class LateSettlementForm(forms.Form):
                                                  "possible"))
     psn_no = forms.CharField(label=_("person number"), max_length=30)
     med_type = forms.ChoiceField(label=_("medical type"),
-                                 choices=[(code, f"{code} {label}") for code, label in MED_TYPES.items()])
+                                 choices=lambda: [(code, f"{code} {label}") for code, label in MED_TYPES.items()])
     setl_date = forms.DateField(label=_("service date"), widget=forms.DateInput(attrs={"type": "date"}))
     dise_codg = forms.CharField(label=_("disease code"), max_length=20, required=False,
                                 help_text=_("required for medical type 14"))

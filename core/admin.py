@@ -5,16 +5,20 @@ import datetime
 import json
 import re
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers as admin_helpers
+from django.contrib.admin.templatetags import admin_list
+from django.contrib.admin.utils import display_for_field
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import Max, Min, Model, Q, QuerySet
+from django.db.models import DecimalField, Max, Min, Model, Q, QuerySet
 from django.db.models.functions import Reverse
 from django.db.models.lookups import StartsWith
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -522,6 +526,21 @@ class ImportJobAdmin(admin.ModelAdmin):
 
 
 from core import admin_schedules  # noqa: E402,F401  (the periodic tasks in the reader's language)
+
+
+def is_rate_field(field: object) -> bool:
+    """A share from 0 to 1 kept to 4 places (a reimbursement rate, a pre-self-pay share, a sample's share)."""
+    return isinstance(field, DecimalField) and field.decimal_places == 4 and field.max_digits <= 5
+
+
+def _display_for_field(value: Any, field: Any, empty_value_display: str, *args: Any, **kwargs: Any) -> Any:
+    """Django's display of a field's value in lists and read-only forms, a rate as a percentage (0.8000 → 80.00%)."""
+    if is_rate_field(field) and isinstance(value, Decimal):
+        return f"{(value * 100).quantize(Decimal('0.01'))}%"
+    return display_for_field(value, field, empty_value_display, *args, **kwargs)
+
+
+admin_helpers.display_for_field = admin_list.display_for_field = _display_for_field
 
 
 def _export_filename(self: ExportMixin, request: HttpRequest, queryset: QuerySet, file_format: Any) -> str:
