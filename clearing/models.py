@@ -269,7 +269,7 @@ class StatementLine(models.Model):
                                                        "insutype"], name="statementline_unique_key")]
 
     def __str__(self) -> str:
-        return f"{self.clr_way} {self.med_type_group} {self.dise_code}".strip()
+        return f"{self.get_clr_way_display()} {self.get_med_type_group_display()} {self.dise_code}".strip()
 
 
 class StatementAction(models.TextChoices):

@@ -24,6 +24,7 @@ from django.test import Client, RequestFactory, TestCase, override_settings
 from django.urls import URLPattern, URLResolver, reverse
 from django.utils import translation
 
+from clearing.models import JobKind
 from core.imports import IMPORT_KINDS
 from core.imports.jobs import import_job_submit
 from core.imports.templates import import_template_csv
@@ -36,7 +37,8 @@ from core.tests.crawler.pages import page_text, page_tree, result_table
 WORD_CODE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 DIGIT_CODE = re.compile(r"^\d{1,6}$")
 # Columns of numbers, orders, years, counts and logins (a person's: 审核人, 操作人), not codes.
-NOT_CODE_HEADERS = re.compile(r"^ID$|数|年度|次|行|笔|页|序号|顺序|排名|天|用户名|编号$|号$|人$|新增|更新|变更")
+NOT_CODE_HEADERS = re.compile(r"^ID$|数|年度|次|行|笔|页|序号|顺序|排名|天|用户名|编号$|号$|人$|新增|更新|变更"
+                              r"|已核查|^结算$")
 # In a bad row's message, the column it names and the values it allows are the contract's codes:
 # "relation: “cousin”不在可选值 spouse, parent, child 之内".
 CONTRACT_CODES = re.compile(r"^[a-z][a-z0-9_]*:|[a-z][a-z0-9_]*(?:, [a-z][a-z0-9_]*)+")
@@ -99,8 +101,9 @@ def crawl_urls(superuser: User) -> list[tuple[str, str]]:
         if not arguments:
             urls.append((name, reverse(f"admin:{name}")))
             continue
-        if arguments == ["kind"]:  # an import kind's template
-            urls += [(f"{name} {kind}", reverse(f"admin:{name}", args=[kind])) for kind in IMPORT_KINDS]
+        if arguments == ["kind"]:  # an import kind's template, a clearing or audit run's start page
+            kinds = IMPORT_KINDS if name == "core_importjob_template" else JobKind.values
+            urls += [(f"{name} {kind}", reverse(f"admin:{name}", args=[kind])) for kind in kinds]
             continue
         model = _model_of_view(name)
         if model is None or len(arguments) != 1:
