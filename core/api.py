@@ -1,6 +1,7 @@
 """The API's one exception handler: every error is `{err_code, err_msg}`; and the middleware that makes the same
 true of the errors Django answers before or around a view (an unknown path, a body too large, a bad host)."""
 
+import re
 from collections.abc import Callable
 
 from django.conf import settings
@@ -9,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, status
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -25,6 +27,8 @@ ERR_STATUS = {
     "POLICY_NOT_DRAFT": status.HTTP_409_CONFLICT,
     "NOT_AUTHENTICATED": status.HTTP_403_FORBIDDEN,
 }
+
+PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,8}")
 
 
 def error_response(err_code: str, err_msg: str, http_status: int | None = None) -> Response:
@@ -122,3 +126,14 @@ class ApiErrorsAsJsonMiddleware:
             if header in response:
                 answer[header] = response[header]
         return answer
+
+
+class ContractPageNumberPagination(PageNumberPagination):
+    """DRF's page-number pagination, with the page number as the schema states it: a positive whole number in ASCII
+    digits. DRF reads a blank `page=` as page 1; here anything but such a number is 400 INVALID_REQUEST."""
+
+    def paginate_queryset(self, queryset, request, view=None):  # noqa: ANN001, ANN201  (DRF's signature)
+        number = request.query_params.get(self.page_query_param)
+        if number is not None and not PAGE_NUMBER.fullmatch(number):
+            raise exceptions.ValidationError({self.page_query_param: [_("a page number is a whole number from 1")]})
+        return super().paginate_queryset(queryset, request, view)

@@ -48,17 +48,14 @@ class PersonLookupInputSerializer(serializers.Serializer):
     mdtrt_cert_type = serializers.ChoiceField(choices=[("02", "resident ID card")],
                                               help_text="`02`: resident ID card (the only type accepted)")
     mdtrt_cert_no = serializers.RegexField(
-        CERTNO_PATTERN, help_text="the 18-character resident ID number: 17 digits and a digit or X; one whose check "
-        "digit, birth date or region code is wrong belongs to nobody (404 PERSON_NOT_FOUND)")
+        CERTNO_PATTERN, help_text="the 18-character resident ID number: 17 digits and a digit or X, whose check "
+        "digit, birth date (digits 7-14) and region code (digits 1-6) must be valid (else 400 INVALID_REQUEST)")
 
     def validate_mdtrt_cert_no(self, value: str) -> str:
-        """The number as `certno_clean` writes it (upper-case X); a well-formed number that is no valid ID number
-        stays as it is: nobody has it, which the view answers as for any unknown number."""
         try:
             return certno_clean(value)
         except DjangoValidationError as e:
-            self.context["certno_invalid"] = " ".join(e.messages)
-            return value.upper()
+            raise serializers.ValidationError(e.messages) from None
 
 
 class PersonQuerySerializer(serializers.Serializer):

@@ -104,17 +104,14 @@ def _person_answer(person: Person, day: datetime.date | None = None) -> dict[str
 class PersonLookupView(PartnerView):
     @extend_schema(summary="Find a person by ID card (national 1101)", request=PersonLookupInputSerializer,
                    responses={200: PersonOutputSerializer, **READ_ERRORS},
-                   description="PERSON_NOT_FOUND (404) when no one has that ID number (nor anyone could: its "
-                               "check digit, birth date or region code is wrong); a malformed number (not 17 "
-                               "digits and a digit or X) or another document type is INVALID_REQUEST. A lookup "
+                   description="PERSON_NOT_FOUND (404) when no one has that ID number; a malformed number "
+                               "(not 17 digits and a digit or X, or a wrong check digit, birth date or region "
+                               "code) or another document type is INVALID_REQUEST. A lookup "
                                "ties the person to the token's facility for 24 hours: it may then read the person "
                                "and settle for them.")
     def post(self, request: Request) -> Response:
-        query = PersonLookupInputSerializer(data=request.data, context={})
+        query = PersonLookupInputSerializer(data=request.data)
         query.is_valid(raise_exception=True)
-        if "certno_invalid" in query.context:  # well-formed, but no valid ID number: nobody has it
-            raise ClaimError(ClaimError.PERSON_NOT_FOUND, _("no person has this ID number: %(why)s")
-                             % {"why": query.context["certno_invalid"]})
         certno = query.validated_data["mdtrt_cert_no"]
         person = person_for_facility(facility=self.facility(), day=timezone.localdate(), certno=certno)
         if person is None:

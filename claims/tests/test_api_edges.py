@@ -156,6 +156,14 @@ def test_the_list_filters_take_contract_dates_only(world, query):
     assert api.get(f"{SETTLEMENTS}?setl_date_after=2025-03-01&setl_date_before=2025-03-20").status_code == 200
 
 
+@pytest.mark.parametrize("page", ["", "0", "abc", "1.0", "-1", f"{FULLWIDTH_2}"])
+def test_the_page_number_is_a_whole_number_from_1(world, page):
+    """DRF read a blank `page=` as page 1 (schemathesis: a schema-violating request accepted)."""
+    api = partner(world["facilities"]["JN1"])
+    assert error_of(api.get(f"{SETTLEMENTS}?page={page}")) == (400, "INVALID_REQUEST")
+    assert api.get(f"{SETTLEMENTS}?page=1").status_code == 200
+
+
 @pytest.mark.parametrize("query", ["admdvs=370100&date=2025-3-10", f"admdvs=37010{FULLWIDTH_2}&date=2025-03-10",
                                    f"admdvs=370100&date=2025-03-1{ARABIC_INDIC_2}"])
 def test_the_policies_query_takes_contract_formats_only(world, query):

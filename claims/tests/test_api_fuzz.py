@@ -221,7 +221,9 @@ def live_schema(world, settings):
 # What OpenAPI 3.0 cannot say about a request (a rule over two fields, or a sum of products), each refused as
 # INVALID_REQUEST even when every field is as the schema says; every other refusal of schema-valid data must be one
 # of the contract's business refusals (a 400 SETL_DATE_OUT_OF_RANGE, 404 PERSON_NOT_FOUND, ...).
-CROSS_FIELD_RULES = ("dise_codg: required when med_type is 14", "is above 9999999999.99",
+# The ID number's check digit, birth date and region code are such a rule too (the pattern says 17 digits and a
+# digit or X; a wrong check digit is bad input, 400, as it always was).
+CROSS_FIELD_RULES = ("dise_codg: required when med_type is 14", "is above 9999999999.99", "mdtrt_cert_no: ",
                      "Give month=YYYY-MM, or from= and to=", "The first month is after the last")
 
 

@@ -121,9 +121,9 @@ def test_lookup_refusals(world):
     bad_check_digit = nobody[:17] + ("0" if nobody[17] != "0" else "1")
     bad = api.post("/api/v1/persons/lookup/", {"mdtrt_cert_type": "02", "mdtrt_cert_no": bad_check_digit},
                    format="json")
-    # Well-formed (what the schema's pattern says), but nobody can have it: as for an unknown number, with why.
-    assert (bad.status_code, bad.json()["err_code"]) == (404, "PERSON_NOT_FOUND")
-    assert "check digit" in bad.json()["err_msg"]
+    # Its shape is right but its check digit is wrong: bad input, 400, saying which digit it should be.
+    assert (bad.status_code, bad.json()["err_code"]) == (400, "INVALID_REQUEST")
+    assert "mdtrt_cert_no" in bad.json()["err_msg"] and "check digit" in bad.json()["err_msg"]
     short = api.post("/api/v1/persons/lookup/", {"mdtrt_cert_type": "02", "mdtrt_cert_no": nobody[:17]},
                      format="json")
     assert short.status_code == 400 and "mdtrt_cert_no" in short.json()["err_msg"]
