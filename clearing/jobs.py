@@ -32,7 +32,7 @@ def clearing_job_run(job_id: int) -> ClearingJob:
     from clearing.statements import statements_build
 
     with transaction.atomic():
-        job = ClearingJob.objects.select_for_update().select_related("region", "started_by").get(pk=job_id)
+        job = ClearingJob.objects.select_for_update(of=("self",)).select_related("region", "started_by").get(pk=job_id)
         if job.status != JobStatus.QUEUED:
             return job
         job.status = JobStatus.RUNNING

@@ -28,7 +28,7 @@ ERR_STATUS = {
     "NOT_AUTHENTICATED": status.HTTP_403_FORBIDDEN,
 }
 
-PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,8}")
+PAGE_NUMBER = re.compile(r"-?[0-9]+")
 
 
 def error_response(err_code: str, err_msg: str, http_status: int | None = None) -> Response:
@@ -129,11 +129,12 @@ class ApiErrorsAsJsonMiddleware:
 
 
 class ContractPageNumberPagination(PageNumberPagination):
-    """DRF's page-number pagination, with the page number as the schema states it: a positive whole number in ASCII
-    digits. DRF reads a blank `page=` as page 1; here anything but such a number is 400 INVALID_REQUEST."""
+    """DRF's page-number pagination, with the page number as the schema states it: an integer in ASCII digits. DRF
+    reads a blank `page=` as page 1; here anything but an integer is 400 INVALID_REQUEST, and an integer with no
+    such page (0, negative, past the last) is DRF's 404, as before."""
 
     def paginate_queryset(self, queryset, request, view=None):  # noqa: ANN001, ANN201  (DRF's signature)
         number = request.query_params.get(self.page_query_param)
         if number is not None and not PAGE_NUMBER.fullmatch(number):
-            raise exceptions.ValidationError({self.page_query_param: [_("a page number is a whole number from 1")]})
+            raise exceptions.ValidationError({self.page_query_param: [_("a page number is a whole number")]})
         return super().paginate_queryset(queryset, request, view)

@@ -250,7 +250,10 @@ def test_schemathesis_finds_no_server_error(live_schema):
         for mode, path_parameters in runs:
             strategy = operation.as_strategy(generation_mode=mode, path_parameters=path_parameters)
 
-            @hypothesis_settings(max_examples=20, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
+            # derandomize: the same examples every run, so CI's answer does not depend on the draw (random draws found
+            # the blank page= and the blank from=, now tests of their own in test_api_edges and reports' test_api).
+            @hypothesis_settings(max_examples=20, deadline=None, database=None, derandomize=True,
+                                 phases=[Phase.explicit, Phase.generate],
                                  suppress_health_check=list(HealthCheck))
             @given(case=strategy)
             def call(case: schemathesis.Case) -> None:

@@ -29,7 +29,7 @@ from accounts.ledger import ledger_verify
 from accounts.models import Enrollment, EntryKind, InsuStatus, InsuType, LedgerEntry, PersonalAccount
 from accounts.tests.factories import EnrollmentFactory, FamilyLinkFactory, PersonFactory
 from claims.errors import ClaimError
-from claims.models import Accumulator, CrossRegion, CrossRegionFiling, Settlement, SettlementStatus
+from claims.models import Accumulator, CrossRegion, CrossRegionFiling, Item, Settlement, SettlementStatus
 from claims.services import settlement_create, settlement_preview, settlement_reverse
 from claims.tests.conftest import D, PsnType, enrollee, fund
 from claims.tests.factories import ItemFactory
@@ -72,7 +72,8 @@ day = st.integers(0, (LAST_DAY - FIRST_DAY).days).map(lambda n: FIRST_DAY + date
 def make_family(region) -> dict:  # noqa: ANN001
     """The family, funded: Shanghai with both pockets, Jinan with its one (historical) pocket."""
     shanghai = region.admdvs == "310000"
-    ItemFactory(item_code="GYM", item_name="健身卡", chrg_item_lv="01", acct_pay_forbidden=True)
+    if not Item.objects.filter(item_code="GYM").exists():  # one catalog item, however many families
+        ItemFactory(item_code="GYM", item_name="健身卡", chrg_item_lv="01", acct_pay_forbidden=True)
     holder = enrollee(region, brdy=D(1980, 1, 1)).person
     spouse = enrollee(region, brdy=D(1982, 6, 1)).person
     parent = enrollee(region, brdy=D(1952, 3, 1), psn_type=PsnType.RETIRED, retire_date=D(2012, 3, 1),

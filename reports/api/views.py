@@ -75,6 +75,9 @@ class ReconciliationView(APIView):
         if facility is None:
             raise exceptions.PermissionDenied(_("A partner token is needed."))
         params = request.query_params
+        blank = [name for name in ("month", "from", "to", "month_from", "month_to") if params.get(name) == ""]
+        if blank:  # a month given blank is bad input, not a month left out (the schema's pattern says YYYY-MM)
+            raise exceptions.ValidationError({name: [_("a month is written YYYY-MM")] for name in blank})
         query = {"month": params.get("month", ""), "month_from": params.get("from", params.get("month_from", "")),
                  "month_to": params.get("to", params.get("month_to", ""))}
         if not (query["month"] or (query["month_from"] and query["month_to"])):
