@@ -557,10 +557,11 @@ def app_node_killed(layout: Layout, seconds: float) -> None:
 
     bench = _bench_module()
     run = f"K{int(time.time())}"
-    work = bench.requests_make(int(seconds * 400), run, random.Random(11))
+    work, lookups = bench.requests_make(int(seconds * 400), run, random.Random(11))
     from django.db import connections
 
     connections.close_all()
+    bench.lookups_send(layout.nginx_port, 8, lookups)  # each facility looks its patients up first, as a HIS does
     errors_before = upstream_errors(layout)
     result: dict = {}
     load = threading.Thread(target=lambda: result.update(bench.drive(layout.nginx_port, 8, work, seconds)))
