@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -186,18 +186,65 @@ GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
 """
 
 
+def _scope(region: Region | None, facility: Facility | None, params: dict, column: str) -> str:
+    """The SQL condition on `column` (a facility id) of the scope `facility` or `region` names (none: every
+    facility), its parameters added to `params`."""
+    if facility is not None:
+        params["facility"] = facility.pk
+        return f"AND {column} = %(facility)s"
+    if region is not None:
+        params["region"] = region.pk
+        return f"AND {column} IN (SELECT id FROM claims_facility WHERE region_id = %(region)s)"
+    return ""
+
+
 def _month_groups(first: datetime.date, last: datetime.date, region: Region | None,
                   facility: Facility | None) -> list[tuple]:
     params = {"first": first, "last": last, "settled": SettlementStatus.SETTLED.value,
               "approved": RecognitionStatus.APPROVED.value, "employee": InsuType.EMPLOYEE.value}
-    scope = ""
-    if facility is not None:
-        scope, params["facility"] = "AND s.facility_id = %(facility)s", facility.pk
-    elif region is not None:
-        scope = "AND s.facility_id IN (SELECT id FROM claims_facility WHERE region_id = %(region)s)"
-        params["region"] = region.pk
+    scope = _scope(region, facility, params, "s.facility_id")
     with connection.cursor() as cursor:
         cursor.execute(MONTH_SQL.format(scope=scope), params)
+        return cursor.fetchall()
+
+
+# The enrollees capitation and per-disease payment pay for, counted once each: CONTRACT.md ("Clearing with
+# facilities") pays "the rate per enrollee signed with the facility (signings) on the month's first day" (and per
+# enrollee recognised), and a signing carries no insurance type, so the fund is that of the one enrollment the
+# person's visits settle under on that day: the enrollment whose period covers it, employee insurance (310) before
+# resident insurance (390), as the settlement path picks it (claims.selectors, `_patient_sql`). A person with both
+# a 310 and a 390 enrollment valid on the 1st is paid for once, from the employee fund, never from both. The
+# NOT EXISTS is an anti-join: set-based, no probe per enrollee.
+ENROLLEES_SQL = """
+SELECT x.facility_id, x.dise, e.region_id, e.insutype, COUNT(DISTINCT x.person_id)
+FROM ({source}) x
+JOIN accounts_enrollment e ON e.person_id = x.person_id
+ AND e.begndate <= %(first)s AND (e.enddate IS NULL OR e.enddate >= %(first)s)
+WHERE NOT EXISTS (
+    SELECT 1 FROM accounts_enrollment o
+    WHERE o.person_id = e.person_id AND o.insutype < e.insutype
+      AND o.begndate <= %(first)s AND (o.enddate IS NULL OR o.enddate >= %(first)s))
+GROUP BY 1, 2, 3, 4
+"""
+SIGNED_SOURCE = """
+SELECT g.person_id, g.facility_id, '' AS dise FROM clearing_signing g
+WHERE g.begndate <= %(first)s AND (g.enddate IS NULL OR g.enddate >= %(first)s) {scope}
+"""
+RECOGNISED_SOURCE = """
+SELECT r.person_id, r.facility_id, d.opsp_dise_code AS dise FROM claims_recognition r
+JOIN claims_disease d ON d.id = r.disease_id
+WHERE r.status = %(approved)s AND r.begndate <= %(first)s AND (r.enddate IS NULL OR r.enddate >= %(first)s) {scope}
+"""
+
+
+def _enrollees(first: datetime.date, region: Region | None, facility: Facility | None,
+               source: str, column: str) -> list[tuple]:
+    """(facility id, disease code or '', region id, insutype, enrollees) of the signings or recognitions
+    (`source`) valid on `first` in the scope: each person once, under the enrollment they settle under that day."""
+    params = {"first": first, "approved": RecognitionStatus.APPROVED.value}
+    scope = _scope(region, facility, params, column)
+    with connection.cursor() as cursor:
+        cursor.execute(ENROLLEES_SQL.format(source=source.format(scope=scope)), params)
         return cursor.fetchall()
 
 
@@ -208,22 +255,13 @@ def month_figures(*, month: datetime.date, facilities: dict[int, Facility], regi
     and recognised. The grouped rows are few (facilities × versions × types × funds); the payment methods are
     applied to them here, nothing is read per settlement."""
     first, last = month_bounds(month)
-    ids = list(facilities)
     groups = [row for row in _month_groups(first, last, region, facility) if row[0] in facilities]
 
     in_force = _versions_in_force(first)
-    # The enrolment valid on the first day names the version (region and insurance type) the enrollee settles under.
-    enrolled = _valid_on(first, "person__enrollments__")
-    signings = (Signing.objects.filter(_valid_on(first), facility_id__in=ids).filter(enrolled)
-                .values("facility_id", region=F("person__enrollments__region_id"),
-                        insutype=F("person__enrollments__insutype"))
-                .annotate(n=Count("person_id", distinct=True)).order_by())
-    recognitions = (Recognition.objects.approved().filter(_valid_on(first), facility_id__in=ids).filter(enrolled)
-                    .values("facility_id", dise=F("disease__opsp_dise_code"),
-                            region=F("person__enrollments__region_id"),
-                            insutype=F("person__enrollments__insutype"))
-                    .annotate(n=Count("person_id", distinct=True)).order_by())
-    signings, recognitions = list(signings), list(recognitions)
+    signings = [row for row in _enrollees(first, region, facility, SIGNED_SOURCE, "g.facility_id")
+                if row[0] in facilities]
+    recognitions = [row for row in _enrollees(first, region, facility, RECOGNISED_SOURCE, "r.facility_id")
+                    if row[0] in facilities]
     methods = Methods({row[1] for row in groups if row[1]} | set(in_force.values()))
 
     months: dict[int, FacilityMonth] = defaultdict(FacilityMonth)
@@ -262,23 +300,20 @@ def month_figures(*, month: datetime.date, facilities: dict[int, Facility], regi
 
     # Capitation and per disease pay for enrollees, whether or not they came: the rate of the version their
     # enrolment settles under (region and insurance type), for the facility's level, from that insurance's fund.
-    for row in signings:
-        level = facility_level(facilities[row["facility_id"]])
-        way, rate = methods.way(in_force.get((row["region"], row["insutype"])), level, ClearingGroup.GENERAL.value)
+    for facility_id, _dise, region_id, insutype, n in signings:
+        level = facility_level(facilities[facility_id])
+        way, rate = methods.way(in_force.get((region_id, insutype)), level, ClearingGroup.GENERAL.value)
         if way == ClearingWay.CAPITATION:
-            line = months[row["facility_id"]].lines[
-                (ClrWay.CAPITATION.value, LineGroup.GENERAL.value, "", row["insutype"])]
-            line.count += row["n"]
-            line.amount += rate * row["n"]
-    for row in recognitions:
-        level = facility_level(facilities[row["facility_id"]])
-        way, rate = methods.way(in_force.get((row["region"], row["insutype"])), level, ClearingGroup.CHRONIC.value,
-                                row["dise"])
+            line = months[facility_id].lines[(ClrWay.CAPITATION.value, LineGroup.GENERAL.value, "", insutype)]
+            line.count += n
+            line.amount += rate * n
+    for facility_id, dise, region_id, insutype, n in recognitions:
+        level = facility_level(facilities[facility_id])
+        way, rate = methods.way(in_force.get((region_id, insutype)), level, ClearingGroup.CHRONIC.value, dise)
         if way == ClearingWay.PER_DISEASE:
-            line = months[row["facility_id"]].lines[
-                (ClrWay.PER_DISEASE.value, LineGroup.CHRONIC.value, row["dise"], row["insutype"])]
-            line.count += row["n"]
-            line.amount += rate * row["n"]
+            line = months[facility_id].lines[(ClrWay.PER_DISEASE.value, LineGroup.CHRONIC.value, dise, insutype)]
+            line.count += n
+            line.amount += rate * n
     return months
 
 

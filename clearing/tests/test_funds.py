@@ -10,13 +10,15 @@ from decimal import Decimal
 import pytest
 
 from accounts.tests.factories import EnrollmentFactory, PersonFactory
+from claims.models import Disease
 from claims.services import settlement_reverse
-from clearing.models import BankAccount, Deduction, FundLedgerEntry, Statement
+from claims.tests.conftest import D, RecognitionFactory, enrollee
+from clearing.models import BankAccount, Deduction, FundLedgerEntry, Signing, Statement
 from clearing.paying import fund_ledger_check, payment_csv, payment_file_create, payment_rows
 from clearing.selectors import fund_balance, statement_answer
 from clearing.statements import statement_approve, statement_fund_parts, statement_review, statements_build
 from clearing.tests.test_statements import APRIL, MARCH, month, settle  # noqa: F401
-from policies.models import InsuType
+from policies.models import InsuType, PaymentMethod, PolicyVersion
 
 pytestmark = pytest.mark.django_db
 MAY = MARCH.replace(month=5)
@@ -118,3 +120,58 @@ def test_a_part_below_zero_is_carried_to_the_next_statement_and_shown(month):  #
         {"setl_id": None, "month": "2025-04", "kind": "carried", "amount": Decimal("644.00"),
          "reason": "the facility owes the 310 fund 644.00 on the approved 2025-04 statement: carried to its next "
                    "statement"}]
+
+
+def test_an_enrollee_with_employee_and_resident_insurance_is_paid_for_once_from_the_employee_fund(world):
+    """CONTRACT.md pays capitation "per enrollee signed with the facility on the month's first day" (per disease:
+    per enrollee recognised); a signing names no insurance type, so the fund is that of the enrollment the person
+    settles under on the 1st: the one covering the day, employee (310) before resident (390), as the settlement path
+    picks it. JN1 (level 1, Jinan), March 2025. The seeded JN-R-2024 pays residents' visits itemised; here it is
+    given illustrative rates of its own (8.00 capitation, 30.00 per disease for M03900 at level 1) so that a count
+    under the wrong fund would show in money."""
+    jinan, jn1 = world["regions"]["370100"], world["facilities"]["JN1"]
+    jn_r = PolicyVersion.objects.get(code="JN-R-2024")
+    PaymentMethod.objects.bulk_create([  # bulk_create: a published version's rows are not edited through save()
+        PaymentMethod(version=jn_r, facility_level="1", med_type_group="general", clr_way="capitation",
+                      rate=Decimal("8.00")),
+        PaymentMethod(version=jn_r, facility_level="1", med_type_group="chronic", dise_code="M03900",
+                      clr_way="per_disease", rate=Decimal("30.00"))])
+
+    def resident(person, begndate):  # noqa: ANN001, ANN202
+        return EnrollmentFactory(person=person, region=jinan, insutype=InsuType.RESIDENT, psn_type="",
+                                 employer=None, clct_base=None, begndate=begndate)
+
+    # P: employee since 2010 and resident since 2024-01-01, both valid on 2025-03-01: counted once, under 310.
+    both = enrollee(jinan, brdy=D(1980, 1, 1)).person
+    resident(both, D(2024, 1, 1))
+    # Q: employee insurance ended 2025-02-28, resident from 2025-03-01: on the 1st only 390 is in force.
+    moved = enrollee(jinan, brdy=D(1981, 1, 1), enddate=D(2025, 2, 28)).person
+    resident(moved, D(2025, 3, 1))
+    # R: resident only. S: employee, resident only from 2025-03-02 (not on the 1st): 310.
+    only_resident = resident(PersonFactory(), D(2024, 1, 1)).person
+    later = enrollee(jinan, brdy=D(1982, 1, 1)).person
+    resident(later, D(2025, 3, 2))
+    for person in (both, moved, only_resident, later):
+        Signing.objects.create(person=person, facility=jn1, begndate=D(2025, 1, 1))
+    m03900 = Disease.objects.get(opsp_dise_code="M03900")
+    for person in (both, only_resident):
+        RecognitionFactory(person=person, disease=m03900, facility=jn1, begndate=D(2025, 1, 1))
+    # P's visit settles under the employee enrollment (JN-2024): A50 6 × 50.00 = 300.00, deductible 200.00,
+    # 70% × 100.00 = 70.00, covered by the employee fund's capitation line (paid nothing apart).
+    visit = settle(jn1, both, ("A50", "6", "50"))
+    assert (visit.insutype, str(visit.fund_pay_sumamt)) == ("310", "70.00")
+
+    statements_build(month=MARCH)
+    statement = Statement.objects.get(facility=jn1, month=MARCH)
+    # 310 capitation: P and S, 2 × 12.00 = 24.00 (P's visit 300.00 / 70.00 covered); 390 capitation: Q and R,
+    # 2 × 8.00 = 16.00; 310 per disease: P, 1 × 45.00 = 45.00; 390 per disease: R, 1 × 30.00 = 30.00.
+    # Counting P under both funds would have made 390's lines 3 × 8.00 = 24.00 and 2 × 30.00 = 60.00 (153.00).
+    assert sorted((line.insutype, line.clr_way, line.dise_code, line.count, str(line.medfee_sumamt),
+                   str(line.fund_pay_sumamt), str(line.amount)) for line in statement.lines.all()) == [
+        ("310", "capitation", "", 2, "300.00", "70.00", "24.00"),
+        ("310", "per_disease", "M03900", 1, "0.00", "0.00", "45.00"),
+        ("390", "capitation", "", 2, "0.00", "0.00", "16.00"),
+        ("390", "per_disease", "M03900", 1, "0.00", "0.00", "30.00")]
+    # 24.00 + 45.00 = 69.00 from the employee fund, 16.00 + 30.00 = 46.00 from the resident fund: 115.00.
+    assert statement.payable == Decimal("115.00")
+    assert statement_fund_parts(statement) == {"310": Decimal("69.00"), "390": Decimal("46.00")}
