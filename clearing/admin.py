@@ -23,6 +23,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from accounts.admin import PersonAdmin
 from accounts.admin_ledger import ReadOnlyAdmin
 from claims.admin import FacilityAdmin
+from clearing.errors import ClearingError
 from clearing.jobs import clearing_job_start
 from clearing.models import (
     AuditFinding,
@@ -49,7 +50,7 @@ from clearing.paying import payment_csv, payment_file_create, payment_xlsx
 from clearing.resources import SigningResource
 from clearing.review import review_batch_close, review_batch_create, review_decide
 from clearing.selectors import application_comparison, statement_audit_state
-from clearing.statements import ClearingError, statement_approve, statement_review
+from clearing.statements import statement_approve, statement_review
 from core.admin import CertnoMaskMixin, HistoryAdmin, PersonSearchMixin
 from core.api import validation_text
 from core.replica import ReplicaReadsAdmin
@@ -202,7 +203,7 @@ class StatementAdmin(ReplicaReadsAdmin, ReadOnlyAdmin, SimpleHistoryAdmin):
             try:
                 service(statement=statement, user=request.user)
             except ClearingError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
+                self.message_user(request, exc.err_msg, messages.ERROR)
             else:
                 self.message_user(request, done % {"statement": statement}, messages.SUCCESS)
 
@@ -306,7 +307,7 @@ class ReviewBatchAdmin(HistoryAdmin):
                 share=data.get("share"), seed=data.get("seed"), threshold=data.get("threshold"),
                 setl_ids=re.split(r"[\s,;]+", data.get("setl_ids") or ""))
         except ClearingError as exc:
-            raise ValidationError(str(exc)) from exc
+            raise ValidationError(exc.err_msg) from exc
         obj.pk, obj.month, obj.seed = batch.pk, batch.month, batch.seed
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
@@ -322,7 +323,7 @@ class ReviewBatchAdmin(HistoryAdmin):
             try:
                 deductions = review_batch_close(batch=batch, user=request.user)
             except ClearingError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
+                self.message_user(request, exc.err_msg, messages.ERROR)
             else:
                 self.message_user(request, _("%(batch)s closed: %(n)s deduction(s), %(total)s yuan")
                                   % {"batch": batch, "n": len(deductions),
@@ -370,13 +371,14 @@ class ReviewItemAdmin(ReadOnlyAdmin):
                 with transaction.atomic():
                     for row in rows:
                         if not row["form"].is_valid():
-                            raise ClearingError(f"{row['line'].item_code}: {validation_text(row['form'].errors)}")
+                            raise ClearingError(ClearingError.INVALID_REQUEST,
+                                                f"{row['line'].item_code}: {validation_text(row['form'].errors)}")
                         values = row["form"].cleaned_data
                         review_decide(item=item, line=row["line"], decision=values["decision"], user=request.user,
                                       refused_amount=values["refused_amount"] or Decimal("0.00"),
                                       reason=values["reason"])
             except ClearingError as exc:
-                errors.append(str(exc))
+                errors.append(exc.err_msg)
             else:
                 self.message_user(request, _("Decisions saved."), messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:clearing_reviewbatch_change", args=[item.batch_id]))
@@ -432,7 +434,7 @@ class PaymentFileAdmin(ReadOnlyAdmin):
                 payment = payment_file_create(region=form.cleaned_data["region"], month=form.cleaned_data["month"],
                                               user=request.user)
             except ClearingError as exc:
-                form.add_error(None, str(exc))
+                form.add_error(None, exc.err_msg)
             else:
                 self.message_user(request, _("%(ref)s: %(n)s statements, %(total)s yuan, marked paid.")
                                   % {"ref": payment.reference, "n": payment.statements_count,

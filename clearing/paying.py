@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
+from clearing.errors import ClearingError
 from clearing.models import (
     BankAccount,
     Deduction,
@@ -28,7 +29,6 @@ from clearing.models import (
     StatementLine,
     StatementStatus,
 )
-from clearing.statements import ClearingError
 from core.money import ZERO, fen
 from policies.models import Region
 
@@ -66,7 +66,8 @@ def payment_file_create(*, region: Region, month: datetime.date, user) -> Paymen
                       .filter(facility__region=region, month=first, status=StatementStatus.APPROVED)
                       .order_by("pk"))
     if not statements:
-        raise ClearingError(_("%(region)s has no approved statement of %(month)s to pay")
+        raise ClearingError(ClearingError.NOTHING_TO_PAY,
+                            _("%(region)s has no approved statement of %(month)s to pay")
                             % {"region": region.admdvs, "month": f"{first:%Y-%m}"})
     parts = fund_parts_of([s.pk for s in statements])
     to_pay = [(s, insutype, part) for s in statements for insutype, part in parts.get(s.pk, {}).items() if part > 0]
@@ -74,7 +75,8 @@ def payment_file_create(*, region: Region, month: datetime.date, user) -> Paymen
                  .values_list("facility_id", flat=True))
     unbanked = sorted({s.facility.fixmedins_code for s, _i, _p in to_pay if s.facility_id not in banked})
     if unbanked:
-        raise ClearingError(_("no bank account for %(codes)s: enter it on the facility first")
+        raise ClearingError(ClearingError.NO_BANK_ACCOUNT,
+                            _("no bank account for %(codes)s: enter it on the facility first")
                             % {"codes": ", ".join(unbanked)})
     number = PaymentFile.objects.filter(region=region, month=first).count() + 1
     payment = PaymentFile.objects.create(

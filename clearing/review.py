@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from claims.models import Settlement, SettlementLine, SettlementStatus
+from clearing.errors import ClearingError
 from clearing.models import (
     Decision,
     Deduction,
@@ -31,7 +32,7 @@ from clearing.models import (
     ReviewSelection,
     ReviewStatus,
 )
-from clearing.statements import ClearingError, deduction_place, month_bounds
+from clearing.statements import deduction_place, month_bounds
 from core.money import ZERO, fen
 from policies.models import InsuType, Region
 
@@ -53,14 +54,14 @@ def review_batch_create(*, region: Region, month: datetime.date, selection: str,
     settlements = _month_settlements(region, first)
     if selection == ReviewSelection.RANDOM:
         if share is None or not (Decimal(0) < share <= Decimal(1)):
-            raise ClearingError(_("a random batch needs a share above 0 and at most 1"))
+            raise ClearingError(ClearingError.INVALID_REQUEST, _("a random batch needs a share above 0 and at most 1"))
         if seed is None:
             seed = random.SystemRandom().randrange(2**31)
         ids = sorted(settlements.values_list("id", flat=True))
         chosen = random.Random(seed).sample(ids, int(fen(share * len(ids)).to_integral_value()))
     elif selection == ReviewSelection.THRESHOLD:
         if threshold is None or threshold < 0:
-            raise ClearingError(_("a threshold batch needs a threshold of at least 0"))
+            raise ClearingError(ClearingError.INVALID_REQUEST, _("a threshold batch needs a threshold of at least 0"))
         chosen = list(settlements.filter(fund_pay_sumamt__gt=threshold).values_list("id", flat=True))
     elif selection == ReviewSelection.ALERT:
         from reports.models import AlertEvidence, AlertStatus
@@ -73,13 +74,16 @@ def review_batch_create(*, region: Region, month: datetime.date, selection: str,
         found = dict(settlements.filter(setl_id__in=wanted).values_list("setl_id", "id"))
         missing = sorted(wanted - set(found))
         if missing:
-            raise ClearingError(_("not live settlements of %(region)s in %(month)s: %(ids)s")
+            raise ClearingError(ClearingError.INVALID_REQUEST,
+                                _("not live settlements of %(region)s in %(month)s: %(ids)s")
                                 % {"region": region.admdvs, "month": f"{first:%Y-%m}", "ids": ", ".join(missing)})
         chosen = list(found.values())
     else:
-        raise ClearingError(_("unknown selection %(selection)s") % {"selection": selection})
+        raise ClearingError(ClearingError.INVALID_REQUEST,
+                            _("unknown selection %(selection)s") % {"selection": selection})
     if not chosen:
-        raise ClearingError(_("the selection finds no settlement of %(region)s in %(month)s")
+        raise ClearingError(ClearingError.NOTHING_SELECTED,
+                            _("the selection finds no settlement of %(region)s in %(month)s")
                             % {"region": region.admdvs, "month": f"{first:%Y-%m}"})
     batch = ReviewBatch.objects.create(region=region, month=first, selection=selection, share=share, seed=seed,
                                        threshold=threshold, created_by=user)
@@ -94,20 +98,21 @@ def review_decide(*, item: ReviewItem, line: SettlementLine, decision: str, user
     refuse an amount above 0 and at most the line's, with a reason."""
     batch = ReviewBatch.objects.select_for_update().get(pk=item.batch_id)
     if batch.status != ReviewStatus.OPEN:
-        raise ClearingError(_("review batch %(batch)s is closed") % {"batch": batch})
+        raise ClearingError(ClearingError.REVIEW_BATCH_CLOSED, _("review batch %(batch)s is closed") % {"batch": batch})
     if line.settlement_id != item.settlement_id:
-        raise ClearingError(_("that line is not on the reviewed settlement"))
+        raise ClearingError(ClearingError.INVALID_REQUEST, _("that line is not on the reviewed settlement"))
     if decision == Decision.ACCEPT:
         refused_amount, reason = ZERO, ""
     elif decision == Decision.REFUSE:
         if refused_amount is None or refused_amount <= 0 or refused_amount > line.amount \
                 or fen(refused_amount) != refused_amount:
-            raise ClearingError(_("the refused amount must be above 0 and at most the line's %(amount)s, in fen")
+            raise ClearingError(ClearingError.INVALID_REQUEST,
+                                _("the refused amount must be above 0 and at most the line's %(amount)s, in fen")
                                 % {"amount": line.amount})
         if not reason.strip():
-            raise ClearingError(_("say why the line is refused"))
+            raise ClearingError(ClearingError.INVALID_REQUEST, _("say why the line is refused"))
     else:
-        raise ClearingError(_("decide accept or refuse"))
+        raise ClearingError(ClearingError.INVALID_REQUEST, _("decide accept or refuse"))
     found, _created = ReviewDecision.objects.update_or_create(
         item=item, line=line, defaults={"decision": decision, "refused_amount": refused_amount,
                                         "reason": reason.strip(), "decided_by": user})
@@ -138,11 +143,12 @@ def review_batch_close(*, batch: ReviewBatch, user) -> list[Deduction]:  # noqa:
     payments sampled) times the facility's other fund payments of the month."""
     batch = ReviewBatch.objects.select_for_update().get(pk=batch.pk)
     if batch.status != ReviewStatus.OPEN:
-        raise ClearingError(_("review batch %(batch)s is closed") % {"batch": batch})
+        raise ClearingError(ClearingError.REVIEW_BATCH_CLOSED, _("review batch %(batch)s is closed") % {"batch": batch})
     undecided = (SettlementLine.objects.filter(settlement__in=batch.items.values("settlement_id"))
                  .exclude(pk__in=ReviewDecision.objects.filter(item__batch=batch).values("line_id")).count())
     if undecided:
-        raise ClearingError(_("%(n)s line(s) of the batch are not decided yet") % {"n": undecided})
+        raise ClearingError(ClearingError.REVIEW_UNDECIDED,
+                            _("%(n)s line(s) of the batch are not decided yet") % {"n": undecided})
     items = list(batch.items.select_related("settlement__facility", "settlement__policy_version")
                  .prefetch_related("settlement__lines", "decisions__line"))
     deductions = []

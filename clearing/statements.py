@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from claims.models import Facility, Recognition, RecognitionStatus, Settlement, SettlementStatus
+from clearing.errors import ClearingError
 from clearing.models import (
     FROZEN_STATUSES,
     ClrWay,
@@ -53,10 +54,6 @@ from policies.models import (
     PolicyVersion,
     Region,
 )
-
-
-class ClearingError(Exception):
-    """A clearing step refused, with a message for the user."""
 
 
 def month_bounds(month: datetime.date) -> tuple[datetime.date, datetime.date]:
@@ -478,7 +475,8 @@ def _check_current(statement: Statement) -> None:
                             facility=statement.facility)
     wanted = figures.get(statement.facility_id, FacilityMonth()).line_tuples()
     if _stored_lines([statement.pk]).get(statement.pk, {}) != wanted:
-        raise ClearingError(_("the settlements of %(month)s at %(facility)s changed since the statement was built: "
+        raise ClearingError(ClearingError.STATEMENT_OUT_OF_DATE,
+                            _("the settlements of %(month)s at %(facility)s changed since the statement was built: "
                               "run clearing for the month again and review it")
                             % {"month": f"{statement.month:%Y-%m}", "facility": statement.facility.fixmedins_code})
 
@@ -488,7 +486,8 @@ def statement_review(*, statement: Statement, user) -> Statement:  # noqa: ANN00
     """Mark a draft statement reviewed by `user` (its figures must still be the month's)."""
     statement = _locked(statement)
     if statement.status != StatementStatus.DRAFT:
-        raise ClearingError(_("only a draft statement can be reviewed; %(statement)s is %(status)s")
+        raise ClearingError(ClearingError.STATEMENT_NOT_DRAFT,
+                            _("only a draft statement can be reviewed; %(statement)s is %(status)s")
                             % {"statement": statement, "status": statement.get_status_display()})
     _check_current(statement)
     statement.status = StatementStatus.REVIEWED
@@ -507,10 +506,12 @@ def statement_approve(*, statement: Statement, user) -> Statement:  # noqa: ANN0
     and a `carried` ledger entry that closes the part here, so the fund's books hold the balance once."""
     statement = _locked(statement)
     if statement.status != StatementStatus.REVIEWED:
-        raise ClearingError(_("only a reviewed statement can be approved; %(statement)s is %(status)s")
+        raise ClearingError(ClearingError.STATEMENT_NOT_REVIEWED,
+                            _("only a reviewed statement can be approved; %(statement)s is %(status)s")
                             % {"statement": statement, "status": statement.get_status_display()})
     if statement.reviewed_by_id == user.pk:
-        raise ClearingError(_("you reviewed %(statement)s: another user must approve it") % {"statement": statement})
+        raise ClearingError(ClearingError.OWN_REVIEW,
+                            _("you reviewed %(statement)s: another user must approve it") % {"statement": statement})
     _check_current(statement)
     statement.status = StatementStatus.APPROVED
     statement.approved_by, statement.approved_at = user, timezone.now()

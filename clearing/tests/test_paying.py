@@ -12,10 +12,11 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from accounts.roles import roles_sync
+from clearing.errors import ClearingError
 from clearing.models import BankAccount, Statement, StatementEvent
 from clearing.paying import fund_ledger_check, payment_csv, payment_file_create, payment_xlsx
 from clearing.selectors import fund_balance
-from clearing.statements import ClearingError, statement_approve, statement_review, statements_build
+from clearing.statements import statement_approve, statement_review, statements_build
 from clearing.tests.test_statements import MARCH, month  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -30,11 +31,13 @@ def approved(month) -> Statement:  # noqa: F811
 
 def test_a_payment_file_pays_the_approved_statements_and_the_ledger_balances(month):  # noqa: F811
     statements_build(month=MARCH)
-    with pytest.raises(ClearingError, match="no approved statement"):
+    with pytest.raises(ClearingError, match="no approved statement") as refused:
         payment_file_create(region=month["region"], month=MARCH, user=month["users"]["maker"])
+    assert refused.value.err_code == "NOTHING_TO_PAY"
     approved(month)
-    with pytest.raises(ClearingError, match="no bank account for HJN1"):
+    with pytest.raises(ClearingError, match="no bank account for HJN1") as refused:
         payment_file_create(region=month["region"], month=MARCH, user=month["users"]["maker"])
+    assert refused.value.err_code == "NO_BANK_ACCOUNT"
     BankAccount.objects.create(facility=month["facility"], bank_name="中国工商银行济南分行", account_name="医院",
                                account_no="0012345678901234")
     assert fund_balance() == Decimal("884.00") and fund_ledger_check() == []
@@ -64,8 +67,9 @@ def test_a_payment_file_pays_the_approved_statements_and_the_ledger_balances(mon
     assert [[str(v) for i, v in enumerate(row) if i not in (6, 7)] for row in cells] == [
         [v for i, v in enumerate(row) if i not in (6, 7)] for row in rows]
     # Paid statements are not paid twice.
-    with pytest.raises(ClearingError, match="no approved statement"):
+    with pytest.raises(ClearingError, match="no approved statement") as refused:
         payment_file_create(region=month["region"], month=MARCH, user=month["users"]["maker"])
+    assert refused.value.err_code == "NOTHING_TO_PAY"
 
 
 def test_the_admin_makes_and_serves_the_file_and_the_report(month):  # noqa: F811

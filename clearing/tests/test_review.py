@@ -6,9 +6,10 @@ from decimal import Decimal
 
 import pytest
 
+from clearing.errors import ClearingError
 from clearing.models import Deduction, ReviewItem, Statement
 from clearing.review import review_batch_close, review_batch_create, review_decide
-from clearing.statements import ClearingError, statement_approve, statement_review, statements_build
+from clearing.statements import statement_approve, statement_review, statements_build
 from clearing.tests.test_statements import MARCH, month  # noqa: F401  (fixture)
 from policies.models import PolicyVersion
 
@@ -33,16 +34,18 @@ def test_a_refused_line_becomes_a_deduction_on_the_open_statement(month):  # noq
     s = month["settlements"]
     batch = review_batch_create(region=month["region"], month=MARCH, selection="manual", user=reviewer,
                                 setl_ids=[s["D"].setl_id, s["B"].setl_id])
-    with pytest.raises(ClearingError, match="not decided yet"):
+    with pytest.raises(ClearingError, match="not decided yet") as refused:
         review_batch_close(batch=batch, user=reviewer)
+    assert refused.value.err_code == "REVIEW_UNDECIDED"
     # D: one S70 box of two refused, 500.00 of the drugs' 1,000.00, of which the fund paid 630.00: 315.00.
     # B: 100.00 of its A50 line refused; the fund paid 70.00 of its 300.00: 100.00 × 70 / 300 = 23.33.
     decide_all(batch, reviewer, {(s["D"].setl_id, "S70"): ("500.00", "no indication"),
                                  (s["B"].setl_id, "A50"): ("100.00", "two visits billed as one")})
-    with pytest.raises(ClearingError, match="at most the line's"):
+    with pytest.raises(ClearingError, match="at most the line's") as refused:
         item = ReviewItem.objects.get(batch=batch, settlement=s["B"])
         review_decide(item=item, line=s["B"].lines.get(), decision="refuse", refused_amount=Decimal("300.01"),
                       reason="too much", user=reviewer)
+    assert refused.value.err_code == "INVALID_REQUEST"
     deductions = review_batch_close(batch=batch, user=reviewer)
     assert sorted((d.settlement.setl_id, d.amount, d.reason) for d in deductions) == sorted([
         (s["D"].setl_id, Decimal("315.00"), "S70 500.00: no indication"),
@@ -50,8 +53,9 @@ def test_a_refused_line_becomes_a_deduction_on_the_open_statement(month):  # noq
     statement = Statement.objects.get(month=MARCH)
     # 884.00 − 315.00 − 23.33
     assert (statement.deducted, statement.payable) == (Decimal("338.33"), Decimal("545.67"))
-    with pytest.raises(ClearingError, match="is closed"):
+    with pytest.raises(ClearingError, match="is closed") as refused:
         review_batch_close(batch=batch, user=reviewer)
+    assert refused.value.err_code == "REVIEW_BATCH_CLOSED"
 
 
 def test_a_deduction_after_approval_waits_for_the_next_statement(month):  # noqa: F811

@@ -14,9 +14,10 @@ from django.db.models import Sum
 from claims.models import Disease, Settlement
 from claims.services import settlement_create, settlement_reverse
 from claims.tests.conftest import D, RecognitionFactory, enrollee, request
+from clearing.errors import ClearingError
 from clearing.models import Deduction, Signing, Statement, StatementEvent
 from clearing.selectors import fund_balance, statement_answer
-from clearing.statements import ClearingError, statement_approve, statement_review, statements_build
+from clearing.statements import statement_approve, statement_review, statements_build
 
 pytestmark = pytest.mark.django_db
 MARCH, APRIL = D(2025, 3, 1), D(2025, 4, 1)
@@ -126,11 +127,13 @@ def test_maker_checker_and_the_trail(month):
     statements_build(month=MARCH)
     statement = Statement.objects.get(month=MARCH)
     maker, checker = month["users"]["maker"], month["users"]["checker"]
-    with pytest.raises(ClearingError, match="only a reviewed statement"):
+    with pytest.raises(ClearingError, match="only a reviewed statement") as refused:
         statement_approve(statement=statement, user=checker)
+    assert refused.value.err_code == "STATEMENT_NOT_REVIEWED"
     statement_review(statement=statement, user=maker)
-    with pytest.raises(ClearingError, match="another user must approve"):
+    with pytest.raises(ClearingError, match="another user must approve") as refused:
         statement_approve(statement=statement, user=maker)
+    assert refused.value.err_code == "APPROVAL_OWN_REQUEST"
     statement_approve(statement=statement, user=checker)
     statement.refresh_from_db()
     assert (statement.status, statement.reviewed_by, statement.approved_by) == ("approved", maker, checker)
@@ -145,8 +148,9 @@ def test_a_statement_whose_settlements_changed_after_the_build_cannot_pass(month
     statement = Statement.objects.get(month=MARCH)
     statement_review(statement=statement, user=month["users"]["maker"])
     settlement_reverse(settlement=month["settlements"]["B"], reason="duplicate")
-    with pytest.raises(ClearingError, match="changed since the statement was built"):
+    with pytest.raises(ClearingError, match="changed since the statement was built") as refused:
         statement_approve(statement=statement, user=month["users"]["checker"])
+    assert refused.value.err_code == "STATEMENT_OUT_OF_DATE"
     # The next run sends it back to draft with the new figures.
     assert statements_build(month=MARCH).rebuilt == 1
     statement.refresh_from_db()
