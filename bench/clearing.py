@@ -107,7 +107,7 @@ def load(n: int, facilities: int, persons: int) -> None:
                enrollee_class, hosp_lv, bucket, sep_bucket, sep_hifp_pay, medfee_sumamt, fulamt_ownpay_amt,
                overlmt_selfpay, preselfpay_amt, inscp_scp_amt, act_pay_dedc, hifp_pay, oth_pay, fund_pay_sumamt,
                psn_part_amt, acct_pay, acct_mulaid_pay, psn_cash_pay, balc, response, explanation, created_at,
-               reversal_reason, cross_region, late_reason)
+               reversal_reason, cross_region, late_reason, online)
            SELECT 'BS' || i, %(fmin)s + i %% %(f)s, 'M' || i, '',
                CASE WHEN i %% 100 = 0 THEN 'reversed' ELSE 'settled' END,
                %(pmin)s + i %% %(p)s, CASE WHEN i %% %(p)s %% 5 = 4 THEN '390' ELSE '310' END,
@@ -122,7 +122,7 @@ def load(n: int, facilities: int, persons: int) -> None:
                CASE WHEN i %% 50 = 7 THEN 700.00 ELSE 70.00 END, 0,
                CASE WHEN i %% 50 = 7 THEN 700.00 ELSE 70.00 END,
                CASE WHEN i %% 50 = 7 THEN 600.00 ELSE 30.00 + i %% 200 END, 0, 0,
-               CASE WHEN i %% 50 = 7 THEN 600.00 ELSE 30.00 + i %% 200 END, 0, '{}', '[]', now(), '', '', ''
+               CASE WHEN i %% 50 = 7 THEN 600.00 ELSE 30.00 + i %% 200 END, 0, '{}', '[]', now(), '', '', '', false
            FROM generate_series(1, %(n)s) i""", {"fmin": fmin, "f": facilities, "pmin": pmin, "p": persons,
                                                  "v": version, "r": resident, "n": n})
     sql("""INSERT INTO claims_settlementline (settlement_id, item_code, chrg_item_lv, selfpay_prop, sep_pay, qty,
