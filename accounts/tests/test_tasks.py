@@ -1,15 +1,8 @@
 import datetime
-import os
-import signal
-import subprocess
-import sys
 import time
-import uuid
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from celery import Celery
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.urls import reverse
@@ -20,9 +13,9 @@ from accounts.selectors import stalled_work
 from accounts.tasks import credit_runs_resume_stale_task, credits_month_task, rollover_due_task
 from accounts.tests.conftest import contribution, enrollee
 from core.models import ImportJob
+from core.tests.workers import CeleryWorkers, wait_for
 
 D = datetime.date
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.django_db
@@ -138,35 +131,18 @@ def test_a_real_worker_on_the_broker_runs_a_credit_run(seeded):
     people = [enrollee(seeded["310000"], brdy=D(1980, 1, 1)) for _ in range(4)]
     for e in people:
         contribution(e, "2024-05", "12345.67")
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    db = connection.settings_dict
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local", "DJANGO_DEBUG": "false",
-           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-           "CELERY_BROKER_URL": os.environ["TEST_CELERY_BROKER_URL"],
-           "CELERY_INTERACTIVE_QUEUE": queue, "CELERY_BULK_QUEUE": queue}
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", queue, "--without-gossip",
-         "--without-mingle", "--without-heartbeat", "-l", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    producer = Celery("test-producer", broker=os.environ["TEST_CELERY_BROKER_URL"])
-    try:
-        producer.send_task("accounts.tasks.credits_month_task", args=["2024-05", "310000"],
-                           kwargs={"chunk_size": 2}, queue=queue)
-        deadline = time.monotonic() + 90
-        run = None
-        while time.monotonic() < deadline:
-            run = CreditRun.objects.filter(period=D(2024, 5, 1)).first()
-            if run is not None and run.status != CreditRun.Status.RUNNING:
-                break
-            time.sleep(0.5)
-    finally:
-        producer.close()
-        worker.terminate()
-        output = worker.communicate(timeout=30)[0]
-    assert run is not None, output
+
+    def run() -> CreditRun | None:
+        return CreditRun.objects.filter(period=D(2024, 5, 1)).first()
+
+    with CeleryWorkers() as workers:
+        workers.start()
+        workers.send("accounts.tasks.credits_month_task", "2024-05", "310000", chunk_size=2)
+        wait_for(lambda: run() is not None and run().status != CreditRun.Status.RUNNING, seconds=90, interval=0.5)
+    done = run()
     # Two chunks of two enrollees each, fanned out to the worker; 12,345.67 × 2% = 246.9134 → 246.91 each.
-    assert (run.status, run.chunks_total, run.chunks_done, run.entries_created, run.amount_total) == (
-        "done", 2, 2, 4, Decimal("987.64")), output
+    assert (done.status, done.chunks_total, done.chunks_done, done.entries_created, done.amount_total) == (
+        "done", 2, 2, 4, Decimal("987.64")), workers.outputs
 
 
 @pytest.mark.worker
@@ -177,8 +153,6 @@ def test_a_worker_killed_mid_run_leaves_no_run_half_done(seeded):
     waiting for a row lock), another worker started, and the run completes exactly, with nobody starting it again:
     the check for stalled runs (what beat sends every 2 minutes) queues the dead worker's chunk again long before
     the broker's visibility timeout (30 minutes) would hand it back."""
-    import psycopg
-
     from accounts.ledger import accounts_open, ledger_verify
 
     bases = ("10000.00", "12345.67", "8000.00", "9999.99", "23456.78", "5000.05")
@@ -187,108 +161,43 @@ def test_a_worker_killed_mid_run_leaves_no_run_half_done(seeded):
         contribution(e, "2024-05", base)
     accounts_open(person_ids=[e.person_id for e in people])
     third = people[2].person_id  # chunk_size 1: chunk n credits the n-th enrollment
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    db = connection.settings_dict
-    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local", "DJANGO_DEBUG": "false",
-           "DATABASE_URL": f"postgres://{db['USER']}@{host}:{port}/{db['NAME']}",
-           "CELERY_BROKER_URL": os.environ["TEST_CELERY_BROKER_URL"], "CELERY_VISIBILITY_TIMEOUT": "1800",
-           "CELERY_INTERACTIVE_QUEUE": queue, "CELERY_BULK_QUEUE": queue}
-
-    def start(name: str) -> subprocess.Popen:
-        return subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", queue, "-n",
-             f"{name}@{queue}", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "warning"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-    def wait_for(check, seconds: float = 90) -> None:  # noqa: ANN001
-        deadline = time.monotonic() + seconds
-        while not check():
-            assert time.monotonic() < deadline, "timed out"
-            time.sleep(0.3)
+    db_name = connection.settings_dict["NAME"]
 
     def run() -> CreditRun | None:
         return CreditRun.objects.filter(period=D(2024, 5, 1)).first()
 
-    locker = psycopg.connect(host=host, port=port, user=db["USER"], dbname=db["NAME"])
-    producer = Celery("test-producer", broker=os.environ["TEST_CELERY_BROKER_URL"])
-    first, second = start("first"), None
-    outputs = []
-    try:
+    with CeleryWorkers() as workers:
+        locker = workers.connect()
+        first = workers.start("first")
         locker.execute(f"SELECT id FROM {PersonalAccount._meta.db_table} WHERE person_id = %s FOR UPDATE", [third])
-        producer.send_task("accounts.tasks.credits_month_task", args=["2024-05", "310000"], kwargs={"chunk_size": 1},
-                           queue=queue)
+        workers.send("accounts.tasks.credits_month_task", "2024-05", "310000", chunk_size=1)
         wait_for(lambda: run() is not None and run().chunks_done == 2)
         # Chunk 3 has claimed its number and waits for the account's lock, its transaction open: kill the worker.
         # (Asked on a connection of its own: within the locker's open transaction pg_stat_activity is a snapshot.)
         def waiting() -> int:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
-                               [db["NAME"]])
+                               [db_name])
                 return cursor.fetchone()[0]
 
         wait_for(lambda: waiting() >= 1)
-        first.send_signal(signal.SIGKILL)
-        outputs.append(first.communicate(timeout=30)[0])
+        workers.kill(first)
         locker.rollback()  # the dead worker's transaction is rolled back by PostgreSQL: nothing of chunk 3 stays
 
-        second = start("second")
+        workers.start("second")
         wait_for(lambda: run().chunks_done == 5)  # chunks 4 to 6; chunk 3's message is still held by the broker
         assert run().status == "running"
         time.sleep(1.5)
-        producer.send_task("accounts.tasks.credit_runs_resume_stale_task", kwargs={"older_than_seconds": 1},
-                           queue=queue)
+        workers.send("accounts.tasks.credit_runs_resume_stale_task", older_than_seconds=1)
         wait_for(lambda: run().status != "running")
-    finally:
-        locker.close()
-        producer.close()
-        for worker in (first, second):
-            if worker is not None and worker.poll() is None:
-                worker.terminate()
-                outputs.append(worker.communicate(timeout=30)[0])
     done = run()
     # 2% of each base, half-up to the fen: 200.00 + 246.91 (246.9134) + 160.00 + 200.00 (199.9998) + 469.14
     # (469.1356) + 100.00 (100.001) = 1,376.05.
     assert (done.status, done.chunks_total, done.chunks_done, done.entries_created, done.amount_total,
-            done.resumes) == ("done", 6, 6, 6, Decimal("1376.05"), 1), outputs
-    workers = dict(CreditRunChunk.objects.filter(run=done).values_list("number", "worker"))
-    assert [workers[n].split("@")[0] for n in range(1, 7)] == ["first", "first", "second", "second", "second",
-                                                              "second"]
+            done.resumes) == ("done", 6, 6, 6, Decimal("1376.05"), 1), workers.outputs
+    workers_of = dict(CreditRunChunk.objects.filter(run=done).values_list("number", "worker"))
+    assert [workers_of[n].split("@")[0] for n in range(1, 7)] == ["first", "first", "second", "second", "second",
+                                                                 "second"]
     assert sorted(LedgerEntry.objects.filter(run=done).values_list("amount", flat=True)) == [
         Decimal(v) for v in ("100.00", "160.00", "200.00", "200.00", "246.91", "469.14")]
     assert ledger_verify() == []
-
-
-@pytest.mark.django_db
-def test_a_rollover_whose_worker_died_is_resumed_to_completion(seeded, monkeypatch,
-                                                               django_capture_on_commit_callbacks):
-    """A rollover runs chunk after chunk in one task; killed in chunk 2 of 2 (rolled back), it is resumed by the
-    check for stalled runs: the chunk not committed is run again, the run completes, nothing moves twice."""
-    from accounts import credits
-    from accounts.credits import credits_run_month, rollover_run
-
-    people = [enrollee(seeded["310000"], brdy=D(1980, 1, 1)) for _ in range(2)]
-    for e, base in zip(people, ("10000.00", "12345.67"), strict=True):
-        contribution(e, "2024-12", base)
-    credits_run_month(month=D(2024, 12, 1), admdvs="310000")  # 200.00 and 246.91 in the current pockets
-
-    def killed(run, number):
-        if number == 2:
-            raise SystemExit("worker killed")  # what a dead worker leaves: the run never finished
-
-    monkeypatch.setattr(credits, "chunk_hook", killed)
-    with pytest.raises(SystemExit):
-        rollover_run(admdvs="310000", day=D(2025, 1, 1), chunk_size=1)
-    monkeypatch.setattr(credits, "chunk_hook", None)
-    run = CreditRun.objects.get(kind="rollover")
-    assert (run.status, run.chunks_done, run.chunks_total) == ("running", 1, 2)
-    CreditRun.objects.filter(pk=run.pk).update(started_at=timezone.now() - datetime.timedelta(minutes=10))
-    CreditRunChunk.objects.filter(run=run).update(finished_at=timezone.now() - datetime.timedelta(minutes=10))
-
-    with django_capture_on_commit_callbacks(execute=True):
-        assert credit_runs_resume_stale_task() == [run.pk]
-    run.refresh_from_db()
-    # Two entries per account moved: −200.00/+200.00 and −246.91/+246.91.
-    assert (run.status, run.chunks_done, run.entries_created, run.amount_total) == ("done", 2, 4, Decimal("446.91"))
-    assert sorted(PersonalAccount.objects.values_list("balc_current", "balc_historical")) == [
-        (Decimal("0.00"), Decimal("200.00")), (Decimal("0.00"), Decimal("246.91"))]

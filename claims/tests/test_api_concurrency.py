@@ -15,20 +15,13 @@ the live settlements; every balance is the funding plus the credits less what th
 
 import datetime
 import io
-import os
 import random
-import signal
-import subprocess
-import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from celery import Celery
 from django.core.management import call_command
 from django.db import connection, connections
 from rest_framework.test import APIClient
@@ -41,11 +34,11 @@ from claims.partner import person_lookup_record
 from claims.tests.conftest import D, enrollee
 from claims.tests.test_settlement_properties import ITEM_CODES, books_check, make_family
 from claims.tokens import partner_token_create
+from core.tests.workers import CeleryWorkers, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.worker, pytest.mark.django_db(transaction=True),
               pytest.mark.usefixtures("api_today")]
 
-ROOT = Path(__file__).resolve().parents[2]
 THREADS = 16
 REQUESTS = 300  # per thread
 DUPLICATE_EVERY = 10  # the pair's two threads send the same new bill at the same instant
@@ -77,39 +70,18 @@ def credit_run_with_a_killed_worker(*, locked: int) -> tuple[CreditRun, list[str
     the worker's chunk that credits it waits with its transaction open: the worker is killed then (SIGKILL), the
     lock released, a second worker started; once it has done every other chunk, the check for stalled runs (beat's,
     here sent at once) queues the dead worker's chunk again, long before the broker's visibility timeout would."""
-    import psycopg
-
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    db = connection.settings_dict
-    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local", "DJANGO_DEBUG": "false",
-           "DATABASE_URL": f"postgres://{db['USER']}@{host}:{port}/{db['NAME']}",
-           "CELERY_BROKER_URL": os.environ["TEST_CELERY_BROKER_URL"], "CELERY_VISIBILITY_TIMEOUT": "1800",
-           "CELERY_INTERACTIVE_QUEUE": queue, "CELERY_BULK_QUEUE": queue}
-
-    def start(name: str) -> subprocess.Popen:
-        return subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", queue, "-n",
-             f"{name}@{queue}", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "warning"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-    def wait_for(check, seconds: float = 240) -> None:  # noqa: ANN001
-        deadline = time.monotonic() + seconds
-        while not check():
-            assert time.monotonic() < deadline, "timed out"
-            time.sleep(0.2)
-
     def run() -> CreditRun | None:
         return CreditRun.objects.filter(period=D(2025, 3, 1), region__admdvs="370100").first()
 
-    locker = psycopg.connect(host=host, port=port, user=db["USER"], dbname=db["NAME"])
-    producer = Celery("test-producer", broker=os.environ["TEST_CELERY_BROKER_URL"])
-    first, second, outputs = start("first"), None, []
-    try:
+    def wait(check) -> None:  # noqa: ANN001
+        wait_for(check, seconds=240, interval=0.2)
+
+    with CeleryWorkers() as workers:
+        locker = workers.connect()
+        first = workers.start("first")
         locker.execute(f"SELECT id FROM {PersonalAccount._meta.db_table} WHERE person_id = %s FOR UPDATE", [locked])
         locker_pid = locker.execute("SELECT pg_backend_pid()").fetchone()[0]
-        producer.send_task("accounts.tasks.credits_month_task", args=["2025-03", "370100"],
-                           kwargs={"chunk_size": 5}, queue=queue)
+        workers.send("accounts.tasks.credits_month_task", "2025-03", "370100", chunk_size=5)
 
         def blocked() -> bool:  # the worker's chunk waits for the locker (asked on a connection of its own)
             with connection.cursor() as cursor:
@@ -117,27 +89,18 @@ def credit_run_with_a_killed_worker(*, locked: int) -> tuple[CreditRun, list[str
                                [locker_pid])
                 return cursor.fetchone()[0] > 0
 
-        wait_for(blocked)
+        wait(blocked)
         assert run().status == "running" and run().chunks_done < run().chunks_total
-        first.send_signal(signal.SIGKILL)
-        outputs.append(first.communicate(timeout=30)[0])
+        workers.kill(first)
         locker.rollback()  # PostgreSQL rolls the dead worker's transaction back: nothing of its chunk stays
 
-        second = start("second")
-        wait_for(lambda: run().chunks_done == run().chunks_total - 1)  # the dead one's message is still held
+        workers.start("second")
+        wait(lambda: run().chunks_done == run().chunks_total - 1)  # the dead one's message is still held
         assert run().status == "running"
         time.sleep(1.5)
-        producer.send_task("accounts.tasks.credit_runs_resume_stale_task", kwargs={"older_than_seconds": 1},
-                           queue=queue)
-        wait_for(lambda: run().status != "running")
-    finally:
-        locker.close()
-        producer.close()
-        for worker in (first, second):
-            if worker is not None and worker.poll() is None:
-                worker.terminate()
-                outputs.append(worker.communicate(timeout=30)[0])
-    return run(), outputs
+        workers.send("accounts.tasks.credit_runs_resume_stale_task", older_than_seconds=1)
+        wait(lambda: run().status != "running")
+    return run(), workers.outputs
 
 
 def test_16_threads_of_api_requests_and_a_credit_run_lose_nothing(world):
