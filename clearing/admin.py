@@ -88,6 +88,59 @@ class SigningInline(admin.TabularInline):
 PersonAdmin.inlines = [*PersonAdmin.inlines, SigningInline]
 
 
+class ReadOnlyRowsInline(admin.TabularInline):
+    """Rows shown on their parent's page as they stand: every field read-only, nothing added or deleted here;
+    `related` names the relations the columns read, fetched with the rows."""
+
+    extra = 0
+    can_delete = False
+    related: tuple[str, ...] = ()
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return list(self.fields)
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request)
+        return queryset.select_related(*self.related) if self.related else queryset
+
+
+# What the clearing pages offer to start, each for the users with its permission: a job's form, or a payment file.
+JOB_PERMISSIONS = {JobKind.CLEARING: "clearing.run_clearing", JobKind.AUDIT: "clearing.run_audit"}
+JOB_TITLES = {JobKind.CLEARING: _("Run clearing for a region and month"),
+              JobKind.AUDIT: _("Audit a month's settlements")}
+
+
+def job_start_link(kind: str) -> tuple[str, str, str]:
+    """(permission, address, label) of the form that starts a clearing run or a month audit."""
+    return JOB_PERMISSIONS[kind], reverse("admin:clearing_clearingjob_start", args=[kind]), JOB_TITLES[kind]
+
+
+class StartLinksMixin:
+    """A list page that offers, above the list, a link to each thing its `start_links` name to the users with its
+    permission (as a message, on GET)."""
+
+    def start_links(self, request: HttpRequest) -> list[tuple[str, str, str]]:
+        """(permission, address, label) of each link."""
+        return []
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        if request.method == "GET":
+            for permission, url, label in self.start_links(request):
+                if request.user.has_perm(permission):
+                    self.message_user(request, format_html('<a href="{}">{}</a>', url, label), messages.INFO)
+        return super().changelist_view(request, extra_context)
+
+
+def admin_page(model_admin: admin.ModelAdmin, request: HttpRequest, template: str, title: str,
+               **context: object) -> TemplateResponse:
+    """One of the clearing admins' own pages (a form or a decision) inside the admin's frame."""
+    return TemplateResponse(request, template, {**model_admin.admin_site.each_context(request),
+                                                "opts": model_admin.model._meta, "title": title, **context})
+
+
 @admin.register(ClearingApplication)
 class ClearingApplicationAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
     list_display = ["clr_appy_evt_id", "facility", "month_display", "clr_type", "begndate", "enddate",
@@ -106,50 +159,28 @@ class ClearingApplicationAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
         return super().get_queryset(request).select_related("facility")
 
 
-class StatementLineInline(admin.TabularInline):
+class StatementLineInline(ReadOnlyRowsInline):
     model = StatementLine
     fields = ["clr_way", "med_type_group", "dise_code", "insutype", "count", "medfee_sumamt", "fund_pay_sumamt",
               "amount"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
-class DeductionInline(admin.TabularInline):
+class DeductionInline(ReadOnlyRowsInline):
     model = Deduction
     fk_name = "statement"
     fields = ["kind", "month", "insutype", "settlement", "carried_from", "amount", "reason", "created_by",
               "created_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("settlement", "carried_from__facility", "created_by")
+    related = ("settlement", "carried_from__facility", "created_by")
 
 
-class StatementEventInline(admin.TabularInline):
+class StatementEventInline(ReadOnlyRowsInline):
     model = StatementEvent
     fields = ["at", "action", "actor", "detail"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("actor")
+    related = ("actor",)
 
 
 @admin.register(Statement)
-class StatementAdmin(ReplicaReadsAdmin, ReadOnlyAdmin, SimpleHistoryAdmin):
+class StatementAdmin(StartLinksMixin, ReplicaReadsAdmin, ReadOnlyAdmin, SimpleHistoryAdmin):
     list_display = ["facility", "month_display", "status", "settlements_count", "lines_amount", "deducted",
                     "payable", "reviewed_by", "approved_by", "payment_file"]
     list_filter = ["status", "month", "facility__region", "facility__fixmedins_type"]
@@ -191,12 +222,8 @@ class StatementAdmin(ReplicaReadsAdmin, ReadOnlyAdmin, SimpleHistoryAdmin):
         return super().get_queryset(request).select_related("facility", "reviewed_by", "approved_by",
                                                             "payment_file")
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        if request.user.has_perm("clearing.run_clearing") and request.method == "GET":
-            self.message_user(request, format_html('<a href="{}">{}</a>', reverse("admin:clearing_clearingjob_start",
-                                                                                  args=[JobKind.CLEARING]),
-                                                   _("Run clearing for a region and month")), messages.INFO)
-        return super().changelist_view(request, extra_context)
+    def start_links(self, request: HttpRequest) -> list[tuple[str, str, str]]:
+        return [job_start_link(JobKind.CLEARING)]
 
     def _step(self, request: HttpRequest, queryset: QuerySet, service, done: str) -> None:  # noqa: ANN001
         for statement in queryset.order_by("pk"):
@@ -233,20 +260,15 @@ class ReviewBatchForm(forms.ModelForm):
         help_texts = {"month": _("any day of the month")}
 
 
-class ReviewItemInline(admin.TabularInline):
+class ReviewItemInline(ReadOnlyRowsInline):
     model = ReviewItem
     fields = ["settlement", "facility", "fund_pay", "decided", "decide_link"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+    related = ("settlement__facility",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return (super().get_queryset(request).select_related("settlement__facility")
-                .annotate(decided_count=Count("decisions"),
-                          refused_count=Count("decisions", filter=Q(decisions__decision=Decision.REFUSE))))
+        return super().get_queryset(request).annotate(
+            decided_count=Count("decisions"),
+            refused_count=Count("decisions", filter=Q(decisions__decision=Decision.REFUSE)))
 
     @admin.display(description=_("facility"))
     def facility(self, obj: ReviewItem) -> str:
@@ -382,10 +404,9 @@ class ReviewItemAdmin(ReadOnlyAdmin):
             else:
                 self.message_user(request, _("Decisions saved."), messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:clearing_reviewbatch_change", args=[item.batch_id]))
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "item": item,
-                   "settlement": item.settlement, "rows": rows, "errors": errors, "open": is_open,
-                   "title": _("Review %(setl_id)s") % {"setl_id": item.settlement.setl_id}}
-        return TemplateResponse(request, "admin/clearing/reviewitem/decide.html", context)
+        return admin_page(self, request, "admin/clearing/reviewitem/decide.html",
+                          _("Review %(setl_id)s") % {"setl_id": item.settlement.setl_id}, item=item,
+                          settlement=item.settlement, rows=rows, errors=errors, open=is_open)
 
 
 class PaymentFileForm(forms.Form):
@@ -394,7 +415,7 @@ class PaymentFileForm(forms.Form):
 
 
 @admin.register(PaymentFile)
-class PaymentFileAdmin(ReadOnlyAdmin):
+class PaymentFileAdmin(StartLinksMixin, ReadOnlyAdmin):
     list_display = ["reference", "region", "month_display", "statements_count", "total", "carried_total", "created_by",
                     "created_at", "downloads"]
     list_filter = ["region", "month"]
@@ -418,12 +439,11 @@ class PaymentFileAdmin(ReadOnlyAdmin):
                 path("<int:pk>/download/<str:fmt>/", self.admin_site.admin_view(self.download_view),
                      name="clearing_paymentfile_download"), *super().get_urls()]
 
+    def start_links(self, request: HttpRequest) -> list[tuple[str, str, str]]:
+        return [("clearing.pay_statement", reverse("admin:clearing_paymentfile_make"), _("Make a payment file"))]
+
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        extra_context = {**(extra_context or {}), "title": _("Payment files")}
-        if request.user.has_perm("clearing.pay_statement"):
-            self.message_user(request, format_html('<a href="{}">{}</a>', reverse("admin:clearing_paymentfile_make"),
-                                                   _("Make a payment file")), messages.INFO)
-        return super().changelist_view(request, extra_context)
+        return super().changelist_view(request, {**(extra_context or {}), "title": _("Payment files")})
 
     def make_view(self, request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm("clearing.pay_statement"):
@@ -444,9 +464,7 @@ class PaymentFileAdmin(ReadOnlyAdmin):
                                                  "carried to the facilities' next statements (the file's carried "
                                                  "column).") % {"carried": payment.carried_total}, messages.WARNING)
                 return HttpResponseRedirect(reverse("admin:clearing_paymentfile_change", args=[payment.pk]))
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
-                   "title": _("Make a payment file")}
-        return TemplateResponse(request, "admin/clearing/paymentfile/make.html", context)
+        return admin_page(self, request, "admin/clearing/paymentfile/make.html", _("Make a payment file"), form=form)
 
     def download_view(self, request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
         if not self.has_view_permission(request):
@@ -503,11 +521,8 @@ class ClearingJobForm(forms.Form):
     month = MonthField(label=_("month"))
 
 
-JOB_PERMISSIONS = {JobKind.CLEARING: "clearing.run_clearing", JobKind.AUDIT: "clearing.run_audit"}
-
-
 @admin.register(ClearingJob)
-class ClearingJobAdmin(ReadOnlyAdmin):
+class ClearingJobAdmin(StartLinksMixin, ReadOnlyAdmin):
     """Clearing runs and month audits started here (a button each, with its permission): who started what, its
     state while it runs (the page reloads itself) and its result."""
 
@@ -539,14 +554,8 @@ class ClearingJobAdmin(ReadOnlyAdmin):
         return [path("start/<str:kind>/", self.admin_site.admin_view(self.start_view),
                      name="clearing_clearingjob_start"), *super().get_urls()]
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        if request.method == "GET":
-            for kind, label in ((JobKind.CLEARING, _("Run clearing for a region and month")),
-                                (JobKind.AUDIT, _("Audit a month's settlements"))):
-                if request.user.has_perm(JOB_PERMISSIONS[kind]):
-                    self.message_user(request, format_html('<a href="{}">{}</a>', reverse(
-                        "admin:clearing_clearingjob_start", args=[kind]), label), messages.INFO)
-        return super().changelist_view(request, extra_context)
+    def start_links(self, request: HttpRequest) -> list[tuple[str, str, str]]:
+        return [job_start_link(JobKind.CLEARING), job_start_link(JobKind.AUDIT)]
 
     def start_view(self, request: HttpRequest, kind: str) -> HttpResponse:
         """The form of a clearing run (a region or every region, a month) or a month audit; starting it records
@@ -563,29 +572,18 @@ class ClearingJobAdmin(ReadOnlyAdmin):
                                      region=form.cleaned_data.get("region"))
             self.message_user(request, _("%(job)s started.") % {"job": job}, messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:clearing_clearingjob_change", args=[job.pk]))
-        title = _("Run clearing for a region and month") if kind == JobKind.CLEARING else _(
-            "Audit a month's settlements")
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form, "kind": kind,
-                   "title": title}
-        return TemplateResponse(request, "admin/clearing/clearingjob/start.html", context)
+        return admin_page(self, request, "admin/clearing/clearingjob/start.html", JOB_TITLES[kind], form=form,
+                          kind=kind)
 
 
-class AuditFindingInline(admin.TabularInline):
+class AuditFindingInline(ReadOnlyRowsInline):
     model = AuditFinding
     fields = ["settlement", "field", "paid", "recomputed"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("settlement")
+    related = ("settlement",)
 
 
 @admin.register(AuditRun)
-class AuditRunAdmin(ReadOnlyAdmin):
+class AuditRunAdmin(StartLinksMixin, ReadOnlyAdmin):
     """The re-adjudication audits (nightly samples and month audits) and their findings."""
 
     list_display = ["id", "scope", "first_day", "last_day", "sample_share", "checked", "differences", "started_by",
@@ -597,9 +595,5 @@ class AuditRunAdmin(ReadOnlyAdmin):
     readonly_fields = fields
     inlines = [AuditFindingInline]
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        if request.user.has_perm("clearing.run_audit") and request.method == "GET":
-            self.message_user(request, format_html('<a href="{}">{}</a>', reverse("admin:clearing_clearingjob_start",
-                                                                                  args=[JobKind.AUDIT]),
-                                                   _("Audit a month's settlements")), messages.INFO)
-        return super().changelist_view(request, extra_context)
+    def start_links(self, request: HttpRequest) -> list[tuple[str, str, str]]:
+        return [job_start_link(JobKind.AUDIT)]

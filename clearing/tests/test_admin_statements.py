@@ -46,7 +46,14 @@ def test_list_page_and_the_maker_checker_actions(month, officers, django_assert_
 
     url = reverse("admin:clearing_statement_changelist")
     first.post(url, {"action": "review_selected", "_selected_action": [statement.pk]})
-    first.post(url, {"action": "approve_selected", "_selected_action": [statement.pk]})
+    # The reviewer's own approval is refused with the service's message (ClearingError.err_msg), in the reader's
+    # language.
+    refused = first.post(url, {"action": "approve_selected", "_selected_action": [statement.pk]}, follow=True)
+    assert f"You reviewed {statement}: another user must approve it" in refused.content.decode()  # capfirst
+    first.post(url, {"action": "approve_selected", "_selected_action": [statement.pk]},
+               HTTP_ACCEPT_LANGUAGE="zh-hans")
+    page = first.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert f"{statement} 由您审核：须由其他用户批准" in page
     statement.refresh_from_db()
     assert statement.status == "reviewed"
     second.post(url, {"action": "approve_selected", "_selected_action": [statement.pk]})

@@ -88,3 +88,21 @@ def test_without_the_permission_there_is_no_button_and_no_run(month):  # noqa: F
     assert auditor.get(reverse("admin:clearing_clearingjob_start", args=["audit"])).status_code == 200
     assert auditor.get(reverse("admin:clearing_clearingjob_start", args=["clearing"])).status_code == 403
     assert not ClearingJob.objects.exists()
+
+
+def test_each_list_offers_what_its_reader_may_start(month):  # noqa: F811
+    """The links above the lists (clearing runs, audits, payment files), each shown only with its permission."""
+    roles_sync()
+    run, audit = (reverse("admin:clearing_clearingjob_start", args=[kind]) for kind in ("clearing", "audit"))
+    pay = reverse("admin:clearing_paymentfile_make")
+    lists = {name: reverse(f"admin:clearing_{name}_changelist")
+             for name in ("statement", "clearingjob", "auditrun", "paymentfile")}
+    offered = {"statement": [run], "clearingjob": [run, audit], "auditrun": [audit], "paymentfile": [pay]}
+    officer, _user = login("officer", "clearing_officer")  # may run clearing, audit and pay
+    for name, url in lists.items():
+        page = officer.get(url).content.decode()
+        assert [link for link in (run, audit, pay) if f'href="{link}"' in page] == offered[name], name
+    auditor, _user = login("auditor", "settlement_auditor")  # may audit only
+    for name in ("clearingjob", "auditrun"):
+        page = auditor.get(lists[name]).content.decode()
+        assert [link for link in (run, audit, pay) if f'href="{link}"' in page] == [audit], name
