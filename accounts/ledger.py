@@ -39,14 +39,14 @@ def accounts_open(*, person_ids: Iterable[int]) -> None:
 
 
 def persons_with_live_accounts(person_ids: Iterable[int]) -> set[int]:
-    """Of these persons, those whose account has an entry other than an opening balance (an opening balance
-    re-imported with another amount, a correction posted by the balances import, counts as opening): no opening
-    balance may be posted to such an account (CONTRACT.md). One query per 10,000 persons."""
+    """Of these persons, those whose account has any entry other than an opening balance (a credit, a payment, a
+    correction, whoever posted it): no opening balance may be posted to such an account (CONTRACT.md). One query
+    per 10,000 persons."""
     ids = sorted(set(person_ids))
     live: set[int] = set()
     for start in range(0, len(ids), 10_000):
         live.update(LedgerEntry.objects.filter(account__person_id__in=ids[start:start + 10_000])
-                    .exclude(kind=EntryKind.OPENING_BALANCE).exclude(ref_type=BALANCES_IMPORT)
+                    .exclude(kind=EntryKind.OPENING_BALANCE)
                     .values_list("account__person_id", flat=True).distinct())
     return live
 

@@ -50,6 +50,9 @@ NO_PERSON = gettext_lazy("no person has the number %(value)s")
 DATE = DateWidget(format="%Y-%m-%d")
 LIVE_ACCOUNT = gettext_lazy("the account of %(psn_no)s already has entries other than an opening balance "
                             "(credits, payments, corrections): no opening balance for a live account")
+OPENING_SET = gettext_lazy("the %(pocket)s pocket of %(psn_no)s has its opening balance %(opening)s already: an "
+                           "opening balance is set once; a change is a correction, asked for under account "
+                           "adjustments and approved by a second person")
 
 
 def _column(dataset: tablib.Dataset, name: str) -> list[str]:
@@ -483,9 +486,12 @@ class ContributionResource(ImportResource):
 
 class BalanceResource(ImportResource):
     """Opening balances from a former system, key psn_no + pocket. The first import posts an opening-balance entry;
-    a later file with another amount posts a correction for the difference (entries are never edited). A row is
-    refused for an account that has any other entry (a credit, a payment, a correction by hand): the account is
-    live. Money moves: through the admin, a second person approves the file before it is imported."""
+    the same amount again is unchanged. An opening balance is set once (one per pocket, `ledger_opening_once`): a
+    row with another amount for a pocket that has one is refused, naming it, for a change of money is a
+    correction, which a second person approves (account adjustments); the import never posts one. A row is refused
+    for an account that has any entry other than an opening balance (CONTRACT.md: a credit, a payment, a
+    correction): the account is live. Money moves: through the admin, a second person approves the file before it
+    is imported."""
 
     moves_money = True
 
@@ -508,16 +514,21 @@ class BalanceResource(ImportResource):
         return "pocket"
 
     def preload_for_validation(self, dataset: tablib.Dataset) -> None:
-        """What `clean_row` reads: the persons and the regions of their employee enrollments. The streaming engine
-        validates with this alone (its writer reads the ledger set-based), so `find_instance` finds no opening
-        entry there: every row is validated as a new one, which `clean_row` does not distinguish anyway."""
+        """What `clean_row` reads: the persons, the regions of their employee enrollments, whether their accounts
+        are live and the amounts of their pockets' opening balances. The streaming engine validates with this alone
+        (its writer reads the ledger set-based, and checks again under the accounts' locks), so `find_instance`
+        finds no opening entry there: `clean_row` reads the amounts instead."""
         persons = preload(Person.objects.all(), "psn_no", _column(dataset, "psn_no"))
         self._persons = {p.psn_no: p for p in persons}
+        ids = {p.pk for p in persons}
         self._regions = dict(preload(Enrollment.objects.filter(insutype=InsuType.EMPLOYEE)
-                                     .values_list("person_id", "region__admdvs"), "person_id", {p.pk for p in persons}))
-        self._live = persons_with_live_accounts(p.pk for p in persons)
+                                     .values_list("person_id", "region__admdvs"), "person_id", ids))
+        self._live = persons_with_live_accounts(ids)
+        self._opening_amounts = {(person_id, pocket): amount for person_id, pocket, amount in preload(
+            LedgerEntry.objects.filter(kind=EntryKind.OPENING_BALANCE).values_list("account__person_id", "pocket",
+                                                                                   "amount"),
+            "account__person_id", ids)}
         self._openings: dict[tuple[int, str], LedgerEntry] = {}
-        self._standing: dict[tuple[int, str], Decimal] = {}
 
     def preload(self, dataset: tablib.Dataset) -> None:
         self.preload_for_validation(dataset)
@@ -525,11 +536,6 @@ class BalanceResource(ImportResource):
         self._openings = {(e.account.person_id, e.pocket): e for e in preload(
             LedgerEntry.objects.filter(kind=EntryKind.OPENING_BALANCE).select_related("account"),
             "account__person_id", ids)}
-        # The opening balance as it stands: the opening entry plus corrections made by later imports.
-        imported = LedgerEntry.objects.filter(ref_type=BALANCES_IMPORT).values_list("account__person_id", "pocket",
-                                                                                   "amount")
-        for person_id, pocket, amount in preload(imported, "account__person_id", ids):
-            self._standing[(person_id, pocket)] = self._standing.get((person_id, pocket), Decimal(0)) + amount
         self._accounts = set(preload(PersonalAccount.objects.values_list("person_id", flat=True), "person_id", ids))
 
     def begin_file(self) -> None:
@@ -563,32 +569,30 @@ class BalanceResource(ImportResource):
             if self._keeps_two_pockets(self._regions[person.pk], as_of) is False:
                 reader.error("pocket", _("the policy of region %(admdvs)s keeps one pocket: use historical")
                              % {"admdvs": self._regions[person.pk]})
+        if person is not None and amount is not None and reader.ok("psn_no", "pocket"):
+            opening = self._opening_amounts.get((person.pk, pocket))
+            if opening is not None and opening != amount:
+                reader.error("amount", OPENING_SET % {"pocket": pocket, "psn_no": person.psn_no, "opening": opening})
         return {"person": person, "pocket": pocket, "amount": amount, "as_of": as_of}
 
     def apply_row(self, instance: LedgerEntry, values: dict[str, Any]) -> bool:
         self._values = values
-        standing = self._standing.get((values["person"].pk, values["pocket"]))
-        if standing is None and values["amount"] == 0:
+        if (values["person"].pk, values["pocket"]) in self._opening_amounts:
+            return False  # its opening balance again (another amount was refused): nothing to post
+        if values["amount"] == 0:
             return values["person"].pk not in self._accounts  # nothing to post: new only if it opens the account
-        return standing is None or standing != values["amount"]
+        return True
 
     def save_instance(self, instance: LedgerEntry, is_create: bool, row: Mapping[str, Any], **kwargs: Any) -> None:
         values, user = self._values, kwargs.get("user")
         person, pocket = values["person"], values["pocket"]
         key = (person.pk, pocket)
         account = accounts_lock(person_ids=[person.pk])[person.pk]
-        if key not in self._openings:
-            if values["amount"] == 0:
-                return
-            entry = ledger_post(account=account, pocket=pocket, amount=values["amount"],
-                                kind=EntryKind.OPENING_BALANCE, period=values["as_of"], ref_type=BALANCES_IMPORT,
-                                reason=_("opening balance from the former system"), user=user)
-            self._openings[key] = entry
-        else:
-            difference = values["amount"] - self._standing[key]
-            ledger_post(account=account, pocket=pocket, amount=difference, kind=EntryKind.CORRECTION,
-                        period=values["as_of"], ref_type=BALANCES_IMPORT,
-                        reason=_("opening balance re-imported: %(old)s → %(new)s")
-                        % {"old": self._standing[key], "new": values["amount"]}, user=user)
-        self._standing[key] = values["amount"]
+        if values["amount"] == 0:
+            return
+        self._openings[key] = ledger_post(account=account, pocket=pocket, amount=values["amount"],
+                                          kind=EntryKind.OPENING_BALANCE, period=values["as_of"],
+                                          ref_type=BALANCES_IMPORT,
+                                          reason=_("opening balance from the former system"), user=user)
+        self._opening_amounts[key] = values["amount"]
 

@@ -15,9 +15,11 @@ way (first import, re-import, then the file with 10% of its rows changed), each 
 roster of 0.7 N enrollees imported first (not timed). Family links: spouses linked both ways among the enrollees,
 each couple's child (a new person, named once, linked to both parents: orders 1 and 2) and, for every other
 couple, a parent (a new person); changed: 10% of the rows get an end date. Balances: both pockets for Shanghai
-enrollees, the historical pocket for Jinan's, amounts 0 to 5,000 (1% zero); changed: 10% other amounts, that is
-corrections; `ledger_verify()` after each run. `--rowwise M` also times a first import of the file's first M rows
-set-based and through the row-by-row path the two kinds used before (each in a fresh database).
+enrollees, the historical pocket for Jinan's, amounts 0 to 5,000 (1% zero); changed: 10% other amounts, which the
+import refuses (an opening balance is set once: exit 1, every changed row named, nothing written), so that run
+times the validation of a refused file; `ledger_verify()` after each run. `--rowwise M` also times a first import
+of the file's first M rows set-based and through the row-by-row path the two kinds used before (each in a fresh
+database).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/medins_bench_imports .venv/bin/python bench/imports.py \
         --links 100000 --balances 100000 --rowwise 10000 --compare 0
@@ -245,7 +247,7 @@ def balance_rows(persons: list[tuple[str, str, str]], n: int, seed: int) -> list
 
 
 def changed_rows(kind: str, rows: list[list[str]], seed: int) -> list[list[str]]:
-    """Every tenth row changed: an end date for a family link, another amount for a balance."""
+    """Every tenth row changed: an end date for a family link, another amount for a balance (refused)."""
     rng = random.Random(seed)
     changed = [list(row) for row in rows]
     for row in changed[::10]:

@@ -56,7 +56,17 @@ def balances(p: dict[str, Enrollment]) -> dict[str, tuple[Decimal, Decimal]]:
     return {who[a.person_id]: (a.balc_current, a.balc_historical) for a in PersonalAccount.objects.all()}
 
 
-def test_first_import_reimport_and_corrections(tmp_path, people):
+def opening_set(e: Enrollment, pocket: str, opening: str) -> str:
+    return (f"the {pocket} pocket of {e.person.psn_no} has its opening balance {opening} already: an opening "
+            "balance is set once; a change is a correction, asked for under account adjustments and approved by a "
+            "second person")
+
+
+def test_first_import_reimport_and_a_changed_opening_balance_refused(tmp_path, people):
+    """An opening balance is set once: CONTRACT.md refuses a balances row for an account with any entry other than
+    an opening balance, and a change of an opening balance would be such an entry (a correction, which a second
+    person approves under account adjustments). A changed re-import is refused row by row, naming the opening
+    balance that stands; the same amounts again change nothing; a pocket still without one may get one."""
     user = User.objects.create_user("clerk")
     p = people
     rows = first_rows(p)
@@ -67,7 +77,7 @@ def test_first_import_reimport_and_corrections(tmp_path, people):
     # c's zero opens the account and posts nothing: created (the account is new).
     assert (outcome.errors, outcome.created, outcome.updated, outcome.unchanged) == ([], 5, 0, 0)
     d = D(2024, 6, 30)
-    assert entries(p) == [
+    first_entries = [
         ("a", "opening_balance", "current", Decimal("300.00"), Decimal("300.00"), d, "balances_import", "", OPENING,
          user.pk),
         ("a", "opening_balance", "historical", Decimal("1200.50"), Decimal("1200.50"), d, "balances_import", "",
@@ -77,33 +87,79 @@ def test_first_import_reimport_and_corrections(tmp_path, people):
         ("d", "opening_balance", "historical", Decimal("100.00"), Decimal("100.00"), d, "balances_import", "",
          OPENING, user.pk),
     ]
-    assert balances(p) == {"a": (Decimal("300.00"), Decimal("1200.50")), "b": (Decimal("0.00"), Decimal("88.80")),
-                           "c": (Decimal("0.00"), Decimal("0.00")), "d": (Decimal("0.00"), Decimal("100.00"))}
+    first_balances = {"a": (Decimal("300.00"), Decimal("1200.50")), "b": (Decimal("0.00"), Decimal("88.80")),
+                      "c": (Decimal("0.00"), Decimal("0.00")), "d": (Decimal("0.00"), Decimal("100.00"))}
+    assert (entries(p), balances(p)) == (first_entries, first_balances)
     assert ledger_verify() == []
 
     # Again: nothing posted, nothing new (c's zero finds c's account there now).
     assert run_import("balances", path) == (0, ["balances: created 0, updated 0, unchanged 5"])
     assert len(entries(p)) == 4
 
-    rows[1]["amount"] = "1000.00"  # 1,200.50 → 1,000.00: a correction of −200.50
-    rows[2]["amount"] = "100"      # 88.80 → 100: +11.20, the new amount printed as the file gives it
-    rows[3]["amount"] = "25.5"     # c: now an opening balance
-    write_csv(path, "balances", rows)
-    outcome = import_file("balances", path, dry_run=False, user=user)
+    changed = [dict(r) for r in rows]
+    changed[1]["amount"] = "1000.00"  # a: 1,200.50 stands
+    changed[2]["amount"] = "100"      # b: 88.80 stands
+    changed[3]["amount"] = "25.5"     # c: no opening balance yet, so this one may be
+    outcome = import_file("balances", write_csv(path, "balances", changed), dry_run=False, user=user)
 
-    assert (outcome.errors, outcome.created, outcome.updated, outcome.unchanged) == ([], 1, 2, 2)
+    # Each changed row refused with the opening balance that stands; as for any bad row, nothing is imported.
+    assert (outcome.errors, outcome.created, outcome.updated, outcome.unchanged) == (
+        [f"row 3, column amount: {opening_set(p['a'], 'historical', '1200.50')}",
+         f"row 4, column amount: {opening_set(p['b'], 'historical', '88.80')}"], 0, 0, 0)
+    assert (entries(p), balances(p)) == (first_entries, first_balances)
+
+    # The file without the changes: c's pocket gets its opening balance, the rest is unchanged.
+    rows[3]["amount"] = "25.5"
+    outcome = import_file("balances", write_csv(path, "balances", rows), dry_run=False, user=user)
+    assert (outcome.errors, outcome.created, outcome.updated, outcome.unchanged) == ([], 1, 0, 4)
     assert entries(p)[4:] == [
-        ("a", "correction", "historical", Decimal("-200.50"), Decimal("1000.00"), d, "balances_import", "",
-         "opening balance re-imported: 1200.50 → 1000.00", user.pk),
-        ("b", "correction", "historical", Decimal("11.20"), Decimal("100.00"), d, "balances_import", "",
-         "opening balance re-imported: 88.80 → 100", user.pk),
         ("c", "opening_balance", "historical", Decimal("25.50"), Decimal("25.50"), d, "balances_import", "", OPENING,
          user.pk),
     ]
-    assert balances(p) == {"a": (Decimal("300.00"), Decimal("1000.00")), "b": (Decimal("0.00"), Decimal("100.00")),
-                           "c": (Decimal("0.00"), Decimal("25.50")), "d": (Decimal("0.00"), Decimal("100.00"))}
+    assert balances(p) == {**first_balances, "c": (Decimal("0.00"), Decimal("25.50"))}
     assert ledger_verify() == []
     assert run_import("balances", path) == (0, ["balances: created 0, updated 0, unchanged 5"])
+
+
+def test_an_opening_balance_made_by_hand_is_set_too(tmp_path, people, seeded):
+    """An opening balance asked for one by one and approved by a second person (account adjustments) is the
+    pocket's opening balance as much as an imported one: the file's same amount is unchanged, another is refused
+    (the writer used to add the whole amount again as a correction beside it)."""
+    from accounts.adjustments import account_adjustment_approve, account_adjustment_request
+
+    maker = User.objects.create_user("officer")
+    checker = User.objects.create_user("approver", is_superuser=True)
+    b = people["b"]
+    asked = account_adjustment_request(person=b.person, kind="opening_balance", pocket="historical",
+                                       amount=Decimal("88.80"), reason="former system", user=maker,
+                                       as_of=D(2024, 6, 30))
+    account_adjustment_approve(adjustment_id=asked.pk, user=checker)
+    path = write_csv(tmp_path / "b.csv", "balances", [row(b, "historical", "88.80")])
+    assert run_import("balances", path) == (0, ["balances: created 0, updated 0, unchanged 1"])
+    write_csv(path, "balances", [row(b, "historical", "188.80")])
+    assert run_import("balances", path) == (1, [f"row 2, column amount: {opening_set(b, 'historical', '88.80')}"])
+    assert balances(people) == {"b": (Decimal("0.00"), Decimal("88.80"))}
+    assert ledger_verify() == []
+
+
+def test_a_correction_an_earlier_import_posted_makes_the_account_live(tmp_path, people):
+    """Before opening balances were set once, a changed re-import posted a correction (ref_type balances_import).
+    Such a correction is an entry other than an opening balance (CONTRACT.md), so the account is live: no
+    balances row touches it any more, whatever its amount."""
+    from accounts.ledger import BALANCES_IMPORT, accounts_lock, ledger_post
+
+    a = people["a"]
+    path = write_csv(tmp_path / "b.csv", "balances", [row(a, "historical", "1200.50")])
+    run_import("balances", path)
+    with transaction.atomic():
+        account = accounts_lock(person_ids=[a.person_id])[a.person_id]
+        ledger_post(account=account, pocket="historical", amount=Decimal("-200.50"), kind="correction",
+                    period=D(2024, 6, 30), ref_type=BALANCES_IMPORT,
+                    reason="opening balance re-imported: 1200.50 → 1000.00")
+    write_csv(path, "balances", [row(a, "historical", "1000.00"), row(a, "current", "5.00")])
+    assert run_import("balances", path) == (1, [f"row 2, column psn_no: {live(a)}",
+                                                f"row 3, column psn_no: {live(a)}"])
+    assert balances(people) == {"a": (Decimal("0.00"), Decimal("1000.00"))}
 
 
 def live(e: Enrollment) -> str:
@@ -169,24 +225,37 @@ def test_the_same_answers_as_the_row_by_row_path(tmp_path, people, seeded):
     p = people
     rows = first_rows(p)
     path = write_csv(tmp_path / "b.csv", "balances", rows)
-    changed = [dict(r) for r in rows]
-    changed[1]["amount"], changed[2]["amount"], changed[3]["amount"] = "1000", "0.00", "7.10"
     later = enrollee(seeded["370100"], brdy=D(1991, 1, 1))
-    changed.append(row(later, "historical", "12.34"))
-    to_zero = [dict(r) for r in changed]
-    to_zero[4]["amount"] = "0"  # d: a correction of −100.00
+    allowed = [dict(r) for r in rows] + [row(later, "historical", "12.34")]
+    allowed[3]["amount"] = "7.10"  # c: its first opening balance
+    changed = [dict(r) for r in allowed]
+    changed[1]["amount"], changed[2]["amount"] = "1000", "0.00"  # a and b: refused, their opening balances stand
+    to_zero = [dict(r) for r in allowed]
+    to_zero[4]["amount"] = "0"  # d: refused, 100.00 stands
     spend = [row(p["d"], "historical", "0"), row(p["a"], "current", "0"), row(p["a"], "historical", "999")]
-    steps = [rows, rows, changed, changed, to_zero, spend]
+    steps = [rows, rows, changed, allowed, allowed, to_zero, spend]
+    answers = []
     for number, step in enumerate(steps):
-        if number == 5:
+        if number == 6:
             account_correct(person=p["a"].person, pocket="current", amount=Decimal("-299.00"), reason="spent")
         write_csv(path, "balances", step)
         with translation.override("zh-hans" if number == 2 else "en"):
             rowwise, setbased = import_both_ways("balances", path, _snapshot, user=user)
         assert setbased == rowwise, f"step {number}"
+        answers.append(rowwise[0])
+    # Step 2, in Chinese: a's and b's changed rows refused, nothing imported (not even c's or the newcomer's).
+    assert answers[2] == ([
+        f"row 3, column amount: {p['a'].person.psn_no} 的 historical 子账户已有期初余额 1200.50：期初余额只设一次；"
+        "如需变更，请在“账户资金调整”中申请更正，由另一人批准",
+        f"row 4, column amount: {p['b'].person.psn_no} 的 historical 子账户已有期初余额 88.80：期初余额只设一次；"
+        "如需变更，请在“账户资金调整”中申请更正，由另一人批准"], 0, 0, 0)
+    assert answers[3:5] == [([], 2, 0, 4), ([], 0, 0, 6)]
+    assert answers[5] == ([f"row 6, column amount: {opening_set(p['d'], 'historical', '100.00')}"], 0, 0, 0)
     # The last step: a spent 299.00 (a correction by hand), so a's account is live and its rows are refused.
-    assert rowwise[0][0] == [f"row 3, column psn_no: {live(p['a'])}", f"row 4, column psn_no: {live(p['a'])}"]
-    assert LedgerEntry.objects.filter(reason="期初余额重新导入：1200.50 → 1000").exists()  # step 2, in Chinese
+    assert answers[6] == ([f"row 2, column amount: {opening_set(p['d'], 'historical', '100.00')}",
+                           f"row 3, column psn_no: {live(p['a'])}", f"row 4, column psn_no: {live(p['a'])}"],
+                          0, 0, 0)
+    assert not LedgerEntry.objects.filter(ref_type="balances_import").exclude(kind="opening_balance").exists()
 
 
 def _enrollees_and_rows(seeded: dict, n: int, amount: str) -> list[dict[str, str]]:
@@ -208,12 +277,12 @@ def test_the_queries_do_not_grow_with_the_rows(tmp_path, seeded, django_assert_m
         with CaptureQueriesContext(connection) as queries:
             assert import_file("balances", path, dry_run=False).created == n
             assert import_file("balances", path, dry_run=False).unchanged == n
-            assert import_file("balances", changed, dry_run=False).updated == n
+            assert import_file("balances", changed, dry_run=False).bad == n  # every opening balance is set
         counted.append(len(queries.captured_queries))
     # The same statements for 200 rows as for 10 (the row-by-row path made several per row).
     assert counted[1] <= counted[0], counted
-    assert LedgerEntry.objects.filter(kind="correction", amount=Decimal("-20.00")).count() == 210
-    assert ledger_verify() == []
+    assert set(LedgerEntry.objects.values_list("kind", "amount")) == {("opening_balance", Decimal("100.00"))}
+    assert LedgerEntry.objects.count() == 210 and ledger_verify() == []
 
 
 @pytest.mark.postgres
@@ -236,13 +305,46 @@ def test_the_import_waits_for_a_locked_account_and_checks_it_again_under_the_loc
     spender = threading.Thread(target=spend)
     spender.start()
     assert locked.wait(10)
-    write_csv(path, "balances", [row(e, "historical", "90.00")])
-    # Validated before the spending committed; the writer waits for the account's lock and checks again under it:
-    # the account is live now, and the row is refused.
+    write_csv(path, "balances", [row(e, "historical", "100.00")])
+    # Validated before the spending committed (its opening balance again: unchanged); the writer waits for the
+    # account's lock and checks again under it: the account is live now, and the row is refused.
     assert run_import("balances", path) == (1, [f"row 2, column psn_no: {live(e)}"])
     spender.join()
 
     assert LedgerEntry.objects.filter(ref_type="balances_import").count() == 1  # the first opening only
     # 100.00 − 30.00 spent.
     assert PersonalAccount.objects.get(person=e.person).balc_historical == Decimal("70.00")
+    assert ledger_verify() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_opening_balance_posted_while_the_file_waits_is_checked_again_under_the_lock(tmp_path, seeded):
+    """Validated while the pocket had no opening balance; meanwhile another transaction (holding the account's
+    lock) posts one of 100.00: the writer waits for the lock, sees it, and refuses the file's 90.00."""
+    from accounts.ledger import accounts_lock, accounts_open, ledger_post
+
+    e = enrollee(seeded["370100"], brdy=D(1980, 1, 1))
+    accounts_open(person_ids=[e.person_id])
+    locked = threading.Event()
+
+    def open_pocket() -> None:
+        try:
+            with transaction.atomic():
+                account = accounts_lock(person_ids=[e.person_id])[e.person_id]
+                ledger_post(account=account, pocket="historical", amount=Decimal("100.00"), kind="opening_balance",
+                            period=D(2024, 6, 30), ref_type="account_adjustment", reason="approved by hand")
+                locked.set()
+                time.sleep(0.5)  # the import validates meanwhile and must wait for this commit
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=open_pocket)
+    other.start()
+    assert locked.wait(10)
+    path = write_csv(tmp_path / "b.csv", "balances", [row(e, "historical", "90.00")])
+    assert run_import("balances", path) == (1, [f"row 2, column amount: {opening_set(e, 'historical', '100.00')}"])
+    other.join()
+    assert list(LedgerEntry.objects.values_list("kind", "amount")) == [("opening_balance", Decimal("100.00"))]
+    assert PersonalAccount.objects.get(person=e.person).balc_historical == Decimal("100.00")
     assert ledger_verify() == []

@@ -7,7 +7,7 @@ import pytest
 
 from accounts.credits import credits_run_month
 from accounts.ledger import ledger_verify
-from accounts.models import Contribution, EntryKind, LedgerEntry, PersonalAccount
+from accounts.models import Contribution, LedgerEntry, PersonalAccount
 from accounts.tests.conftest import contribution, enrollee
 from accounts.tests.factories import PersonFactory
 from core.tests.test_imports_common import expect_rejected, run_import, write_csv
@@ -57,7 +57,7 @@ def test_bad_contributions(seeded, tmp_path):
     assert not Contribution.objects.exists()
 
 
-def test_balances_opening_then_reimport_with_a_correction(seeded, tmp_path):
+def test_balances_opening_then_a_changed_reimport_is_refused(seeded, tmp_path):
     sh = enrollee(seeded["310000"], brdy=D(1980, 1, 1))
     jn = enrollee(seeded["370100"], brdy=D(1980, 1, 1))
     rows = [{"psn_no": sh.person.psn_no, "pocket": "current", "amount": "300.00", "as_of": "2024-06-30"},
@@ -72,12 +72,17 @@ def test_balances_opening_then_reimport_with_a_correction(seeded, tmp_path):
     account = PersonalAccount.objects.get(person=sh.person)
     assert (account.balc_current, account.balc_historical) == (Decimal("300.00"), Decimal("1200.50"))
 
-    rows[1]["amount"] = "1000.00"  # the former system corrected it: a correction of −200.50, not an edit
+    # The former system corrected it to 1,000.00: the opening balance is set, so the operator's re-import is
+    # refused (the dry run already says so) and the change goes through account adjustments, two people.
+    rows[1]["amount"] = "1000.00"
     write_csv(path, "balances", rows)
-    assert run_import("balances", path) == (0, ["balances: created 0, updated 1, unchanged 2"])
-    correction = LedgerEntry.objects.get(kind=EntryKind.CORRECTION)
-    assert (correction.amount, correction.balance_after) == (Decimal("-200.50"), Decimal("1000.00"))
-    assert run_import("balances", path) == (0, ["balances: created 0, updated 0, unchanged 3"])
+    refusal = (f"row 3, column amount: the historical pocket of {sh.person.psn_no} has its opening balance 1200.50 "
+               "already: an opening balance is set once; a change is a correction, asked for under account "
+               "adjustments and approved by a second person")
+    assert run_import("balances", path, dry_run=True) == (1, [refusal])
+    assert run_import("balances", path) == (1, [refusal])
+    account.refresh_from_db()
+    assert account.balc_historical == Decimal("1200.50") and LedgerEntry.objects.count() == 3
     assert ledger_verify() == []
 
 

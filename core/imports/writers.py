@@ -499,11 +499,12 @@ class BalanceWriter(Writer):
     `balance_after` its pocket's balance after it, the balances moved in the same transaction, no pocket below
     zero, entries only ever inserted.
 
-    What the import's own entries of a pocket add up to is the amount last imported (its "standing"). A pocket
-    without an opening entry gets one for the amount (nothing for zero: created when that opens the account,
-    unchanged when the account is there already, so a re-import reports nothing new); an amount
-    other than the standing posts a correction for the difference (updated); the same amount posts nothing
-    (unchanged). The key is unique in a file, so each pocket gets at most one entry per import.
+    A pocket without an opening entry gets one for the amount (nothing for zero: created when that opens the
+    account, unchanged when the account is there already, so a re-import reports nothing new); the amount of its
+    opening entry again posts nothing (unchanged). An opening balance is set once: another amount for a pocket
+    that has one is refused (`accounts.resources.OPENING_SET`: a change is a correction a second person approves),
+    as is every row of a live account (any entry other than an opening balance); both are validated first and
+    checked again under the locks. The key is unique in a file, so each pocket gets at most one entry per import.
     """
 
     stage_columns = [("line", "integer"), ("person_id", "bigint"), ("pocket", "varchar(10)"),
@@ -556,22 +557,20 @@ class BalanceWriter(Writer):
         cursor.execute(
             f"SELECT s.line, p.psn_no FROM {stage} s JOIN {Person._meta.db_table} p ON p.id = s.person_id "
             f"JOIN {accounts} a ON a.person_id = s.person_id WHERE EXISTS (SELECT 1 FROM {ledger} x "
-            f"WHERE x.account_id = a.id AND x.kind <> %s AND x.ref_type <> %s) ORDER BY s.line",
-            [EntryKind.OPENING_BALANCE.value, BALANCES_IMPORT])
+            f"WHERE x.account_id = a.id AND x.kind <> %s) ORDER BY s.line",
+            [EntryKind.OPENING_BALANCE.value])
         live = cursor.fetchall()
         if live:
             return WriteResult(created=0, updated=0, unchanged=0,
                                bad_rows=[(line, "psn_no", LIVE_ACCOUNT % {"psn_no": psn_no}) for line, psn_no in live])
 
-        # What earlier imports posted, per account and pocket: whether it has an opening entry, and the standing.
+        # Per account and pocket: whether it has an opening entry, and its amount (the standing).
         # One pass over those entries, aggregated into a table of its own with fresh statistics: joined to the
         # ledger row by row, a planner misled by stale ledger statistics (after a large import, before autovacuum
         # analyses it) compared every staged row with every opening entry (112 s for a 100,000-row re-import).
         sql.create_temp_table_as(cursor, self.imported, (
-            f"SELECT account_id, pocket, SUM(CASE WHEN ref_type = %s THEN amount END) AS standing, "
-            f"MAX(CASE WHEN kind = %s THEN 1 ELSE 0 END) AS opened FROM {ledger} "
-            f"WHERE ref_type = %s OR kind = %s GROUP BY account_id, pocket"),
-            [BALANCES_IMPORT, EntryKind.OPENING_BALANCE.value, BALANCES_IMPORT, EntryKind.OPENING_BALANCE.value])
+            f"SELECT account_id, pocket, SUM(amount) AS standing, 1 AS opened FROM {ledger} "
+            f"WHERE kind = %s GROUP BY account_id, pocket"), [EntryKind.OPENING_BALANCE.value])
         same = "i.standing = s.amount" if sql.on_postgres() else "ROUND(i.standing - s.amount, 2) = 0"
         sql.create_temp_table_as(cursor, plan, (
             f"SELECT s.line, s.person_id, s.pocket, s.amount, s.amount_text, s.as_of, a.id AS account_id, "
@@ -590,6 +589,16 @@ class BalanceWriter(Writer):
                        f"FROM {plan}")
         n_created, n_updated, n_unchanged, to_open = (int(v or 0) for v in cursor.fetchone())
         result = WriteResult(created=n_created, updated=n_updated, unchanged=n_unchanged)
+        if n_updated:
+            # Validated before the lock; checked again under it: an opening balance is set once.
+            from accounts.resources import OPENING_SET
+
+            cursor.execute(f"SELECT p.line, p.pocket, x.psn_no, p.standing FROM {plan} p "
+                           f"JOIN {Person._meta.db_table} x ON x.id = p.person_id WHERE p.outcome = %s "
+                           f"ORDER BY p.line", [updated])
+            return WriteResult(created=0, updated=0, unchanged=0, bad_rows=[
+                (line, "amount", OPENING_SET % {"pocket": pocket, "psn_no": psn_no, "opening": fen(str(opening))})
+                for line, pocket, psn_no, opening in cursor.fetchall()])
 
         # A correction may not take a pocket below zero (an opening balance is never negative).
         balance = "CASE p.pocket WHEN 'current' THEN a.balc_current ELSE a.balc_historical END"
@@ -619,18 +628,15 @@ class BalanceWriter(Writer):
                                    "AND account_id IS NULL")
         progress(0.5)
 
-        # The entries, in file order: an opening balance, or a correction for the difference from the standing.
-        reason, reason_params = sql.text_template(_("opening balance re-imported: %(old)s → %(new)s"),
-                                                  {"old": sql.money_text("p.standing"), "new": "p.amount_text"})
+        # The opening entries, in file order.
         cursor.execute(
             f"INSERT INTO {ledger} (account_id, kind, pocket, amount, balance_after, period, ref_type, ref_id, reason, "
             f"created_at, created_by_id) "
-            f"SELECT a.id, CASE WHEN p.outcome = %s THEN %s ELSE %s END, p.pocket, p.change, "
-            f"{money(f'{balance} + p.change')}, p.as_of, %s, '', CASE WHEN p.outcome = %s THEN %s ELSE {reason} END, "
-            f"%s, %s FROM {plan} p JOIN {accounts} a ON a.person_id = p.person_id "
-            f"WHERE p.outcome <> %s AND p.change <> 0 ORDER BY p.line",
-            [created, EntryKind.OPENING_BALANCE.value, EntryKind.CORRECTION.value, BALANCES_IMPORT, created,
-             _("opening balance from the former system"), *reason_params, sql.param(now), self.user_id, unchanged])
+            f"SELECT a.id, %s, p.pocket, p.change, {money(f'{balance} + p.change')}, p.as_of, %s, '', %s, %s, %s "
+            f"FROM {plan} p JOIN {accounts} a ON a.person_id = p.person_id "
+            f"WHERE p.outcome = %s AND p.change <> 0 ORDER BY p.line",
+            [EntryKind.OPENING_BALANCE.value, BALANCES_IMPORT, _("opening balance from the former system"),
+             sql.param(now), self.user_id, created])
         progress(0.8)
         # Each account's balances moved by its entries, in one statement.
         cursor.execute(
