@@ -38,8 +38,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext_lazy as _
@@ -488,6 +488,187 @@ def adjudicate(*, lines: Sequence[LineIn], terms: BenefitTerms | None, options: 
         sep_hifp_pay=sep_hifp, sep_bucket=sep_terms.bucket if sep is not None else "",
         sep_accumulator_delta=AccumulatorDelta(dedc=ZERO, hifp=sep_hifp),
     )
+
+
+# --- the amounts alone, for replays of many settlements ------------------------------------------------------------
+
+class LineRow(NamedTuple):
+    """LineIn's fields as a tuple (cheaper to make by the million: whatif.replay reads its lines into these).
+    `adjudicate_amounts` takes either."""
+
+    item_code: str
+    qty: Decimal
+    price: Decimal
+    chrg_item_lv: str | None
+    selfpay_prop: Decimal
+    pric_uplmt_amt: Decimal | None
+    acct_pay_forbidden: bool
+    sep_pay: bool
+
+
+class Amounts(NamedTuple):
+    """What `adjudicate` returns of one settlement, its amounts only: the first eight in whatif.models.AMOUNTS's
+    order (`hifp_pay` includes `sep_hifp_pay`), then what the settlement adds to its bucket's counters (`dedc`,
+    `hifp`: the Adjudication's accumulator_delta) and to the separately paid drugs' (`sep_hifp`), and the debits as
+    (payer, pocket, amount) in the order paid, one per payer and pocket."""
+
+    fund_pay_sumamt: Decimal
+    hifp_pay: Decimal
+    oth_pay: Decimal
+    sep_hifp_pay: Decimal
+    act_pay_dedc: Decimal
+    acct_pay: Decimal
+    acct_mulaid_pay: Decimal
+    psn_cash_pay: Decimal
+    dedc: Decimal
+    hifp: Decimal
+    sep_hifp: Decimal
+    debits: tuple[tuple[str, str, Decimal], ...]
+
+
+def adjudicate_amounts(*, lines: Sequence[LineIn | LineRow], terms: BenefitTerms | None, options: EngineOptions,
+                       dedc_used: Decimal, hifp_paid: Decimal, own: tuple[Decimal, Decimal] | None, acct_used: bool,
+                       mulaid_payers: Sequence[MulaidPayer] = (), sep_terms: SepPayTerms | None = None,
+                       sep_hifp_paid: Decimal = ZERO, rate_cut: Decimal = ZERO,
+                       own_pockets: tuple[str, ...] = POCKETS) -> Amounts:
+    """`adjudicate(…, explain=False)`'s amounts, computed the same way step by step (the module docstring's order)
+    without the objects of a full answer: no LineOut, Adjudication, balances after or explanation. For a replay of
+    a million settlements (whatif.replay); whatif/tests/test_engine_amounts.py checks it equals `adjudicate` on
+    random visits. The accumulators are given as numbers (`dedc_used`, `hifp_paid` of the visit's bucket,
+    `sep_hifp_paid` of the separately paid drugs'), the own account as (current, historical) or None. The same
+    inputs are refused with the same ValueError."""
+    fund_pays = terms is not None and terms.fund_pays
+    # Input checks: _check's in one pass (lines inline), the messages from _check_each.
+    ok = _is_money(dedc_used) and _is_money(hifp_paid) and (
+        own is None or (_is_money(own[0]) and _is_money(own[1]))) and (
+        not fund_pays or (_is_money(terms.deductible) and _share(terms.rate)
+                          and _share(terms.supplementary_share_above_cap)
+                          and (terms.annual_cap is None or _is_money(terms.annual_cap))))
+    medfee = fulamt = inscp = forbidden = sep_inscp = ZERO
+    has_sep = False
+    if ok:
+        for line in lines:
+            level, qty, price, prop, limit = (line.chrg_item_lv, line.qty, line.price, line.selfpay_prop,
+                                              line.pric_uplmt_amt)
+            if not (level in _LEVELS and isinstance(qty, Decimal) and qty.is_finite() and qty >= 0
+                    and isinstance(price, Decimal) and price.is_finite() and price >= 0
+                    and isinstance(prop, Decimal) and prop.is_finite() and 0 <= prop <= 1
+                    and (limit is None or (isinstance(limit, Decimal) and limit.is_finite() and limit >= 0))):
+                ok = False
+                break
+            # split_line's arithmetic.
+            amount = (qty * price).quantize(FEN, rounding=ROUND_HALF_UP)
+            medfee += amount
+            if level is None or level == CLASS_C or line.acct_pay_forbidden:
+                fulamt += amount
+                if line.acct_pay_forbidden:
+                    forbidden += amount
+                part = ZERO
+            else:
+                overlmt = ZERO
+                if limit is not None and price > limit:
+                    overlmt = ((price - limit) * qty).quantize(FEN, rounding=ROUND_HALF_UP)
+                part = amount - overlmt
+                if level == CLASS_B:
+                    part -= ((amount - overlmt) * prop).quantize(FEN, rounding=ROUND_HALF_UP)
+                inscp += part
+            if line.sep_pay:
+                has_sep = True
+                sep_inscp += part
+    if not ok or mulaid_payers:
+        # Raises for the input the quick test refused (and checks the relatives' accounts).
+        own_obj = Pockets(own[0], own[1]) if own is not None else None
+        _check_each(lines=lines, terms=terms, accumulator=Accumulator(dedc_used, hifp_paid), own=own_obj,
+                    mulaid_payers=mulaid_payers)
+        if not ok:  # not reached: _check_each refuses whatever the quick test refused
+            return _amounts_of(adjudicate(
+                lines=lines, terms=terms, options=options, accumulator=Accumulator(dedc_used, hifp_paid), own=own_obj,
+                acct_used=acct_used, mulaid_payers=mulaid_payers, sep_terms=sep_terms,
+                sep_accumulator=Accumulator(ZERO, sep_hifp_paid), rate_cut=rate_cut, own_pockets=own_pockets,
+                explain=False))
+    if own_pockets is not POCKETS and (not own_pockets or len(set(own_pockets)) != len(own_pockets)
+                                       or not set(own_pockets) <= set(POCKETS)):
+        raise ValueError(f"own_pockets {own_pockets!r}")
+    if sep_terms is not None:
+        _check_sep(sep_terms, Accumulator(ZERO, sep_hifp_paid))
+    if rate_cut is not ZERO and (not isinstance(rate_cut, Decimal) or not rate_cut.is_finite()
+                                 or not 0 <= rate_cut <= 1):
+        raise ValueError(f"rate_cut must be a Decimal from 0 to 1, not {rate_cut!r}")
+    rate = terms.rate if fund_pays else ZERO
+    sep_rate = sep_terms.rate if sep_terms is not None else ZERO
+    if rate_cut and fund_pays:
+        rate = max(ZERO, rate - rate_cut)
+        sep_rate = max(ZERO, sep_rate - rate_cut)
+
+    # 1a. Separately paid drugs.
+    sep_hifp = ZERO
+    settled_apart = sep_terms is not None and fund_pays and has_sep
+    if settled_apart:
+        due = (sep_inscp * sep_rate).quantize(FEN, rounding=ROUND_HALF_UP)
+        sep_hifp = due if sep_terms.annual_cap is None else min(due, max(ZERO, sep_terms.annual_cap - sep_hifp_paid))
+        inscp_rest = inscp - sep_inscp
+    else:
+        inscp_rest = inscp
+
+    # 2. Current-year pocket first.
+    cur, hist = own if own is not None else (ZERO, ZERO)
+    paid: dict[tuple[str, str], Decimal] = {}  # as adjudicate's: one key per payer and pocket, in the order paid
+    cur_first = ZERO
+    if options.current_pocket_first and acct_used and own is not None and CURRENT in own_pockets:
+        cur_first = min(cur, inscp_rest)
+        if cur_first > 0:
+            cur -= cur_first
+            paid[(OWN, CURRENT)] = cur_first
+    remaining = inscp_rest - cur_first
+
+    # 3, 4. Deductible, pooled fund, supplementary fund above the cap.
+    dedc = hifp = oth = ZERO
+    if fund_pays:
+        dedc = min(remaining, max(ZERO, terms.deductible - dedc_used))
+        due = ((remaining - dedc) * rate).quantize(FEN, rounding=ROUND_HALF_UP)
+        if terms.annual_cap is None:
+            hifp = due
+        else:
+            hifp = min(due, max(ZERO, terms.annual_cap - hifp_paid))
+            if due > hifp:
+                oth = ((due - hifp) * terms.supplementary_share_above_cap).quantize(FEN, rounding=ROUND_HALF_UP)
+    fund = hifp + oth + sep_hifp
+
+    # 5, 6. Personal part; own account.
+    unpaid = medfee - fund - cur_first
+    acct_payable = unpaid - (forbidden if options.acct_pays_out_of_scope else fulamt)
+    own_paid = ZERO
+    if acct_used and own is not None:
+        for pocket in own_pockets:
+            amount = min(cur if pocket == CURRENT else hist, acct_payable - own_paid)
+            if amount > 0:
+                paid[(OWN, pocket)] = paid.get((OWN, pocket), ZERO) + amount
+                own_paid += amount
+    unpaid -= own_paid
+    acct_payable -= own_paid
+
+    # 7. Mutual aid.
+    mulaid_pay = ZERO
+    if acct_used:
+        for payer in mulaid_payers:
+            balances = {CURRENT: payer.pockets.current, HISTORICAL: payer.pockets.historical}
+            taken = ZERO
+            for pocket in payer.allowed:
+                amount = min(balances[pocket], acct_payable - taken)
+                if amount > 0:
+                    paid[(payer.psn_no, pocket)] = amount
+                    taken += amount
+            acct_payable -= taken
+            mulaid_pay += taken
+    return Amounts(fund, hifp + sep_hifp, oth, sep_hifp, dedc, cur_first + own_paid, mulaid_pay, unpaid - mulaid_pay,
+                   dedc, hifp, sep_hifp, tuple((payer, pocket, amount) for (payer, pocket), amount in paid.items()))
+
+
+def _amounts_of(result: Adjudication) -> Amounts:
+    return Amounts(result.fund_pay_sumamt, result.hifp_pay, result.oth_pay, result.sep_hifp_pay, result.act_pay_dedc,
+                   result.acct_pay, result.acct_mulaid_pay, result.psn_cash_pay, result.accumulator_delta.dedc,
+                   result.accumulator_delta.hifp, result.sep_hifp_pay,
+                   tuple((d.payer, d.pocket, d.amount) for d in result.debits))
 
 
 @dataclass(frozen=True)
