@@ -25,13 +25,13 @@ import datetime
 import heapq
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BigIntegerField, Func, OuterRef, Q, Subquery
+from django.db.models import BigIntegerField, Func, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 
 from accounts.models import RETIRED_PSN_TYPES, Enrollment, EntryKind, FamilyLink, InsuType, LedgerEntry, PersonalAccount
@@ -44,7 +44,6 @@ from policies.errors import PolicyError
 from policies.models import BenefitRule, PolicyVersion
 from policies.selectors import (
     BenefitTerms,
-    SepPayTerms,
     benefit_rule_for,
     clearing_group_of,
     policy_version_full,
@@ -129,43 +128,13 @@ class Replayed(NamedTuple):
         return self.actual.money() != self.whatif.money()
 
 
-@dataclass
-class _Row:
-    """A stored settlement, as the replay reads it."""
-
-    id: int
-    setl_id: str
-    person_id: int
-    facility_id: int
-    med_type: str
-    setl_date: datetime.date
-    dise_codg: str
-    ext_rx: bool
-    acct_used_flag: str
-    psn_type: str
-    hosp_lv: str
-    status: str
-    created_at: int  # microseconds since the epoch (Micros)
-    reversed_at: int | None
-    policy_version_id: int
-    benefit_rule_id: int | None
-    year_start: datetime.date | None
-    bucket: str
-    sep_bucket: str
-    cross_region: str
-    medfee_sumamt: Decimal
-    fund_pay_sumamt: Decimal
-    hifp_pay: Decimal
-    oth_pay: Decimal
-    sep_hifp_pay: Decimal
-    act_pay_dedc: Decimal
-    acct_pay: Decimal
-    acct_mulaid_pay: Decimal
-    psn_cash_pay: Decimal
-    lines: list[engine.LineIn] = field(default_factory=list)
-
-
-_ROW_FIELDS = [f for f in _Row.__dataclass_fields__ if f != "lines"]
+# A stored settlement as the replay reads it: one tuple, these columns in this order (created_at and reversed_at as
+# microseconds since the epoch, Micros); the eight amounts last, in whatif.models.AMOUNTS's order (row[AMOUNTS_AT:]).
+_ROW_FIELDS = ("id", "setl_id", "person_id", "facility_id", "med_type", "setl_date", "dise_codg", "ext_rx",
+               "acct_used_flag", "psn_type", "hosp_lv", "status", "created_at", "reversed_at", "policy_version_id",
+               "benefit_rule_id", "year_start", "bucket", "sep_bucket", "cross_region", "medfee_sumamt",
+               *Amounts.MONEY)
+AMOUNTS_AT = _ROW_FIELDS.index("fund_pay_sumamt")
 
 
 @dataclass
@@ -199,7 +168,7 @@ class _Timelines:
             if connection.vendor == "postgresql":
                 # One pass over the accounts' entries before the stretch, the last of each pocket kept (a lookup
                 # per account and pocket costs several times more).
-                for pk, pocket, balance in (
+                for pk, pocket, balance in _tuples(
                         LedgerEntry.objects.filter(account_id__in=ids_in(ids[i:i + CHUNK]), created_at__lt=start_at)
                         .order_by("account_id", "pocket", "-id").distinct("account_id", "pocket")
                         .values_list("account_id", "pocket", "balance_after")):
@@ -209,7 +178,7 @@ class _Timelines:
                                       .annotate(**last).values_list("pk", *POCKETS)):
                     for pocket, balance in zip(POCKETS, balances, strict=True):
                         self.before[(pk, pocket)] = balance if balance is not None else ZERO
-            for account_id, pocket, at, balance in (
+            for account_id, pocket, at, balance in _tuples(
                     LedgerEntry.objects.filter(account_id__in=ids_in(ids[i:i + CHUNK]), created_at__gte=start_at,
                                                created_at__lte=end_at)
                     .order_by("id").values_list("account_id", "pocket", Micros("created_at"), "balance_after")):
@@ -233,44 +202,55 @@ class Replay:
     def __init__(self, *, version: PolicyVersion | None, region_admdvs: str = "") -> None:
         self.version = policy_version_full(version.pk) if version is not None else None
         self.region_admdvs = region_admdvs
-        self.counters: dict[tuple[int, datetime.date | None, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-        self.actual_counters: dict[tuple[int, datetime.date | None, str], list[Decimal]] = defaultdict(
-            lambda: [ZERO, ZERO])
-        self.extra: dict[tuple[int, str], Decimal] = defaultdict(lambda: ZERO)
-        self._reversals: list[tuple[datetime.datetime, int]] = []
+        # [deductible used, fund paid] of each (person, benefit-year start, bucket): the replay's and the real ones.
+        self.counters: dict[tuple[int, datetime.date | None, str], list[Decimal]] = {}
+        self.actual_counters: dict[tuple[int, datetime.date | None, str], list[Decimal]] = {}
+        self.extra: dict[tuple[int, str], Decimal] = {}
+        self._reversals: list[tuple[int, int]] = []
         self._undo: dict[int, tuple[list[tuple[tuple, Decimal, Decimal]], list[tuple[tuple, Decimal, Decimal]],
                                     dict[tuple[int, str], Decimal]]] = {}
         self._versions: dict[int, PolicyVersion] = {}
-        self._terms: dict[tuple, BenefitTerms | PolicyError] = {}
-        self._rules: dict[int, tuple[Decimal, Decimal | None]] = {}
+        self._terms: dict[tuple, tuple] = {}
+        self._rules: dict[int | None, tuple[Decimal, Decimal | None]] = {None: (ZERO, None)}
         self._holder_pockets: dict[tuple[str, datetime.date], tuple[str, ...]] = {}
-        self._options: dict[int, engine.EngineOptions] = {}
-        self._sep_terms: dict[int, SepPayTerms | None] = {}
         self._year_starts: dict[tuple[int, datetime.date], datetime.date] = {}
         self._groups: dict[tuple[str, bool], str] = {}
 
     # --- versions and terms -------------------------------------------------------------------------------------
 
-    def _version_of(self, row: _Row) -> PolicyVersion:
+    def _version_of(self, version_id: int) -> PolicyVersion:
         if self.version is not None:
             return self.version
-        if row.policy_version_id not in self._versions:
-            self._versions[row.policy_version_id] = policy_version_full(row.policy_version_id)
-        return self._versions[row.policy_version_id]
+        if version_id not in self._versions:
+            self._versions[version_id] = policy_version_full(version_id)
+        return self._versions[version_id]
 
-    def _terms_for(self, version: PolicyVersion, row: _Row, retire_date: datetime.date | None) -> BenefitTerms:
-        key = (version.pk, row.psn_type, retire_date, row.hosp_lv, row.med_type, row.ext_rx, row.dise_codg)
-        if key not in self._terms:
-            try:
-                self._terms[key] = benefit_rule_for(version=version, psn_type=row.psn_type, retire_date=retire_date,
-                                                    facility_level=row.hosp_lv, med_type=row.med_type,
-                                                    ext_rx=row.ext_rx, dise_code=row.dise_codg)
-            except PolicyError as e:
-                self._terms[key] = e
-        found = self._terms[key]
-        if isinstance(found, PolicyError):
-            raise found
-        return found
+    def _settling(self, key: tuple) -> tuple:
+        """What a settlement of `key` (version id, person type, retire date if retired, facility level, medical
+        type, external prescription, disease, unfiled visit in another region) settles with: (terms, the error
+        code of a refusal or "", rate cut, engine options, separately paid drugs' terms or None, bucket,
+        enrollee class, version)."""
+        version_id, psn_type, retire_date, hosp_lv, med_type, ext_rx, dise_codg, unfiled = key
+        version = self._version_of(version_id)
+        refused = ""
+        try:
+            terms = benefit_rule_for(version=version, psn_type=psn_type, retire_date=retire_date,
+                                     facility_level=hosp_lv, med_type=med_type, ext_rx=ext_rx, dise_code=dise_codg)
+        except PolicyError as e:
+            refused = e.err_code
+            terms = BenefitTerms(version_code=version.code, fund_pays=False, facility_level=hosp_lv)
+        # An unfiled visit in another region (as it was settled): the replayed version refuses it or lowers its rates.
+        rate_cut = ZERO
+        if unfiled and terms.fund_pays:
+            cut = version.unfiled_rate_cut
+            if cut is None:
+                refused = ClaimError.CROSS_REGION_NOT_FILED
+                terms = BenefitTerms(version_code=version.code, fund_pays=False, facility_level=hosp_lv)
+            else:
+                rate_cut = cut
+        sep_terms = sep_pay_terms_for(version) if terms.fund_pays else None
+        return (terms, refused, rate_cut, engine.EngineOptions.of(version), sep_terms,
+                terms.bucket if terms.fund_pays else "", terms.enrollee_class, version)
 
     def _holder_allowed(self, admdvs: str, day: datetime.date) -> tuple[str, ...]:
         """The pockets a relative insured in `admdvs` may pay from on `day` (CONTRACT.md: the holder's region's
@@ -288,12 +268,16 @@ class Replay:
         return self._holder_pockets[key]
 
     def _actual_limits(self, rule_id: int | None) -> tuple[Decimal, Decimal | None]:
-        if rule_id is None:
-            return ZERO, None
         if rule_id not in self._rules:
             rule = BenefitRule.objects.only("deductible", "annual_cap").get(pk=rule_id)
             self._rules[rule_id] = (rule.deductible, rule.annual_cap)
         return self._rules[rule_id]
+
+    def group_of(self, med_type: str, ext_rx: bool) -> str:
+        group = self._groups.get((med_type, ext_rx))
+        if group is None:
+            group = self._groups[(med_type, ext_rx)] = clearing_group_of(med_type, ext_rx)
+        return group
 
     # --- the run ------------------------------------------------------------------------------------------------
 
@@ -301,49 +285,185 @@ class Replay:
             progress: Callable[[int], None] | None = None) -> Iterator[Replayed]:
         """Replay the settlements `ids` (in the order they were made: `settlements_in_order`) and yield those for
         which `report(id)` is true. `progress(n)` is called after each chunk with the number replayed so far."""
+        for row, enrollee_class, refused, whatif, flags in self.results(ids, report=report, progress=progress):
+            actual = row[AMOUNTS_AT:]
+            yield Replayed(
+                settlement_id=row[0], setl_id=row[1], person_id=row[2], facility_id=row[3], setl_date=row[5],
+                hosp_lv=row[10], med_type_group=self.group_of(row[4], row[7]), enrollee_class=enrollee_class,
+                medfee_sumamt=row[AMOUNTS_AT - 1], refused=refused,
+                actual=Amounts(*actual, dedc_met=bool(flags[0]), cap_reached=bool(flags[1])),
+                whatif=Amounts(*whatif, dedc_met=bool(flags[2]), cap_reached=bool(flags[3])))
+
+    def results(self, ids: Sequence[int], *, report: Callable[[int], bool] | None = None,
+                period: tuple[datetime.date, datetime.date] | None = None,
+                progress: Callable[[int], None] | None = None) -> Iterator[tuple]:
+        """`run`'s results as plain tuples, for sums over a million: (the stored row (_ROW_FIELDS), the enrollee
+        class replayed, the refusal's error code or "", the eight amounts replayed (whatif.models.AMOUNTS), the flags
+        (deductible met, cap reached) paid and replayed as four 0/1). Reported: the settled (not reversed) ones whose
+        id `report` accepts, or whose service date is within `period` (first and last day)."""
         for start in range(0, len(ids), CHUNK):
-            chunk = _load(ids[start:start + CHUNK])
-            yield from self._chunk(chunk, report)
+            rows, lines, sep_ids = _load(ids[start:start + CHUNK])
+            yield from self._chunk(rows, lines, sep_ids, report, period)
             if progress is not None:
                 progress(min(start + CHUNK, len(ids)))
 
-    def _chunk(self, rows: list[_Row], report: Callable[[int], bool]) -> Iterator[Replayed]:
+    def _chunk(self, rows: list[tuple], lines: dict[int, list[engine.LineRow]], sep_ids: set[int],
+               report: Callable[[int], bool] | None,
+               period: tuple[datetime.date, datetime.date] | None) -> Iterator[tuple]:
         if not rows:
             return
-        person_ids = {r.person_id for r in rows}
-        enrollments = dict(Enrollment.objects.filter(person_id__in=ids_in(list(person_ids)), insutype=InsuType.EMPLOYEE)
-                           .values_list("person_id", "retire_date"))
+        person_ids = list({r[2] for r in rows})
+        enrollments = dict(_tuples(Enrollment.objects.filter(person_id__in=ids_in(person_ids),
+                                                             insutype=InsuType.EMPLOYEE)
+                                   .values_list("person_id", "retire_date")))
         links: dict[int, list[_Link]] = defaultdict(list)
-        for relative_id, holder_id, psn_no, begndate, enddate in (
-                FamilyLink.objects.filter(relative_id__in=ids_in(list(person_ids))).order_by("order", "id")
+        for relative_id, holder_id, psn_no, begndate, enddate in _tuples(
+                FamilyLink.objects.filter(relative_id__in=ids_in(person_ids)).order_by("order", "id")
                 .values_list("relative_id", "holder_id", "holder__psn_no", "begndate", "enddate")):
             links[relative_id].append(_Link(holder_id, psn_no, begndate, enddate))
         holder_ids = {link.holder_id for ls in links.values() for link in ls}
-        holder_region = dict(Enrollment.objects.filter(person_id__in=ids_in(list(holder_ids)),
-                                                       insutype=InsuType.EMPLOYEE)
-                             .values_list("person_id", "region__admdvs"))
-        account_of = dict(PersonalAccount.objects.filter(person_id__in=ids_in(list(person_ids | holder_ids)))
-                          .values_list("person_id", "pk"))
-        timelines = _Timelines(set(account_of.values()), rows[0].created_at, rows[-1].created_at)
-        drawn: dict[str, dict[tuple[int, str], Decimal]] = defaultdict(dict)
-        setl_ids = Settlement.objects.filter(pk__in=ids_in(r.id for r in rows)).values("setl_id")
-        for setl_id, account_id, pocket, amount in (
+        holder_region = dict(_tuples(Enrollment.objects.filter(person_id__in=ids_in(list(holder_ids)),
+                                                               insutype=InsuType.EMPLOYEE)
+                                     .values_list("person_id", "region__admdvs"))) if holder_ids else {}
+        account_of = dict(_tuples(PersonalAccount.objects.filter(person_id__in=ids_in([*person_ids, *holder_ids]))
+                                  .values_list("person_id", "pk")))
+        timelines = _Timelines(set(account_of.values()), rows[0][12], rows[-1][12])
+        # What each real settlement drew from each pocket, negative (as its ledger entries say).
+        drawn: dict[str, dict[tuple[int, str], Decimal]] = {}
+        setl_ids = Settlement.objects.filter(pk__in=ids_in([r[0] for r in rows])).values("setl_id")
+        for setl_id, account_id, pocket, amount in _tuples(
                 LedgerEntry.objects.filter(ref_type="settlement", ref_id__in=Subquery(setl_ids),
                                            kind__in=SETTLEMENT_DEBITS).values_list("ref_id", "account_id", "pocket",
                                                                                    "amount")):
-            key = (account_id, pocket)
-            drawn[setl_id][key] = drawn[setl_id].get(key, ZERO) - amount
+            mine = drawn.setdefault(setl_id, {})
+            mine[(account_id, pocket)] = mine.get((account_id, pocket), ZERO) + amount
+
         settled = SettlementStatus.SETTLED.value
+        unfiled_value = CrossRegion.UNFILED.value
+        first_day, last_day = period if period is not None else (None, None)
+        reversals, counters, actual_counters, extra_all = (self._reversals, self.counters, self.actual_counters,
+                                                           self.extra)
+        settling, year_starts, times, balances, before = (self._terms, self._year_starts, timelines.times,
+                                                          timelines.balances, timelines.before)
+        bisect_left, adjudicate, no_lines = bisect.bisect_left, engine.adjudicate_amounts, ()
+        fixed_version = self.version
+
+        def balance(account_id: int, pocket: str, moment: int) -> Decimal:
+            """The pocket's balance before `moment` less what the replay drew from it beyond the real settlements."""
+            key = (account_id, pocket)
+            at = times.get(key)
+            i = bisect_left(at, moment) if at is not None else 0
+            value = (balances[key][i - 1] if i else before.get(key, ZERO)) - extra_all.get(key, ZERO)
+            return value if value > 0 else ZERO
+
         for row in rows:
-            while self._reversals and self._reversals[0][0] < row.created_at:
-                self._reverse(heapq.heappop(self._reversals)[1])
-            result = self._one(row, retire_date=enrollments.get(row.person_id), links=links.get(row.person_id, []),
-                               holder_region=holder_region, account_of=account_of, timelines=timelines,
-                               drawn=drawn.get(row.setl_id, {}))
-            if row.reversed_at is not None:
-                heapq.heappush(self._reversals, (row.reversed_at, row.id))
-            if row.status == settled and report(row.id):
-                yield result
+            (sid, setl_id, person_id, _facility_id, med_type, day, dise_codg, ext_rx, acct_used_flag, psn_type,
+             hosp_lv, status, created, reversed_at, version_id, rule_id, row_year_start, row_bucket, _sep_bucket,
+             cross_region) = row[:20]
+            while reversals and reversals[0][0] < created:
+                self._reverse(heapq.heappop(reversals)[1])
+            retire_date = enrollments.get(person_id) if psn_type in RETIRED_PSN_TYPES else None
+            key = (fixed_version.pk if fixed_version is not None else version_id, psn_type, retire_date, hosp_lv,
+                   med_type, ext_rx, dise_codg, cross_region == unfiled_value)
+            found = settling.get(key)
+            if found is None:
+                found = settling[key] = self._settling(key)
+            terms, refused, rate_cut, options, sep_terms, bucket, enrollee_class, version = found
+            if sep_terms is not None and sid not in sep_ids:
+                sep_terms = None
+            year_start = year_starts.get((key[0], day))
+            if year_start is None:
+                year_start = year_starts[(key[0], day)] = version.benefit_year_start_for(day)
+
+            own_account = account_of.get(person_id)
+            acct_used = acct_used_flag == "1"
+            if own_account is None:
+                own = None
+            elif acct_used:
+                own = (balance(own_account, engine.CURRENT, created), balance(own_account, engine.HISTORICAL, created))
+            else:
+                own = (ZERO, ZERO)
+            payers = []
+            holder_account: dict[str, int] = {}
+            if acct_used and person_id in links:
+                for link in links[person_id]:
+                    if not link.active_on(day):
+                        continue
+                    allowed = self._holder_allowed(holder_region.get(link.holder_id, ""), day)
+                    account_id = account_of.get(link.holder_id)
+                    if allowed and account_id is not None and link.holder_psn_no not in holder_account:
+                        holder_account[link.holder_psn_no] = account_id
+                        payers.append(engine.MulaidPayer(
+                            psn_no=link.holder_psn_no, allowed=allowed,
+                            pockets=engine.Pockets(current=balance(account_id, engine.CURRENT, created),
+                                                   historical=balance(account_id, engine.HISTORICAL, created))))
+            counter_key = (person_id, year_start, bucket)
+            counter = counters.get(counter_key) if bucket else None
+            if bucket and counter is None:
+                counter = counters[counter_key] = [ZERO, ZERO]
+            sep_key = (person_id, year_start, sep_terms.bucket) if sep_terms is not None else None
+            sep_counter = counters.get(sep_key) if sep_key is not None else None
+            if sep_key is not None and sep_counter is None:
+                sep_counter = counters[sep_key] = [ZERO, ZERO]
+            result = adjudicate(
+                lines=lines.get(sid, no_lines), terms=terms, options=options,
+                dedc_used=counter[0] if counter is not None else ZERO,
+                hifp_paid=counter[1] if counter is not None else ZERO, own=own, acct_used=acct_used,
+                mulaid_payers=payers, sep_terms=sep_terms,
+                sep_hifp_paid=sep_counter[1] if sep_counter is not None else ZERO, rate_cut=rate_cut)
+
+            # The run's counters, and the flags of the deductible met and the cap reached.
+            undo_counters = []
+            dedc_met = cap_reached = 0
+            if counter is not None:
+                before_dedc, before_hifp = counter
+                counter[0] = before_dedc + result.dedc
+                counter[1] = before_hifp + result.hifp
+                if reversed_at is not None:
+                    undo_counters.append((counter_key, result.dedc, result.hifp))
+                deductible, cap = terms.deductible, terms.annual_cap
+                dedc_met = deductible > 0 and before_dedc < deductible <= counter[0]
+                cap_reached = cap is not None and before_hifp < cap <= counter[1]
+            if sep_counter is not None:
+                sep_counter[1] += result.sep_hifp
+                if reversed_at is not None:
+                    undo_counters.append((sep_key, ZERO, result.sep_hifp))
+
+            # What really happened to the counters, for the same flags of the real settlement.
+            undo_actual = []
+            actual_dedc_met = actual_cap_reached = 0
+            if row_bucket:
+                deductible, cap = self._actual_limits(rule_id)
+                real_key = (person_id, row_year_start, row_bucket)
+                real = actual_counters.get(real_key)
+                if real is None:
+                    real = actual_counters[real_key] = [ZERO, ZERO]
+                before_dedc, before_hifp = real
+                act_pay_dedc, hifp_paid = row[AMOUNTS_AT + 4], row[AMOUNTS_AT + 1] - row[AMOUNTS_AT + 3]
+                real[0] = before_dedc + act_pay_dedc
+                real[1] = before_hifp + hifp_paid
+                if reversed_at is not None:
+                    undo_actual.append((real_key, act_pay_dedc, hifp_paid))
+                actual_dedc_met = deductible > 0 and before_dedc < deductible <= real[0]
+                actual_cap_reached = cap is not None and before_hifp < cap <= real[1]
+
+            # What the replay drew from each pocket beyond what the real settlement drew.
+            extra: dict[tuple[int, str], Decimal] = {}
+            real_drawn = drawn.get(setl_id)
+            if real_drawn is not None or result.debits:
+                extra = dict(real_drawn) if real_drawn is not None else {}
+                for payer, pocket, amount in result.debits:
+                    key = (own_account if payer == engine.OWN else holder_account[payer], pocket)
+                    extra[key] = extra.get(key, ZERO) + amount
+                extra = {key: amount for key, amount in extra.items() if amount}
+                for key, amount in extra.items():
+                    extra_all[key] = extra_all.get(key, ZERO) + amount
+            if reversed_at is not None:
+                self._undo[sid] = (undo_counters, undo_actual, extra)
+                heapq.heappush(reversals, (reversed_at, sid))
+            if status == settled and (day >= first_day and day <= last_day if period is not None else report(sid)):
+                yield (row, enrollee_class, refused, result[:8],
+                       (actual_dedc_met, actual_cap_reached, dedc_met, cap_reached))
 
     def _reverse(self, settlement_id: int) -> None:
         counters, actual_counters, extra = self._undo.pop(settlement_id)
@@ -356,144 +476,41 @@ class Replay:
         for key, amount in extra.items():
             self.extra[key] -= amount
 
-    def _one(self, row: _Row, *, retire_date: datetime.date | None, links: list[_Link],
-             holder_region: dict[int, str], account_of: dict[int, int], timelines: _Timelines,
-             drawn: dict[tuple[int, str], Decimal]) -> Replayed:
-        version = self._version_of(row)
-        day = row.setl_date
-        refused = ""
-        retired = row.psn_type in RETIRED_PSN_TYPES
-        try:
-            terms = self._terms_for(version, row, retire_date if retired else None)
-        except PolicyError as e:
-            refused = e.err_code
-            terms = BenefitTerms(version_code=version.code, fund_pays=False, facility_level=row.hosp_lv)
-        # An unfiled visit in another region (as it was settled): the replayed version refuses it or lowers its rates.
-        rate_cut = ZERO
-        if row.cross_region == CrossRegion.UNFILED and terms.fund_pays:
-            cut = version.unfiled_rate_cut
-            if cut is None:
-                refused = ClaimError.CROSS_REGION_NOT_FILED
-                terms = BenefitTerms(version_code=version.code, fund_pays=False, facility_level=row.hosp_lv)
-            else:
-                rate_cut = cut
-        version_id = version.pk
-        options = self._options.get(version_id)
-        if options is None:
-            options = self._options[version_id] = engine.EngineOptions.of(version)
-            self._sep_terms[version_id] = sep_pay_terms_for(version)
-        sep_terms: SepPayTerms | None = None
-        if terms.fund_pays and any(line.sep_pay for line in row.lines):
-            sep_terms = self._sep_terms[version_id]
-        year_start = self._year_starts.get((version_id, day))
-        if year_start is None:
-            year_start = self._year_starts[(version_id, day)] = version.benefit_year_start_for(day)
-        bucket = terms.bucket if terms.fund_pays else ""
-        sep_bucket = sep_terms.bucket if sep_terms is not None else ""
 
-        def pockets(account_id: int) -> engine.Pockets:
-            values = [max(ZERO, timelines.at(account_id, p, row.created_at) - self.extra[(account_id, p)])
-                      for p in POCKETS]
-            return engine.Pockets(current=values[0], historical=values[1])
-
-        own_account = account_of.get(row.person_id)
-        acct_used = row.acct_used_flag == "1"
-        own = pockets(own_account) if own_account is not None and acct_used else (
-            engine.Pockets() if own_account is not None else None)
-        payers = []
-        holder_account: dict[str, int] = {}
-        if acct_used:
-            for link in links:
-                if not link.active_on(day):
-                    continue
-                allowed = self._holder_allowed(holder_region.get(link.holder_id, ""), day)
-                account_id = account_of.get(link.holder_id)
-                if allowed and account_id is not None and link.holder_psn_no not in holder_account:
-                    holder_account[link.holder_psn_no] = account_id
-                    payers.append(engine.MulaidPayer(psn_no=link.holder_psn_no, pockets=pockets(account_id),
-                                                     allowed=allowed))
-        counter = self.counters[(row.person_id, year_start, bucket)]
-        sep_counter = self.counters[(row.person_id, year_start, sep_bucket)]
-        result = engine.adjudicate(
-            lines=row.lines, terms=terms, options=options,
-            accumulator=engine.Accumulator(dedc_used=counter[0], hifp_paid=counter[1]) if bucket else
-            engine.Accumulator(), own=own, acct_used=acct_used, mulaid_payers=payers, sep_terms=sep_terms,
-            sep_accumulator=engine.Accumulator(dedc_used=sep_counter[0], hifp_paid=sep_counter[1]) if sep_bucket
-            else engine.Accumulator(), rate_cut=rate_cut, explain=False)
-
-        # The run's counters, and the flags of the deductible met and the cap reached.
-        undo_counters = []
-        dedc_met = cap_reached = False
-        if bucket:
-            before_dedc, before_hifp = counter
-            counter[0] += result.accumulator_delta.dedc
-            counter[1] += result.accumulator_delta.hifp
-            undo_counters.append(((row.person_id, year_start, bucket), result.accumulator_delta.dedc,
-                                  result.accumulator_delta.hifp))
-            dedc_met = terms.deductible > 0 and before_dedc < terms.deductible <= counter[0]
-            cap_reached = terms.annual_cap is not None and before_hifp < terms.annual_cap <= counter[1]
-        if sep_bucket:
-            sep_counter[1] += result.sep_accumulator_delta.hifp
-            undo_counters.append(((row.person_id, year_start, sep_bucket), ZERO, result.sep_accumulator_delta.hifp))
-
-        # What really happened to the counters, for the same flags of the real settlement.
-        undo_actual = []
-        actual_dedc_met = actual_cap_reached = False
-        if row.bucket:
-            deductible, cap = self._actual_limits(row.benefit_rule_id)
-            real = self.actual_counters[(row.person_id, row.year_start, row.bucket)]
-            before_dedc, before_hifp = real
-            real[0] += row.act_pay_dedc
-            real[1] += row.hifp_pay - row.sep_hifp_pay
-            undo_actual.append(((row.person_id, row.year_start, row.bucket), row.act_pay_dedc,
-                                row.hifp_pay - row.sep_hifp_pay))
-            actual_dedc_met = deductible > 0 and before_dedc < deductible <= real[0]
-            actual_cap_reached = cap is not None and before_hifp < cap <= real[1]
-
-        # What the replay drew from each pocket beyond what the real settlement drew.
-        extra: dict[tuple[int, str], Decimal] = dict(drawn)
-        extra = {key: -amount for key, amount in extra.items()}
-        for debit in result.debits:
-            account_id = own_account if debit.payer == engine.OWN else holder_account[debit.payer]
-            key = (account_id, debit.pocket)
-            extra[key] = extra.get(key, ZERO) + debit.amount
-        extra = {key: amount for key, amount in extra.items() if amount}
-        for key, amount in extra.items():
-            self.extra[key] += amount
-        if row.reversed_at is not None:
-            self._undo[row.id] = (undo_counters, undo_actual, extra)
-
-        group = self._groups.get((row.med_type, row.ext_rx))
-        if group is None:
-            group = self._groups[(row.med_type, row.ext_rx)] = clearing_group_of(row.med_type, row.ext_rx)
-        return Replayed(
-            settlement_id=row.id, setl_id=row.setl_id, person_id=row.person_id, facility_id=row.facility_id,
-            setl_date=day, hosp_lv=row.hosp_lv, med_type_group=group,
-            enrollee_class=terms.enrollee_class, medfee_sumamt=row.medfee_sumamt, refused=refused,
-            actual=Amounts(fund_pay_sumamt=row.fund_pay_sumamt, hifp_pay=row.hifp_pay, oth_pay=row.oth_pay,
-                           sep_hifp_pay=row.sep_hifp_pay, act_pay_dedc=row.act_pay_dedc, acct_pay=row.acct_pay,
-                           acct_mulaid_pay=row.acct_mulaid_pay, psn_cash_pay=row.psn_cash_pay,
-                           cap_reached=actual_cap_reached, dedc_met=actual_dedc_met),
-            whatif=Amounts(fund_pay_sumamt=result.fund_pay_sumamt, hifp_pay=result.hifp_pay, oth_pay=result.oth_pay,
-                           sep_hifp_pay=result.sep_hifp_pay, act_pay_dedc=result.act_pay_dedc,
-                           acct_pay=result.acct_pay, acct_mulaid_pay=result.acct_mulaid_pay,
-                           psn_cash_pay=result.psn_cash_pay, cap_reached=cap_reached, dedc_met=dedc_met))
+def _tuples(queryset: QuerySet) -> list[tuple]:
+    """A values_list queryset's rows. On PostgreSQL its SQL run on a plain cursor: the driver's values (Decimal,
+    date, int) as they come, without the ORM's per-row converters (none of these columns has one there)."""
+    if connection.vendor != "postgresql":
+        return list(queryset)
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
-def _load(ids: Sequence[int]) -> list[_Row]:
-    """The settlements `ids` with their lines, in the order they were made (two statements)."""
+def _load(ids: Sequence[int]) -> tuple[list[tuple], dict[int, list[engine.LineRow]], set[int]]:
+    """The settlements `ids` in the order they were made (_ROW_FIELDS), the lines of each, and which of them have a
+    separately paid drug (two statements)."""
     fields = [Micros(name) if name in ("created_at", "reversed_at") else name for name in _ROW_FIELDS]
-    rows = [_Row(*values) for values in Settlement.objects.filter(pk__in=ids_in(ids)).order_by("created_at", "id")
-            .values_list(*fields)]
-    by_id = {row.id: row for row in rows}
+    rows = _tuples(Settlement.objects.filter(pk__in=ids_in(ids)).order_by("created_at", "id").values_list(*fields))
+    lines: dict[int, list[engine.LineRow]] = {}
+    sep_ids = set()
+    line_row = engine.LineRow
     for (settlement_id, item_code, item_id, level, selfpay_prop, uplmt, sep_pay, qty, price,
-         forbidden) in (SettlementLine.objects.filter(settlement_id__in=ids_in(ids)).order_by("settlement_id", "id")
-                        .values_list("settlement_id", "item_code", "item_id", "chrg_item_lv", "selfpay_prop",
-                                     "pric_uplmt_amt", "sep_pay", "qty", "price", "acct_pay_forbidden")):
-        by_id[settlement_id].lines.append(engine.LineIn(
-            item_code=item_code, qty=qty, price=price, chrg_item_lv=level if item_id is not None else None,
-            selfpay_prop=selfpay_prop, pric_uplmt_amt=uplmt, acct_pay_forbidden=forbidden, sep_pay=sep_pay))
-    return rows
+         forbidden) in _tuples(SettlementLine.objects.filter(settlement_id__in=ids_in(ids))
+                               .order_by("settlement_id", "id")
+                               .values_list("settlement_id", "item_code", "item_id", "chrg_item_lv", "selfpay_prop",
+                                            "pric_uplmt_amt", "sep_pay", "qty", "price", "acct_pay_forbidden")):
+        line = line_row(item_code, qty, price, level if item_id is not None else None, selfpay_prop, uplmt,
+                        forbidden, sep_pay)
+        found = lines.get(settlement_id)
+        if found is None:
+            lines[settlement_id] = [line]
+        else:
+            found.append(line)
+        if sep_pay:
+            sep_ids.add(settlement_id)
+    return rows, lines, sep_ids
 
 
 def settlements_in_order(filters: Q, *, ordered: bool = True) -> list[int]:

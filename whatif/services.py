@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import heapq
 import json
 import logging
 import multiprocessing
 import operator
-from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from core.money import ZERO
 from policies.models import PolicyVersion, Region
 from whatif.models import AMOUNTS, COUNTS, SIDES, Dimension, WhatIfCell, WhatIfRun, WhatIfTop
-from whatif.replay import CHUNK, Replay, Replayed, families_apart, replay_window
+from whatif.replay import AMOUNTS_AT, CHUNK, Replay, families_apart, replay_window
 
 logger = logging.getLogger(__name__)
 
@@ -82,26 +82,14 @@ class Sums:
     amounts: dict[str, list[Decimal]] = field(default_factory=lambda: {s: [ZERO] * len(AMOUNTS) for s in SIDES})
     counts: dict[str, list[int]] = field(default_factory=lambda: {s: [0] * len(COUNTS) for s in SIDES})
 
-    def add(self, actual: tuple[Decimal, ...], whatif: tuple[Decimal, ...], actual_counts: tuple[int, int],
-            whatif_counts: tuple[int, int], refused: bool) -> None:
-        """Add one settlement: its amounts (whatif.models.AMOUNTS's order) and counts (COUNTS's) of each side."""
-        self.settlements += 1
-        self.changed += actual != whatif
-        self.refused += refused
-        amounts, counts = self.amounts, self.counts
-        # In place (a million settlements add three times each): the lists are this Sums's own.
-        amounts["actual"][:] = map(operator.add, amounts["actual"], actual)
-        amounts["whatif"][:] = map(operator.add, amounts["whatif"], whatif)
-        counts["actual"][:] = map(operator.add, counts["actual"], actual_counts)
-        counts["whatif"][:] = map(operator.add, counts["whatif"], whatif_counts)
-
-    def merge(self, other: Sums) -> None:
-        self.settlements += other.settlements
-        self.changed += other.changed
-        self.refused += other.refused
-        for side in SIDES:
-            self.amounts[side] = [a + b for a, b in zip(self.amounts[side], other.amounts[side], strict=True)]
-            self.counts[side] = [a + b for a, b in zip(self.counts[side], other.counts[side], strict=True)]
+    @classmethod
+    def of(cls, vector: Sequence) -> Sums:
+        """The sums a VECTOR holds."""
+        n = len(AMOUNTS)
+        return cls(settlements=int(vector[0]), changed=int(vector[1]), refused=int(vector[2]),
+                   amounts={"actual": list(vector[3:3 + n]), "whatif": list(vector[3 + n:3 + 2 * n])},
+                   counts={"actual": [int(v) for v in vector[3 + 2 * n:5 + 2 * n]],
+                           "whatif": [int(v) for v in vector[5 + 2 * n:7 + 2 * n]]})
 
     def amount(self, side: str, name: str) -> Decimal:
         return self.amounts[side][AMOUNTS.index(name)]
@@ -115,72 +103,90 @@ class Sums:
         return values
 
 
+# Sums kept as one flat list while a replay adds a million settlements to them (one C-level map a settlement):
+# settlements, changed, refused, the AMOUNTS paid, the AMOUNTS under the version, the COUNTS paid, under the version.
+VECTOR_ZERO = (0, 0, 0, *[ZERO] * (2 * len(AMOUNTS)), *[0] * (2 * len(COUNTS)))
+FUND_PAID, FUND_WHATIF = 3, 3 + len(AMOUNTS)  # fund_pay_sumamt's places in a vector
+
+
+def _vector_add(into: dict, key: object, vector: tuple) -> None:
+    found = into.get(key)
+    into[key] = list(map(operator.add, VECTOR_ZERO if found is None else found, vector))
+
+
 @dataclass
 class Outcome:
     """A replay's sums by enrollee class, facility level, medical-type group, month and facility together (`fine`:
     one add a settlement, rolled up into each dimension and into each facility's sums when read), and the sums of
-    each enrollee."""
+    each enrollee (`persons`), as vectors (VECTOR_ZERO's layout)."""
 
-    fine: dict[tuple[str, str, str, int, int, int], Sums] = field(default_factory=lambda: defaultdict(Sums))
-    persons: dict[int, Sums] = field(default_factory=lambda: defaultdict(Sums))
+    fine: dict[tuple[str, str, str, int, int, int], list] = field(default_factory=dict)
+    persons: dict[int, list] = field(default_factory=dict)
 
-    def add(self, r: Replayed) -> None:
-        actual, whatif = r.actual, r.whatif
-        values = (actual[:8], whatif[:8], (actual.dedc_met, actual.cap_reached),
-                  (whatif.dedc_met, whatif.cap_reached), bool(r.refused))
-        day = r.setl_date
-        self.fine[(r.enrollee_class, r.hosp_lv, r.med_type_group, day.year, day.month, r.facility_id)].add(*values)
-        self.persons[r.person_id].add(*values)
+    def add_all(self, results: Iterable[tuple], group_of: Callable[[str, bool], str]) -> None:
+        """Add whatif.replay.Replay.results' tuples."""
+        fine, persons, add, zero = self.fine, self.persons, operator.add, VECTOR_ZERO
+        for row, enrollee_class, refused, whatif, flags in results:
+            actual = row[AMOUNTS_AT:]
+            day = row[5]
+            vector = (1, actual != whatif, refused != "", *actual, *whatif, *flags)
+            key = (enrollee_class, row[10], group_of(row[4], row[7]), day.year, day.month, row[3])
+            found = fine.get(key)
+            if found is None:
+                fine[key] = list(map(add, zero, vector))
+            else:
+                found[:] = map(add, found, vector)
+            found = persons.get(row[2])
+            if found is None:
+                persons[row[2]] = list(map(add, zero, vector))
+            else:
+                found[:] = map(add, found, vector)
 
     @property
     def cells(self) -> dict[tuple[str, str], Sums]:
         """The sums by (dimension, key): the total (key ""), and each enrollee class, facility level, medical-type
         group and month."""
-        cells: dict[tuple[str, str], Sums] = defaultdict(Sums)
-        for (enrollee_class, level, group, year, month, _facility), sums in self.fine.items():
+        cells: dict[tuple[str, str], list] = {}
+        for (enrollee_class, level, group, year, month, _facility), vector in self.fine.items():
             for key in ((Dimension.TOTAL, ""), (Dimension.ENROLLEE_CLASS, enrollee_class),
                         (Dimension.FACILITY_LEVEL, level), (Dimension.MED_TYPE_GROUP, group),
                         (Dimension.MONTH, f"{year:04d}-{month:02d}")):
-                cells[key].merge(sums)
-        return dict(cells)
+                _vector_add(cells, key, vector)
+        return {key: Sums.of(vector) for key, vector in cells.items()}
 
     @property
-    def facilities(self) -> dict[int, Sums]:
-        """The sums of each facility."""
-        facilities: dict[int, Sums] = defaultdict(Sums)
-        for key, sums in self.fine.items():
-            facilities[key[-1]].merge(sums)
-        return dict(facilities)
+    def facilities(self) -> dict[int, list]:
+        """The sums of each facility (vectors)."""
+        facilities: dict[int, list] = {}
+        for key, vector in self.fine.items():
+            _vector_add(facilities, key[-1], vector)
+        return facilities
 
     def merge(self, other: Outcome) -> None:
         """Add `other`'s sums (taken, not copied, where this has none of the key: `other` is not used after)."""
         for mine, theirs in ((self.fine, other.fine), (self.persons, other.persons)):
-            for key, sums in theirs.items():
+            for key, vector in theirs.items():
                 if key in mine:
-                    mine[key].merge(sums)
+                    _vector_add(mine, key, vector)
                 else:
-                    mine[key] = sums
-
-    def plain(self) -> Outcome:
-        """The same sums in plain dicts (to send between processes)."""
-        return Outcome(fine=dict(self.fine), persons=dict(self.persons))
+                    mine[key] = vector
 
     @property
     def total(self) -> Sums:
-        total = Sums()
-        for sums in self.fine.values():
-            total.merge(sums)
-        return total
+        total: dict[str, list] = {}
+        for vector in self.fine.values():
+            _vector_add(total, "", vector)
+        return Sums.of(total.get("", VECTOR_ZERO))
 
-    def most_affected(self, sums: dict[int, Sums]) -> list[tuple[int, Sums]]:
+    @staticmethod
+    def most_affected(vectors: dict[int, list]) -> list[tuple[int, Sums]]:
         """The TOP keys whose fund payments change most, the largest change first (ties by key)."""
 
-        def change(item: tuple[int, Sums]) -> tuple[Decimal, int]:
-            s = item[1]
-            return (-abs(s.amount("whatif", "fund_pay_sumamt") - s.amount("actual", "fund_pay_sumamt")), item[0])
+        def change(item: tuple[int, list]) -> tuple[Decimal, int]:
+            return (-abs(item[1][FUND_WHATIF] - item[1][FUND_PAID]), item[0])
 
-        return [item for item in sorted(sums.items(), key=change)[:TOP]
-                if item[1].amount("whatif", "fund_pay_sumamt") != item[1].amount("actual", "fund_pay_sumamt")]
+        return [(pk, Sums.of(vector)) for pk, vector in heapq.nsmallest(TOP, vectors.items(), key=change)
+                if vector[FUND_WHATIF] != vector[FUND_PAID]]
 
 
 def whatif_replay(*, version: PolicyVersion, region: Region, month_from: datetime.date, month_to: datetime.date,
@@ -194,22 +200,21 @@ def whatif_replay(*, version: PolicyVersion, region: Region, month_from: datetim
     end = month_end(month_to)
     ids = replay_window(region_id=region.pk, insutype=version.insutype,
                         year_start=version.benefit_year_start_for(month_from), end=end)
-    in_period = set(replay_window(region_id=region.pk, insutype=version.insutype, year_start=month_from, end=end,
-                                  backdated=False, ordered=False))
+    period = (month_from, end)
     if progress is not None:
         progress(0, len(ids))
     if processes > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block and len(ids) > CHUNK:
-        return _replay_in_processes(version, region, ids, in_period, processes, progress)
+        return _replay_in_processes(version, region, ids, period, processes, progress)
     outcome = Outcome()
     replay = Replay(version=version, region_admdvs=region.admdvs)
-    for replayed in replay.run(ids, report=in_period.__contains__,
-                               progress=(lambda n: progress(n, len(ids))) if progress is not None else None):
-        outcome.add(replayed)
+    outcome.add_all(replay.results(ids, period=period,
+                                   progress=(lambda n: progress(n, len(ids))) if progress is not None else None),
+                    replay.group_of)
     return outcome
 
 
 # What the forked processes inherit (fork shares it without pickling a million ids).
-_job: tuple[PolicyVersion, Region, list[list[int]], set[int]] | None = None
+_job: tuple[PolicyVersion, Region, list[list[int]], tuple[datetime.date, datetime.date]] | None = None
 
 
 def _replay_part(part: int) -> tuple[Outcome, int]:
@@ -217,19 +222,19 @@ def _replay_part(part: int) -> tuple[Outcome, int]:
     # it inherited is dropped unclosed (closing would end the parent's session) and it opens its own.
     for inherited in connections.all(initialized_only=True):
         inherited.connection = None
-    version, region, parts, in_period = _job
+    version, region, parts, period = _job
     outcome = Outcome()
-    for replayed in Replay(version=version, region_admdvs=region.admdvs).run(parts[part],
-                                                                             report=in_period.__contains__):
-        outcome.add(replayed)
+    replay = Replay(version=version, region_admdvs=region.admdvs)
+    outcome.add_all(replay.results(parts[part], period=period), replay.group_of)
     connections.close_all()
-    return outcome.plain(), len(parts[part])
+    return outcome, len(parts[part])
 
 
-def _replay_in_processes(version: PolicyVersion, region: Region, ids: list[int], in_period: set[int],
-                         processes: int, progress: Callable[[int, int], None] | None) -> Outcome:
+def _replay_in_processes(version: PolicyVersion, region: Region, ids: list[int],
+                         period: tuple[datetime.date, datetime.date], processes: int,
+                         progress: Callable[[int, int], None] | None) -> Outcome:
     global _job
-    _job = (version, region, families_apart(ids, processes), in_period)
+    _job = (version, region, families_apart(ids, processes), period)
     connections.close_all()  # each child opens its own
     outcome, done = Outcome(), 0
     try:
