@@ -540,10 +540,7 @@ def adjudicate_amounts(*, lines: Sequence[LineIn | LineRow], terms: BenefitTerms
     fund_pays = terms is not None and terms.fund_pays
     # Input checks: _check's in one pass (lines inline), the messages from _check_each.
     ok = _is_money(dedc_used) and _is_money(hifp_paid) and (
-        own is None or (_is_money(own[0]) and _is_money(own[1]))) and (
-        not fund_pays or (_is_money(terms.deductible) and _share(terms.rate)
-                          and _share(terms.supplementary_share_above_cap)
-                          and (terms.annual_cap is None or _is_money(terms.annual_cap))))
+        own is None or (_is_money(own[0]) and _is_money(own[1]))) and (not fund_pays or _terms_ok(terms))
     medfee = fulamt = inscp = forbidden = sep_inscp = ZERO
     has_sep = False
     if ok:
@@ -589,7 +586,7 @@ def adjudicate_amounts(*, lines: Sequence[LineIn | LineRow], terms: BenefitTerms
     if own_pockets is not POCKETS and (not own_pockets or len(set(own_pockets)) != len(own_pockets)
                                        or not set(own_pockets) <= set(POCKETS)):
         raise ValueError(f"own_pockets {own_pockets!r}")
-    if sep_terms is not None:
+    if sep_terms is not None and not (_is_money(sep_hifp_paid) and _terms_ok(sep_terms)):
         _check_sep(sep_terms, Accumulator(ZERO, sep_hifp_paid))
     if rate_cut is not ZERO and (not isinstance(rate_cut, Decimal) or not rate_cut.is_finite()
                                  or not 0 <= rate_cut <= 1):
@@ -662,6 +659,28 @@ def adjudicate_amounts(*, lines: Sequence[LineIn | LineRow], terms: BenefitTerms
             mulaid_pay += taken
     return Amounts(fund, hifp + sep_hifp, oth, sep_hifp, dedc, cur_first + own_paid, mulaid_pay, unpaid - mulaid_pay,
                    dedc, hifp, sep_hifp, tuple((payer, pocket, amount) for (payer, pocket), amount in paid.items()))
+
+
+# Terms found good, by id (each kept here, so its id is not reused): a replay settles a million visits with a few
+# dozen terms, all frozen. Emptied when it grows past a few thousand.
+_TERMS_OK: dict[int, BenefitTerms | SepPayTerms] = {}
+
+
+def _terms_ok(terms: BenefitTerms | SepPayTerms) -> bool:
+    """_check's (or _check_sep's) test of funded terms: money in whole fen, shares from 0 to 1."""
+    if _TERMS_OK.get(id(terms)) is terms:
+        return True
+    cap = terms.annual_cap
+    if hasattr(terms, "deductible"):
+        ok = (_is_money(terms.deductible) and _share(terms.rate) and _share(terms.supplementary_share_above_cap)
+              and (cap is None or _is_money(cap)))
+    else:
+        ok = _share(terms.rate) and (cap is None or _is_money(cap))
+    if ok:
+        if len(_TERMS_OK) > 4096:
+            _TERMS_OK.clear()
+        _TERMS_OK[id(terms)] = terms
+    return ok
 
 
 def _amounts_of(result: Adjudication) -> Amounts:

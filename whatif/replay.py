@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BigIntegerField, Func, OuterRef, Q, QuerySet, Subquery
+from django.db.models import BigIntegerField, BooleanField, Func, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 
 from accounts.models import RETIRED_PSN_TYPES, Enrollment, EntryKind, FamilyLink, InsuType, LedgerEntry, PersonalAccount
@@ -54,13 +54,20 @@ CHUNK = 5000
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
-def ids_in(ids: Iterable[int]) -> Sequence[int] | RawSQL:
-    """A `pk__in` value for many ids: on PostgreSQL one array parameter, written as the array's text (a statement
-    with thousands of parameters, or an array the driver dumps element by element, costs more to build than to
-    run), elsewhere the list."""
-    if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", ("{" + ",".join(map(str, ids)) + "}",))
-    return list(ids)
+def any_of(column: str, values: Iterable[int] | Iterable[str]) -> Q | RawSQL:
+    """A filter: `column` (a bigint or text column) is one of `values`. On PostgreSQL `column = ANY(array)`, which
+    the planner answers with the column's index: `IN (SELECT unnest(array))` of thousands of values was planned as
+    a scan of the whole table hashed against them (every ledger entry, person or account read for each chunk of
+    5,000 settlements: a replay's cost growing with the square of its size)."""
+    values = list(values)
+    if connection.vendor != "postgresql":
+        return Q(**{f"{column}__in": values})
+    if values and isinstance(values[0], str):
+        array, kind = ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values), "text"
+    else:
+        array, kind = ",".join(map(str, values)), "bigint"
+    return RawSQL(f"{connection.ops.quote_name(column)} = ANY(%s::{kind}[])", ("{" + array + "}",),
+                  output_field=BooleanField())
 
 
 class Micros(Func):
@@ -148,48 +155,78 @@ class _Link:
         return self.begndate <= day and (self.enddate is None or day <= self.enddate)
 
 
-class _Timelines:
-    """The balances of some accounts' pockets over a stretch of time, read from the ledger in two statements: the
-    balance before the stretch, and every entry within it."""
+class _Ledger:
+    """The balances of the accounts' pockets as a replay moves forward in time, from the ledger: the balance of each
+    before the replay's first settlement (looked up once an account, when first needed), then every entry in the
+    order made, read window by window (each chunk's, from the previous chunk's last settlement to its own last),
+    every account's, so that what is known of an account stays current between the chunks that need it. The
+    cost is the ledger's entries of the replayed time, read once, not the history of each chunk's accounts."""
 
-    def __init__(self, account_ids: set[int], start: int, end: int) -> None:
-        """`start`, `end`: microseconds since the epoch (Micros), both included."""
-        self.before: dict[tuple[int, str], Decimal] = {}
-        self.times: dict[tuple[int, str], list[int]] = defaultdict(list)
-        self.balances: dict[tuple[int, str], list[Decimal]] = defaultdict(list)
-        if not account_ids:
-            return
-        ids = sorted(account_ids)
-        start_at, end_at = micros_instant(start), micros_instant(end)
-        last = {pocket: Subquery(LedgerEntry.objects.filter(account_id=OuterRef("pk"), pocket=pocket,
-                                                            created_at__lt=start_at)
-                                 .order_by("-id").values("balance_after")[:1]) for pocket in POCKETS}
-        for i in range(0, len(ids), CHUNK):
+    def __init__(self) -> None:
+        self.state: dict[tuple[int, str], Decimal] = {}  # each pocket's balance at `end`
+        self.looked_up: set[int] = set()
+        self.start: int | None = None  # microseconds since the epoch (Micros), as `end`
+        self.end: int | None = None
+        self.before: dict[tuple[int, str], Decimal] = {}  # the window's accounts: balances before their entries
+        self.times: dict[tuple[int, str], list[int]] = {}
+        self.balances: dict[tuple[int, str], list[Decimal]] = {}
+
+    def advance(self, account_ids: set[int], start: int, end: int) -> None:
+        """Read the entries up to `end`, keeping those of `account_ids` apart, so `at` answers for them at any
+        moment from `start` (not before the previous `end`) to `end`."""
+        if self.start is None:
+            self.start = start
+        self._look_up([a for a in account_ids if a not in self.looked_up])
+        entries = LedgerEntry.objects.order_by("created_at", "id")
+        start_at = micros_instant(self.start)
+        entries = (entries.filter(created_at__gte=start_at) if self.end is None
+                   else entries.filter(created_at__gt=micros_instant(self.end)))
+        state, before, times, balances = self.state, {}, {}, {}
+        for account_id, pocket, at, balance in _tuples(
+                entries.filter(created_at__lte=micros_instant(end))
+                .values_list("account_id", "pocket", Micros("created_at"), "balance_after")):
+            key = (account_id, pocket)
+            if account_id in account_ids:
+                found = times.get(key)
+                if found is None:
+                    before[key] = state.get(key, ZERO)
+                    times[key] = [at]
+                    balances[key] = [balance]
+                else:
+                    found.append(at)
+                    balances[key].append(balance)
+            state[key] = balance
+        self.before, self.times, self.balances, self.end = before, times, balances, end
+
+    def _look_up(self, account_ids: list[int]) -> None:
+        """The balances before the replay's start of accounts not seen yet (an entry read since is newer)."""
+        start_at = micros_instant(self.start)
+        for i in range(0, len(account_ids), CHUNK):
+            part = account_ids[i:i + CHUNK]
             if connection.vendor == "postgresql":
-                # One pass over the accounts' entries before the stretch, the last of each pocket kept (a lookup
+                # One pass over the accounts' entries before the start, the last of each pocket kept (a lookup
                 # per account and pocket costs several times more).
-                for pk, pocket, balance in _tuples(
-                        LedgerEntry.objects.filter(account_id__in=ids_in(ids[i:i + CHUNK]), created_at__lt=start_at)
-                        .order_by("account_id", "pocket", "-id").distinct("account_id", "pocket")
-                        .values_list("account_id", "pocket", "balance_after")):
-                    self.before[(pk, pocket)] = balance
+                found = _tuples(LedgerEntry.objects.filter(any_of("account_id", part), created_at__lt=start_at)
+                                .order_by("account_id", "pocket", "-id").distinct("account_id", "pocket")
+                                .values_list("account_id", "pocket", "balance_after"))
             else:
-                for pk, *balances in (PersonalAccount.objects.filter(pk__in=ids_in(ids[i:i + CHUNK]))
-                                      .annotate(**last).values_list("pk", *POCKETS)):
-                    for pocket, balance in zip(POCKETS, balances, strict=True):
-                        self.before[(pk, pocket)] = balance if balance is not None else ZERO
-            for account_id, pocket, at, balance in _tuples(
-                    LedgerEntry.objects.filter(account_id__in=ids_in(ids[i:i + CHUNK]), created_at__gte=start_at,
-                                               created_at__lte=end_at)
-                    .order_by("id").values_list("account_id", "pocket", Micros("created_at"), "balance_after")):
-                self.times[(account_id, pocket)].append(at)
-                self.balances[(account_id, pocket)].append(balance)
+                last = {pocket: Subquery(LedgerEntry.objects.filter(account_id=OuterRef("pk"), pocket=pocket,
+                                                                    created_at__lt=start_at)
+                                         .order_by("-id").values("balance_after")[:1]) for pocket in POCKETS}
+                found = [(pk, pocket, balance) for pk, *pockets in
+                         PersonalAccount.objects.filter(pk__in=part).annotate(**last).values_list("pk", *POCKETS)
+                         for pocket, balance in zip(POCKETS, pockets, strict=True) if balance is not None]
+            for account_id, pocket, balance in found:
+                self.state.setdefault((account_id, pocket), balance)
+        self.looked_up.update(account_ids)
 
-    def at(self, account_id: int, pocket: str, moment: int) -> Decimal:
+    def at(self, key: tuple[int, str], moment: int) -> Decimal:
         """The pocket's balance just before `moment`."""
-        key = (account_id, pocket)
-        i = bisect.bisect_left(self.times.get(key, ()), moment)
-        return self.balances[key][i - 1] if i else self.before.get(key, ZERO)
+        times = self.times.get(key)
+        if times is None:
+            return self.state.get(key, ZERO)
+        i = bisect.bisect_left(times, moment)
+        return self.balances[key][i - 1] if i else self.before[key]
 
 
 class Replay:
@@ -206,6 +243,7 @@ class Replay:
         self.counters: dict[tuple[int, datetime.date | None, str], list[Decimal]] = {}
         self.actual_counters: dict[tuple[int, datetime.date | None, str], list[Decimal]] = {}
         self.extra: dict[tuple[int, str], Decimal] = {}
+        self._ledger = _Ledger()
         self._reversals: list[tuple[int, int]] = []
         self._undo: dict[int, tuple[list[tuple[tuple, Decimal, Decimal]], list[tuple[tuple, Decimal, Decimal]],
                                     dict[tuple[int, str], Decimal]]] = {}
@@ -313,28 +351,28 @@ class Replay:
         if not rows:
             return
         person_ids = list({r[2] for r in rows})
-        enrollments = dict(_tuples(Enrollment.objects.filter(person_id__in=ids_in(person_ids),
-                                                             insutype=InsuType.EMPLOYEE)
+        enrollments = dict(_tuples(Enrollment.objects.filter(any_of("person_id", person_ids),
+                                                             insutype=InsuType.EMPLOYEE).order_by()
                                    .values_list("person_id", "retire_date")))
         links: dict[int, list[_Link]] = defaultdict(list)
         for relative_id, holder_id, psn_no, begndate, enddate in _tuples(
-                FamilyLink.objects.filter(relative_id__in=ids_in(person_ids)).order_by("order", "id")
+                FamilyLink.objects.filter(any_of("relative_id", person_ids)).order_by("order", "id")
                 .values_list("relative_id", "holder_id", "holder__psn_no", "begndate", "enddate")):
             links[relative_id].append(_Link(holder_id, psn_no, begndate, enddate))
         holder_ids = {link.holder_id for ls in links.values() for link in ls}
-        holder_region = dict(_tuples(Enrollment.objects.filter(person_id__in=ids_in(list(holder_ids)),
-                                                               insutype=InsuType.EMPLOYEE)
+        holder_region = dict(_tuples(Enrollment.objects.filter(any_of("person_id", holder_ids),
+                                                               insutype=InsuType.EMPLOYEE).order_by()
                                      .values_list("person_id", "region__admdvs"))) if holder_ids else {}
-        account_of = dict(_tuples(PersonalAccount.objects.filter(person_id__in=ids_in([*person_ids, *holder_ids]))
-                                  .values_list("person_id", "pk")))
-        timelines = _Timelines(set(account_of.values()), rows[0][12], rows[-1][12])
+        account_of = dict(_tuples(PersonalAccount.objects.filter(any_of("person_id", [*person_ids, *holder_ids]))
+                                  .order_by().values_list("person_id", "pk")))
+        ledger = self._ledger
+        ledger.advance(set(account_of.values()), rows[0][12], rows[-1][12])
         # What each real settlement drew from each pocket, negative (as its ledger entries say).
         drawn: dict[str, dict[tuple[int, str], Decimal]] = {}
-        setl_ids = Settlement.objects.filter(pk__in=ids_in([r[0] for r in rows])).values("setl_id")
         for setl_id, account_id, pocket, amount in _tuples(
-                LedgerEntry.objects.filter(ref_type="settlement", ref_id__in=Subquery(setl_ids),
-                                           kind__in=SETTLEMENT_DEBITS).values_list("ref_id", "account_id", "pocket",
-                                                                                   "amount")):
+                LedgerEntry.objects.filter(any_of("ref_id", [r[1] for r in rows]), ref_type="settlement",
+                                           kind__in=SETTLEMENT_DEBITS)
+                .order_by().values_list("ref_id", "account_id", "pocket", "amount")):
             mine = drawn.setdefault(setl_id, {})
             mine[(account_id, pocket)] = mine.get((account_id, pocket), ZERO) + amount
 
@@ -343,17 +381,14 @@ class Replay:
         first_day, last_day = period if period is not None else (None, None)
         reversals, counters, actual_counters, extra_all = (self._reversals, self.counters, self.actual_counters,
                                                            self.extra)
-        settling, year_starts, times, balances, before = (self._terms, self._year_starts, timelines.times,
-                                                          timelines.balances, timelines.before)
-        bisect_left, adjudicate, no_lines = bisect.bisect_left, engine.adjudicate_amounts, ()
+        settling, year_starts, at = self._terms, self._year_starts, ledger.at
+        adjudicate, no_lines = engine.adjudicate_amounts, ()
         fixed_version = self.version
 
         def balance(account_id: int, pocket: str, moment: int) -> Decimal:
             """The pocket's balance before `moment` less what the replay drew from it beyond the real settlements."""
             key = (account_id, pocket)
-            at = times.get(key)
-            i = bisect_left(at, moment) if at is not None else 0
-            value = (balances[key][i - 1] if i else before.get(key, ZERO)) - extra_all.get(key, ZERO)
+            value = at(key, moment) - extra_all.get(key, ZERO)
             return value if value > 0 else ZERO
 
         for row in rows:
@@ -492,12 +527,12 @@ def _load(ids: Sequence[int]) -> tuple[list[tuple], dict[int, list[engine.LineRo
     """The settlements `ids` in the order they were made (_ROW_FIELDS), the lines of each, and which of them have a
     separately paid drug (two statements)."""
     fields = [Micros(name) if name in ("created_at", "reversed_at") else name for name in _ROW_FIELDS]
-    rows = _tuples(Settlement.objects.filter(pk__in=ids_in(ids)).order_by("created_at", "id").values_list(*fields))
+    rows = _tuples(Settlement.objects.filter(any_of("id", ids)).order_by("created_at", "id").values_list(*fields))
     lines: dict[int, list[engine.LineRow]] = {}
     sep_ids = set()
     line_row = engine.LineRow
     for (settlement_id, item_code, item_id, level, selfpay_prop, uplmt, sep_pay, qty, price,
-         forbidden) in _tuples(SettlementLine.objects.filter(settlement_id__in=ids_in(ids))
+         forbidden) in _tuples(SettlementLine.objects.filter(any_of("settlement_id", ids))
                                .order_by("settlement_id", "id")
                                .values_list("settlement_id", "item_code", "item_id", "chrg_item_lv", "selfpay_prop",
                                             "pric_uplmt_amt", "sep_pay", "qty", "price", "acct_pay_forbidden")):
@@ -541,7 +576,8 @@ def families_apart(ids: list[int], parts: int) -> list[list[int]]:
     out: list[list[int]] = [[] for _ in range(parts)]
     for i in range(0, len(ids), 50_000):
         chunk = ids[i:i + 50_000]
-        person_of = dict(Settlement.objects.filter(pk__in=ids_in(chunk)).values_list("pk", "person_id"))
+        person_of = dict(_tuples(Settlement.objects.filter(any_of("id", chunk)).order_by()
+                                 .values_list("pk", "person_id")))
         for pk in chunk:
             out[find(person_of[pk]) % parts].append(pk)
     return out
