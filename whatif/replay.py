@@ -548,17 +548,29 @@ def _load(ids: Sequence[int]) -> tuple[list[tuple], dict[int, list[engine.LineRo
     return rows, lines, sep_ids
 
 
-def settlements_in_order(filters: Q, *, ordered: bool = True) -> list[int]:
+def settlements_in_order(filters: Q, *, ordered: bool = True, persons: bool = False) -> list:
     """The ids of the settlements matching `filters`, in the order they were made (`ordered` False: in no
-    particular order)."""
+    particular order); `persons`: (id, person id) pairs."""
     found = Settlement.objects.filter(filters)
-    return list((found.order_by("created_at", "id") if ordered else found.order_by()).values_list("pk", flat=True))
+    found = found.order_by("created_at", "id") if ordered else found.order_by()
+    if persons:
+        return _tuples(found.values_list("pk", "person_id"))
+    return [pk for (pk,) in _tuples(found.values_list("pk"))]
 
 
 def families_apart(ids: list[int], parts: int) -> list[list[int]]:
     """`ids` (in the order they were made) split into `parts` lists, each keeping that order, such that the
     settlements of a family (persons linked as holder and relative, however far) fall in one part: a replay never
     reads another family's counters or accounts, so the parts replay apart exactly as together."""
+    person_of: dict[int, int] = {}
+    for i in range(0, len(ids), 50_000):
+        person_of.update(_tuples(Settlement.objects.filter(any_of("id", ids[i:i + 50_000])).order_by()
+                                 .values_list("pk", "person_id")))
+    return families_apart_pairs([(pk, person_of[pk]) for pk in ids], parts)
+
+
+def families_apart_pairs(pairs: Iterable[tuple[int, int]], parts: int) -> list[list[int]]:
+    """families_apart of (settlement id, person id) pairs."""
     parent: dict[int, int] = {}
 
     def find(x: int) -> int:
@@ -574,24 +586,23 @@ def families_apart(ids: list[int], parts: int) -> list[list[int]]:
         if a != b:
             parent[max(a, b)] = min(a, b)
     out: list[list[int]] = [[] for _ in range(parts)]
-    for i in range(0, len(ids), 50_000):
-        chunk = ids[i:i + 50_000]
-        person_of = dict(_tuples(Settlement.objects.filter(any_of("id", chunk)).order_by()
-                                 .values_list("pk", "person_id")))
-        for pk in chunk:
-            out[find(person_of[pk]) % parts].append(pk)
+    appends = [part.append for part in out]
+    for pk, person_id in pairs:
+        appends[(find(person_id) if person_id in parent else person_id) % parts](pk)
     return out
 
 
 def replay_window(*, region_id: int, insutype: str, year_start: datetime.date, end: datetime.date,
-                  backdated: bool = True, ordered: bool = True) -> list[int]:
+                  backdated: bool = True, ordered: bool = True, persons: bool = False) -> list:
     """Every settlement of a region's enrollees (of `insutype`) that could have moved the counters of a settlement
     with a service date from `year_start` to `end`: those dated from `year_start` to `end`, and the backdated ones
     dated up to SETTLEMENT_BACKDATE_DAYS later (they may have been settled first). Reversed ones too (they
-    counted until their reversal). `backdated` False: those dated from `year_start` to `end` only."""
+    counted until their reversal). `backdated` False: those dated from `year_start` to `end` only. `persons`:
+    (id, person id) pairs."""
     later = end + datetime.timedelta(days=settings.SETTLEMENT_BACKDATE_DAYS + 1) if backdated else end
     return settlements_in_order(Q(policy_version__region_id=region_id, policy_version__insutype=insutype,
-                                  setl_date__gte=year_start, setl_date__lte=later), ordered=ordered)
+                                  setl_date__gte=year_start, setl_date__lte=later), ordered=ordered,
+                                persons=persons)
 
 
 def settlements_readjudicate(*, settlement_ids: Iterable[int]) -> list[Replayed]:

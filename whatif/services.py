@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from core.money import ZERO
 from policies.models import PolicyVersion, Region
 from whatif.models import AMOUNTS, COUNTS, SIDES, Dimension, WhatIfCell, WhatIfRun, WhatIfTop
-from whatif.replay import AMOUNTS_AT, CHUNK, Replay, families_apart, replay_window
+from whatif.replay import AMOUNTS_AT, CHUNK, Replay, families_apart_pairs, replay_window
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,8 @@ def _vector_add(into: dict, key: object, vector: tuple) -> None:
 class Outcome:
     """A replay's sums by enrollee class, facility level, medical-type group, month and facility together (`fine`:
     one add a settlement, rolled up into each dimension and into each facility's sums when read), and the sums of
-    each enrollee (`persons`), as vectors (VECTOR_ZERO's layout)."""
+    each enrollee (`persons`), as vectors (VECTOR_ZERO's layout). After a replay in processes, `persons` holds only
+    the TOP most affected enrollees of each process (the most affected of all are among them)."""
 
     fine: dict[tuple[str, str, str, int, int, int], list] = field(default_factory=dict)
     persons: dict[int, list] = field(default_factory=dict)
@@ -181,12 +182,16 @@ class Outcome:
     @staticmethod
     def most_affected(vectors: dict[int, list]) -> list[tuple[int, Sums]]:
         """The TOP keys whose fund payments change most, the largest change first (ties by key)."""
+        return [(pk, Sums.of(vector)) for pk, vector in _top(vectors) if vector[FUND_WHATIF] != vector[FUND_PAID]]
 
-        def change(item: tuple[int, list]) -> tuple[Decimal, int]:
-            return (-abs(item[1][FUND_WHATIF] - item[1][FUND_PAID]), item[0])
 
-        return [(pk, Sums.of(vector)) for pk, vector in heapq.nsmallest(TOP, vectors.items(), key=change)
-                if vector[FUND_WHATIF] != vector[FUND_PAID]]
+def _top(vectors: dict[int, list]) -> list[tuple[int, list]]:
+    """The TOP (key, vector) whose fund payments change most, the largest change first (ties by key)."""
+
+    def change(item: tuple[int, list]) -> tuple[Decimal, int]:
+        return (-abs(item[1][FUND_WHATIF] - item[1][FUND_PAID]), item[0])
+
+    return heapq.nsmallest(TOP, vectors.items(), key=change)
 
 
 def whatif_replay(*, version: PolicyVersion, region: Region, month_from: datetime.date, month_to: datetime.date,
@@ -198,13 +203,20 @@ def whatif_replay(*, version: PolicyVersion, region: Region, month_from: datetim
     `processes` > 1 (PostgreSQL): families apart in that many forked processes (whatif.replay.families_apart),
     each on a connection of its own; the sums are the same."""
     end = month_end(month_to)
-    ids = replay_window(region_id=region.pk, insutype=version.insutype,
-                        year_start=version.benefit_year_start_for(month_from), end=end)
+    window = {"region_id": region.pk, "insutype": version.insutype,
+              "year_start": version.benefit_year_start_for(month_from), "end": end}
     period = (month_from, end)
-    if progress is not None:
-        progress(0, len(ids))
-    if processes > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block and len(ids) > CHUNK:
-        return _replay_in_processes(version, region, ids, period, processes, progress)
+    if processes > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block:
+        pairs = replay_window(**window, persons=True)
+        if progress is not None:
+            progress(0, len(pairs))
+        if len(pairs) > CHUNK:
+            return _replay_in_processes(version, region, pairs, period, processes, progress)
+        ids = [pk for pk, _ in pairs]
+    else:
+        ids = replay_window(**window)
+        if progress is not None:
+            progress(0, len(ids))
     outcome = Outcome()
     replay = Replay(version=version, region_admdvs=region.admdvs)
     outcome.add_all(replay.results(ids, period=period,
@@ -227,14 +239,17 @@ def _replay_part(part: int) -> tuple[Outcome, int]:
     replay = Replay(version=version, region_admdvs=region.admdvs)
     outcome.add_all(replay.results(parts[part], period=period), replay.group_of)
     connections.close_all()
+    # A family's settlements all replay in one process, so the most affected enrollees of all are among the most
+    # affected of each: only those are sent back (not every enrollee's sums).
+    outcome.persons = dict(_top(outcome.persons))
     return outcome, len(parts[part])
 
 
-def _replay_in_processes(version: PolicyVersion, region: Region, ids: list[int],
+def _replay_in_processes(version: PolicyVersion, region: Region, pairs: list[tuple[int, int]],
                          period: tuple[datetime.date, datetime.date], processes: int,
                          progress: Callable[[int, int], None] | None) -> Outcome:
     global _job
-    _job = (version, region, families_apart(ids, processes), period)
+    _job = (version, region, families_apart_pairs(pairs, processes), period)
     connections.close_all()  # each child opens its own
     outcome, done = Outcome(), 0
     try:
@@ -243,7 +258,7 @@ def _replay_in_processes(version: PolicyVersion, region: Region, ids: list[int],
                 outcome.merge(part)
                 done += n
                 if progress is not None:
-                    progress(done, len(ids))
+                    progress(done, len(pairs))
     finally:
         _job = None
     return outcome
