@@ -156,13 +156,18 @@ class _Link:
 
 
 class _Ledger:
-    """The balances of the accounts' pockets as a replay moves forward in time, from the ledger: the balance of each
-    before the replay's first settlement (looked up once an account, when first needed), then every entry in the
-    order made, read window by window (each chunk's, from the previous chunk's last settlement to its own last),
-    every account's, so that what is known of an account stays current between the chunks that need it. The
-    cost is the ledger's entries of the replayed time, read once, not the history of each chunk's accounts."""
+    """The balances of the accounts' pockets as a replay moves forward in time, from the ledger.
 
-    def __init__(self) -> None:
+    `whole` (a region's run: most accounts take part): the balance of each pocket before the replay's
+    first settlement (looked up once an account, when first needed), then every entry in the order made, read
+    window by window (each chunk's, from the previous chunk's last settlement to its own last), every account's, so
+    that what is known of an account stays current between the chunks that need it: the cost is the ledger's
+    entries of the replayed time, read once, not the history of each chunk's accounts again. Otherwise (a few
+    families' histories, the audit's): each chunk's accounts only, their balances before the chunk and their
+    entries within it."""
+
+    def __init__(self, *, whole: bool) -> None:
+        self.whole = whole
         self.state: dict[tuple[int, str], Decimal] = {}  # each pocket's balance at `end`
         self.looked_up: set[int] = set()
         self.start: int | None = None  # microseconds since the epoch (Micros), as `end`
@@ -174,10 +179,14 @@ class _Ledger:
     def advance(self, account_ids: set[int], start: int, end: int) -> None:
         """Read the entries up to `end`, keeping those of `account_ids` apart, so `at` answers for them at any
         moment from `start` (not before the previous `end`) to `end`."""
-        if self.start is None:
+        if not self.whole:
+            self.state, self.looked_up, self.start, self.end = {}, set(), start, None
+        elif self.start is None:
             self.start = start
         self._look_up([a for a in account_ids if a not in self.looked_up])
         entries = LedgerEntry.objects.order_by("created_at", "id")
+        if not self.whole:
+            entries = entries.filter(any_of("account_id", account_ids))
         start_at = micros_instant(self.start)
         entries = (entries.filter(created_at__gte=start_at) if self.end is None
                    else entries.filter(created_at__gt=micros_instant(self.end)))
@@ -234,16 +243,18 @@ class Replay:
 
     `version`: the rules to settle them under; None: each under the version it was made under (an audit).
     `region_admdvs`: the region whose policy `version` stands for (relatives insured there draw on their accounts
-    under its mutual-aid rule; relatives elsewhere under their own region's version in force)."""
+    under its mutual-aid rule; relatives elsewhere under their own region's version in force). `whole`: a replay of
+    a region's settlements (many accounts): the ledger of the time replayed is read whole, once, rather than each
+    chunk's accounts' history (_Ledger); the balances are the same either way."""
 
-    def __init__(self, *, version: PolicyVersion | None, region_admdvs: str = "") -> None:
+    def __init__(self, *, version: PolicyVersion | None, region_admdvs: str = "", whole: bool = False) -> None:
         self.version = policy_version_full(version.pk) if version is not None else None
         self.region_admdvs = region_admdvs
         # [deductible used, fund paid] of each (person, benefit-year start, bucket): the replay's and the real ones.
         self.counters: dict[tuple[int, datetime.date | None, str], list[Decimal]] = {}
         self.actual_counters: dict[tuple[int, datetime.date | None, str], list[Decimal]] = {}
         self.extra: dict[tuple[int, str], Decimal] = {}
-        self._ledger = _Ledger()
+        self._ledger = _Ledger(whole=whole)
         self._reversals: list[tuple[int, int]] = []
         self._undo: dict[int, tuple[list[tuple[tuple, Decimal, Decimal]], list[tuple[tuple, Decimal, Decimal]],
                                     dict[tuple[int, str], Decimal]]] = {}

@@ -218,7 +218,7 @@ def whatif_replay(*, version: PolicyVersion, region: Region, month_from: datetim
         if progress is not None:
             progress(0, len(ids))
     outcome = Outcome()
-    replay = Replay(version=version, region_admdvs=region.admdvs)
+    replay = Replay(version=version, region_admdvs=region.admdvs, whole=True)
     outcome.add_all(replay.results(ids, period=period,
                                    progress=(lambda n: progress(n, len(ids))) if progress is not None else None),
                     replay.group_of)
@@ -236,7 +236,7 @@ def _replay_part(part: int) -> tuple[Outcome, int]:
         inherited.connection = None
     version, region, parts, period = _job
     outcome = Outcome()
-    replay = Replay(version=version, region_admdvs=region.admdvs)
+    replay = Replay(version=version, region_admdvs=region.admdvs, whole=True)
     outcome.add_all(replay.results(parts[part], period=period), replay.group_of)
     connections.close_all()
     # A family's settlements all replay in one process, so the most affected enrollees of all are among the most
