@@ -5,6 +5,7 @@ import hashlib
 import re
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
 from django.urls import reverse
@@ -112,8 +113,7 @@ def test_nobody_adds_changes_or_deletes_a_settlement_or_accumulator(admin_client
 
 def test_the_settlement_page_shows_amounts_lines_explanation_and_ledger_entries(admin_client: Client,
                                                                                 settled: Settlement) -> None:
-    html = admin_client.get(reverse("admin:claims_settlement_change", args=[settled.pk]),
-                            headers={"accept-language": "en"}).content.decode()
+    html = admin_client.get(reverse("admin:claims_settlement_change", args=[settled.pk])).content.decode()
     for amount in (settled.medfee_sumamt, settled.act_pay_dedc, settled.hifp_pay, settled.acct_pay):
         assert f"{amount:.2f}" in html
     assert "B30" in html and "A50" in html  # the lines
@@ -130,9 +130,12 @@ def test_the_explanation_follows_the_request_language(admin_client: Client, sett
               "detail": {"psn_cash_pay": "1.00"}}]
     Settlement.objects.filter(pk=settled.pk).update(explanation=steps)
     url = reverse("admin:claims_settlement_change", args=[settled.pk])
-    chinese = admin_client.get(url, headers={"accept-language": "zh-hans"}).content.decode()
+    # The language the user chose with the switch (its cookie); the browser's Accept-Language changes nothing.
+    admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    chinese = admin_client.get(url, headers={"accept-language": "en"}).content.decode()
     assert "明细合计" in chinese and "lines in total" not in chinese and "cash pays the rest" in chinese
-    english = admin_client.get(url, headers={"accept-language": "en"}).content.decode()
+    admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = admin_client.get(url, headers={"accept-language": "zh-hans"}).content.decode()
     assert "lines in total" in english and "明细合计" not in english
     assert [row["label"] for row in explanation_rows(steps, "zh-hans")] == ["明细合计", "cash pays the rest"]
     assert [row["number"] for row in explanation_rows(steps, None)] == [1, 2]

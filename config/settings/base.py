@@ -64,7 +64,7 @@ MIDDLEWARE = [
     "core.api.ApiErrorsAsJsonMiddleware",  # first: every error under /api/ as {err_code, err_msg}
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "office.middleware.OfficeLocaleMiddleware",  # Chinese unless the user chose English (not the browser)
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -104,7 +104,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Staff read Chinese; English is one click away (the admin's language switcher).
+# Staff read Chinese whatever their browser asks for; English is one click away (the admin's language switcher,
+# office.middleware). The test settings say English so that the tests read the catalog's own strings.
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]

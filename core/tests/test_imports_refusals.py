@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib import admin
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -174,8 +175,9 @@ def test_every_path_numbers_bad_rows_as_the_spreadsheet_does(name, tmp_path, adm
         bad_rows = f.read().decode("utf-8-sig").splitlines()
     assert [line.split(",")[0] for line in bad_rows] == ["row", "4", "5"]
 
+    admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"  # the language switch's choice
     with translation.override(None):  # the request below switches the thread to Chinese; switched back after
-        response = admin_import(admin_client, name, content, HTTP_ACCEPT_LANGUAGE="zh-hans")
+        response = admin_import(admin_client, name, content)
     result = response.context["result"]
     assert [(r.number, sorted(r.error_dict)) for r in result.invalid_rows] == [
         (4, ["opsp_dise_code", "opsp_dise_name"]), (5, ["opsp_dise_name"])]

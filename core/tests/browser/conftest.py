@@ -1,8 +1,10 @@
 """Browser journeys: Playwright (sync API) driving Debian's Chromium against one live server.
 
 Every test module here is marked `browser` (the root conftest skips them outside CI when there is no Chromium,
-and stops a CI run without one). Pages open in Chinese (the browser's language zh-CN, time zone Asia/Shanghai) at
-1366×768; `shoot` writes a full-page screenshot of the page at 1366×768 and at 1920×1080 to SCREENSHOTS_DIR
+and stops a CI run without one). The browser asks for English (Accept-Language en-US, time zone Asia/Shanghai)
+and the server has the production default language (zh-hans; the test settings read English): every page opens in
+Chinese, since Chinese is the default unless the user chose English with the switch. Pages open at 1366×768;
+`shoot` writes a full-page screenshot of the page at 1366×768 and at 1920×1080 to SCREENSHOTS_DIR
 (`test-artifacts/screenshots/` unless BROWSER_SCREENSHOTS_DIR says otherwise), kept as CI output.
 
 To keep the suite quick, one browser, one live server and one set of data serve the whole session: the demo data
@@ -25,7 +27,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.test import Client
+from django.test import Client, override_settings
 from django.test.utils import setup_databases, teardown_databases
 from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
@@ -147,6 +149,13 @@ def browser_data(request: pytest.FixtureRequest, django_db_setup: None, django_d
 
 
 @pytest.fixture(autouse=True)
+def _office_default_language() -> Iterator[None]:
+    """The live server speaks as production does: zh-hans unless the user chose otherwise (office.middleware)."""
+    with override_settings(LANGUAGE_CODE="zh-hans"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _browser_db(browser_data: None, django_db_blocker: object) -> Iterator[None]:
     """Each journey reads and writes the session's data (seeded again if a transactional test emptied it)."""
     with django_db_blocker.unblock():
@@ -195,7 +204,7 @@ def chromium(playwright_running: Playwright) -> Iterator[Browser]:
 @pytest.fixture
 def context(chromium: Browser, browser_server: LiveServer) -> Iterator[BrowserContext]:
     """A browser of its own for each test (no cookies of another), on the session's browser and server."""
-    context = chromium.new_context(base_url=browser_server.url, locale="zh-CN", timezone_id="Asia/Shanghai",
+    context = chromium.new_context(base_url=browser_server.url, locale="en-US", timezone_id="Asia/Shanghai",
                                    viewport={"width": SIZES[0][0], "height": SIZES[0][1]}, accept_downloads=True)
     context.set_default_timeout(15_000)
     try:

@@ -214,7 +214,7 @@ def chinese_default(settings: object) -> None:
 
 
 def test_every_admin_page_reads_chinese_with_codes_named(demo: User, db: None, chinese_default: None) -> None:
-    client = Client()  # no language chosen
+    client = Client(headers={"accept-language": "en-US,en;q=0.9"})  # no language chosen; a browser asking for English
     client.force_login(demo)
     entries = project_entries()
     urls = crawl_urls(demo)
