@@ -127,14 +127,20 @@ class SummaryTableFilter(admin.SimpleListFilter):
 
 @admin.register(SummaryRebuild)
 class SummaryRebuildAdmin(ReplicaReadsAdmin, admin.ModelAdmin):
-    list_display = ["table_name", "month", "rebuilt_at", "rows", "seconds", "rebuilt_by"]
-    list_filter = [SummaryTableFilter, "month"]
+    list_display = ["table_name", "month", "rebuilt_at", "through", "rows", "seconds", "rebuilt_by", "cause"]
+    list_filter = [SummaryTableFilter, "trigger", "month"]
     list_select_related = ["rebuilt_by"]
     readonly_fields = list_display
 
     @admin.display(description=_("summary"), ordering="table")
     def table_name(self, rebuild: SummaryRebuild) -> str:
         return rebuild.table_label
+
+    @admin.display(description=_("started by"), ordering="trigger")
+    def cause(self, rebuild: SummaryRebuild) -> str:
+        """What asked for it: the schedule, a credit run or import job (with its number), a person by hand."""
+        label = rebuild.get_trigger_display()
+        return f"{label} #{rebuild.source}" if rebuild.source else label
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -30,9 +30,8 @@ from reports.models import (
     MutualAidReport,
     RecognitionReport,
     ReconciliationReport,
-    SummaryRebuild,
 )
-from reports.summaries import last_rebuilt, months_between
+from reports.summaries import account_flows_coverage, months_between
 
 ZERO = Decimal("0.00")
 MED_TYPES = {"11": _("general outpatient"), "13": _("emergency"), "14": _("chronic or special disease"),
@@ -201,19 +200,25 @@ def _by(rows: list[dict], label: Callable[[dict], str], value: str) -> list[tupl
     return list(totals.items())
 
 
-def _rebuilt_note(table: str, data: dict) -> list[str]:
-    """Whether the summary behind the report covers its months: the months never summarised are named (their
-    figures are missing, not zero), and when it was last rebuilt."""
+def _flows_note(data: dict) -> list[str]:
+    """Whether the account flows behind the report cover its months: the months never summarised are named (their
+    figures are missing, not zero); for the others, up to when the summary holds the ledger (the entries written
+    since are read live) and who or what last rebuilt it."""
     months = months_between(data["first"], data["last"])
-    rebuild = last_rebuilt(table, months)
-    if rebuild is None:
+    coverage = account_flows_coverage(months)
+    if not coverage:
         return [str(_("Not rebuilt yet for these months: run the rebuild."))]
-    done = set(SummaryRebuild.objects.filter(table=table, month__in=months).values_list("month", flat=True))
-    missing = [f"{month:%Y-%m}" for month in months if month not in done]
+    missing = [f"{month:%Y-%m}" for month in months if month not in coverage]
     notes = [str(_("Not summarised yet, so missing from the figures: %(months)s. Run the rebuild for them.")
                  % {"months": ", ".join(missing)})] if missing else []
-    return [*notes, str(_("Last rebuilt %(at)s.") % {
-        "at": timezone.localtime(rebuild.rebuilt_at).strftime("%Y-%m-%d %H:%M")})]
+    through = min(rebuild.through for rebuild in coverage.values())
+    latest = max(coverage.values(), key=lambda rebuild: (rebuild.rebuilt_at, rebuild.pk))
+    by = (_("by %(user)s") % {"user": latest.rebuilt_by.get_username()} if latest.rebuilt_by
+          else latest.get_trigger_display() or "—")
+    return [*notes, str(_("Entries written before %(through)s are summarised (last rebuilt %(at)s, %(by)s); "
+                          "those written since are read live from the ledger.") % {
+        "through": timezone.localtime(through).strftime("%Y-%m-%d %H:%M"),
+        "at": timezone.localtime(latest.rebuilt_at).strftime("%Y-%m-%d %H:%M"), "by": by})]
 
 
 def build_expenditure(data: dict) -> ReportResult:
@@ -256,7 +261,7 @@ def build_account_flows(data: dict) -> ReportResult:
                   series=[(str(_("income")), [income[m] for m in months]),
                           (str(_("spending")), [spending[m] for m in months])])
     return ReportResult(rows=rows, totals=_sum(rows, "entries", "income", "spending", "other"), chart=chart,
-                        notes=_rebuilt_note("account_flows", data))
+                        notes=_flows_note(data))
 
 
 def build_mutual_aid(data: dict) -> ReportResult:
@@ -268,7 +273,7 @@ def build_mutual_aid(data: dict) -> ReportResult:
     chart = single(str(_("Family payments by relation")), str(_("amount")),
                    _by(rows, lambda r: r["relation_label"] or r["relation"] or "—", "amount"))
     return ReportResult(rows=rows, totals=_sum(rows, "count", "amount"), chart=chart,
-                        notes=_rebuilt_note("account_flows", data))
+                        notes=_flows_note(data))
 
 
 def build_chronic(data: dict) -> ReportResult:

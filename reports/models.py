@@ -3,8 +3,9 @@ the alerts the rules raise.
 
 `FundExpenditure` and `FacilityMonth` are kept current by the settlement and reversal services (an upsert in the
 same transaction, `reports.summaries.settlement_applied`); `AccountFlow` is rebuilt set-based per month from the
-ledger (credit runs write the ledger in bulk), nightly and on demand. Proxy models give each report page its own
-`view` permission (`reports.view_<report>`).
+ledger entries written before the end of the last closed day (nightly, after credit runs and imports, on demand),
+and the report adds the entries written since, read live from the ledger (`reports.summaries.account_flows_live`).
+Proxy models give each report page its own `view` permission (`reports.view_<report>`).
 """
 
 from django.conf import settings
@@ -148,6 +149,16 @@ class ReconciliationReport(FacilityMonth):
         verbose_name_plural = _("facility reconciliation")
 
 
+class RebuildTrigger(models.TextChoices):
+    """What asked for a rebuild (beside `rebuilt_by`, the person, when a person did)."""
+
+    SCHEDULE = "schedule", _("nightly schedule")
+    CREDIT_RUN = "credit_run", _("credit run")
+    IMPORT_JOB = "import_job", _("import job")
+    BY_HAND = "by_hand", _("by hand")
+    COMMAND = "command", _("server command")
+
+
 SUPERVISION_RUN = "supervision"
 SUMMARY_TABLES = {"settlements": _("settlement summaries"), "account_flows": _("account income and spending"),
                   SUPERVISION_RUN: _("supervision rules")}
@@ -164,6 +175,12 @@ class SummaryRebuild(models.Model):
     seconds = models.DecimalField(_("seconds"), max_digits=10, decimal_places=3, default=0)
     rebuilt_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT,
                                    null=True, blank=True, related_name="+")
+    trigger = models.CharField(_("started by"), max_length=20, choices=RebuildTrigger.choices, blank=True)
+    source = models.CharField(_("source"), max_length=40, blank=True,
+                              help_text=_("the credit run or import job that asked for it"))
+    # Account flows: the summary holds the ledger entries written before this instant (the end of a closed day);
+    # the report reads those written since live from the ledger.
+    through = models.DateTimeField(_("entries written before"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("summary rebuild")

@@ -1,15 +1,20 @@
 """Reads for the reports: each returns an aggregated queryset over a summary table (never over the settlements,
 so a page answers in milliseconds whatever the number of settlements), but for the visits in another region, a
-small share of the settlements read through their own partial index. Money stays Decimal."""
+small share of the settlements read through their own partial index, and for the account flows, whose entries
+written since the last closed day are read live from the ledger (today's, through its `created_at` index) and
+added to the summary's. Money stays Decimal."""
 
 import datetime
+from collections import defaultdict
 
 from django.db.models import Count, Q, QuerySet, Sum
 
 from accounts.models import EntryKind
 from claims.models import Facility, Recognition, RecognitionStatus, Settlement, SettlementStatus
+from core.money import ZERO
+from policies.models import Region
 from reports.models import AccountFlow, FacilityMonth, FundExpenditure
-from reports.summaries import month_next
+from reports.summaries import account_flows_coverage, account_flows_live, month_next, months_between
 
 CHRONIC = "14"
 FAMILY_KINDS = (EntryKind.MULAID_SETTLEMENT, EntryKind.RELATIVE_CONTRIBUTION)
@@ -32,25 +37,49 @@ def fund_expenditure(*, first: datetime.date, last: datetime.date, admdvs: str =
             .exclude(n_settlements=0, fund_paid=0).order_by(*keys))
 
 
-def account_flows(*, first: datetime.date, last: datetime.date, admdvs: str = "", direction: str = "") -> QuerySet:
+def account_flow_rows(*, first: datetime.date, last: datetime.date, admdvs: str = "") -> list[dict]:
+    """The account flows of the months `first`..`last` that are summarised: each month's summary rows plus the
+    entries written since it, read live (`reports.summaries.account_flows_live`), added up by key. A month never
+    summarised has no rows (the report names it)."""
+    months = months_between(first, last)
+    coverage = account_flows_coverage(months)
+    regions = dict(Region.objects.values_list("pk", "admdvs"))
+    summary = AccountFlow.objects.filter(month__in=list(coverage)).values(
+        "month", "region_id", "direction", "kind", "credit_rule", "relation", "entries", "amount")
+    live = account_flows_live({month: rebuild.through for month, rebuild in coverage.items()})
+    totals: dict[tuple, list] = defaultdict(lambda: [0, ZERO])
+    for row in (*summary, *live):
+        key = (row["month"], regions.get(row["region_id"]), row["direction"], row["kind"], row["credit_rule"],
+               row["relation"])
+        totals[key][0] += row["entries"]
+        totals[key][1] += row["amount"]
+    return [{"month": key[0], "region__admdvs": key[1], "direction": key[2], "kind": key[3], "credit_rule": key[4],
+             "relation": key[5], "entries": n, "amount": amount}
+            for key, (n, amount) in totals.items() if not admdvs or key[1] == admdvs]
+
+
+def _grouped(rows: list[dict], keys: tuple[str, ...]) -> list[dict]:
+    totals: dict[tuple, list] = defaultdict(lambda: [0, ZERO])
+    for row in rows:
+        key = tuple(row[k] for k in keys)
+        totals[key][0] += row["entries"]
+        totals[key][1] += row["amount"]
+    return [{**dict(zip(keys, key, strict=True)), "n_entries": n, "total": total}
+            for key, (n, total) in sorted(totals.items(), key=lambda item: tuple(str(k or "") for k in item[0]))
+            if n or total]
+
+
+def account_flows(*, first: datetime.date, last: datetime.date, admdvs: str = "", direction: str = "") -> list[dict]:
     """Personal accounts' income and spending by month × region × direction × kind × credit rule."""
-    qs = _months(AccountFlow.objects.all(), first, last)
-    if admdvs:
-        qs = qs.filter(region__admdvs=admdvs)
-    if direction:
-        qs = qs.filter(direction=direction)
-    keys = ("month", "region__admdvs", "direction", "kind", "credit_rule")
-    return (qs.values(*keys).annotate(n_entries=Sum("entries"), total=Sum("amount"))
-            .exclude(n_entries=0, total=0).order_by(*keys))
+    rows = [r for r in account_flow_rows(first=first, last=last, admdvs=admdvs)
+            if not direction or r["direction"] == direction]
+    return _grouped(rows, ("month", "region__admdvs", "direction", "kind", "credit_rule"))
 
 
-def mutual_aid(*, first: datetime.date, last: datetime.date, admdvs: str = "") -> QuerySet:
+def mutual_aid(*, first: datetime.date, last: datetime.date, admdvs: str = "") -> list[dict]:
     """Family payments (mutual-aid settlements and relatives' contributions) by relation and kind."""
-    qs = _months(AccountFlow.objects.filter(kind__in=FAMILY_KINDS), first, last)
-    if admdvs:
-        qs = qs.filter(region__admdvs=admdvs)
-    return (qs.values("relation", "kind").annotate(n_entries=Sum("entries"), total=Sum("amount"))
-            .exclude(n_entries=0, total=0).order_by("relation", "kind"))
+    rows = [r for r in account_flow_rows(first=first, last=last, admdvs=admdvs) if r["kind"] in FAMILY_KINDS]
+    return _grouped(rows, ("relation", "kind"))
 
 
 def chronic_visits(*, first: datetime.date, last: datetime.date, admdvs: str = "", disease: str = "") -> QuerySet:

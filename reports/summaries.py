@@ -5,8 +5,17 @@ last statement: it takes the summary rows' locks after the accumulator and accou
 (`INSERT … ON CONFLICT DO UPDATE`, on PostgreSQL and SQLite alike), so two tills never deadlock on it.
 
 Each incremental table has a direct aggregate over `claims_settlement` (`*_direct`): the rebuild inserts exactly
-that, and the tests prove the incremental rows equal it. Personal-account flows are rebuilt per month from the
-ledger (`account_flows_rebuild`), which credit runs write in bulk where no hook can reach.
+that, and the tests prove the incremental rows equal it.
+
+Personal-account flows come from the ledger, which credit runs write in bulk where no hook can reach, and which
+the settlement path must not spend a statement more on. A month's summary (`account_flows_rebuild`) holds the
+entries written before the end of the last closed day (Asia/Shanghai, `closed_days_end`); the report adds those
+written since, read live from the ledger by the same query (`account_flows_live`: today's entries, found through
+the `created_at` index). So the report follows every settlement, credit run and import at once, and never counts
+an entry twice or misses one that committed after its summary was made (a day is summed 15 minutes or more after
+it ended). A credit run's and an import's months are summarised when they finish (so that a month with nothing
+before them counts as summarised), every month written to is summed again at night (`account_flows_sweep`), and
+each rebuild records who or what asked for it.
 """
 
 import datetime
@@ -17,9 +26,11 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import Count, F, QuerySet, Sum, Value
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
 from accounts.models import EntryKind, FamilyLink, LedgerEntry, PersonalAccount, RelativeContribution
 from claims.models import Settlement, SettlementStatus
+from core.money import fen
 from policies.models import CreditRule
 from reports.models import (
     POOLED_FUND,
@@ -28,6 +39,7 @@ from reports.models import (
     FacilityMonth,
     FlowDirection,
     FundExpenditure,
+    RebuildTrigger,
     SummaryRebuild,
 )
 
@@ -149,22 +161,52 @@ def settlement_summaries_rebuild(*, first: datetime.date, last: datetime.date, u
     return rows
 
 
-def _flows_sql() -> str:
+def _flows_sql(spans: list[tuple[datetime.date, datetime.datetime | None, datetime.datetime | None]], *,
+               insert: bool) -> tuple[str, list]:
+    """The account flows of the ledger entries in `spans`, set-based (one SELECT … GROUP BY): each span is a month
+    and the instants its entries were written from (inclusive) and before; None leaves that side open. An entry's
+    month is its `period` (the credited month, the service date) or, without one, the month it was written in.
+    A rebuild INSERTs the rows into AccountFlow (`insert`); the report SELECTs the entries written since."""
     t = {m.__name__: m._meta.db_table for m in (LedgerEntry, PersonalAccount, CreditRule, Settlement,
                                                  RelativeContribution, FamilyLink, AccountFlow)}
     enrollment = PersonalAccount._meta.get_field("person").related_model._meta.get_field("enrollments")
     enrollment_table = enrollment.related_model._meta.db_table
     income = ", ".join(f"'{k}'" for k in INCOME_KINDS)
     spending = ", ".join(f"'{k}'" for k in SPENDING_KINDS)
-    return f"""
-        INSERT INTO {t['AccountFlow']} (month, region_id, direction, kind, credit_rule, relation, entries, amount)
-        SELECT %s, x.region_id,
+    ops = connection.ops
+    day = "CAST(%s AS date)" if connection.vendor == "postgresql" else "%s"  # SQLite's CAST would make it a number
+    conditions, month_cases, next_cases, params, month_params, next_params = [], [], [], [], [], []
+    for month, written_from, written_before in spans:
+        following = month_next(month)
+        first, after = ops.adapt_datefield_value(month), ops.adapt_datefield_value(following)
+        condition = ("((e.period >= %s AND e.period < %s) OR "
+                     "(e.period IS NULL AND e.created_at >= %s AND e.created_at < %s))")
+        span_params = [first, after, ops.adapt_datetimefield_value(_aware(month)),
+                       ops.adapt_datetimefield_value(_aware(following))]
+        for bound, op in ((written_from, ">="), (written_before, "<")):
+            if bound is not None:
+                condition += f" AND e.created_at {op} %s"
+                span_params.append(ops.adapt_datetimefield_value(bound))
+        conditions.append(condition)
+        params += span_params
+        month_cases.append(f"WHEN {condition} THEN {day}")
+        month_params += [*span_params, first]
+        next_cases.append(f"WHEN {condition} THEN {day}")
+        next_params += [*span_params, after]
+    # Written since the earliest bound: the created_at index finds the day's entries without reading the rest.
+    froms = [span[1] for span in spans if span[1] is not None]
+    since = " AND e.created_at >= %s" if len(froms) == len(spans) else ""
+    since_params = [ops.adapt_datetimefield_value(min(froms))] if since else []
+    head = (f"INSERT INTO {t['AccountFlow']} (month, region_id, direction, kind, credit_rule, relation, entries, "
+            "amount) " if insert else "")
+    sql = f"""{head}
+        SELECT x.m, x.region_id,
                CASE WHEN x.k IN ({income}) THEN '{FlowDirection.INCOME}'
                     WHEN x.k IN ({spending}) THEN '{FlowDirection.SPENDING}'
                     ELSE '{FlowDirection.OTHER}' END,
                x.k, x.rule, x.rel, SUM(x.sign), SUM(x.amount)
         FROM (
-            SELECT en.region_id AS region_id, e.k AS k, COALESCE(cr.name, '') AS rule,
+            SELECT e.m AS m, en.region_id AS region_id, e.k AS k, COALESCE(cr.name, '') AS rule,
                    COALESCE(fl.relation, '') AS rel,
                    CASE WHEN e.kind = '{EntryKind.REVERSAL}' THEN -1 ELSE 1 END AS sign, e.amount AS amount
             FROM (
@@ -174,62 +216,122 @@ def _flows_sql() -> str:
                                  (SELECT o.kind FROM {t['LedgerEntry']} o WHERE o.id = e.reverses_id) END AS k,
                        CASE WHEN e.reverses_id IS NULL THEN e.credit_rule_id ELSE
                                  (SELECT o.credit_rule_id FROM {t['LedgerEntry']} o WHERE o.id = e.reverses_id)
-                            END AS rule_id
+                            END AS rule_id,
+                       CASE {" ".join(month_cases)} END AS m,
+                       CASE {" ".join(next_cases)} END AS m_next
                 FROM {t['LedgerEntry']} e
-                WHERE (e.period >= %s AND e.period < %s)
-                   OR (e.period IS NULL AND e.created_at >= %s AND e.created_at < %s)
+                WHERE ({" OR ".join(conditions)}){since}
             ) e
             JOIN {t['PersonalAccount']} a ON a.id = e.account_id
             LEFT JOIN {enrollment_table} en ON en.person_id = a.person_id AND en.insutype = '310'
             LEFT JOIN {t['CreditRule']} cr ON cr.id = e.rule_id
             -- A mutual-aid debit's period is its settlement's service date: only that month's settlements.
             LEFT JOIN {t['Settlement']} s ON e.k = '{EntryKind.MULAID_SETTLEMENT}' AND e.ref_type = 'settlement'
-                 AND s.setl_id = e.ref_id AND s.setl_date >= %s AND s.setl_date < %s
+                 AND s.setl_id = e.ref_id AND s.setl_date >= e.m AND s.setl_date < e.m_next
             LEFT JOIN {t['RelativeContribution']} rc ON e.ref_type = 'relative_contribution'
                  AND CAST(rc.id AS VARCHAR(20)) = e.ref_id
             LEFT JOIN {t['FamilyLink']} fl ON fl.holder_id = a.person_id
                  AND fl.relative_id = COALESCE(s.person_id, rc.relative_id)
         ) x
-        GROUP BY x.region_id, x.k, x.rule, x.rel"""
+        GROUP BY x.m, x.region_id, x.k, x.rule, x.rel"""
+    return sql, [*month_params, *next_params, *params, *since_params]
 
 
 def _aware(day: datetime.date) -> datetime.datetime:
-    from django.utils import timezone
-
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
+# The summaries hold whole days: a day is summed once it ended this long ago (its last writes committed).
+CLOSED_DAY_MARGIN = datetime.timedelta(minutes=15)
+FLOWS_LOCK = 7301  # pg_advisory_xact_lock(FLOWS_LOCK, yyyymm): one rebuild of a month at a time
+
+
+def closed_days_end(now: datetime.datetime | None = None) -> datetime.datetime:
+    """The end of the last closed day in Asia/Shanghai: the latest midnight at least CLOSED_DAY_MARGIN ago."""
+    return _aware(timezone.localdate((now or timezone.now()) - CLOSED_DAY_MARGIN))
+
+
 @transaction.atomic
-def account_flows_rebuild(*, month: datetime.date, user=None) -> SummaryRebuild:  # noqa: ANN001
-    """Rebuild one month of `AccountFlow` from the ledger, set-based (one INSERT … SELECT … GROUP BY). An entry's
-    month is its `period` (the credited month, the service date) or, without one, the day it was written."""
+def account_flows_rebuild(*, month: datetime.date, through: datetime.datetime | None = None, user=None,  # noqa: ANN001
+                          trigger: str = "", source: str = "") -> SummaryRebuild:
+    """Rebuild one month of `AccountFlow` from the ledger entries written before `through` (default: the end of
+    the last closed day), set-based; recorded with who (`user`) or what (`trigger`, `source`) asked for it. The
+    report adds the entries written since, live (`account_flows_live`)."""
     started = time.perf_counter()
     month = month_of(month)
-    following = month_next(month)
-    AccountFlow.objects.filter(month=month).delete()
-    ops = connection.ops
-    first, after = ops.adapt_datefield_value(month), ops.adapt_datefield_value(following)
+    through = through or closed_days_end()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [FLOWS_LOCK, month.year * 100 + month.month])
             cursor.execute("SET LOCAL jit = off")  # compiling this one-off plan cost more than running it
-        cursor.execute(_flows_sql(), [first, first, after, ops.adapt_datetimefield_value(_aware(month)),
-                                      ops.adapt_datetimefield_value(_aware(following)), first, after])
+        AccountFlow.objects.filter(month=month).delete()
+        sql, params = _flows_sql([(month, None, through)], insert=True)
+        cursor.execute(sql, params)
         rows = cursor.rowcount
-    return SummaryRebuild.objects.create(table="account_flows", month=month, rows=max(rows, 0),
-                                         seconds=Decimal(f"{time.perf_counter() - started:.3f}"), rebuilt_by=user)
+    return SummaryRebuild.objects.create(table="account_flows", month=month, rows=max(rows, 0), through=through,
+                                         seconds=Decimal(f"{time.perf_counter() - started:.3f}"), rebuilt_by=user,
+                                         trigger=trigger, source=source)
+
+
+def account_flows_coverage(months: Iterable[datetime.date]) -> dict[datetime.date, SummaryRebuild]:
+    """The latest rebuild of each of `months` that has one (months never summarised are left out)."""
+    latest: dict[datetime.date, SummaryRebuild] = {}
+    for rebuild in (SummaryRebuild.objects.filter(table="account_flows", month__in=list(months))
+                    .exclude(through=None).select_related("rebuilt_by").order_by("month", "-rebuilt_at", "-id")):
+        latest.setdefault(rebuild.month, rebuild)
+    return latest
+
+
+def account_flows_live(through: dict[datetime.date, datetime.datetime]) -> list[dict]:
+    """The account flows of the entries written since each month's summary (`through`: month → instant), summed
+    by the rebuild's own query: the report adds them to the summary rows."""
+    if not through:
+        return []
+    sql, params = _flows_sql([(month, instant, None) for month, instant in sorted(through.items())], insert=False)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [{"month": m if isinstance(m, datetime.date) else datetime.date.fromisoformat(str(m)[:10]),
+             "region_id": region_id, "direction": direction, "kind": kind, "credit_rule": rule, "relation": rel,
+             "entries": int(entries), "amount": fen(Decimal(str(amount)))}
+            for m, region_id, direction, kind, rule, rel, entries, amount in rows]
+
+
+def _written_months(since: datetime.datetime | None, before: datetime.datetime) -> set[datetime.date]:
+    """The months of the entries written in [since, before) (every month of the ledger without `since`)."""
+    written = LedgerEntry.objects.filter(created_at__lt=before)
+    if since is not None:
+        written = written.filter(created_at__gte=since)
+    months = set(written.exclude(period=None).dates("period", "month"))
+    months |= {timezone.localtime(at).date() for at in written.filter(period=None).datetimes("created_at", "month")}
+    return {month_of(m) for m in months}
+
+
+def account_flows_sweep(*, through: datetime.datetime | None = None) -> list[SummaryRebuild]:
+    """The nightly rebuild: every month with ledger entries written since the last sweep (a late bill's month,
+    an opening balance's), and the current month, summed up to the end of the last closed day; a month already
+    summed that far is left alone. Recorded as the schedule's."""
+    through = through or closed_days_end()
+    last = (SummaryRebuild.objects.filter(table="account_flows", trigger=RebuildTrigger.SCHEDULE)
+            .exclude(through=None).order_by("-through").values_list("through", flat=True).first())
+    months = _written_months(last, through) | {month_of(timezone.localdate())}
+    done = account_flows_coverage(months)
+    return [account_flows_rebuild(month=m, through=through, trigger=RebuildTrigger.SCHEDULE)
+            for m in sorted(months) if m not in done or done[m].through < through]
 
 
 def credit_run_finished(run) -> None:  # noqa: ANN001
-    """A credit run wrote the ledger in bulk: rebuild the account flows of its month (in the background with a
-    broker), recorded as rebuilt by whoever started the run."""
+    """A credit run wrote the ledger in bulk: summarise its month (in the background with a broker), recorded as
+    rebuilt by whoever started the run. Its entries, written today, are read live until the night's sweep."""
     from reports.tasks import account_flows_rebuild_task
 
-    transaction.on_commit(lambda: account_flows_rebuild_task.delay(f"{run.period:%Y-%m}", user_id=run.started_by_id))
+    transaction.on_commit(lambda: account_flows_rebuild_task.delay(
+        f"{run.period:%Y-%m}", user_id=run.started_by_id, trigger=RebuildTrigger.CREDIT_RUN, source=str(run.pk)))
 
 
 def import_job_written(job) -> None:  # noqa: ANN001
-    """An import of opening balances wrote ledger entries dated by their `as_of`: rebuild the account flows of
-    those months (in the background with a broker), recorded as rebuilt by whoever started the import."""
+    """An import of opening balances wrote ledger entries dated by their `as_of`: summarise those months (in the
+    background with a broker), recorded as rebuilt by whoever started the import."""
     if job.kind != "balances":
         return
     from reports.tasks import account_flows_rebuild_task
@@ -237,7 +339,8 @@ def import_job_written(job) -> None:  # noqa: ANN001
     months = (LedgerEntry.objects.filter(kind=EntryKind.OPENING_BALANCE, created_at__gte=job.started_at)
               .exclude(period=None).dates("period", "month"))
     for month in months:
-        transaction.on_commit(lambda m=f"{month:%Y-%m}": account_flows_rebuild_task.delay(m, user_id=job.started_by_id))
+        transaction.on_commit(lambda m=f"{month:%Y-%m}": account_flows_rebuild_task.delay(
+            m, user_id=job.started_by_id, trigger=RebuildTrigger.IMPORT_JOB, source=str(job.pk)))
 
 
 def account_flows_rebuild_months(*, months: Iterable[datetime.date], user=None) -> list[SummaryRebuild]:  # noqa: ANN001

@@ -8,7 +8,8 @@ from django.contrib.auth import get_user_model
 from django.db import OperationalError
 from django.utils import timezone
 
-from reports.summaries import account_flows_rebuild
+from reports.models import RebuildTrigger
+from reports.summaries import account_flows_rebuild, account_flows_sweep
 from reports.supervision import supervision_run
 
 
@@ -17,14 +18,16 @@ def _month(month: str | None, default: datetime.date) -> datetime.date:
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
-def account_flows_rebuild_task(month: str | None = None, user_id: int | None = None) -> int:
-    """Rebuild the account income-and-spending summary of `month` (default: yesterday's month, so the first night
-    of a month still completes the previous one) and of the current month; `user_id` is who asked for it (from
-    the report page, or who started the credit run that wrote the month), none for the nightly schedule."""
-    yesterday = timezone.localdate() - datetime.timedelta(days=1)
-    months = {_month(month, yesterday)} if month else {_month(None, yesterday), _month(None, timezone.localdate())}
+def account_flows_rebuild_task(month: str | None = None, user_id: int | None = None, trigger: str = "",
+                               source: str = "") -> int:
+    """Summarise the account income and spending of `month` up to the end of the last closed day, recorded with
+    who asked (`user_id`: from the report page, or who started the credit run or import that wrote the month) and
+    what (`trigger`, `source`); without a month, the nightly sweep of every month written to since the last one."""
+    if month is None:
+        return sum(rebuild.rows for rebuild in account_flows_sweep())
     user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
-    return sum(account_flows_rebuild(month=m, user=user).rows for m in sorted(months))
+    return account_flows_rebuild(month=_month(month, timezone.localdate()), user=user,
+                                 trigger=trigger or RebuildTrigger.BY_HAND, source=source).rows
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)

@@ -1,7 +1,7 @@
 """Nothing stale or anonymous: a credit run started from the admin records who started it, and the account
-income-and-spending summary of its month is rebuilt when it finishes, recorded with the same person; so is the
-month of an imported balances file; a supervision run names who started it; a report over months not summarised
-names them."""
+income-and-spending summary of its month is rebuilt when it finishes, recorded with the same person and the run,
+while the report shows the run's credits at once (read live); so is the month of an imported balances file; a
+supervision run names who started it; a report over months not summarised names them."""
 
 import datetime
 from decimal import Decimal
@@ -17,7 +17,8 @@ from accounts.tests.conftest import contribution, enrollee, seeded  # noqa: F401
 from core.imports.jobs import import_job_approve, import_job_submit
 from core.models import ImportJob
 from reports.definitions import REPORTS, report_run
-from reports.models import AccountFlow, SummaryRebuild
+from reports.models import SummaryRebuild
+from reports.summaries import account_flows_rebuild
 
 pytestmark = pytest.mark.django_db
 D = datetime.date
@@ -35,21 +36,26 @@ def test_a_credit_run_started_from_the_admin_names_its_initiator_and_refreshes_t
     run = CreditRun.objects.get()
     assert (run.status, run.started_by) == ("done", admin)
     # The month's account flows follow the run without a rebuild by hand: JN-2024, 10,000 × 2% = 200.00 income.
+    # The run's month is summarised when it ends (recorded in its starter's name), up to the end of yesterday; the
+    # run's entries, written today, are read live until the night's sweep.
     rebuild = SummaryRebuild.objects.get(table="account_flows", month=D(2024, 3, 1))
-    assert rebuild.rebuilt_by == admin
-    assert AccountFlow.objects.get(month=D(2024, 3, 1), kind="credit_in_service").amount == Decimal("200.00")
+    assert (rebuild.rebuilt_by, rebuild.trigger, rebuild.source) == (admin, "credit_run", str(run.pk))
+    _form, result = report_run(REPORTS["account-flows"], {"month": "2024-03"})
+    assert [(r["kind"], r["entries"], r["income"]) for r in result.rows] == [
+        ("credit_in_service", 1, Decimal("200.00"))]
+    assert "by admin" in result.notes[-1]
     page = admin_client.get(reverse("admin:accounts_creditrun_changelist")).content.decode()
     assert "admin" in page
 
 
 def test_a_report_over_months_not_summarised_says_which(seeded: dict) -> None:  # noqa: F811
-    SummaryRebuild.objects.create(table="account_flows", month=D(2024, 3, 1))
+    account_flows_rebuild(month=D(2024, 3, 1), trigger="by_hand")
     _form, result = report_run(REPORTS["account-flows"], {"month_from": "2024-02", "month_to": "2024-04"})
     assert result.notes[0] == ("Not summarised yet, so missing from the figures: 2024-02, 2024-04. "
                                "Run the rebuild for them.")
-    assert result.notes[1].startswith("Last rebuilt ")
+    assert result.notes[1].startswith("Entries written before ") and "by hand)" in result.notes[1]
     _form, result = report_run(REPORTS["account-flows"], {"month": "2024-03"})
-    assert len(result.notes) == 1 and result.notes[0].startswith("Last rebuilt ")
+    assert len(result.notes) == 1 and result.notes[0].endswith("those written since are read live from the ledger.")
 
 
 def test_an_imported_balances_file_refreshes_the_summary_of_its_month_in_its_maker_s_name(
@@ -68,9 +74,10 @@ def test_an_imported_balances_file_refreshes_the_summary_of_its_month_in_its_mak
         import_job_approve(job_id=job.pk, user=approver)
     assert ImportJob.objects.get(pk=job.pk).status == "done"
     rebuild = SummaryRebuild.objects.get(table="account_flows", month=D(2024, 6, 1))
-    assert rebuild.rebuilt_by == officer
-    flow = AccountFlow.objects.get(month=D(2024, 6, 1), kind="opening_balance")
-    assert (flow.direction, flow.entries, flow.amount) == ("income", 1, Decimal("88888.00"))
+    assert (rebuild.rebuilt_by, rebuild.trigger, rebuild.source) == (officer, "import_job", str(job.pk))
+    _form, result = report_run(REPORTS["account-flows"], {"month": "2024-06"})
+    assert [(r["direction"], r["kind"], r["entries"], r["income"]) for r in result.rows] == [
+        ("income", "opening_balance", 1, Decimal("88888.00"))]
 
 
 def test_a_supervision_run_started_from_the_admin_names_who_started_it(

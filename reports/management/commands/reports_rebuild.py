@@ -2,6 +2,7 @@ import datetime
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from reports.models import RebuildTrigger
 from reports.summaries import account_flows_rebuild, months_between, settlement_summaries_rebuild
 
 
@@ -14,7 +15,8 @@ def _month(value: str) -> datetime.date:
 
 class Command(BaseCommand):
     help = ("Rebuild the report summaries set-based for months FROM..TO: account income and spending from the "
-            "ledger, and (with --settlements) fund expenditure and facility months from the settlements.")
+            "ledger entries written before the end of the last closed day (later ones the report reads live), "
+            "and (with --settlements) fund expenditure and facility months from the settlements.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--from", dest="first", required=True, help="YYYY-MM")
@@ -31,5 +33,5 @@ class Command(BaseCommand):
             rows = settlement_summaries_rebuild(first=first, last=last)
             self.stdout.write(f"settlement summaries {first:%Y-%m}..{last:%Y-%m}: {rows} rows")
         for month in months_between(first, last):
-            rebuild = account_flows_rebuild(month=month)
+            rebuild = account_flows_rebuild(month=month, trigger=RebuildTrigger.COMMAND)
             self.stdout.write(f"account flows {month:%Y-%m}: {rebuild.rows} rows in {rebuild.seconds} s")
