@@ -34,11 +34,12 @@ class EmployerAdmin(ReplicaReadsAdmin, HistoryAdmin):
 
 
 class EnrollmentInline(admin.TabularInline):
-    """The person's enrollments, each with its dated statuses (the enrollment's page changes a status from a date)."""
+    """The person's enrollments, each with its dated statuses (the enrollment's page changes a status from a date,
+    and holds the retirement date: moved there so that the table fits a 1366 px screen without scrolling)."""
 
     model = Enrollment
     fields = ["insutype", "psn_type", "psn_insu_stas", "status_history", "region", "employer", "clct_base",
-              "begndate", "enddate", "retire_date"]
+              "begndate", "enddate"]
     readonly_fields = ["status_history"]
     autocomplete_fields = ["employer"]
     extra = 0
@@ -154,22 +155,27 @@ class PersonAdmin(ReplicaReadsAdmin, CertnoMaskMixin, CertnoExportMixin, PersonS
         enrollments = Enrollment.objects.select_related("region", "employer").order_by("insutype")
         return super().get_queryset(request).prefetch_related(Prefetch("enrollments", queryset=enrollments))
 
-    @admin.display(description=_("pockets and latest entries"))
+    @admin.display(description=_("balances by pocket"))
     def account_summary(self, obj: Person) -> str:
         account = PersonalAccount.objects.filter(person=obj).first() if obj.pk else None
         if account is None:
             return _("no personal account")
-        entries = account.entries.select_related("policy_version").order_by("-id")[:10]
-        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                                ((timezone.localdate(e.created_at), e.get_kind_display(), e.get_pocket_display(),
-                                  e.amount, e.balance_after, e.reason_label) for e in entries))
         url = reverse("admin:accounts_ledgerentry_changelist") + f"?account__id__exact={account.pk}"
         return format_html(
-            "<p>{}: <b>{}</b> &nbsp; {}: <b>{}</b> &nbsp; {}: <b>{}</b> &nbsp; <a href='{}'>{}</a></p>"
-            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
+            "<p>{}: <b>{}</b> &nbsp; {}: <b>{}</b> &nbsp; {}: <b>{}</b> &nbsp; <a href='{}'>{}</a> &nbsp; "
+            "<a href='#person-ledger'>{}</a></p>",
             _("current-year pocket"), account.balc_current, _("historical pocket"), account.balc_historical,
-            _("balance"), account.balc, url, _("all entries (filter, page)"),
-            _("at"), _("kind"), _("pocket"), _("amount"), _("pocket balance after"), _("reason"), rows)
+            _("balance"), account.balc, url, _("all entries (filter, page)"), _("the ledger below"))
+
+    def render_change_form(self, request: HttpRequest, context: dict, add: bool = False, change: bool = False,
+                           form_url: str = "", obj: Person | None = None) -> HttpResponse:
+        """The account's ledger in place, below the balances (office.person_ledger: filtered and paged by links)."""
+        account = PersonalAccount.objects.filter(person=obj).first() if obj is not None and obj.pk else None
+        if account is not None:
+            from office.person_ledger import person_ledger
+
+            context["person_ledger"] = person_ledger(request, account)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     @admin.display(description=_("region"))
     def regions(self, obj: Person) -> str:

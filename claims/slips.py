@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -47,7 +48,7 @@ def settlement_slip(settlement: Settlement, *, full_certno: bool) -> Slip:
         (_("facility's settlement id"), settlement.medins_setl_id),
         (_("service date"), settlement.setl_date.isoformat()),
         (_("person number"), person.psn_no),
-        (_("name"), person.psn_name),
+        (pgettext("person", "name"), person.psn_name),
         (_("ID number"), person.certno if full_certno else certno_mask(person.certno)),
         (_("medical type"), f"{settlement.med_type} {settlement.get_med_type_display()}"),
         (_("policy version"), settlement.policy_version.code if settlement.policy_version_id else ""),

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext
 
 from core.money import ZERO, fen
 from policies.errors import PolicyError
@@ -296,6 +296,19 @@ def _disease_names() -> dict[str, str]:
     return dict(Disease.objects.values_list("opsp_dise_code", "opsp_dise_name"))
 
 
+# Codes shown with their names (the catalog's msgids of accounts.PsnType and the ledger's pockets; policies sits
+# below accounts and does not import it).
+PSN_TYPE_NAMES = {"1101": gettext_lazy("in-service employee"), "1103": gettext_lazy("flexible-employment in-service"),
+                  "1201": gettext_lazy("retired employee"), "1203": gettext_lazy("flexible-employment retired")}
+POCKET_NAMES = {"current": gettext_lazy("current-year pocket"), "historical": gettext_lazy("historical pocket")}
+
+
+def psn_types_named(value: str) -> str:
+    """"1101,1103" as "1101 in-service employee, 1103 flexible-employment in-service"."""
+    codes = [code.strip() for code in value.split(",") if code.strip()]
+    return ", ".join(f"{code} {PSN_TYPE_NAMES.get(code, '')}".strip() for code in codes)
+
+
 def policy_version_tables(version: PolicyVersion) -> list[Table]:
     """The version as tables laid out like CONTRACT.md's: options, reference values, enrollee classes, one benefit
     table per medical-type group (rows = rule, columns = facility level), and the credit rules."""
@@ -311,7 +324,8 @@ def policy_version_tables(version: PolicyVersion) -> list[Table]:
         (_("benefit year starts"), [f"{version.benefit_year_start_month:02d}-{version.benefit_year_start_day:02d}"]),
         (_("current-year pocket pays first"), [fmt_bool(version.current_pocket_first)]),
         (_("two pockets"), [fmt_bool(version.two_pockets)]),
-        (_("mutual aid draws on"), [", ".join(version.mulaid_pockets) or _("nothing")]),
+        (_("mutual aid draws on"), [", ".join(str(POCKET_NAMES.get(p, p)) for p in version.mulaid_pockets)
+                                    or _("nothing")]),
         (_("pharmacy purchases"), [version.get_pharmacy_settlement_display()]),
         (_("accounts may pay out-of-scope items"), [fmt_bool(version.acct_pays_out_of_scope)]),
         (_("accounts may pay relatives' contributions"), [", ".join(version.relative_contributions) or _("none")]),
@@ -334,7 +348,8 @@ def policy_version_tables(version: PolicyVersion) -> list[Table]:
     classes = list(version.enrollee_classes.all())
     tables.append(Table("classes", _("Enrollee classes"),
                         [_("person types"), _("retired on or after"), _("retired on or before")],
-                        [(str(c), [c.psn_types, str(c.retire_date_from or ""), str(c.retire_date_to or "")])
+                        [(str(c), [psn_types_named(c.psn_types), str(c.retire_date_from or ""),
+                                   str(c.retire_date_to or "")])
                          for c in classes]))
 
     rules = list(version.benefit_rules.all())
@@ -386,7 +401,7 @@ def policy_version_tables(version: PolicyVersion) -> list[Table]:
         age = f"{'' if r.age_min is None else r.age_min}–{'' if r.age_max is None else r.age_max}"
         ref = f"{ReferenceKind(r.reference_kind).label} {r.reference_year or ''}".strip() if r.reference_kind else ""
         credit.rows.append((str(r), [
-            r.psn_types, age if age != "–" else _("any"), r.get_basis_display(),
+            psn_types_named(r.psn_types), age if age != "–" else _("any"), r.get_basis_display(),
             fmt_rate(r.rate) if r.basis != CreditBasis.FIXED_AMOUNT else fmt_money(r.amount),
             ref, r.get_frequency_display(), r.get_pocket_display(), fmt_bool(r.prorate_first_year),
             _credit_example(r, version),

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from claims.models import Settlement
 from claims.slips import settlement_slip
@@ -55,3 +56,11 @@ def test_no_slip_without_the_view_permission(book: dict) -> None:
     if clerk.get(reverse("admin:claims_settlement_changelist")).status_code == 200:
         pytest.skip("the registry clerk may view settlements")
     assert clerk.get(reverse("admin:claims_settlement_slip", args=[d.pk])).status_code in (403, 404)
+
+
+def test_the_slip_labels_the_person_s_name_as_a_person_s(book: dict) -> None:
+    """In Chinese a person's name is 姓名; 名称 is a thing's (a facility's, an item's)."""
+    d = Settlement.objects.select_related("person", "facility", "policy_version").get(setl_id=book["d"]["setl_id"])
+    with translation.override("zh-hans"):
+        facts = dict(settlement_slip(d, full_certno=False).facts)
+    assert facts["姓名"] == d.person.psn_name and "名称" not in facts

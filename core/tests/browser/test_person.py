@@ -1,6 +1,7 @@
 """Journey: a clerk finds a person by the last six digits of the ID number and reads the person whole: registry,
-enrollments with their dated statuses, family links both ways, the account's pockets and its ledger (filtered,
-paged), this year's accumulators, settlements, contributions, recognitions, signings and filings."""
+enrollments with their dated statuses, family links both ways, the account's pockets and its ledger in place
+(filtered by kind, paged) and in the ledger list, this year's accumulators, settlements, contributions,
+recognitions, signings and filings."""
 
 import datetime
 import re
@@ -67,7 +68,24 @@ def test_a_clerk_finds_a_person_by_the_id_s_last_digits_and_reads_them_whole(pag
     summary = page.locator(".field-account_summary")
     expect(summary).to_contain_text("历年账户")
     expect(page.locator("#contributions-group tbody tr.has_original")).not_to_have_count(0)
+    # The enrollments' table and the ledger fit the window: neither scrolls sideways in its box at 1366 px.
+    for box in ("#enrollments-group fieldset.module", "#person-ledger .person-ledger-table"):
+        over = page.locator(box).evaluate("el => el.scrollWidth - el.clientWidth")
+        assert over <= 1, f"{box} scrolls {over} px sideways at 1366"
     shoot(page, "person-holder")
+
+    # The ledger in place: every entry of the account counted, paged by 20, filtered by kind without leaving.
+    ledger = page.locator("#person-ledger")
+    count = holder.account.entries.count()
+    expect(ledger.locator(".person-ledger-pages")).to_contain_text(f"{count}")
+    expect(ledger.locator("#person-ledger-entries tbody tr")).to_have_count(min(count, 20))
+    kind = holder.account.entries.order_by("-id").first()
+    ledger.get_by_role("link", name=kind.get_kind_display()).click()
+    expect(page).to_have_url(re.compile(rf"/person/{holder.pk}/change/\?ledger_kind={kind.kind}"))
+    same_kind = holder.account.entries.filter(kind=kind.kind).count()
+    expect(ledger.locator(".person-ledger-pages")).to_contain_text(f"{same_kind}")
+    expect(ledger.locator("#person-ledger-entries tbody tr")).to_have_count(min(same_kind, 20))
+    shoot(page, "person-ledger-inline")
 
     # The ledger: the account's entries, filtered by kind and paged.
     summary.locator("a").first.click()
