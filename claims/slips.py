@@ -51,7 +51,7 @@ def settlement_slip(settlement: Settlement, *, full_certno: bool) -> Slip:
         (pgettext("person", "name"), person.psn_name),
         (_("ID number"), person.certno if full_certno else certno_mask(person.certno)),
         (_("medical type"), f"{settlement.med_type} {settlement.get_med_type_display()}"),
-        (_("policy version"), settlement.policy_version.code if settlement.policy_version_id else ""),
+        (_("policy version"), settlement.policy_version.code if settlement.policy_version_id else "—"),
     ]
     lines = [(line.item_code, line.item.item_name if line.item_id else "", f"{line.qty.normalize():f}",
               f"{line.price:.2f}", _money(line.amount))

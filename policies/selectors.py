@@ -306,7 +306,8 @@ POCKET_NAMES = {"current": gettext_lazy("current-year pocket"), "historical": ge
 def psn_types_named(value: str) -> str:
     """"1101,1103" as "1101 in-service employee, 1103 flexible-employment in-service"."""
     codes = [code.strip() for code in value.split(",") if code.strip()]
-    return ", ".join(f"{code} {PSN_TYPE_NAMES.get(code, '')}".strip() for code in codes)
+    # A no-break space keeps each code on the line of its name.
+    return ", ".join(f"{code}\u00a0{PSN_TYPE_NAMES[code]}" if code in PSN_TYPE_NAMES else code for code in codes)
 
 
 def policy_version_tables(version: PolicyVersion) -> list[Table]:

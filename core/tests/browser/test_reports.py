@@ -2,9 +2,13 @@
 switches it to English and back."""
 
 import pytest
+from django.db.models import Q, Sum
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from core.tests.browser.conftest import demo_user, shoot
+from accounts.models import LedgerEntry
+from core.tests.browser.conftest import demo_user, replica_caught_up, shoot
+from reports.summaries import account_flows_rebuild
 
 pytestmark = pytest.mark.browser
 
@@ -24,6 +28,30 @@ def test_a_supervisor_reads_the_facilities_ranked_with_a_chart(page: Page, login
     sizes = chart.locator(".chart-label").evaluate_all("labels => labels.map(l => l.getBoundingClientRect().height)")
     assert min(sizes) >= 12, sizes
     shoot(page, "report-facilities-ranked")
+
+
+def test_account_income_and_spending_shows_today_s_bills_without_a_rebuild(page: Page, login_as: object) -> None:
+    """The session's bills of today (conftest, 285.00 each, paid from the accounts where they hold money) are in the
+    report at once: the month's summary stops at the end of yesterday and the page says the rest is read live."""
+    today = timezone.localdate()
+    # What the accounts paid for own bills this month, by region, from the ledger (a reversal nets its bill out).
+    own_bills = (Q(kind="settlement") | Q(kind="reversal", reverses__kind="settlement")) & Q(
+        period__gte=today.replace(day=1), period__lte=today)
+    paid = {admdvs: -(LedgerEntry.objects.filter(own_bills, account__person__enrollments__region__admdvs=admdvs,
+                                                 account__person__enrollments__insutype="310")
+                      .aggregate(total=Sum("amount"))["total"] or 0) for admdvs in ("310000", "370100")}
+    assert sum(paid.values()) > 0  # the session's bills of today
+    account_flows_rebuild(month=today, trigger="by_hand")  # the month summarised up to the end of yesterday
+    replica_caught_up()
+    login_as(demo_user("superuser"))
+    page.goto(f"/admin/reports/accountflow/?month_from={today:%Y-%m}&month_to={today:%Y-%m}")
+    notes = page.locator("#content p.help")
+    expect(notes.last).to_contain_text("实时读取")
+    for admdvs, amount in paid.items():
+        if amount:
+            row = page.locator("table.report tbody tr", has_text="本人结算").filter(has_text=admdvs)
+            expect(row).to_contain_text(f"{amount:.2f}")
+    shoot(page, "report-account-flows-live")
 
 
 def test_the_language_switch_turns_the_office_english_and_back(page: Page, login_as: object) -> None:
