@@ -91,4 +91,4 @@ def test_the_person_page_dates_ledger_entries_in_shanghai_time(admin_client) -> 
     with time_machine.travel(datetime.datetime(2026, 11, 30, 23, 16, tzinfo=datetime.UTC), tick=False):
         account_correct(person=person, pocket="historical", amount=Decimal("12.34"), reason="test funds")
     html = admin_client.get(reverse("admin:accounts_person_change", args=[person.pk])).content.decode()
-    assert "<td>2026-12-01</td>" in html and "2026-11-30" not in html
+    assert "2026-12-01 07:16</a></td>" in html and "2026-11-30" not in html  # the ledger on the page, at Shanghai time

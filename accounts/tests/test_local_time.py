@@ -36,7 +36,7 @@ def test_the_ledger_pages_date_the_entry_1_december(admin_client: Client, entry:
     person = admin_client.get(reverse("admin:accounts_person_change", args=[entry.account.person_id])).content.decode()
     for html in (listing, page):  # the test settings' language is English: Django's "N j, Y, P"
         assert "Dec. 1, 2026, 7:16 a.m." in html and "Nov. 30" not in html
-    assert "<td>2026-12-01</td>" in person and "2026-11-30" not in person
+    assert "2026-12-01 07:16</a></td>" in person and "2026-11-30" not in person
 
 
 def test_the_ledger_export_and_its_file_name_say_1_december(admin_client: Client, entry: LedgerEntry) -> None:

@@ -5,6 +5,7 @@ one user."""
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.urls import reverse
@@ -50,9 +51,10 @@ def test_list_page_and_the_maker_checker_actions(month, officers, django_assert_
     # language.
     refused = first.post(url, {"action": "approve_selected", "_selected_action": [statement.pk]}, follow=True)
     assert f"You reviewed {statement}: another user must approve it" in refused.content.decode()  # capfirst
-    first.post(url, {"action": "approve_selected", "_selected_action": [statement.pk]},
-               HTTP_ACCEPT_LANGUAGE="zh-hans")
-    page = first.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    first.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"  # chosen with the language switch
+    first.post(url, {"action": "approve_selected", "_selected_action": [statement.pk]})
+    page = first.get(url).content.decode()
+    del first.cookies[settings.LANGUAGE_COOKIE_NAME]
     assert f"{statement} 由您审核：须由其他用户批准" in page
     statement.refresh_from_db()
     assert statement.status == "reviewed"
