@@ -318,6 +318,43 @@ def bench_kind(args: argparse.Namespace, kind: str, n: int) -> None:
             say(f"  {label}: {seconds:.1f} s, {m / seconds:,.0f} rows/s: {summary}")
 
 
+def profile_roster(args: argparse.Namespace, n: int) -> None:
+    """cProfile of `import_file("roster", …)` in this process, first import and re-import of the n-row file, in a
+    fresh database: the process's CPU (getrusage) and its PostgreSQL backend's (from /proc), and the functions
+    that take the most of it (cumulative and own time)."""
+    import cProfile
+    import pstats
+    import resource
+
+    from core.imports import import_file
+
+    path = args.dir / f"roster-{n}.csv"
+    if not path.exists():
+        write_roster(path, n, args.seed)
+    database_recreate()
+    for label in ("first import", "re-import"):
+        connection.close()
+        backends = BackendCpu()
+        backends.start()
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        start = time.perf_counter()
+        profiler = cProfile.Profile(time.process_time)  # CPU time: a loaded machine inflates wall time
+        profiler.enable()
+        outcome = import_file("roster", path, dry_run=False)
+        profiler.disable()
+        seconds = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        connection.close()
+        db = backends.stop()
+        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        say(f"profile, {label} of {n:,} rows: {seconds:.1f} s wall (profiled), process CPU {cpu:.1f} s, "
+            f"PostgreSQL {db:.1f} s, load average {os.getloadavg()[0]:.1f}: "
+            f"{outcome.summary() if outcome.ok else outcome.errors[:3]}")
+        stats = pstats.Stats(profiler, stream=sys.stdout)
+        stats.sort_stats("cumulative").print_stats(args.profile_lines)
+        stats.sort_stats("tottime").print_stats(args.profile_lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, action="append",
@@ -336,8 +373,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs of each measure (default 1)")
     parser.add_argument("--dir", type=Path, default=Path("/tmp/medins-bench-imports"), help="where files go")
     parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--profile", type=int, default=0,
+                        help="instead of the timings: cProfile a first import and a re-import of a roster of this "
+                             "many rows in this process (fresh database), with the process's and PostgreSQL's CPU")
+    parser.add_argument("--profile-lines", type=int, default=35, help="functions listed per profile ordering")
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
+    if args.profile:
+        profile_roster(args, args.profile)
+        return
 
     for n in args.n or ([] if args.links or args.balances else [100_000]):
         path = args.dir / f"roster-{n}.csv"

@@ -6,7 +6,6 @@ from decimal import Decimal
 from typing import Any
 
 import tablib
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from import_export.fields import Field
 from import_export.widgets import BooleanWidget, DateWidget
@@ -26,6 +25,7 @@ from claims.models import (
     Recognition,
 )
 from core.imports import ImportResource, RowReader, assign, preload
+from core.imports.messages import stored_gettext as _
 from policies.models import Region
 
 DATE = DateWidget(format="%Y-%m-%d")

@@ -6,8 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import tablib
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy
 from import_export.fields import Field
 from import_export.widgets import DateWidget
 
@@ -15,6 +14,8 @@ from accounts.models import Person
 from claims.models import Facility
 from clearing.models import Signing, periods_meet
 from core.imports import ImportResource, RowReader, assign, preload
+from core.imports.messages import stored_gettext as _
+from core.imports.messages import stored_pgettext as pgettext
 
 DATE = DateWidget(format="%Y-%m-%d")
 

@@ -4,7 +4,7 @@ and the person search used by every admin that lists people; and the background 
 import datetime
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,11 +21,20 @@ from django.db import connections
 from django.db.models import DecimalField, Max, Min, Model, Q, QuerySet
 from django.db.models.functions import Reverse
 from django.db.models.lookups import StartsWith
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.functional import cached_property
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
 from simple_history.admin import SimpleHistoryAdmin
@@ -44,6 +53,7 @@ from core.imports.jobs import (
     import_job_submit,
     import_jobs_fail_stale,
 )
+from core.imports.messages import bad_rows_render
 from core.imports.templates import import_template_csv, import_templates
 from core.models import ImportJob
 
@@ -361,6 +371,15 @@ class ImportKindFilter(admin.SimpleListFilter):
         return queryset.filter(kind=self.value()) if self.value() else queryset
 
 
+def _bad_rows_rendered(stored: Any, language: str) -> Iterator[bytes]:
+    """A stored bad-rows file rendered in `language` (the request's) while it is sent, then closed."""
+    try:
+        with translation.override(language):
+            yield from bad_rows_render(stored)
+    finally:
+        stored.close()
+
+
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
     """Background imports: the list with who started each, an upload form, and a job page whose progress bar
@@ -485,8 +504,11 @@ class ImportJobAdmin(admin.ModelAdmin):
             raise Http404
         if job.kind in KINDS_WITH_CERTNO and not can_view_full_certno(request):
             raise PermissionDenied  # the file repeats the rows as given, whole ID numbers included
-        return FileResponse(job.bad_rows.open("rb"), as_attachment=True, filename=Path(job.bad_rows.name).name,
-                            content_type="text/csv")
+        # The messages in the reader's language (core.imports.messages): rendered while the file is sent.
+        response = StreamingHttpResponse(_bad_rows_rendered(job.bad_rows.open("rb"), translation.get_language()),
+                                         content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(True, Path(job.bad_rows.name).name)
+        return response
 
     def _may_download_file(self, request: HttpRequest, job: ImportJob) -> bool:
         """The uploaded file, for its maker and for those who approve it (read before approving)."""

@@ -50,6 +50,9 @@ class ImportJob(models.Model):
     bad = models.PositiveIntegerField(_("bad rows"), default=0)
     bad_rows = models.FileField(_("bad rows file"), upload_to="imports/bad/%Y/%m/", blank=True)
     error = models.TextField(_("error"), blank=True, help_text=_("why the file was refused or the job failed"))
+    error_messages = models.JSONField(_("error, as stored messages"), default=list, blank=True,
+                                      help_text=_("the error's lines as message ids and parameters, shown in each "
+                                                  "reader's language"))
     files_deleted_at = models.DateTimeField(_("files deleted"), null=True, blank=True,
                                             help_text=_("the uploaded file and the bad-rows file are deleted "
                                                         "IMPORT_FILES_KEEP_DAYS after the job ends"))
@@ -74,6 +77,16 @@ class ImportJob(models.Model):
         from core.imports import IMPORT_KIND_LABELS
 
         return str(IMPORT_KIND_LABELS.get(self.kind, self.kind))
+
+    @property
+    def error_text(self) -> str:
+        """The error in the reader's language: rendered from `error_messages`; a job stored before they were kept
+        shows `error` as it was written."""
+        if not self.error_messages:
+            return self.error
+        from core.imports.messages import message_render
+
+        return "\n".join(message_render(line) for line in self.error_messages)
 
     @property
     def finished(self) -> bool:

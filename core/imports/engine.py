@@ -9,16 +9,15 @@ one batch, the keys seen so far (to report duplicates) and the error lines; neve
 """
 
 import csv
+import json
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import tablib
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from core.cache import process_caches_clear
 from core.imports.base import (
@@ -28,10 +27,14 @@ from core.imports.base import (
     import_resource_class,
     row_error_line,
 )
+from core.imports.messages import exception_message, message_data
+from core.imports.messages import stored_gettext as _
 from core.imports.streaming import no_data_rows_message, open_rows
 from core.imports.writers import writer_for
 
 BATCH_ROWS = 5000
+# The last column of a stored bad-rows file: each row's messages as data, rendered for the reader on download.
+BAD_ROWS_MESSAGES = "messages"
 # Error lines beyond this many are kept in a temporary file rather than in memory (ImportOutcome.error_lines()).
 ERROR_LINES_IN_MEMORY = 20_000
 
@@ -61,7 +64,9 @@ ProgressCallback = Callable[[ImportProgress], None]
 
 class _BadRows:
     """Bad rows as they are found: error lines (spilled to a temporary file past ERROR_LINES_IN_MEMORY) and,
-    when a path is given, a CSV of the rows with their cells, row number and messages."""
+    when a path is given, a CSV of the rows with their cells, row number and messages: `errors` in the language of
+    the import, `messages` the same as data (column and stored message, `core.imports.messages`) from which the
+    download renders `errors` in the reader's language."""
 
     def __init__(self, outcome: ImportOutcome, header: list[str], path: Path | None) -> None:
         self.outcome = outcome
@@ -85,8 +90,10 @@ class _BadRows:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self.file = self.path.open("w", encoding="utf-8-sig", newline="")
                 self.writer = csv.writer(self.file)
-                self.writer.writerow(["row", *self.header, "errors"])
-            self.writer.writerow([line, *cells, "; ".join(f"{c}: {m}" for c, m in messages)])
+                self.writer.writerow(["row", *self.header, "errors", BAD_ROWS_MESSAGES])
+            self.writer.writerow([line, *cells, "; ".join(f"{c}: {m}" for c, m in messages),
+                                  json.dumps([[c, message_data(m)] for c, m in messages], ensure_ascii=False,
+                                             separators=(",", ":"))])
 
     def close(self) -> None:
         if self.file is not None:
@@ -109,7 +116,7 @@ def import_file(kind: str, path: Path, *, dry_run: bool, user: Any = None,
     try:
         stream = open_rows(path)
     except ImportFileError as e:
-        outcome.errors.append(str(e))
+        outcome.errors.append(exception_message(e))
         return outcome
     bad_rows: _BadRows | None = None
     try:
@@ -132,7 +139,7 @@ def import_file(kind: str, path: Path, *, dry_run: bool, user: Any = None,
             bad_rows.close()
             if bad_rows_path is not None:
                 bad_rows_path.unlink(missing_ok=True)
-            outcome = ImportOutcome(kind=kind, dry_run=dry_run, errors=[str(e)])
+            outcome = ImportOutcome(kind=kind, dry_run=dry_run, errors=[exception_message(e)])
         except DatabaseError as e:
             outcome.created = outcome.updated = outcome.unchanged = 0
             outcome.errors.append(_("the file could not be written, nothing was imported: %(error)s")
@@ -146,6 +153,19 @@ def import_file(kind: str, path: Path, *, dry_run: bool, user: Any = None,
     return outcome
 
 
+class BatchColumns:
+    """A batch of rows by column, what `preload_for_validation` reads (`dataset[name]`, `dataset.height`) as a
+    tablib.Dataset offers it, without building one per batch."""
+
+    def __init__(self, header: list[str], rows: list[list[str]]) -> None:
+        self.headers = header
+        self.height = len(rows)
+        self._columns = dict(zip(header, map(list, zip(*rows, strict=True)), strict=True)) if rows else {}
+
+    def __getitem__(self, name: str) -> list[str]:
+        return self._columns[name]
+
+
 def _run(kind: str, path: Path, stream: Any, outcome: ImportOutcome, state: ImportProgress,
          report: ProgressCallback, bad_rows: _BadRows, *, user: Any, batch_rows: int) -> None:
     resource = import_resource_class(kind)()
@@ -155,12 +175,22 @@ def _run(kind: str, path: Path, stream: Any, outcome: ImportOutcome, state: Impo
     order = {c: i for i, c in enumerate(resource.all_columns())}
     header = stream.header
     blank = resource._meta.model()
+    # A kind's fast check accepts the rows it can tell good at a glance, with the values and state `validate_row`
+    # would give them; any other row (bad, or merely unusual) goes through `validate_row`, which says why.
+    fast = resource.fast_validator(header)
     with connection.cursor() as cursor:
         writer.begin(cursor)
         for batch in _batches(stream.rows, batch_rows):
-            rows = [dict(zip(header, cells, strict=True)) for _line, cells in batch]
-            resource.preload_for_validation(tablib.Dataset(*[cells for _line, cells in batch], headers=header))
-            for (line, cells), row in zip(batch, rows, strict=True):
+            resource.preload_for_validation(BatchColumns(header, [cells for _line, cells in batch]))
+            for line, cells in batch:
+                if fast is not None:
+                    accepted = fast(line, cells)
+                    if accepted is not None:
+                        if not outcome.bad:
+                            values, instance = accepted
+                            writer.add(line, values, blank if instance is None else instance)
+                        continue
+                row = dict(zip(header, cells, strict=True))
                 instance = resource.find_instance(row) or blank
                 values, reader = resource.validate_row(row, line, instance)
                 if reader.errors:

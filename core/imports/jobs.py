@@ -27,11 +27,13 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.approvals import ApprovalError, approval_check, rejection_reason_clean
 from core.imports.base import ImportOutcome, import_resource_class
 from core.imports.engine import ImportProgress, import_file
 from core.imports.events import import_job_written
+from core.imports.messages import message_data, stored_gettext
 from core.models import ImportJob
 
 logger = logging.getLogger(__name__)
@@ -185,11 +187,10 @@ def import_job_run(*, job_id: int, monitor_interval: float = PROGRESS_SECONDS) -
             job.status = ImportJob.Status.DONE
         else:
             job.status = ImportJob.Status.FAILED
-            if outcome.bad:
-                job.error = _("%(bad)d bad row(s) out of %(rows)d: nothing imported") % {"bad": outcome.bad,
-                                                                                         "rows": outcome.rows}
-            else:
-                job.error = "\n".join(outcome.errors)
+            summary = stored_gettext(gettext_noop("%(bad)d bad row(s) out of %(rows)d: nothing imported"))
+            lines = [summary % {"bad": outcome.bad, "rows": outcome.rows}] if outcome.bad else outcome.errors
+            job.error = "\n".join(lines)
+            job.error_messages = [message_data(line) for line in lines]
         if bad_path.exists():
             with bad_path.open("rb") as f:
                 job.bad_rows.save(bad_path.name, File(f), save=False)
@@ -203,8 +204,8 @@ def import_job_run(*, job_id: int, monitor_interval: float = PROGRESS_SECONDS) -
         return job
     except Exception as e:
         logger.exception("import job %s failed", job_id)
-        import_job_fail(job_id=job_id, error=_("the import stopped with an error, nothing was imported: %(error)s")
-                        % {"error": e})
+        stopped = stored_gettext(gettext_noop("the import stopped with an error, nothing was imported: %(error)s"))
+        import_job_fail(job_id=job_id, error=stopped % {"error": str(e)})
         return ImportJob.objects.get(pk=job_id)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -216,18 +217,20 @@ def import_run_record(*, kind: str, path: Path, outcome: ImportOutcome, operator
     finished job with its operator, so that it is listed with the staff's imports."""
     now = timezone.now()
     written = outcome.rows if outcome.ok and not outcome.dry_run else 0
+    lines = [path.name, *outcome.errors[:20]] if not outcome.ok else []
     return ImportJob.objects.create(
         kind=kind, file="", dry_run=outcome.dry_run, operator=operator[:150],
         status=ImportJob.Status.DONE if outcome.ok else ImportJob.Status.FAILED, started_at=started_at,
         finished_at=now, heartbeat_at=now, percent=100, rows_read=outcome.rows, rows_validated=outcome.rows,
         rows_written=written, created=outcome.created, updated=outcome.updated, unchanged=outcome.unchanged,
-        bad=outcome.bad, error="\n".join([path.name, *outcome.errors[:20]]) if not outcome.ok else "")
+        bad=outcome.bad, error="\n".join(lines), error_messages=[message_data(line) for line in lines])
 
 
 def import_job_fail(*, job_id: int, error: str) -> None:
-    """Mark a job failed (its import's transaction has been rolled back: nothing of it is written)."""
+    """Mark a job failed (its import's transaction has been rolled back: nothing of it is written); `error` is
+    best a `core.imports.messages.Message`, kept to be read in each reader's language."""
     ImportJob.objects.filter(pk=job_id).exclude(status=ImportJob.Status.DONE).update(
-        status=ImportJob.Status.FAILED, error=error, finished_at=timezone.now())
+        status=ImportJob.Status.FAILED, error=error, error_messages=[message_data(error)], finished_at=timezone.now())
 
 
 def import_jobs_fail_stale(*, older_than: datetime.timedelta = STALE_AFTER) -> int:
@@ -237,9 +240,11 @@ def import_jobs_fail_stale(*, older_than: datetime.timedelta = STALE_AFTER) -> i
     cutoff = now - older_than
     stale = ImportJob.objects.filter(status=ImportJob.Status.RUNNING).filter(
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
-    return stale.update(status=ImportJob.Status.FAILED, finished_at=now,
-                        error=_("the worker stopped during the import (no sign of life for %(minutes)s minutes); "
-                                "nothing was imported") % {"minutes": round(older_than.total_seconds() / 60, 1)})
+    error = stored_gettext(gettext_noop("the worker stopped during the import (no sign of life for %(minutes)s "
+                                        "minutes); nothing was imported")) % {
+        "minutes": round(older_than.total_seconds() / 60, 1)}
+    return stale.update(status=ImportJob.Status.FAILED, finished_at=now, error=error,
+                        error_messages=[message_data(error)])
 
 
 def import_files_purge(*, keep_days: int | None = None) -> int:

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import tablib
-from django.utils.translation import gettext as _
 
 from core.imports.base import ImportFileError, Table, cell_text, row_error_line
+from core.imports.messages import stored_gettext as _
 
 # How much of a CSV file is looked at to tell its encoding and its line endings.
 SNIFF_BYTES = 64 * 1024

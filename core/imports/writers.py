@@ -538,6 +538,7 @@ class BalanceWriter(Writer):
 
     def finish(self, cursor: Any, *, now: datetime.datetime, progress: WriteProgress) -> WriteResult:
         from django.utils.translation import gettext as _
+        from django.utils.translation import gettext_noop
 
         from accounts.models import EntryKind, LedgerEntry, PersonalAccount
         from accounts.resources import BALANCES_IMPORT
@@ -553,6 +554,7 @@ class BalanceWriter(Writer):
         # Validated before the lock; checked again under it: no opening balance for a live account.
         from accounts.models import Person
         from accounts.resources import LIVE_ACCOUNT
+        from core.imports.messages import stored_gettext
 
         cursor.execute(
             f"SELECT s.line, p.psn_no FROM {stage} s JOIN {Person._meta.db_table} p ON p.id = s.person_id "
@@ -562,7 +564,8 @@ class BalanceWriter(Writer):
         live = cursor.fetchall()
         if live:
             return WriteResult(created=0, updated=0, unchanged=0,
-                               bad_rows=[(line, "psn_no", LIVE_ACCOUNT % {"psn_no": psn_no}) for line, psn_no in live])
+                               bad_rows=[(line, "psn_no", stored_gettext(LIVE_ACCOUNT) % {"psn_no": psn_no})
+                                         for line, psn_no in live])
 
         # Per account and pocket: whether it has an opening entry, and its amount (the standing).
         # One pass over those entries, aggregated into a table of its own with fresh statistics: joined to the
@@ -596,8 +599,9 @@ class BalanceWriter(Writer):
             cursor.execute(f"SELECT p.line, p.pocket, x.psn_no, p.standing FROM {plan} p "
                            f"JOIN {Person._meta.db_table} x ON x.id = p.person_id WHERE p.outcome = %s "
                            f"ORDER BY p.line", [updated])
+            opening_set = stored_gettext(OPENING_SET)
             return WriteResult(created=0, updated=0, unchanged=0, bad_rows=[
-                (line, "amount", OPENING_SET % {"pocket": pocket, "psn_no": psn_no, "opening": fen(str(opening))})
+                (line, "amount", opening_set % {"pocket": pocket, "psn_no": psn_no, "opening": fen(str(opening))})
                 for line, pocket, psn_no, opening in cursor.fetchall()])
 
         # A correction may not take a pocket below zero (an opening balance is never negative).
@@ -608,9 +612,11 @@ class BalanceWriter(Writer):
         below_zero = cursor.fetchall()
         if below_zero:
             # The row-by-row path's message: ledger_post's refusal as the row's save error.
-            result.bad_rows = [(line, "psn_no", _("the row could not be saved: %(error)s") % {
-                "error": _("the %(pocket)s pocket holds %(balance)s yuan, %(amount)s yuan is needed")
-                % {"pocket": pocket, "balance": fen(str(held)), "amount": -fen(str(change))}})
+            unsaved = stored_gettext(gettext_noop("the row could not be saved: %(error)s"))
+            short = stored_gettext(gettext_noop("the %(pocket)s pocket holds %(balance)s yuan, %(amount)s yuan is "
+                                                "needed"))
+            result.bad_rows = [(line, "psn_no", unsaved % {"error": short % {
+                "pocket": pocket, "balance": fen(str(held)), "amount": -fen(str(change))}})
                 for line, pocket, held, change in below_zero]
             return result
         progress(0.4)
