@@ -216,16 +216,25 @@ class RosterResource(ImportResource):
         longest_whole = MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES
         pad = [""] if absent in (i_insutype, i_stas_date) else []
 
+        days: dict[str, datetime.date | bool] = {}  # a file's dates repeat (begndate, retire_date)
+
         def day(value: str) -> datetime.date | None | bool:
             """A date cell as `RowReader.date` reads it: the date, None when blank, False when it would refuse it."""
             if not value:
                 return None
+            found = days.get(value)
+            if found is not None:
+                return found
             if not date_re.match(value):
-                return False
-            try:
-                return datetime.date.fromisoformat(value)
-            except ValueError:
-                return False
+                found = False
+            else:
+                try:
+                    found = datetime.date.fromisoformat(value)
+                except ValueError:
+                    found = False
+            if len(days) < 50_000:
+                days[value] = found
+            return found
 
         def check(line: int, cells: list[str]) -> tuple[dict[str, Any], Any] | None:
             if pad:

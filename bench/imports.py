@@ -339,8 +339,20 @@ def profile_roster(args: argparse.Namespace, n: int) -> None:
         before = resource.getrusage(resource.RUSAGE_SELF)
         start = time.perf_counter()
         profiler = cProfile.Profile(time.process_time)  # CPU time: a loaded machine inflates wall time
+        statements: dict[str, list[float]] = {}
+
+        def timed(execute, sql, params, many, context, statements=statements):  # noqa: ANN001, ANN202
+            start_statement = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                spent = statements.setdefault(" ".join(sql.split())[:110], [0.0, 0])
+                spent[0] += time.perf_counter() - start_statement
+                spent[1] += 1
+
         profiler.enable()
-        outcome = import_file("roster", path, dry_run=False)
+        with connection.execute_wrapper(timed):
+            outcome = import_file("roster", path, dry_run=False)
         profiler.disable()
         seconds = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_SELF)
@@ -350,6 +362,9 @@ def profile_roster(args: argparse.Namespace, n: int) -> None:
         say(f"profile, {label} of {n:,} rows: {seconds:.1f} s wall (profiled), process CPU {cpu:.1f} s, "
             f"PostgreSQL {db:.1f} s, load average {os.getloadavg()[0]:.1f}: "
             f"{outcome.summary() if outcome.ok else outcome.errors[:3]}")
+        say("  statements by wall time (the commit's deferred checks are not among them):")
+        for text, (spent, count) in sorted(statements.items(), key=lambda item: -item[1][0])[:12]:
+            say(f"    {spent:6.2f} s  x{count:<4d} {text}")
         stats = pstats.Stats(profiler, stream=sys.stdout)
         stats.sort_stats("cumulative").print_stats(args.profile_lines)
         stats.sort_stats("tottime").print_stats(args.profile_lines)

@@ -365,7 +365,13 @@ def preload_values(model: type[models.Model], columns: Sequence[str], lookup: st
     found: list[tuple[Any, ...]] = []
     with db_connection.cursor() as cursor:
         if db_connection.vendor == "postgresql":
-            cursor.execute(f"SELECT {select} FROM {table} WHERE {column} = ANY(%s)", [wanted])
+            if all(isinstance(v, str) and "\x1f" not in v for v in wanted):
+                # One text parameter split by the server: psycopg quotes an array of texts element by element in
+                # Python (half a second per 100,000 keys).
+                cursor.execute(f"SELECT {select} FROM {table} WHERE {column} = ANY(string_to_array(%s, chr(31)))",
+                               ["\x1f".join(wanted)])
+            else:
+                cursor.execute(f"SELECT {select} FROM {table} WHERE {column} = ANY(%s)", [wanted])
             return cursor.fetchall()
         for batch in chunked(wanted):
             cursor.execute(f"SELECT {select} FROM {table} WHERE {column} IN ({', '.join(['%s'] * len(batch))})",

@@ -160,10 +160,12 @@ class BatchColumns:
     def __init__(self, header: list[str], rows: list[list[str]]) -> None:
         self.headers = header
         self.height = len(rows)
-        self._columns = dict(zip(header, map(list, zip(*rows, strict=True)), strict=True)) if rows else {}
+        self._rows = rows
+        self._index = {column: i for i, column in enumerate(header)}
 
     def __getitem__(self, name: str) -> list[str]:
-        return self._columns[name]
+        i = self._index[name]  # KeyError for a column the file does not have, as tablib
+        return [row[i] for row in self._rows]
 
 
 def _run(kind: str, path: Path, stream: Any, outcome: ImportOutcome, state: ImportProgress,

@@ -105,7 +105,7 @@ def _shape(rows: Iterator[Sequence[Any]], *, texts: bool) -> tuple[list[str], It
             except csv.Error as e:
                 raise _csv_error(line + 1, e) from None
             line += 1
-            cells = [c.strip() for c in raw] if texts else [cell_text(c) for c in raw]
+            cells = list(map(str.strip, raw)) if texts else list(map(cell_text, raw))
             if not any(cells):
                 continue
             if len(cells) > width:
