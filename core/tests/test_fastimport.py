@@ -4,6 +4,7 @@ file, history of bulk writes, psn_no numbering, and the same answers as the reso
 import csv
 import datetime
 import itertools
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
@@ -140,3 +141,49 @@ def test_facilities_insert_update_and_history(tmp_path):
     changed = Facility.objects.get(fixmedins_code="H2")
     assert changed.enddate == datetime.date(2030, 12, 31)
     assert [h.history_type for h in changed.history.order_by("history_id")] == ["+", "~"]
+
+
+def test_a_reimport_stages_only_rows_that_may_change_and_answers_as_the_resource_does(tmp_path, monkeypatch):
+    """Re-imported rows whose person, enrollment and employer are as the file gives them are counted unchanged
+    without staging; every other row goes through the plan. Same counts as the row-by-row path, same writes."""
+    from core.imports import writers
+
+    rows = roster(20)
+    path = write_csv(tmp_path / "r.csv", "roster", rows, optional=("insutype", "stas_date"))
+    assert import_file("roster", path, dry_run=False).created == 20
+    rows[0]["clct_base"] = "9100.00"  # an enrollment change
+    rows[2]["emp_name"] = rows[16]["emp_name"] = ""  # E003 (i % 7 == 3) unnamed here, renamed by line 11
+    rows[9]["emp_name"] = "新名称"
+    rows[4]["stas_date"] = "2024-03-01"  # a dated status not recorded yet
+    rows[5]["psn_insu_stas"] = "2"
+    rows[6].update(psn_type="1201", clct_base="", retire_date="2024-01-31")
+    rows[7].update(psn_type="1103", emp_no="", emp_name="")  # no employer any more
+    rows[11]["clct_base"] = "8000"  # the same amount written otherwise: unchanged
+    path = write_csv(tmp_path / "r.csv", "roster", rows, optional=("insutype", "stas_date"))
+    seen: list[tuple[int, int]] = []
+    changing = writers.RosterWriter._changing
+
+    def spy(self, cursor, batch):  # noqa: ANN001, ANN202
+        kept = changing(self, cursor, batch)
+        seen.append((len(batch), len(kept)))
+        return kept
+
+    monkeypatch.setattr(writers.RosterWriter, "_changing", spy)
+
+    fast = import_file("roster", path, dry_run=True)
+    slow = import_file_rowwise("roster", path, dry_run=True)
+    assert (fast.errors, fast.created, fast.updated, fast.unchanged) == (
+        slow.errors, slow.created, slow.updated, slow.unchanged) == ([], 0, 6, 14)
+    # Updated: rows 1, 5, 6, 7 and 8 (lines 2, 6, 7, 8, 9), and one for E003's new name; the other 14 unchanged.
+    # Staged: rows 1, 5, 6, 7, 8 and 10 (E003's new name); rows 3 and 17 (blank name), 12 (8000 = 8000.00) not.
+    assert seen == [(20, 6)]
+
+    outcome = import_file("roster", path, dry_run=False)
+    assert (outcome.created, outcome.updated, outcome.unchanged) == (0, 6, 14)
+    assert Employer.objects.get(emp_no="E003").emp_name == "新名称"
+    enrollments = {e.person.certno: e for e in Enrollment.objects.select_related("person", "employer")}
+    assert enrollments[rows[0]["certno"]].clct_base == Decimal("9100.00")
+    assert enrollments[rows[7]["certno"]].employer is None
+    assert enrollments[rows[6]["certno"]].psn_type == "1201"
+    assert enrollments[rows[11]["certno"]].clct_base == Decimal("8000.00")
+    assert import_file("roster", path, dry_run=False).unchanged == 20
