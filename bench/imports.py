@@ -23,6 +23,12 @@ database).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/medins_bench_imports .venv/bin/python bench/imports.py \
         --links 100000 --balances 100000 --rowwise 10000 --compare 0
+
+`--profile N` profiles instead (cProfile in CPU time, in this process): a first import and a re-import of an
+N-row roster in a fresh database, with the process's and PostgreSQL's CPU and the statements by time.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/medins_imports_prof_bench .venv/bin/python bench/imports.py \
+        --profile 100000
 """
 
 import argparse
