@@ -201,11 +201,11 @@ class CreditRunChunkInline(admin.TabularInline):
 class CreditRunAdmin(ReadOnlyAdmin):
     inlines = [CreditRunChunkInline]
     list_display = ["id", "kind", "period", "region", "status", "progress_bar", "entries_created", "amount_total",
-                    "started_by", "started_at", "finished_at"]
+                    "initiator", "started_at", "finished_at"]
     list_filter = ["kind", "status", "region"]
     list_select_related = ["region", "started_by"]
     fields = ["kind", "period", "region", "status", "progress_bar", "chunks_done", "chunks_total",
-              "entries_created", "amount_total", "started_by", "started_at", "finished_at", "resumes", "resumed_at",
+              "entries_created", "amount_total", "initiator", "started_at", "finished_at", "resumes", "resumed_at",
               "error"]
     readonly_fields = fields
     change_list_template = "admin/accounts/creditrun/change_list.html"
@@ -220,6 +220,12 @@ class CreditRunAdmin(ReadOnlyAdmin):
                                 .strftime("%Y-%m-%d %H:%M"), "done": run.chunks_done, "total": run.chunks_total,
                                 "resumes": run.resumes})
         return super().changelist_view(request, extra_context)
+
+    @admin.display(description=_("started by"), ordering="started_by")
+    def initiator(self, obj: CreditRun) -> str:
+        """The user who started the run from the admin; a run with none was started by the schedule (beat) or a
+        command (run_credits, run_rollover, seed_demo), which the list says rather than showing a blank."""
+        return str(obj.started_by) if obj.started_by_id else _("the schedule or a command")
 
     @admin.display(description=_("progress"))
     def progress_bar(self, obj: CreditRun) -> str:

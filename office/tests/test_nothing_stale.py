@@ -4,13 +4,17 @@ while the report shows the run's credits at once (read live); so is the month of
 supervision run names who started it; a report over months not summarised names them."""
 
 import datetime
+import io
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import CreditRun
 from accounts.tests.conftest import contribution, enrollee, seeded  # noqa: F401
@@ -46,6 +50,19 @@ def test_a_credit_run_started_from_the_admin_names_its_initiator_and_refreshes_t
     assert "by admin" in result.notes[-1]
     page = admin_client.get(reverse("admin:accounts_creditrun_changelist")).content.decode()
     assert "admin" in page
+
+
+def test_a_credit_run_started_by_a_command_says_so_rather_than_a_blank(
+        admin_client: Client, seeded: dict) -> None:  # noqa: F811
+    """`run_credits` (as beat and seed_demo start it) has no user: the list names the schedule or a command."""
+    e = enrollee(seeded["370100"], brdy=D(1980, 1, 1))
+    contribution(e, "2024-03", "10000.00")
+    call_command("run_credits", "--month", "2024-03", stdout=io.StringIO())
+    assert CreditRun.objects.get().started_by is None
+    admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    with translation.override("en"):  # the middleware leaves the cookie's language active: put it back after
+        page = admin_client.get(reverse("admin:accounts_creditrun_changelist")).content.decode()
+    assert "定时任务或命令行" in page
 
 
 def test_a_report_over_months_not_summarised_says_which(seeded: dict) -> None:  # noqa: F811
