@@ -63,11 +63,21 @@ def any_of(column: str, values: Iterable[int] | Iterable[str]) -> Q | RawSQL:
     if connection.vendor != "postgresql":
         return Q(**{f"{column}__in": values})
     if values and isinstance(values[0], str):
-        array, kind = ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values), "text"
+        array, kind = _text_array(values), "text"
     else:
-        array, kind = ",".join(map(str, values)), "bigint"
-    return RawSQL(f"{connection.ops.quote_name(column)} = ANY(%s::{kind}[])", ("{" + array + "}",),
-                  output_field=BooleanField())
+        array, kind = "{" + ",".join(map(str, values)) + "}", "bigint"
+    return RawSQL(f"{connection.ops.quote_name(column)} = ANY(%s::{kind}[])", (array,), output_field=BooleanField())
+
+
+def _text_array(values: Iterable[str]) -> str:
+    """PostgreSQL's text form of an array of strings (one parameter, not one a value)."""
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+
+
+def _raw(sql: str, params: Sequence) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 class Micros(Func):
@@ -213,11 +223,15 @@ class _Ledger:
         for i in range(0, len(account_ids), CHUNK):
             part = account_ids[i:i + CHUNK]
             if connection.vendor == "postgresql":
-                # One pass over the accounts' entries before the start, the last of each pocket kept (a lookup
-                # per account and pocket costs several times more).
-                found = _tuples(LedgerEntry.objects.filter(any_of("account_id", part), created_at__lt=start_at)
-                                .order_by("account_id", "pocket", "-id").distinct("account_id", "pocket")
-                                .values_list("account_id", "pocket", "balance_after"))
+                # Each account's entries by its (account, id) index, the last of each pocket kept: a LATERAL join
+                # is planned as an index lookup per account (one statement over all the accounts' entries was
+                # planned as a scan of the whole ledger).
+                found = _raw(f"""SELECT a.id, e.pocket, e.balance_after FROM unnest(%s::bigint[]) AS a(id)
+                                 CROSS JOIN LATERAL (SELECT DISTINCT ON (pocket) pocket, balance_after
+                                                     FROM {LedgerEntry._meta.db_table}
+                                                     WHERE account_id = a.id AND created_at < %s
+                                                     ORDER BY pocket, id DESC) e""",
+                             ["{" + ",".join(map(str, part)) + "}", start_at])
             else:
                 last = {pocket: Subquery(LedgerEntry.objects.filter(account_id=OuterRef("pk"), pocket=pocket,
                                                                     created_at__lt=start_at)
@@ -380,10 +394,20 @@ class Replay:
         ledger.advance(set(account_of.values()), rows[0][12], rows[-1][12])
         # What each real settlement drew from each pocket, negative (as its ledger entries say).
         drawn: dict[str, dict[tuple[int, str], Decimal]] = {}
-        for setl_id, account_id, pocket, amount in _tuples(
-                LedgerEntry.objects.filter(any_of("ref_id", [r[1] for r in rows]), ref_type="settlement",
-                                           kind__in=SETTLEMENT_DEBITS)
-                .order_by().values_list("ref_id", "account_id", "pocket", "amount")):
+        if connection.vendor == "postgresql":
+            # A LATERAL join: an index lookup a settlement (`ref_id = ANY(…)` was planned as a scan of the whole
+            # ledger at a million entries).
+            debits = _raw(f"""SELECT e.ref_id, e.account_id, e.pocket, e.amount FROM unnest(%s::text[]) AS r(ref_id)
+                              CROSS JOIN LATERAL (SELECT ref_id, account_id, pocket, amount
+                                                  FROM {LedgerEntry._meta.db_table}
+                                                  WHERE ref_type = 'settlement' AND ref_id = r.ref_id
+                                                    AND kind IN (%s, %s)) e""",
+                          [_text_array(r[1] for r in rows), *SETTLEMENT_DEBITS])
+        else:
+            debits = LedgerEntry.objects.filter(ref_id__in=[r[1] for r in rows], ref_type="settlement",
+                                                kind__in=SETTLEMENT_DEBITS).values_list("ref_id", "account_id",
+                                                                                         "pocket", "amount")
+        for setl_id, account_id, pocket, amount in debits:
             mine = drawn.setdefault(setl_id, {})
             mine[(account_id, pocket)] = mine.get((account_id, pocket), ZERO) + amount
 
