@@ -3,9 +3,10 @@
 Builds, in a database of its own (dropped and created afresh: the name in DATABASE_URL must contain "bench"), a
 Jinan year (2025, JN-2024) of N settlements for E enrollees at 300 facilities, set-based: INSERT … SELECT over
 generate_series, every amount computed in SQL as the engine computes it (window sums over each enrollee's year for
-the deductible, the caps and the account), with the settlements' lines and ledger entries (`load`). Then times
-`whatif_replay` under the published JN-2024, which must reproduce every amount (exit 1 otherwise: the SQL's
-arithmetic and the engine's agree to the fen), and under a draft whose level-1 deductible is 100 lower, with
+the deductible, the caps and the account), with the settlements' lines and ledger entries (`load`: the big tables'
+indexes built after their rows are in, the foreign keys' triggers off meanwhile). Then times `whatif_replay` under
+the published JN-2024, which must reproduce every amount ("0 paid differently"; MISMATCH and exit 1 otherwise: the
+SQL's arithmetic and the engine's agree to the fen), and under a draft whose level-1 deductible is 100 lower, with
 `--processes` forked processes (families apart). Prints for each run the rows, the wall time, the CPU seconds of
 the Python processes (this one and its forked children) and of the PostgreSQL backends serving the bench database,
 the CPU per settlement, settlements/s and the load average; then pgbench TPC-B on a scratch database for the
