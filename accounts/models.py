@@ -450,9 +450,12 @@ class LedgerEntry(models.Model):
     """One movement of a personal account's pocket. Never changed or deleted (a database trigger refuses it);
     a correction is a new entry with a reason. `balance_after` is the pocket's balance after this entry."""
 
+    # References without a foreign-key constraint: on PostgreSQL one trigger checks a statement's entries at once
+    # (a foreign key checks each entry on its own at COMMIT) and the referenced tables refuse to delete a row an
+    # entry refers to (migration 0014).
     # No index of its own: the (account, id) index below leads with it.
     account = models.ForeignKey(PersonalAccount, verbose_name=_("account"), on_delete=models.PROTECT,
-                                related_name="entries", db_index=False)
+                                related_name="entries", db_index=False, db_constraint=False)
     kind = models.CharField(_("kind"), max_length=25, choices=EntryKind.choices)
     pocket = models.CharField(_("pocket"), max_length=10,
                               choices=[("current", _("current-year pocket")), ("historical", _("historical pocket"))])
@@ -460,21 +463,22 @@ class LedgerEntry(models.Model):
     balance_after = money_field(_("pocket balance after"))
     period = models.DateField(_("period"), null=True, blank=True)
     policy_version = models.ForeignKey("policies.PolicyVersion", verbose_name=_("policy version"),
-                                       on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+                                       on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                       db_constraint=False)
     # credit_rule, run and created_by are empty on most entries (settlements set none of them): indexed only where
     # set (partial indexes below), which spares every settlement's entries three index insertions.
     credit_rule = models.ForeignKey("policies.CreditRule", verbose_name=_("credit rule"), on_delete=models.PROTECT,
-                                    null=True, blank=True, related_name="+", db_index=False)
+                                    null=True, blank=True, related_name="+", db_index=False, db_constraint=False)
     run = models.ForeignKey(CreditRun, verbose_name=_("credit run"), on_delete=models.PROTECT, null=True,
-                            blank=True, related_name="entries", db_index=False)
+                            blank=True, related_name="entries", db_index=False, db_constraint=False)
     reverses = models.OneToOneField("self", verbose_name=_("reverses"), on_delete=models.PROTECT, null=True,
-                                    blank=True, related_name="reversed_by")
+                                    blank=True, related_name="reversed_by", db_constraint=False)
     ref_type = models.CharField(_("refers to"), max_length=30, blank=True)
     ref_id = models.CharField(_("reference"), max_length=64, blank=True)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("at"), auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, null=True,
-                                   blank=True, related_name="+", db_index=False)
+                                   blank=True, related_name="+", db_index=False, db_constraint=False)
 
     class Meta:
         verbose_name = _("ledger entry")

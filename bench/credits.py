@@ -67,8 +67,8 @@ def parse_args() -> argparse.Namespace:
                         help=f"enrollment ids per chunk (default {DEFAULT_CHUNK_SIZE})")
     parser.add_argument("--seed", type=int, default=4, help="random seed of the data (default 4)")
     parser.add_argument("--template", action="store_true",
-                        help="keep the loaded database as a template (<name>_tpl_n<N>_s<seed>_<months>) and start from "
-                             "it when it is there: setup in seconds instead of minutes on a repeat")
+                        help="keep the loaded database as a template (<name>_tpl_v2_n<N>_s<seed>_<months>) and start "
+                             "from it when it is there: setup in seconds instead of minutes on a repeat")
     parser.add_argument("--workers", type=int, default=1,
                         help="processes taking the run's chunks, as Celery workers do (default 1: the run_credits "
                              "command's own loop, chunk after chunk)")
@@ -164,6 +164,8 @@ def database_recreate(template: str | None = None) -> bool:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if template and admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [template]).fetchone():
             admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            # A template loaded by an older checkout gets this checkout's migrations, as production would.
+            call_command("migrate", verbosity=0)
             return True
         admin.execute(f'CREATE DATABASE "{name}"')
     call_command("migrate", verbosity=0)
@@ -193,7 +195,10 @@ def years_after(day: datetime.date, years: int) -> datetime.date:
 
 
 def enrollees(n: int, months: list[datetime.date], seed: int):  # noqa: ANN201  (an iterator of tuples)
-    """Yield (person row, enrollment row, contribution rows) for persons 1..n, as COPY text fields."""
+    """Yield (person row, enrollment row, its dated status row, contribution rows) for persons 1..n, as COPY text
+    fields. Every enrollment has its dated status, as an import writes it (and migration 0011 wrote it for the
+    enrollments before it): its present status from its begndate, so the status on any credited month is the
+    present one, as EXPECTED_SQL reads it."""
     rng = random.Random(seed)
     regions = {r.admdvs: r.pk for r in Region.objects.filter(admdvs__in=AREAS)}
     serial: dict[str, int] = {}  # 14-digit area + birth date -> next 3-digit sequence: unique certno
@@ -235,13 +240,15 @@ def enrollees(n: int, months: list[datetime.date], seed: int):  # noqa: ANN201  
                       begndate.isoformat(), enddate.isoformat() if enddate else None,
                       retire_date.isoformat() if retire_date else None, status)
 
+        status_row = (pk, begndate.isoformat(), status, now)
+
         contributions = []
         for month in months:
             in_service = retire_date is None or retire_date >= month
             if in_service and begndate <= month.replace(day=28) and rng.random() < 0.97:  # 3% unpaid
                 contributions.append((pk, month.isoformat(), base, (base * Decimal("0.02")).quantize(Decimal("0.01")),
                                       (base * Decimal("0.09")).quantize(Decimal("0.01"))))
-        yield person, enrollment, contributions
+        yield person, enrollment, status_row, contributions
 
 
 def previous_month_of(month: datetime.date) -> datetime.date:
@@ -262,6 +269,7 @@ def load(n: int, months: list[datetime.date], seed: int) -> dict[str, int]:
         "accounts_person": "id, psn_no, certno, psn_name, gend, brdy, created_at",
         "accounts_enrollment": "id, person_id, insutype, psn_type, region_id, clct_base, begndate, enddate, "
                                "retire_date, psn_insu_stas",
+        "accounts_enrollmentstatus": "enrollment_id, stas_date, psn_insu_stas, created_at",
         "accounts_contribution": "person_id, period, clct_base, psn_clct_amt, emp_clct_amt",
     }
     buffers: dict[str, list[str]] = {table: [] for table in columns}
@@ -275,9 +283,10 @@ def load(n: int, months: list[datetime.date], seed: int) -> dict[str, int]:
                     lines.clear()
 
     with raw.transaction():
-        for person, enrollment, contributions in enrollees(n, months, seed):
+        for person, enrollment, status, contributions in enrollees(n, months, seed):
             buffers["accounts_person"].append(copy_line(person))
             buffers["accounts_enrollment"].append(copy_line(enrollment))
+            buffers["accounts_enrollmentstatus"].append(copy_line(status))
             buffers["accounts_contribution"].extend(copy_line(c) for c in contributions)
             counts["persons"] += 1
             counts["contributions"] += len(contributions)
@@ -285,7 +294,7 @@ def load(n: int, months: list[datetime.date], seed: int) -> dict[str, int]:
                 flush()
         flush()
         with raw.cursor() as cursor:
-            for table in ("accounts_person", "accounts_enrollment"):
+            for table in ("accounts_person", "accounts_enrollment", "accounts_enrollmentstatus"):
                 cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
     raw.execute("VACUUM ANALYZE")  # Django's connection is in autocommit mode; production tables are analysed
     return counts
@@ -414,7 +423,9 @@ def main() -> None:
         f"chunk size {args.chunk_size:,}, database {connection.settings_dict['NAME']}")
     setup_start = time.perf_counter()
     months = "_".join(f"{m:%Y%m}" for m in args.months)
-    template = f"{connection.settings_dict['NAME']}_tpl_n{args.n}_s{args.seed}_{months}" if args.template else None
+    # v2: enrollments with their dated status (templates without them are not reused).
+    template = (f"{connection.settings_dict['NAME']}_tpl_v2_n{args.n}_s{args.seed}_{months}" if args.template
+                else None)
     from_template = database_recreate(template)
     if from_template:
         say(f"  from the template {template}")

@@ -165,3 +165,41 @@ def test_posting_many_writes_nothing_when_one_entry_would_overdraw():
                                       kind=EntryKind.SETTLEMENT)])
     assert LedgerEntry.objects.count() == before
     assert PersonalAccount.objects.get(person=person).balc_historical == Decimal("30.00")
+
+
+@pytest.mark.postgres  # SQLite keeps its foreign keys, checked at COMMIT
+def test_an_entry_that_refers_to_a_missing_row_is_refused_at_once():
+    """The references are checked per statement by a trigger (migration 0014), not at COMMIT: the statement
+    fails, naming what is missing."""
+    account = PersonalAccount.objects.get(person=_credit(PersonFactory(), "5.00").account.person)
+    now = datetime.datetime.now(datetime.UTC)
+
+    def entry(**refs) -> LedgerEntry:  # noqa: ANN003
+        return LedgerEntry(kind=EntryKind.CORRECTION, pocket="historical", amount=Decimal("1.00"),
+                           balance_after=Decimal("6.00"), created_at=now, **{"account": account, **refs})
+
+    for refs in ({"account_id": account.pk + 1000}, {"credit_rule_id": 999_999}, {"policy_version_id": 999_999},
+                 {"run_id": 999_999}, {"created_by_id": 999_999}, {"reverses_id": 999_999_999}):
+        with pytest.raises(IntegrityError, match="refers to a row that does not exist"), transaction.atomic():
+            LedgerEntry.objects.bulk_create([entry(), entry(**refs)])
+    assert LedgerEntry.objects.count() == 1
+
+
+@pytest.mark.postgres
+def test_a_row_an_entry_refers_to_cannot_be_deleted():
+    from accounts.models import CreditRun
+
+    person = PersonFactory()
+    used, unused = (CreditRun.objects.create(kind=CreditRun.Kind.CREDITS, period=datetime.date(2025, 1, 1))
+                    for _ in range(2))
+    account = _credit(person, "5.00").account
+    LedgerEntry.objects.bulk_create([LedgerEntry(
+        account=account, kind=EntryKind.CORRECTION, pocket="historical", amount=Decimal("1.00"),
+        balance_after=Decimal("6.00"), run=used, created_at=datetime.datetime.now(datetime.UTC))])
+    for statement in (lambda: CreditRun.objects.filter(pk=used.pk)._raw_delete(CreditRun.objects.db),
+                      lambda: PersonalAccount.objects.filter(pk=account.pk)._raw_delete(CreditRun.objects.db),
+                      lambda: CreditRun.objects.filter(pk=used.pk).update(id=used.pk + 100)):
+        with pytest.raises(IntegrityError, match="referred to by ledger entries"), transaction.atomic():
+            statement()
+    CreditRun.objects.filter(pk=unused.pk)._raw_delete(CreditRun.objects.db)  # nothing refers to it
+    assert list(CreditRun.objects.values_list("pk", flat=True)) == [used.pk]
