@@ -120,51 +120,78 @@ def _effective_psn_type_sql(month: datetime.date) -> tuple[str, list]:
                  RETIRED_PSN_TYPES[1], IN_SERVICE_PSN_TYPES[1]]
 
 
-@dataclass(frozen=True)
-class _CreditSql:
-    """Who among enrollments lo..hi is due a credit, and how much: joins to the enrollments `e` (the person `p`,
-    the contribution `c`) with their parameters, the conditions with theirs, and the amount's SQL with its own."""
+# The chunk's candidates: a temporary table of the transaction that credits the chunk.
+CANDIDATES = "credit_chunk_candidates"
 
-    region_id: int
-    lo: int
-    hi: int
-    joins: str
-    join_params: list
-    where: list[str]
+
+def _candidates_create(*, region_id: int, lo: int, hi: int, month: datetime.date) -> None:
+    """Gather the chunk's enrollees insured and active in `month` into CANDIDATES, once for all the month's rules:
+    their person, account (NULL where none is open yet), person type for the month, retirement date, birth date and
+    the contribution base of their paid contribution for the month (NULL: none paid).
+
+    The enrollments are read by their id range; everything else is looked up per enrollee by a unique key (scalar
+    subqueries: one index probe each, whatever the statistics say). Each rule then reads this table instead of
+    evaluating the dated status and the joins again, and no plan of the chunk depends on how the planner estimates
+    the status subquery's selectivity (it guessed one row: nested loops over sequential scans of every person)."""
+    month_end = next_month(month) - datetime.timedelta(days=1)
+    type_sql, type_params = _effective_psn_type_sql(month)
+    # The status on the credited month: on its first day, or on the first day insured for one who joined in it.
+    status_sql = status_on_sql("e", "(CASE WHEN e.begndate > %s THEN e.begndate ELSE %s END)")
+    accounts, persons = PersonalAccount._meta.db_table, Person._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
+        cursor.execute(f"""
+            CREATE TEMPORARY TABLE {CANDIDATES} AS
+            SELECT e.person_id,
+                   (SELECT a.id FROM {accounts} a WHERE a.person_id = e.person_id) AS account_id,
+                   {type_sql} AS psn_type, e.retire_date,
+                   (SELECT p.brdy FROM {persons} p WHERE p.id = e.person_id) AS brdy,
+                   (SELECT c.clct_base FROM {Contribution._meta.db_table} c
+                    WHERE c.person_id = e.person_id AND c.period = %s
+                      AND c.clct_base > 0 AND c.psn_clct_amt > 0) AS clct_base
+            FROM {Enrollment._meta.db_table} e
+            WHERE e.region_id = %s AND e.insutype = %s AND e.id BETWEEN %s AND %s
+              AND e.begndate <= %s AND (e.enddate IS NULL OR e.enddate >= %s) AND {status_sql} = %s
+        """, [*type_params, month, region_id, InsuType.EMPLOYEE, lo, hi, month_end, month, month, month,
+              InsuStatus.ACTIVE])  # noqa: S608  (table names from the models; every value is a parameter)
+
+
+def _candidates_accounts() -> None:
+    """Fill in the accounts opened since CANDIDATES was gathered."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            UPDATE {CANDIDATES} SET account_id = (SELECT a.id FROM {PersonalAccount._meta.db_table} a
+                                                  WHERE a.person_id = {CANDIDATES}.person_id)
+            WHERE account_id IS NULL""")  # noqa: S608
+
+
+@dataclass(frozen=True)
+class _RuleSql:
+    """Who among the CANDIDATES (`t`) a due credit goes to, and how much: conditions and amount with their
+    parameters."""
+
+    where: str
     params: list
     amount_sql: str
     amount_params: list
 
 
-def _credit_sql(*, credit: DueCredit, region_id: int, lo: int, hi: int, month: datetime.date) -> _CreditSql | None:
-    """The SQL of a due credit for one chunk; None when its amount is zero (nobody is credited)."""
+def _rule_sql(*, credit: DueCredit, month: datetime.date) -> _RuleSql | None:
+    """The SQL of a due credit over the CANDIDATES; None when its amount is zero (nobody is credited)."""
     rule = credit.rule
-    month_end = next_month(month) - datetime.timedelta(days=1)
-    persons = Person._meta.db_table
-
-    type_sql, type_params = _effective_psn_type_sql(month)
     types = sorted(rule.psn_type_set)
-    # The status on the credited month: on its first day, or on the first day insured for one who joined in it.
-    status_sql = status_on_sql("e", "(CASE WHEN e.begndate > %s THEN e.begndate ELSE %s END)")
-    where = [
-        "e.region_id = %s", "e.insutype = %s", f"{status_sql} = %s", "e.id BETWEEN %s AND %s",
-        "e.begndate <= %s", "(e.enddate IS NULL OR e.enddate >= %s)",
-        f"({type_sql}) IN ({', '.join(['%s'] * len(types))})",
-    ]
-    params: list = [region_id, InsuType.EMPLOYEE, month, month, InsuStatus.ACTIVE, lo, hi, month_end, month,
-                    *type_params, *types]
+    where = [f"t.psn_type IN ({', '.join(['%s'] * len(types))})"]
+    params: list = [*types]
     if rule.age_min is not None:
-        where.append("p.brdy <= %s")
+        where.append("t.brdy <= %s")
         params.append(years_before(month, rule.age_min))
     if rule.age_max is not None:
-        where.append("p.brdy > %s")
+        where.append("t.brdy > %s")
         params.append(years_before(month, rule.age_max + 1))
     if credit.first_retired_month_only:
         # Retired in the month before (first retired month is this one) and after the version came into force.
-        where += ["e.retire_date >= %s", "e.retire_date < %s", "e.retire_date >= %s"]
+        where += ["t.retire_date >= %s", "t.retire_date < %s", "t.retire_date >= %s"]
         params += [previous_month(month), month, credit.version.effective_from]
-
-    join_contribution = ""
     if credit.constant is None:
         # Half-up rounding to the fen in integer arithmetic, the same on PostgreSQL and SQLite:
         # fen(base × rate) = (base in fen × rate in 1/10000 + 5000) div 10000, in fen.
@@ -172,61 +199,49 @@ def _credit_sql(*, credit: DueCredit, region_id: int, lo: int, hi: int, month: d
         if rule.rate * 10000 != rate_bp:
             raise PolicyError(PolicyError.INVALID_REQUEST, _("a credit share has at most four decimal places"))
         # Dividing by 100.0 (not 100) keeps SQLite from integer division.
-        amount_sql = f"((CAST(ROUND(c.clct_base * 100) AS BIGINT) * {rate_bp} + 5000) / 10000) / 100.0"
-        join_contribution = (f"JOIN {Contribution._meta.db_table} c "
-                             "ON c.person_id = e.person_id AND c.period = %s")
-        where.append("c.clct_base > 0 AND c.psn_clct_amt > 0")  # no paid contribution, no credit
+        amount_sql = f"((CAST(ROUND(t.clct_base * 100) AS BIGINT) * {rate_bp} + 5000) / 10000) / 100.0"
+        where.append("t.clct_base IS NOT NULL")  # no paid contribution, no credit
         amount_params: list = []
     else:
         if credit.constant <= 0:
             return None
-        amount_sql = "%s"
-        amount_params = [credit.constant]
-    join_person = f"JOIN {persons} p ON p.id = e.person_id" if rule.age_min is not None or rule.age_max is not None \
-        else ""
-    return _CreditSql(region_id=region_id, lo=lo, hi=hi, joins=f"{join_person} {join_contribution}",
-                      join_params=[month] if join_contribution else [], where=where, params=params,
-                      amount_sql=amount_sql, amount_params=amount_params)
+        amount_sql, amount_params = "%s", [credit.constant]
+    return _RuleSql(where=" AND ".join(where), params=params, amount_sql=amount_sql, amount_params=amount_params)
 
 
-def _credit_missing(*, credit: DueCredit, q: _CreditSql, month: datetime.date) -> bool:
-    """Whether an enrollee of the chunk due the credit has no entry for it yet (PostgreSQL). Read only, no lock and
-    no write: one probe of ledger_credit_once per enrollee due, stopping at the first one missing. A re-run of a
-    month already credited ends each chunk here; a first run stops at the chunk's first enrollee."""
-    ledger, accounts = LedgerEntry._meta.db_table, PersonalAccount._meta.db_table
+def _credit_missing(*, credit: DueCredit, q: _RuleSql, month: datetime.date) -> bool:
+    """Whether a candidate due the credit has no entry for it yet. Read only, no lock and no write: one probe of
+    ledger_credit_once per candidate due, stopping at the first one missing. A re-run of a month already credited
+    ends each chunk here; a first run stops at the chunk's first enrollee (no account yet)."""
     with connection.cursor() as cursor:
         cursor.execute(f"""
             SELECT EXISTS (
-                SELECT 1 FROM {Enrollment._meta.db_table} e {q.joins}
-                WHERE {' AND '.join(q.where)}
-                  AND NOT EXISTS (SELECT 1 FROM {accounts} a JOIN {ledger} x ON x.account_id = a.id
-                                  WHERE a.person_id = e.person_id AND x.credit_rule_id = %s AND x.period = %s)
+                SELECT 1 FROM {CANDIDATES} t
+                WHERE {q.where}
+                  AND (t.account_id IS NULL
+                       OR NOT EXISTS (SELECT 1 FROM {LedgerEntry._meta.db_table} x WHERE x.account_id = t.account_id
+                                      AND x.credit_rule_id = %s AND x.period = %s))
             )
-        """, [*q.join_params, *q.params, credit.rule.pk, month])  # noqa: S608
-        return cursor.fetchone()[0]
+        """, [*q.params, credit.rule.pk, month])  # noqa: S608
+        return bool(cursor.fetchone()[0])
 
 
-def _credit_chunk(*, run: CreditRun, credit: DueCredit, q: _CreditSql, month: datetime.date) -> tuple[int, Decimal]:
-    """Insert this rule's entries for the chunk's enrollments (`q`) and move the balances; returns (entries,
-    amount)."""
+def _credit_chunk(*, run: CreditRun, credit: DueCredit, q: _RuleSql, month: datetime.date) -> tuple[int, Decimal]:
+    """Insert this rule's entries for the chunk's candidates and move the balances; returns (entries, amount)."""
     rule = credit.rule
     pocket_column = "balc_current" if rule.pocket == "current" else "balc_historical"
-    ledger, accounts, enrollments = LedgerEntry._meta.db_table, PersonalAccount._meta.db_table, \
-        Enrollment._meta.db_table
-    region_id, lo, hi = q.region_id, q.lo, q.hi
+    ledger, accounts = LedgerEntry._meta.db_table, PersonalAccount._meta.db_table
     now = timezone.now()
     amount_sql, amount_params = q.amount_sql, q.amount_params
     insert = f"""
         INSERT INTO {ledger} (account_id, kind, pocket, amount, balance_after, period, policy_version_id,
                               credit_rule_id, run_id, ref_type, ref_id, reason, created_at)
         SELECT a.id, %s, %s, {amount_sql}, a.{pocket_column} + {amount_sql}, %s, %s, %s, %s, %s, %s, %s, %s
-        FROM {enrollments} e
-        JOIN {accounts} a ON a.person_id = e.person_id
-        {q.joins}
-        WHERE {' AND '.join(q.where)}
+        FROM {CANDIDATES} t JOIN {accounts} a ON a.id = t.account_id
+        WHERE {q.where}
     """  # noqa: S608  (table names from the models; every value is a parameter)
     insert_params = [credit.kind, rule.pocket, *amount_params, *amount_params, month, credit.version.pk, rule.pk,
-                     run.pk, "credit_run", str(run.pk), rule.name[:200], now, *q.join_params, *q.params]
+                     run.pk, "credit_run", str(run.pk), rule.name[:200], now, *q.params]
     if connection.vendor == "postgresql":
         # One statement: the entries, the balances they move and the chunk's totals. ON CONFLICT on
         # ledger_credit_once instead of NOT EXISTS leaves the planner no anti-join to get wrong on a ledger that
@@ -253,26 +268,18 @@ def _credit_chunk(*, run: CreditRun, credit: DueCredit, q: _CreditSql, month: da
                           WHERE x.account_id = a.id AND x.credit_rule_id = %s AND x.period = %s)
     """  # noqa: S608
     insert_params += [rule.pk, month]
-    update = f"""
-        UPDATE {accounts} SET {pocket_column} = {accounts}.{pocket_column} + x.amount
-        FROM {ledger} x
-        WHERE x.account_id = {accounts}.id AND x.run_id = %s AND x.credit_rule_id = %s AND x.period = %s
-          AND x.account_id IN (SELECT a.id FROM {accounts} a JOIN {enrollments} e ON e.person_id = a.person_id
-                               WHERE e.region_id = %s AND e.insutype = %s AND e.id BETWEEN %s AND %s)
-    """  # noqa: S608
+    just_made = (f"FROM {ledger} x WHERE x.run_id = %s AND x.credit_rule_id = %s AND x.period = %s "
+                 f"AND x.account_id IN (SELECT account_id FROM {CANDIDATES})")  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(insert, insert_params)
         created = cursor.rowcount
-        if created:
-            cursor.execute(update, [run.pk, rule.pk, month, region_id, InsuType.EMPLOYEE, lo, hi])
-    if not created:
-        return 0, Decimal(0)
-    total = (LedgerEntry.objects.filter(run=run, credit_rule=rule, period=month,
-                                        account__person__enrollments__insutype=InsuType.EMPLOYEE,
-                                        account__person__enrollments__region_id=region_id,
-                                        account__person__enrollments__id__range=(lo, hi))
-             .aggregate(total=Sum("amount"))["total"])
-    return created, fen(total or 0)
+        if not created:
+            return 0, Decimal(0)
+        cursor.execute(f"UPDATE {accounts} SET {pocket_column} = {accounts}.{pocket_column} + x.amount "
+                       f"{just_made} AND x.account_id = {accounts}.id", [run.pk, rule.pk, month])  # noqa: S608
+        cursor.execute(f"SELECT SUM(x.amount) {just_made}", [run.pk, rule.pk, month])  # noqa: S608
+        total = cursor.fetchone()[0]
+    return created, fen(str(total or 0))
 
 
 def _chunk_enrollees_sql() -> str:
@@ -390,20 +397,29 @@ def credit_run_chunk(*, run: CreditRun, chunk: Chunk, number: int, worker: str =
         if not _chunk_claim(run=run, number=number, worker=worker):
             return 0, Decimal(0)
         if version is not None:
+            if connection.vendor == "postgresql":
+                # Every statement of the chunk finds rows by key for a range of enrollees: nested loops over
+                # index probes. A hash or merge join would read a whole table (accounts, ledger) per statement
+                # and rule, and JIT compiling these one-off plans cost more than running them.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL jit = off; SET LOCAL enable_hashjoin = off; "
+                                   "SET LOCAL enable_mergejoin = off")
+            _candidates_create(region_id=chunk.region_id, lo=chunk.lo, hi=chunk.hi, month=run.period)
             due = []
             for credit in credits_due(version=version, month=run.period):
-                q = _credit_sql(credit=credit, region_id=chunk.region_id, lo=chunk.lo, hi=chunk.hi,
-                                month=run.period)
+                q = _rule_sql(credit=credit, month=run.period)
                 # A chunk whose credits are all there (a re-run) is neither locked nor written.
-                if q is not None and (connection.vendor != "postgresql"
-                                      or _credit_missing(credit=credit, q=q, month=run.period)):
+                if q is not None and _credit_missing(credit=credit, q=q, month=run.period):
                     due.append((credit, q))
             if due:
                 _open_and_lock_accounts(region_id=chunk.region_id, lo=chunk.lo, hi=chunk.hi)
+                _candidates_accounts()
                 for credit, q in due:
                     n, total = _credit_chunk(run=run, credit=credit, q=q, month=run.period)
                     created += n
                     amount += total
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
         if chunk_hook is not None:
             chunk_hook(run, number)
         CreditRunChunk.objects.filter(run=run, number=number).update(finished_at=timezone.now(),
