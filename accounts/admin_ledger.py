@@ -206,7 +206,7 @@ class CreditRunAdmin(ReadOnlyAdmin):
     list_select_related = ["region", "started_by"]
     fields = ["kind", "period", "region", "status", "progress_bar", "chunks_done", "chunks_total",
               "entries_created", "amount_total", "initiator", "started_at", "finished_at", "resumes", "resumed_at",
-              "error"]
+              "error_label"]
     readonly_fields = fields
     change_list_template = "admin/accounts/creditrun/change_list.html"
     change_form_template = "admin/accounts/creditrun/change_form.html"
@@ -226,6 +226,10 @@ class CreditRunAdmin(ReadOnlyAdmin):
         """The user who started the run from the admin; a run with none was started by the schedule (beat) or a
         command (run_credits, run_rollover, seed_demo), which the list says rather than showing a blank."""
         return str(obj.started_by) if obj.started_by_id else _("the schedule or a command")
+
+    @admin.display(description=_("error"))
+    def error_label(self, obj: CreditRun) -> str:
+        return obj.error_label
 
     @admin.display(description=_("progress"))
     def progress_bar(self, obj: CreditRun) -> str:

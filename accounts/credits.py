@@ -56,6 +56,12 @@ DEFAULT_CHUNK_SIZE = 50_000
 # takes seconds: bench/RESULTS.md); the periodic check queues its missing chunks again.
 STALE_AFTER = datetime.timedelta(minutes=5)
 
+# The error of a stalled run planned before runs kept their plan: stored as the catalog's English, shown in the
+# reader's language (CreditRun.error_label).
+UNPLANNED_RUN = gettext_noop(
+    "This run was started before credit runs kept the plan of their chunks, so it cannot be resumed: it is closed. "
+    "Start the month's credits (or the rollover) again: what this run already did is not done twice.")
+
 # Test hook: called with (run, chunk number) before each chunk commits; raising aborts that chunk.
 chunk_hook: Callable[[CreditRun, int], None] | None = None
 
@@ -446,9 +452,15 @@ def credit_runs_stalled(*, older_than: datetime.timedelta = STALE_AFTER) -> Quer
 def credit_run_resume(*, run_id: int) -> list[tuple[int, Chunk]]:
     """Take up a stalled credit run: returns its chunks not yet committed, numbered, for the caller to queue again
     (each counts once, however often it is delivered), and records the resumption; a run whose chunks are all
-    committed is marked done. A run planned before plans were kept is left as it is."""
+    committed is marked done. A run planned before runs kept their plan (migration 0010) cannot be resumed, as its
+    missing chunks cannot be told apart: it is closed as failed, saying so (`UNPLANNED_RUN`), instead of being
+    flagged as stalled for ever; started again, the month (or the rollover) does what the run left undone, and
+    nothing twice."""
     run = CreditRun.objects.select_for_update().filter(pk=run_id, status=CreditRun.Status.RUNNING).first()
-    if run is None or len(run.plan) != run.chunks_total:
+    if run is None:
+        return []
+    if len(run.plan) != run.chunks_total:
+        credit_run_finish(run=run, error=UNPLANNED_RUN)
         return []
     committed = set(CreditRunChunk.objects.filter(run=run).values_list("number", flat=True))
     missing = [(number, Chunk(*bounds)) for number, bounds in enumerate(run.plan, start=1)

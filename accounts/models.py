@@ -407,6 +407,12 @@ class CreditRun(models.Model):
         return f"{self.get_kind_display()} {self.period:%Y-%m-%d} {self.region.admdvs if self.region else ''}"
 
     @property
+    def error_label(self) -> str:
+        """The error in the reader's language where it is one of the catalog's (accounts.credits.UNPLANNED_RUN);
+        a chunk's error comes back as it was raised."""
+        return gettext(self.error) if self.error else ""
+
+    @property
     def progress(self) -> int:
         """Percent of chunks done."""
         return 100 if not self.chunks_total else round(100 * self.chunks_done / self.chunks_total)

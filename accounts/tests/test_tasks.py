@@ -201,3 +201,75 @@ def test_a_worker_killed_mid_run_leaves_no_run_half_done(seeded):
     assert sorted(LedgerEntry.objects.filter(run=done).values_list("amount", flat=True)) == [
         Decimal(v) for v in ("100.00", "160.00", "200.00", "200.00", "246.91", "469.14")]
     assert ledger_verify() == []
+
+
+@pytest.mark.django_db
+def test_a_rollover_whose_worker_died_is_resumed_to_completion(seeded, monkeypatch,
+                                                               django_capture_on_commit_callbacks):
+    """A rollover runs chunk after chunk in one task; killed in chunk 2 of 2 (rolled back), it is resumed by the
+    check for stalled runs: the chunk not committed is run again, the run completes, nothing moves twice."""
+    from accounts import credits
+    from accounts.credits import credits_run_month, rollover_run
+
+    people = [enrollee(seeded["310000"], brdy=D(1980, 1, 1)) for _ in range(2)]
+    for e, base in zip(people, ("10000.00", "12345.67"), strict=True):
+        contribution(e, "2024-12", base)
+    credits_run_month(month=D(2024, 12, 1), admdvs="310000")  # 200.00 and 246.91 in the current pockets
+
+    def killed(run, number):
+        if number == 2:
+            raise SystemExit("worker killed")  # what a dead worker leaves: the run never finished
+
+    monkeypatch.setattr(credits, "chunk_hook", killed)
+    with pytest.raises(SystemExit):
+        rollover_run(admdvs="310000", day=D(2025, 1, 1), chunk_size=1)
+    monkeypatch.setattr(credits, "chunk_hook", None)
+    run = CreditRun.objects.get(kind="rollover")
+    assert (run.status, run.chunks_done, run.chunks_total) == ("running", 1, 2)
+    CreditRun.objects.filter(pk=run.pk).update(started_at=timezone.now() - datetime.timedelta(minutes=10))
+    CreditRunChunk.objects.filter(run=run).update(finished_at=timezone.now() - datetime.timedelta(minutes=10))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert credit_runs_resume_stale_task() == [run.pk]
+    run.refresh_from_db()
+    # Two entries per account moved: −200.00/+200.00 and −246.91/+246.91.
+    assert (run.status, run.chunks_done, run.entries_created, run.amount_total) == ("done", 2, 4, Decimal("446.91"))
+    assert sorted(PersonalAccount.objects.values_list("balc_current", "balc_historical")) == [
+        (Decimal("0.00"), Decimal("200.00")), (Decimal("0.00"), Decimal("246.91"))]
+
+
+@pytest.mark.django_db
+def test_a_stalled_run_planned_before_plans_were_kept_is_closed_with_why(seeded, django_capture_on_commit_callbacks):
+    """A run started before migration 0010 has chunks but no plan: its missing chunks cannot be told apart, so the
+    check for stalled runs closes it as failed, saying why in the reader's language, instead of flagging it as
+    stalled for ever; started again, the month credits what the run left out, once."""
+    from django.utils import translation
+
+    from accounts.credits import UNPLANNED_RUN, credits_run_month
+
+    people = [enrollee(seeded["310000"], brdy=D(1980, 1, 1)) for _ in range(2)]
+    for e in people:
+        contribution(e, "2024-03", "10000.00")
+    # Chunk 1 of 2 committed (one entry of 10,000 × 2% = 200.00), then the worker died; the run has no plan.
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        run_id = credits_month_task("2024-03", "310000", chunk_size=1)
+    queued[0]()
+    CreditRun.objects.filter(pk=run_id).update(plan=[], started_at=timezone.now() - datetime.timedelta(minutes=7))
+    CreditRunChunk.objects.filter(run_id=run_id).update(finished_at=timezone.now() - datetime.timedelta(minutes=6))
+    assert [r.pk for r in stalled_work().credit_runs] == [run_id]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert credit_runs_resume_stale_task() == []  # nothing queued again
+    run = CreditRun.objects.get(pk=run_id)
+    assert (run.status, run.error, run.chunks_done, run.entries_created, run.amount_total) == (
+        "failed", UNPLANNED_RUN, 1, 1, Decimal("200.00"))
+    assert stalled_work().credit_runs == []
+    with translation.override("zh-hans"):
+        assert run.error_label.startswith("此批次")
+    with translation.override("en"):
+        assert run.error_label == UNPLANNED_RUN
+
+    # Started again, the month credits the second enrollee only: 200.00, and 400.00 on the two accounts in all.
+    again = credits_run_month(month=D(2024, 3, 1), admdvs="310000")
+    assert (again.status, again.entries_created, again.amount_total) == ("done", 1, Decimal("200.00"))
+    assert sorted(LedgerEntry.objects.values_list("amount", flat=True)) == [Decimal("200.00"), Decimal("200.00")]
