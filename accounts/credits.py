@@ -426,6 +426,9 @@ def credit_run_chunk(*, run: CreditRun, chunk: Chunk, number: int, worker: str =
                     amount += total
             with connection.cursor() as cursor:
                 cursor.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
+                if connection.vendor == "postgresql":  # for whatever else an enclosing transaction runs
+                    cursor.execute("SET LOCAL jit TO DEFAULT; SET LOCAL enable_hashjoin TO DEFAULT; "
+                                   "SET LOCAL enable_mergejoin TO DEFAULT")
         if chunk_hook is not None:
             chunk_hook(run, number)
         CreditRunChunk.objects.filter(run=run, number=number).update(finished_at=timezone.now(),
