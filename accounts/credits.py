@@ -405,11 +405,12 @@ def credit_run_chunk(*, run: CreditRun, chunk: Chunk, number: int, worker: str =
         if version is not None:
             if connection.vendor == "postgresql":
                 # Every statement of the chunk finds rows by key for a range of enrollees: nested loops over
-                # index probes. A hash or merge join would read a whole table (accounts, ledger) per statement
-                # and rule, and JIT compiling these one-off plans cost more than running them.
+                # index probes. A hash or merge join, or a sequential scan planned while a first run's accounts
+                # table was still empty by its statistics, would read a whole table (accounts, ledger) per
+                # statement, rule or enrollee; JIT compiling these one-off plans cost more than running them.
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL jit = off; SET LOCAL enable_hashjoin = off; "
-                                   "SET LOCAL enable_mergejoin = off")
+                                   "SET LOCAL enable_mergejoin = off; SET LOCAL enable_seqscan = off")
             _candidates_create(region_id=chunk.region_id, lo=chunk.lo, hi=chunk.hi, month=run.period)
             due = []
             for credit in credits_due(version=version, month=run.period):
@@ -428,7 +429,7 @@ def credit_run_chunk(*, run: CreditRun, chunk: Chunk, number: int, worker: str =
                 cursor.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
                 if connection.vendor == "postgresql":  # for whatever else an enclosing transaction runs
                     cursor.execute("SET LOCAL jit TO DEFAULT; SET LOCAL enable_hashjoin TO DEFAULT; "
-                                   "SET LOCAL enable_mergejoin TO DEFAULT")
+                                   "SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_seqscan TO DEFAULT")
         if chunk_hook is not None:
             chunk_hook(run, number)
         CreditRunChunk.objects.filter(run=run, number=number).update(finished_at=timezone.now(),
