@@ -34,24 +34,27 @@ from django.db import connection  # noqa: E402
 from bench import settle  # noqa: E402  (sets Django up)
 
 
-def measure(work: list[tuple[str, bytes]], profile: bool = False) -> dict:
-    """Settle `work` one request at a time through the WSGI application in this process, the first 100 as a
+def measure(work: list[tuple[str, bytes]], lookups: list[tuple[str, bytes]] = (), profile: bool = False) -> dict:
+    """Send the `lookups` (each facility looks its patients up: the tie that lets it settle for them; not measured),
+    then settle `work` one request at a time through the WSGI application in this process, the first 100 as a
     warm-up (caches, connections). Returns the application's and the PostgreSQL backend's CPU per settlement (ms),
     the wall time per settlement (ms: mean, p50, p99), the statements per settlement and, with `profile`, the
     cProfile of the measured settlements."""
     app = get_wsgi_application()
 
-    def call(token: str, body: bytes) -> None:
-        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/api/v1/settlements/", "SERVER_NAME": "127.0.0.1",
+    def call(token: str, body: bytes, path: str = settle.SETTLEMENTS, expect: str = "201") -> None:
+        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": path, "SERVER_NAME": "127.0.0.1",
                    "SERVER_PORT": "80", "HTTP_HOST": "127.0.0.1", "wsgi.url_scheme": "http",
                    "SERVER_PROTOCOL": "HTTP/1.1", "CONTENT_TYPE": "application/json",
                    "CONTENT_LENGTH": str(len(body)), "HTTP_ACCEPT": "application/json",
                    "HTTP_AUTHORIZATION": f"Token {token}", "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr}
         status = []
         b"".join(app(environ, lambda s, headers, exc_info=None: status.append(s)))
-        if not status[0].startswith("201"):
-            sys.exit(f"unexpected answer {status[0]}")
+        if not status[0].startswith(expect):
+            sys.exit(f"unexpected answer {status[0]} to {path}")
 
+    for token, body in lookups:  # the ties a partner makes before billing (not measured)
+        call(token, body, settle.LOOKUP, "200")
     for token, body in work[:100]:  # warm-up: caches, connections
         call(token, body)
     statements = [0]
@@ -96,8 +99,8 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the measured settlements")
     args = parser.parse_args()
     settle.database_prepare(reuse=not args.prepare)
-    work = settle.requests_make(args.n + 100, f"X{int(time.time())}", random.Random(11))
-    r = measure(work, args.profile)
+    work, lookups = settle.requests_make(args.n + 100, f"X{int(time.time())}", random.Random(11))
+    r = measure(work, lookups, profile=args.profile)
     print(f"{r['n']} settlements in process (load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}): "
           f"application CPU {r['app']:.2f} ms, PostgreSQL backend CPU {r['db']:.2f} ms, wall {r['wall']:.2f} ms "
           f"(p50 {r['p50']:.2f}, p99 {r['p99']:.2f}), statements {r['statements']:.1f} per settlement"
