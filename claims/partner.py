@@ -17,10 +17,8 @@ from django.utils.translation import gettext as _
 from accounts.models import Person
 from claims.errors import ClaimError
 from claims.models import Facility, PersonLookup
-from claims.selectors import NUMBER_RE
 from claims.services import existing_answer, request_digest, settlement_create, settlement_preview
 from claims.ties import person_tied
-from core.queries import only_row
 
 
 def person_not_found(psn_no: str | None = None) -> ClaimError:
@@ -54,12 +52,6 @@ def person_visible(*, facility: Facility, person: Person | None) -> bool:
     return person is not None and person_tied(facility_id=facility.pk, person_id=person.pk, today=partner_today())
 
 
-def person_id_of(psn_no: str) -> int | None:
-    if not NUMBER_RE.fullmatch(psn_no or ""):
-        return None
-    return only_row(Person.objects.filter(psn_no=psn_no).values_list("id", flat=True))
-
-
 def setl_date_check(day: datetime.date) -> None:
     """The service date lies from today − SETTLEMENT_BACKDATE_DAYS to today, both included."""
     today = partner_today()
@@ -71,29 +63,24 @@ def setl_date_check(day: datetime.date) -> None:
                          % {"day": day, "first": first, "today": today, "days": settings.SETTLEMENT_BACKDATE_DAYS})
 
 
-def partner_admit(*, facility: Facility, data: dict[str, Any]) -> None:
-    """Refuse a settlement request the facility may not make: the service date outside the window, or a person
-    it has no tie to (PERSON_NOT_FOUND, exactly as for nobody)."""
-    setl_date_check(data["setl_date"])
-    person_id = person_id_of(data["psn_no"])
-    if person_id is None or not person_tied(facility_id=facility.pk, person_id=person_id, today=partner_today()):
-        raise person_not_found(data["psn_no"])
-
+# A partner settles or previews only for a person its facility has a tie to (PERSON_NOT_FOUND, exactly as for
+# nobody): the services check it in the statement that reads the patient (`tied_only`), after the service date's
+# window here.
 
 def partner_settlement_preview(*, facility: Facility, data: dict[str, Any]) -> dict[str, Any]:
-    partner_admit(facility=facility, data=data)
-    return settlement_preview(facility=facility, data=data)
+    setl_date_check(data["setl_date"])
+    return settlement_preview(facility=facility, data=data, tied_only=True)
 
 
 def partner_settlement_create(*, facility: Facility, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """`settlement_create` for a partner. A retry of a settled request gets its first answer even when the request
-    would be refused now (the window moved on at midnight, say), as a retry refused by the registry does."""
+    would be refused now (the window moved on at midnight, the tie lapsed, say), as a retry refused by the registry
+    does."""
     try:
-        partner_admit(facility=facility, data=data)
+        setl_date_check(data["setl_date"])
     except ClaimError:
         answer = existing_answer(facility, data["medins_setl_id"], request_digest(data))
         if answer is None:
             raise
         return answer, False
-    return settlement_create(facility=facility, data=data)
-
+    return settlement_create(facility=facility, data=data, tied_only=True)

@@ -13,6 +13,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from accounts.models import Enrollment, FamilyLink, InsuType, Person, PersonalAccount
 from accounts.mulaid import holder_active, mulaid_refusal, status_on_sql
 from claims.models import Accumulator, Facility, Item, Recognition, Settlement
+from claims.ties import tie_condition
 from core.api_fields import ContractDateRangeField
 from core.cache import process_cache
 from core.queries import columns_of, for_update, instance_from_row, instances_where, only_row, placeholders
@@ -110,7 +111,7 @@ class Patient:
 
 
 @functools.cache
-def _patient_sql(by_holder: bool) -> str:
+def _patient_sql(by_holder: bool, tie: str = "") -> str:
     t = {m.__name__: m._meta.db_table for m in (Person, Enrollment, Region, FamilyLink)}
     quote = connection.ops.quote_name
     # The patient's enrollment: the one whose period covers the day, employee insurance before resident.
@@ -127,7 +128,7 @@ def _patient_sql(by_holder: bool) -> str:
             "ON l.relative_id = p.id AND l.begndate <= %s AND (l.enddate IS NULL OR l.enddate >= %s) "
             f"LEFT JOIN {t['Enrollment']} he ON he.person_id = l.holder_id AND he.insutype = %s "
             f"LEFT JOIN {t['Region']} hr ON hr.id = he.region_id "
-            f"WHERE p.psn_no = %s ORDER BY l.{quote('order')}, l.id")
+            f"WHERE p.psn_no = %s" + (f" AND {tie}" if tie else "") + f" ORDER BY l.{quote('order')}, l.id")
 
 
 def _date(value: object) -> datetime.date | None:
@@ -135,15 +136,21 @@ def _date(value: object) -> datetime.date | None:
     return datetime.date.fromisoformat(value) if isinstance(value, str) else value
 
 
-def settlement_patient(*, psn_no: str, day: datetime.date, holder_psn_no: str | None = None) -> Patient | None:
+def settlement_patient(*, psn_no: str, day: datetime.date, holder_psn_no: str | None = None,
+                       tied_to: int | None = None) -> Patient | None:
     """The patient of a settlement on `day` (None: no person has this number), with the statuses on `day` of their
     enrollment and of each linked holder's, in one statement. With `holder_psn_no`, only the link from that
-    relative."""
+    relative. With `tied_to` (a facility id), a person that facility has no tie to now (claims.ties) is None too,
+    as one who does not exist: the partner's check, in the same statement."""
     on = connection.ops.adapt_datefield_value(day)
     params = [on, on, InsuType.EMPLOYEE, InsuType.RESIDENT, on, on, *([holder_psn_no] if holder_psn_no else []),
               on, on, InsuType.EMPLOYEE, psn_no]
+    tie = ""
+    if tied_to is not None:
+        tie, tie_params = tie_condition(facility_id=tied_to, person_column="p.id")
+        params += tie_params
     with connection.cursor() as cursor:
-        cursor.execute(_patient_sql(bool(holder_psn_no)), params)
+        cursor.execute(_patient_sql(bool(holder_psn_no), tie), params)
         rows = cursor.fetchall()
     if not rows:
         return None

@@ -201,12 +201,15 @@ def bill_lines(bill: list[dict[str, Any]]) -> tuple[list[engine.LineIn], dict[st
     return lines, items
 
 
-def visit_resolve(*, facility: Facility, data: dict[str, Any]) -> Visit:
+def visit_resolve(*, facility: Facility, data: dict[str, Any], tied_only: bool = False) -> Visit:
     """Check a settlement request against the registry and the policy in force on the service date
-    (POLICY.md step 1) and gather what the engine needs. Raises ClaimError with CONTRACT.md's codes."""
+    (POLICY.md step 1) and gather what the engine needs. Raises ClaimError with CONTRACT.md's codes. With
+    `tied_only` (a partner's request), a person the facility has no tie to (claims.ties) is PERSON_NOT_FOUND, as
+    one who does not exist."""
     day: datetime.date = data["setl_date"]
     med_type: str = data["med_type"]
-    patient = settlement_patient(psn_no=data["psn_no"], day=day, holder_psn_no=data.get("mulaid_psn_no") or None)
+    patient = settlement_patient(psn_no=data["psn_no"], day=day, holder_psn_no=data.get("mulaid_psn_no") or None,
+                                 tied_to=facility.pk if tied_only else None)
     if patient is None:
         raise ClaimError(ClaimError.PERSON_NOT_FOUND, _("no person has the number %(psn_no)s")
                          % {"psn_no": data["psn_no"]})
@@ -382,9 +385,10 @@ def explanation_of(result: engine.Adjudication) -> list[dict[str, Any]]:
             for i, step in enumerate(result.steps)]
 
 
-def settlement_preview(*, facility: Facility, data: dict[str, Any]) -> dict[str, Any]:
-    """What settling would answer now (national 2206); nothing is written or locked."""
-    visit = visit_resolve(facility=facility, data=data)
+def settlement_preview(*, facility: Facility, data: dict[str, Any], tied_only: bool = False) -> dict[str, Any]:
+    """What settling would answer now (national 2206); nothing is written or locked. `tied_only`: as
+    `visit_resolve`."""
+    visit = visit_resolve(facility=facility, data=data, tied_only=tied_only)
     counters = {bucket: only_row(Accumulator.objects.filter(person=visit.person, year_start=visit.year_start,
                                                             bucket=bucket))
                 for bucket in (visit.bucket, visit.sep_bucket) if bucket}
@@ -406,8 +410,10 @@ def existing_answer(facility: Facility, medins_setl_id: str, digest: str) -> dic
     return settlement_current(existing)
 
 
-def settlement_create(*, facility: Facility, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+def settlement_create(*, facility: Facility, data: dict[str, Any],
+                      tied_only: bool = False) -> tuple[dict[str, Any], bool]:
     """Settle a request (national 2207). Returns the answer and whether it was created now (False: a retry).
+    `tied_only` (a partner's request): only for a person the facility has a tie to, as `visit_resolve`.
 
     A retry is recognised by the unique (facility, medins_setl_id) of the settlement row, not by a read before
     settling: the first attempt costs no extra query, and a retry that gets as far as writing (or a concurrent
@@ -415,7 +421,7 @@ def settlement_create(*, facility: Facility, data: dict[str, Any]) -> tuple[dict
     changed since, say) is answered the same way: the first answer stands."""
     digest = request_digest(data)
     try:
-        return _settle(facility=facility, data=data, digest=digest), True
+        return _settle(facility=facility, data=data, digest=digest, tied_only=tied_only), True
     except (IntegrityError, ClaimError):
         answer = existing_answer(facility, data["medins_setl_id"], digest)
         if answer is None:
@@ -471,8 +477,8 @@ def accumulator_save(counters: Accumulator) -> None:
 
 
 @transaction.atomic
-def _settle(*, facility: Facility, data: dict[str, Any], digest: str) -> dict[str, Any]:
-    visit = visit_resolve(facility=facility, data=data)
+def _settle(*, facility: Facility, data: dict[str, Any], digest: str, tied_only: bool) -> dict[str, Any]:
+    visit = visit_resolve(facility=facility, data=data, tied_only=tied_only)
     counters = _lock_counters(visit.person.pk, visit.year_start, [visit.bucket, visit.sep_bucket])
     payer_ids = [p.person_id for p in visit.payers if p.allowed]
     accounts = accounts_lock(person_ids=([visit.person.pk] if visit.has_account else []) + payer_ids)

@@ -13,7 +13,8 @@ their `AppConfig.ready`. `person_tied` asks them all in one statement.
 """
 
 import datetime
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,49 @@ def tie_sources() -> list[TieSource]:
     return list(_sources.values())
 
 
+class _PersonColumn:
+    """Stands for the person's id in a source's parameters when the tie is a condition of a larger statement."""
+
+
+_PLACEHOLDER = re.compile(r"%%|%s")
+
+
+def _adapt(value: Any) -> Any:
+    if type(value) is datetime.date:
+        return connection.ops.adapt_datefield_value(value)
+    if isinstance(value, datetime.datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    return value
+
+
+def tie_condition(*, facility_id: int, person_column: str, today: datetime.date | None = None,
+                  ) -> tuple[str, list[Any]]:
+    """The tie rule as one SQL condition (`%s` placeholders, and its parameters) on the person whose id is the
+    column `person_column` of the caller's statement (`p.id`), so that reading a person and checking the tie is one
+    statement (the settlement path: claims.selectors.settlement_patient). No source registered: false."""
+    marker: Any = _PersonColumn()
+    context = TieContext(facility_id=facility_id, person_id=marker, today=today or timezone.localdate(),
+                         now=timezone.now())
+    conditions, params = [], []
+    for source in _sources.values():
+        values = iter(source.params(context))
+
+        def placeholder(match: re.Match, values: Iterator[Any] = values) -> str:
+            if match.group() == "%%":
+                return "%%"
+            value = next(values)
+            if value is marker:
+                return person_column
+            params.append(_adapt(value))
+            return "%s"
+
+        where = _PLACEHOLDER.sub(placeholder, source.where)
+        conditions.append(f"EXISTS (SELECT 1 FROM {source.model._meta.db_table} t WHERE {where})")
+    if not conditions:
+        return "1 = 0", []
+    return "(" + " OR ".join(conditions) + ")", params
+
+
 def person_tied(*, facility_id: int, person_id: int, today: datetime.date | None = None) -> bool:
     """Whether the facility has a tie to the person now: one statement of EXISTS conditions."""
     context = TieContext(facility_id=facility_id, person_id=person_id, today=today or timezone.localdate(),
@@ -69,9 +113,7 @@ def person_tied(*, facility_id: int, person_id: int, today: datetime.date | None
     conditions, params = [], []
     for source in _sources.values():
         conditions.append(f"EXISTS (SELECT 1 FROM {source.model._meta.db_table} t WHERE {source.where})")
-        params += [connection.ops.adapt_datefield_value(v) if type(v) is datetime.date
-                   else connection.ops.adapt_datetimefield_value(v) if isinstance(v, datetime.datetime) else v
-                   for v in source.params(context)]
+        params += [_adapt(v) for v in source.params(context)]
     if not conditions:
         return False
     with connection.cursor() as cursor:

@@ -211,6 +211,28 @@ def test_a_settlement_costs_a_fixed_number_of_statements(world, django_assert_nu
     assert created and answer["hifp_pay"] != "0.00"
 
 
+@pytest.mark.usefixtures("api_today")
+def test_a_partner_settlement_checks_the_tie_in_the_patient_statement(world, django_assert_num_queries):
+    """A partner's settlement costs what any settlement costs: the tie rule (claims.ties) is a condition of the
+    statement that reads the patient, not statements of its own. Without a tie: PERSON_NOT_FOUND, nothing written."""
+    from claims.partner import partner_settlement_create, person_lookup_record
+
+    p = enrollee(world["regions"]["370100"], brdy=D(1980, 1, 1)).person
+    fund(p, historical="5000.00")
+    h2 = world["facilities"]["JN2"]
+    with pytest.raises(ClaimError) as refused:
+        partner_settlement_create(facility=h2, data=request(p.psn_no, ("A50", "1", "50")))
+    assert refused.value.err_code == "PERSON_NOT_FOUND" and not Settlement.objects.exists()
+    person_lookup_record(facility=h2, person=p)
+    # The first creates the year's counters row and meets the 400.00 deductible (level 2, in-service); the fund
+    # pays part of the second.
+    partner_settlement_create(facility=h2, data=request(p.psn_no, ("A50", "10", "50")))
+    with django_assert_num_queries(13):
+        answer, created = partner_settlement_create(facility=h2, data=request(p.psn_no, ("A50", "2", "50"),
+                                                                              medins_setl_id="M2"))
+    assert created and answer["hifp_pay"] != "0.00"
+
+
 def test_the_answer_has_exactly_the_fields_the_schema_promises(world):
     from claims.api.serializers import SettlementOutputSerializer
 
