@@ -44,6 +44,7 @@ from clearing.models import (
     StatementStatus,
 )
 from core.money import ZERO, fen
+from core.queries import for_share
 from policies.models import (
     ClearingGroup,
     ClearingWay,
@@ -577,14 +578,31 @@ def deduction_place(deduction: Deduction) -> None:
         target.save(update_fields=["lines_amount", "deducted", "payable"])
 
 
+def statement_status_shared(*, facility_id: int, month: datetime.date) -> str | None:
+    """The status of the facility's statement of the month (None: there is none), its row share-locked until the
+    transaction ends. A settlement's transaction reads it so: an approval (or review), which locks the row for update
+    and then compares the month's settlements with the statement (`_check_current`), waits for this transaction and
+    then sees its settlement (and refuses); a settlement arriving while an approval is under way waits for it and
+    reads the statement approved. Settlements of one facility and month do not wait for each other (a share lock,
+    not an update lock). With no statement there is no row to lock, as before: a statement built later counts the
+    settlement, or its review and approval refuse to pass it. One hand-written statement: every settlement runs it
+    (core.queries)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_STATUS_SQL.format(table=Statement._meta.db_table, lock=for_share()),
+                       [facility_id, connection.ops.adapt_datefield_value(month)])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+_STATUS_SQL = "SELECT status FROM {table} WHERE facility_id = %s AND month = %s{lock}"
+
+
 def statement_settlement_listener(settlement: Settlement, sign: int) -> None:
     """A settlement applied (+1) or reversed (−1) inside its transaction: when its month's statement is already
     approved, what that statement paid for it is carried to the facility's next open statement, as a deduction (a
     negative one for a settlement that arrived late). Other months' statements net it out when they are built."""
     first, _last = month_bounds(settlement.setl_date)
-    statement = (Statement.objects.select_for_update().filter(facility_id=settlement.facility_id, month=first)
-                 .only("id", "status").first())
-    if statement is None or statement.status not in FROZEN_STATUSES:
+    if statement_status_shared(facility_id=settlement.facility_id, month=first) not in FROZEN_STATUSES:
         return
     amount = settlement_paid_by_statement(settlement)
     if not amount:

@@ -70,6 +70,12 @@ def for_update() -> str:
     return " FOR UPDATE" if connection.features.has_select_for_update else ""
 
 
+def for_share() -> str:
+    """` FOR SHARE` where the database locks rows (PostgreSQL): a lock that other readers taking it do not wait
+    for, and a `FOR UPDATE` does."""
+    return " FOR SHARE" if connection.features.has_select_for_update else ""
+
+
 def instances_insert(instances: Sequence[Model]) -> None:
     """`bulk_create` for the hot path: one INSERT of these new instances of one model (auto primary key), which
     get their keys back. Values are prepared as the ORM prepares them (`pre_save`, `get_db_prep_save`: the
