@@ -1,10 +1,10 @@
-"""A settlement racing the approval of its month's statement, on PostgreSQL (three transactions on three
-connections, held open on purpose). The settlement path reads the statement with a share lock
+"""A settlement racing the approval of its month's statement, on PostgreSQL (transactions on connections of their
+own, held open on purpose). The settlement path reads the statement with a share lock
 (`clearing.statements.statement_status_shared`): an approval under way makes a settlement wait and then find the
 statement approved (its payment carried to the next statement); a settlement under way makes an approval wait and
 then refuse (the month's settlements changed); two settlements of one facility and month do not wait for each
-other. Figures from test_statements' March at JN1: an unsigned enrollee's A50 6 × 50.00 = 300.00 in scope,
-deductible 200.00, 70% × 100.00 = 70.00 itemised."""
+other's lock on the statement. Figures from test_statements' March at JN1: an unsigned enrollee's A50 6 × 50.00 =
+300.00 in scope, deductible 200.00, 70% × 100.00 = 70.00 itemised."""
 
 import threading
 from decimal import Decimal
@@ -14,7 +14,13 @@ from django.db import connection, transaction
 
 from claims.tests.conftest import D, enrollee
 from clearing.models import Deduction, Statement
-from clearing.statements import ClearingError, statement_approve, statement_review, statements_build
+from clearing.statements import (
+    ClearingError,
+    statement_approve,
+    statement_review,
+    statement_status_shared,
+    statements_build,
+)
 from clearing.tests.test_statements import MARCH, month, settle  # noqa: F401
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -74,13 +80,15 @@ def test_a_settlement_during_an_approval_waits_and_is_carried(month, reviewed): 
     person = newcomer(month)
     approval = Held(lambda: statement_approve(statement=reviewed, user=month["users"]["checker"]))
     approval.start()
-    assert approval.done.wait(10) and approval.error is None
-    settling = Free(lambda: settle(month["facility"], person, ("A50", "6", "50")))
-    settling.start()
-    settling.join(WAIT)
-    assert settling.is_alive(), "the settlement should wait for the approval's lock"
-    approval.release.set()
-    approval.join(10)
+    try:
+        assert approval.done.wait(10) and approval.error is None
+        settling = Free(lambda: settle(month["facility"], person, ("A50", "6", "50")))
+        settling.start()
+        settling.join(WAIT)
+        assert settling.is_alive(), "the settlement should wait for the approval's lock"
+    finally:
+        approval.release.set()
+        approval.join(10)
     settling.join(10)
     assert settling.error is None and not settling.is_alive()
     # The approved March statement paid nothing for it: its 70.00 is carried to the next statement, negative.
@@ -92,13 +100,15 @@ def test_an_approval_during_a_settlement_waits_and_refuses(month, reviewed):  # 
     person = newcomer(month)
     settling = Held(lambda: settle(month["facility"], person, ("A50", "6", "50")))
     settling.start()
-    assert settling.done.wait(10) and settling.error is None
-    approval = Free(lambda: statement_approve(statement=reviewed, user=month["users"]["checker"]))
-    approval.start()
-    approval.join(WAIT)
-    assert approval.is_alive(), "the approval should wait for the settlement's transaction"
-    settling.release.set()
-    settling.join(10)
+    try:
+        assert settling.done.wait(10) and settling.error is None
+        approval = Free(lambda: statement_approve(statement=reviewed, user=month["users"]["checker"]))
+        approval.start()
+        approval.join(WAIT)
+        assert approval.is_alive(), "the approval should wait for the settlement's transaction"
+    finally:
+        settling.release.set()
+        settling.join(10)
     approval.join(10)
     assert isinstance(approval.error, ClearingError) and "changed since the statement was built" in str(
         approval.error)
@@ -106,15 +116,18 @@ def test_an_approval_during_a_settlement_waits_and_refuses(month, reviewed):  # 
     assert reviewed.status == "reviewed" and not Deduction.objects.filter(kind="late_settlement").exists()
 
 
-def test_settlements_of_one_facility_and_month_do_not_wait_for_each_other(month, reviewed):  # noqa: F811
-    first, second = newcomer(month), newcomer(month)
-    holding = Held(lambda: settle(month["facility"], first, ("A50", "6", "50")))
+def test_two_settlements_reading_the_statement_do_not_wait_for_each_other(month, reviewed):  # noqa: F811
+    """The statement's share lock alone (a settlement's whole transaction may still wait on other rows it shares
+    with another, the report summaries' month row)."""
+    read = lambda: statement_status_shared(facility_id=month["facility"].pk, month=MARCH)  # noqa: E731
+    holding = Held(read)
     holding.start()
-    assert holding.done.wait(10) and holding.error is None
-    other = Free(lambda: settle(month["facility"], second, ("A50", "6", "50")))
-    other.start()
-    other.join(10)
-    assert not other.is_alive() and other.error is None, "a second settlement waited for the first"
-    holding.release.set()
-    holding.join(10)
-    assert holding.error is None
+    try:
+        assert holding.done.wait(10) and holding.result == "reviewed"
+        other = Free(lambda: transaction.atomic()(read)())
+        other.start()
+        other.join(10)
+        assert not other.is_alive() and other.result == "reviewed", "a second reader waited for the first"
+    finally:
+        holding.release.set()
+        holding.join(10)
