@@ -40,7 +40,7 @@ from claims.models import (
 )
 from claims.selectors import Patient, accumulator_locked, catalog_items, settlement_patient
 from core.money import ZERO, fen
-from core.queries import instances_insert, only_row
+from core.queries import instances_insert, only_row, prepared_statements
 from policies.cache import policy_version_resolved
 from policies.errors import PolicyError
 from policies.models import PolicyVersion
@@ -385,6 +385,7 @@ def explanation_of(result: engine.Adjudication) -> list[dict[str, Any]]:
             for i, step in enumerate(result.steps)]
 
 
+@prepared_statements()
 def settlement_preview(*, facility: Facility, data: dict[str, Any], tied_only: bool = False) -> dict[str, Any]:
     """What settling would answer now (national 2206); nothing is written or locked. `tied_only`: as
     `visit_resolve`."""
@@ -418,15 +419,20 @@ def settlement_create(*, facility: Facility, data: dict[str, Any],
     A retry is recognised by the unique (facility, medins_setl_id) of the settlement row, not by a read before
     settling: the first attempt costs no extra query, and a retry that gets as far as writing (or a concurrent
     duplicate) is rolled back and answered from the row that is there. A retry refused on the way (the registry
-    changed since, say) is answered the same way: the first answer stands."""
+    changed since, say) is answered the same way: the first answer stands.
+
+    The request is checked (`visit_resolve`, reads only) before the transaction that locks and writes begins: a
+    refusal then rolls nothing back, and keeps the connection's prepared statements (core.queries)."""
     digest = request_digest(data)
-    try:
-        return _settle(facility=facility, data=data, digest=digest, tied_only=tied_only), True
-    except (IntegrityError, ClaimError):
-        answer = existing_answer(facility, data["medins_setl_id"], digest)
-        if answer is None:
-            raise
-        return answer, False
+    with prepared_statements():
+        try:
+            return _settle(visit=visit_resolve(facility=facility, data=data, tied_only=tied_only),
+                           digest=digest), True
+        except (IntegrityError, ClaimError):
+            answer = existing_answer(facility, data["medins_setl_id"], digest)
+            if answer is None:
+                raise
+            return answer, False
 
 
 @transaction.atomic
@@ -477,8 +483,8 @@ def accumulator_save(counters: Accumulator) -> None:
 
 
 @transaction.atomic
-def _settle(*, facility: Facility, data: dict[str, Any], digest: str, tied_only: bool) -> dict[str, Any]:
-    visit = visit_resolve(facility=facility, data=data, tied_only=tied_only)
+def _settle(*, visit: Visit, digest: str) -> dict[str, Any]:
+    facility, data = visit.facility, visit.data
     counters = _lock_counters(visit.person.pk, visit.year_start, [visit.bucket, visit.sep_bucket])
     payer_ids = [p.person_id for p in visit.payers if p.allowed]
     accounts = accounts_lock(person_ids=([visit.person.pk] if visit.has_account else []) + payer_ids)
@@ -556,6 +562,7 @@ def _reversal_pockets(settlement: Settlement, debits: list[LedgerEntry]) -> dict
     return pockets
 
 
+@prepared_statements()
 @transaction.atomic
 def settlement_reverse(*, settlement: Settlement, reason: str, user=None,  # noqa: ANN001
                        token: PartnerToken | None = None) -> Settlement:

@@ -6,14 +6,17 @@ names still taken from the models) and their rows turned into model instances ex
 database's converters (dates and decimals on SQLite), by `instance_from_row`.
 """
 
+import contextlib
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Model, QuerySet
 
 M = TypeVar("M", bound=Model)
+# A statement is prepared the second time this connection runs it inside `prepared_statements` (a one-off is not).
+PREPARE_THRESHOLD = 1
 
 
 def only_row(queryset: QuerySet) -> Model | None:
@@ -107,3 +110,29 @@ def _insert_sql(model: type[Model]) -> tuple[list[Any], str, str]:
     quote = connection.ops.quote_name
     head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES"
     return fields, head, "(" + ", ".join(["%s"] * len(fields)) + ")"
+
+
+@contextlib.contextmanager
+def prepared_statements() -> Iterator[None]:
+    """Inside this block, on PostgreSQL, this thread's connection binds parameters on the server and prepares each
+    statement from its second run (psycopg's prepared statements, kept with the connection): PostgreSQL then parses
+    and plans the settlement path's dozen statements once per connection instead of once per settlement (measured:
+    about a third of its CPU per settlement). Elsewhere, and outside the block, the connection is as Django made it
+    (parameters bound by psycopg on the client, nothing prepared), so the rest of the project is unchanged.
+
+    Safe with Django's transactions and savepoints; a rollback makes psycopg forget its prepared statements, which are
+    prepared again as they run. Not for a server reached through a pooler in transaction mode (prepared statements
+    belong to a server connection), which the deployment does not use."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    raw = connection.connection
+    factory, threshold = raw.cursor_factory, raw.prepare_threshold
+    raw.cursor_factory, raw.prepare_threshold = ServerBindingCursor, PREPARE_THRESHOLD
+    try:
+        yield
+    finally:
+        raw.cursor_factory, raw.prepare_threshold = factory, threshold
