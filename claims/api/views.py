@@ -28,6 +28,7 @@ from claims.api.serializers import (
     ReversalInputSerializer,
     SettlementOutputSerializer,
     SettlementRequestSerializer,
+    settlement_request_fast,
 )
 from claims.errors import ClaimError
 from claims.models import Facility, Settlement
@@ -168,6 +169,9 @@ class PersonAccumulatorsView(PartnerView):
 
 
 def _settlement_request(request: Request) -> dict[str, Any]:
+    fast = settlement_request_fast(request.data)  # the plain form, read without building a serializer
+    if fast is not None:
+        return fast
     data = SettlementRequestSerializer(data=request.data)
     data.is_valid(raise_exception=True)
     return data.validated_data
