@@ -55,6 +55,18 @@ def _fresh_process_caches() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _language_put_back() -> Iterator[None]:
+    """A staff page activates the office's language (zh-hans unless the switch's cookie says otherwise) in the
+    test's thread and Django leaves it active after the response: put the settings' language back after each test,
+    so that a test's messages do not depend on which test ran before it in the same worker."""
+    from django.conf import settings
+    from django.utils import translation
+
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _one_replica_test_at_a_time(request: pytest.FixtureRequest) -> Iterator[None]:
     """pytest-xdist's workers share the one replica: a test that pauses its replay must not hold up another's."""
     if "replica" not in request.keywords or not HAS_REPLICA:

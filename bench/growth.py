@@ -299,9 +299,9 @@ def main() -> None:
                 break
             grow(size, answer)
             connection.close()
-            work = requests_make(args.n + 100, f"G{size}-{int(time.time())}", rng)
+            work, lookups = requests_make(args.n + 100, f"G{size}-{int(time.time())}", rng)
             load_before = load()
-            r = settle_profile.measure(work)
+            r = settle_profile.measure(work, lookups)
             pages = admin_pages(args.admin_repeats)
             row = {"size": size, "gib": db_size() / 2**30, "load": f"{load_before} / {load()}", **r, "pages": pages,
                    "settlements": rows(Settlement._meta.db_table), "entries": rows(LedgerEntry._meta.db_table)}

@@ -254,7 +254,9 @@ def test_a_worker_killed_mid_import_leaves_nothing_and_the_job_failed(media, tmp
             if job.status != "queued" and job.rows_read > 0:
                 break
             time.sleep(0.1)
-        assert (job.status, job.rows_read > 0, job.rows_read < 60_000) == ("running", True, True), job.__dict__
+        # Killed while it runs: reading (rows_read below 60,000) or, since reading got fast, often already writing
+        # its one transaction (every row read, its progress shown, nothing committed). Either way nothing may be left.
+        assert (job.status, job.rows_read > 0) == ("running", True), job.__dict__
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=30)
     finally:
