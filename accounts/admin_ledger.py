@@ -200,11 +200,11 @@ class CreditRunChunkInline(admin.TabularInline):
 @admin.register(CreditRun)
 class CreditRunAdmin(ReadOnlyAdmin):
     inlines = [CreditRunChunkInline]
-    list_display = ["id", "kind", "period", "region", "status", "progress_bar", "entries_created", "amount_total",
-                    "initiator", "started_at", "finished_at"]
+    list_display = ["id", "kind", "period", "region_label", "status", "progress_bar", "entries_created",
+                    "amount_total", "initiator", "started_at", "finished_at"]
     list_filter = ["kind", "status", "region"]
     list_select_related = ["region", "started_by"]
-    fields = ["kind", "period", "region", "status", "progress_bar", "chunks_done", "chunks_total",
+    fields = ["kind", "period", "region_label", "status", "progress_bar", "chunks_done", "chunks_total",
               "entries_created", "amount_total", "initiator", "started_at", "finished_at", "resumes", "resumed_at",
               "error_label"]
     readonly_fields = fields
@@ -220,6 +220,12 @@ class CreditRunAdmin(ReadOnlyAdmin):
                                 .strftime("%Y-%m-%d %H:%M"), "done": run.chunks_done, "total": run.chunks_total,
                                 "resumes": run.resumes})
         return super().changelist_view(request, extra_context)
+
+    @admin.display(description=_("region"), ordering="region__admdvs")
+    def region_label(self, obj: CreditRun) -> str:
+        """The run's region with its code; a run over every region (the schedule's, or one started without a region)
+        says so rather than showing a blank."""
+        return str(obj.region) if obj.region_id else _("every region")
 
     @admin.display(description=_("started by"), ordering="started_by")
     def initiator(self, obj: CreditRun) -> str:

@@ -54,7 +54,8 @@ def test_a_credit_run_started_from_the_admin_names_its_initiator_and_refreshes_t
 
 def test_a_credit_run_started_by_a_command_says_so_rather_than_a_blank(
         admin_client: Client, seeded: dict) -> None:  # noqa: F811
-    """`run_credits` (as beat and seed_demo start it) has no user: the list names the schedule or a command."""
+    """`run_credits` (as beat and seed_demo start it) has no user: the list names the schedule or a command; over
+    every region, the region column says so."""
     e = enrollee(seeded["370100"], brdy=D(1980, 1, 1))
     contribution(e, "2024-03", "10000.00")
     call_command("run_credits", "--month", "2024-03", stdout=io.StringIO())
@@ -63,6 +64,8 @@ def test_a_credit_run_started_by_a_command_says_so_rather_than_a_blank(
     with translation.override("en"):  # the middleware leaves the cookie's language active: put it back after
         page = admin_client.get(reverse("admin:accounts_creditrun_changelist")).content.decode()
     assert "定时任务或命令行" in page
+    # The run covered every region (no region given): the region column says so instead of "-".
+    assert "全部统筹地区" in page
 
 
 def test_a_report_over_months_not_summarised_says_which(seeded: dict) -> None:  # noqa: F811
