@@ -4,17 +4,11 @@ progress visible while the import runs, the stale-job rule, and a worker killed 
 import csv
 import datetime
 import io
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
-from celery import Celery
 from django.contrib.auth.models import Group, Permission, User
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -30,8 +24,7 @@ from core.imports import engine
 from core.imports.jobs import import_files_purge, import_job_run, import_jobs_fail_stale
 from core.models import ImportJob
 from core.tests.test_imports_common import HEADERS, make_regions, roster_row, run_import, write_csv
-
-ROOT = Path(__file__).resolve().parents[2]
+from core.tests.workers import CeleryWorkers
 
 
 @pytest.fixture(autouse=True)
@@ -234,20 +227,9 @@ def test_a_worker_killed_mid_import_leaves_nothing_and_the_job_failed(media, tmp
     make_regions()
     job = ImportJob.objects.create(kind="roster")
     job.file.save("big.csv", ContentFile(roster_csv([roster_row(n) for n in range(1, 60_001)])))
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    db = connection.settings_dict
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local", "DJANGO_DEBUG": "false",
-           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-           "CELERY_BROKER_URL": os.environ["TEST_CELERY_BROKER_URL"],
-           "CELERY_INTERACTIVE_QUEUE": queue, "CELERY_BULK_QUEUE": queue,
-           "DJANGO_MEDIA_ROOT": str(media)}
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", queue, "--without-gossip",
-         "--without-mingle", "--without-heartbeat", "-l", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    producer = Celery("test-producer", broker=os.environ["TEST_CELERY_BROKER_URL"])
-    try:
-        producer.send_task("core.tasks.import_job_task", args=[job.pk], queue=queue)
+    with CeleryWorkers(env={"DJANGO_MEDIA_ROOT": str(media)}) as workers:
+        worker = workers.start()
+        workers.send("core.tasks.import_job_task", job.pk)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             job.refresh_from_db()
@@ -257,13 +239,8 @@ def test_a_worker_killed_mid_import_leaves_nothing_and_the_job_failed(media, tmp
         # Killed while it runs: reading (rows_read below 60,000) or, since reading got fast, often already writing
         # its one transaction (every row read, its progress shown, nothing committed). Either way nothing may be left.
         assert (job.status, job.rows_read > 0) == ("running", True), job.__dict__
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=30)
-    finally:
-        producer.close()
-        if worker.poll() is None:
-            worker.kill()
-        output = worker.communicate(timeout=30)[0]
+        workers.kill(worker)
+    output = "".join(workers.outputs)
     time.sleep(1.5)
     assert (Person.objects.count(), Enrollment.objects.count(), Person.history.count()) == (0, 0, 0), output
     job.refresh_from_db()

@@ -41,9 +41,9 @@ class CeleryWorkers:
     TEST_CELERY_BROKER_URL. The visibility timeout is the default 30 minutes, said outright: a killed worker's
     message comes back only after it, so a test sees what the check for stalled runs does long before. Used as a
     context manager: on leaving, the producer and any `connect()`ion are closed and every worker still running is
-    terminated, its output added to `outputs`."""
+    terminated, its output added to `outputs`. `env` adds to (or overrides) the workers' environment."""
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
         self.queue = f"test-{uuid.uuid4().hex[:8]}"
         db = connection.settings_dict
         self.db = {"host": db["HOST"] or "127.0.0.1", "port": db["PORT"] or 5432, "user": db["USER"],
@@ -51,7 +51,7 @@ class CeleryWorkers:
         self.env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local", "DJANGO_DEBUG": "false",
                     "DATABASE_URL": "postgres://{user}@{host}:{port}/{dbname}".format(**self.db),
                     "CELERY_BROKER_URL": os.environ["TEST_CELERY_BROKER_URL"], "CELERY_VISIBILITY_TIMEOUT": "1800",
-                    "CELERY_INTERACTIVE_QUEUE": self.queue, "CELERY_BULK_QUEUE": self.queue}
+                    "CELERY_INTERACTIVE_QUEUE": self.queue, "CELERY_BULK_QUEUE": self.queue, **(env or {})}
         self.producer = Celery("test-producer", broker=os.environ["TEST_CELERY_BROKER_URL"])
         self.outputs: list[str] = []
         self._workers: list[subprocess.Popen] = []
