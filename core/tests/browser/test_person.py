@@ -72,6 +72,14 @@ def test_a_clerk_finds_a_person_by_the_id_s_last_digits_and_reads_them_whole(pag
     for box in ("#enrollments-group fieldset.module", "#person-ledger .person-ledger-table"):
         over = page.locator(box).evaluate("el => el.scrollWidth - el.clientWidth")
         assert over <= 1, f"{box} scrolls {over} px sideways at 1366"
+    # Its selects read whole: the insurance type's and the region's chosen option is not cut (the text's width, in
+    # the select's own font, fits inside the select less its arrow).
+    for field in ("insutype", "region"):
+        cut = page.locator(f"#enrollments-group td.field-{field} select").first.evaluate(
+            """el => { const ctx = document.createElement('canvas').getContext('2d');
+                       ctx.font = getComputedStyle(el).font;
+                       return ctx.measureText(el.options[el.selectedIndex].text).width - (el.clientWidth - 24); }""")
+        assert cut <= 0, f"the enrollment's {field} select cuts its option by {cut:.0f} px at 1366"
     shoot(page, "person-holder")
 
     # The ledger in place: every entry of the account counted, paged by 20, filtered by kind without leaving.
