@@ -80,7 +80,9 @@ class Person(models.Model):
     gend = models.CharField(_("gender"), max_length=1, choices=Gender.choices)
     brdy = models.DateField(_("date of birth"))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    history = HistoricalRecords(excluded_fields=["created_at"])
+    # History is read by the person's id (the admin's history page), never by number: its copies of the unique
+    # numbers need no index (four btrees fewer for every person an import writes).
+    history = HistoricalRecords(excluded_fields=["created_at"], no_db_index=["psn_no", "certno"])
 
     class Meta:
         verbose_name = _("person")
@@ -118,14 +120,16 @@ class Enrollment(models.Model):
     in the history, from `begndate` for a new enrollment and today for a change; a caller that sets the attribute
     `stas_date` records the status from that day (a change, or a correction of the history)."""
 
+    # No index of its own on person or region: `enrollment_one_per_insutype` (person, insutype) and the
+    # (region, psn_type) index lead with them.
     person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.PROTECT,
-                               related_name="enrollments")
+                               related_name="enrollments", db_index=False)
     insutype = models.CharField(_("insurance type"), max_length=3, choices=InsuType.choices,
                                 default=InsuType.EMPLOYEE)
     psn_type = models.CharField(_("person type"), max_length=4, choices=PsnType.choices, blank=True,
                                 help_text=_("blank for resident insurance (390)"))
     region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT,
-                               related_name="enrollments")
+                               related_name="enrollments", db_index=False)
     employer = models.ForeignKey(Employer, verbose_name=_("employer"), on_delete=models.PROTECT,
                                  related_name="enrollments", null=True, blank=True)
     clct_base = models.DecimalField(_("contribution base"), max_digits=MONEY_MAX_DIGITS,
@@ -138,7 +142,8 @@ class Enrollment(models.Model):
                                    help_text=_("the first day of retirement"))
     psn_insu_stas = models.CharField(_("insurance status"), max_length=1, choices=InsuStatus.choices,
                                      default=InsuStatus.ACTIVE)
-    history = HistoricalRecords()
+    # History is read by the enrollment's id (the admin's history page).
+    history = HistoricalRecords(no_db_index=["person", "region", "employer"])
 
     class Meta:
         verbose_name = _("enrollment")
@@ -226,8 +231,9 @@ class EnrollmentStatus(models.Model):
     """One dated insured status of an enrollment (`stas_date`: the day it took effect; CONTRACT.md's roster
     column). The status on a day is the last one that took effect on or before it."""
 
+    # No index of its own: `enrollmentstatus_one_a_day` (enrollment, stas_date) leads with it.
     enrollment = models.ForeignKey(Enrollment, verbose_name=_("enrollment"), on_delete=models.CASCADE,
-                                   related_name="status_changes")
+                                   related_name="status_changes", db_index=False)
     stas_date = models.DateField(_("status effective from"))
     psn_insu_stas = models.CharField(_("insurance status"), max_length=1, choices=InsuStatus.choices)
     created_at = models.DateTimeField(_("recorded"), auto_now_add=True)

@@ -27,17 +27,19 @@ def create_temp_table(cursor: Any, name: str, columns: Sequence[tuple[str, str]]
     cursor.execute(f"CREATE TEMPORARY TABLE {name} ({spec})" + (" ON COMMIT DROP" if on_postgres() else ""))
 
 
-def create_temp_table_as(cursor: Any, name: str, select: str, params: Sequence[Any] = ()) -> None:
+def create_temp_table_as(cursor: Any, name: str, select: str, params: Sequence[Any] = (),
+                         analyzed: Sequence[str] = ()) -> None:
     cursor.execute(f"CREATE TEMPORARY TABLE {name}" + (" ON COMMIT DROP" if on_postgres() else "")
                    + f" AS {select}", params)
-    analyze(cursor, name)
+    analyze(cursor, name, analyzed)
 
 
-def analyze(cursor: Any, name: str) -> None:
+def analyze(cursor: Any, name: str, columns: Sequence[str] = ()) -> None:
     """Statistics for a freshly loaded temporary table (autovacuum never visits them): without them PostgreSQL
-    plans a million-row join as nested loops."""
+    plans a million-row join as nested loops. `columns`: only those (the ones joined or grouped on; the row count
+    is counted whatever the columns), else all."""
     if on_postgres():
-        cursor.execute(f"ANALYZE {name}")
+        cursor.execute(f"ANALYZE {name}" + (f" ({', '.join(columns)})" if columns else ""))
 
 
 def drop_temp_tables(cursor: Any, names: Iterable[str]) -> None:
