@@ -135,6 +135,9 @@ def _candidates_create(*, region_id: int, lo: int, hi: int, month: datetime.date
     their person, account (NULL where none is open yet), person type for the month, retirement date, birth date and
     the contribution base of their paid contribution for the month (NULL: none paid).
 
+    The account is not filled in when the chunk opens accounts afterwards: the rules' INSERTs find the account by
+    the person, and only the check for missing credits (before any opening) reads it.
+
     The enrollments are read by their id range; everything else is looked up per enrollee by a unique key (scalar
     subqueries: one index probe each, whatever the statistics say). Each rule then reads this table instead of
     evaluating the dated status and the joins again, and no plan of the chunk depends on how the planner estimates
@@ -160,15 +163,6 @@ def _candidates_create(*, region_id: int, lo: int, hi: int, month: datetime.date
               AND e.begndate <= %s AND (e.enddate IS NULL OR e.enddate >= %s) AND {status_sql} = %s
         """, [*type_params, month, region_id, InsuType.EMPLOYEE, lo, hi, month_end, month, month, month,
               InsuStatus.ACTIVE])  # noqa: S608  (table names from the models; every value is a parameter)
-
-
-def _candidates_accounts() -> None:
-    """Fill in the accounts opened since CANDIDATES was gathered."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"""
-            UPDATE {CANDIDATES} SET account_id = (SELECT a.id FROM {PersonalAccount._meta.db_table} a
-                                                  WHERE a.person_id = {CANDIDATES}.person_id)
-            WHERE account_id IS NULL""")  # noqa: S608
 
 
 @dataclass(frozen=True)
@@ -243,7 +237,7 @@ def _credit_chunk(*, run: CreditRun, credit: DueCredit, q: _RuleSql, month: date
         INSERT INTO {ledger} (account_id, kind, pocket, amount, balance_after, period, policy_version_id,
                               credit_rule_id, run_id, ref_type, ref_id, reason, created_at)
         SELECT a.id, %s, %s, {amount_sql}, a.{pocket_column} + {amount_sql}, %s, %s, %s, %s, %s, %s, %s, %s
-        FROM {CANDIDATES} t JOIN {accounts} a ON a.id = t.account_id
+        FROM {CANDIDATES} t JOIN {accounts} a ON a.person_id = t.person_id
         WHERE {q.where}
     """  # noqa: S608  (table names from the models; every value is a parameter)
     insert_params = [credit.kind, rule.pocket, *amount_params, *amount_params, month, credit.version.pk, rule.pk,
@@ -275,7 +269,8 @@ def _credit_chunk(*, run: CreditRun, credit: DueCredit, q: _RuleSql, month: date
     """  # noqa: S608
     insert_params += [rule.pk, month]
     just_made = (f"FROM {ledger} x WHERE x.run_id = %s AND x.credit_rule_id = %s AND x.period = %s "
-                 f"AND x.account_id IN (SELECT account_id FROM {CANDIDATES})")  # noqa: S608
+                 f"AND x.account_id IN (SELECT a.id FROM {accounts} a JOIN {CANDIDATES} t "
+                 "ON a.person_id = t.person_id)")  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(insert, insert_params)
         created = cursor.rowcount
@@ -293,7 +288,8 @@ def _chunk_enrollees_sql() -> str:
             "WHERE e.region_id = %s AND e.insutype = %s AND e.id BETWEEN %s AND %s")
 
 
-def _open_accounts_sql(*, region_id: int, lo: int, hi: int) -> None:
+def _open_accounts_sql(*, region_id: int, lo: int, hi: int) -> int:
+    """Open an account for each of the chunk's enrollees that has none; returns how many it opened."""
     accounts = PersonalAccount._meta.db_table
     if connection.vendor == "postgresql":
         # ON CONFLICT rather than NOT EXISTS: on the first run the accounts table is empty when the statement is
@@ -306,6 +302,7 @@ def _open_accounts_sql(*, region_id: int, lo: int, hi: int) -> None:
             INSERT INTO {accounts} (person_id, balc_current, balc_historical, created_at)
             SELECT e.person_id, 0, 0, %s FROM ({_chunk_enrollees_sql()}) e {missing} {conflict}
         """, [timezone.now(), region_id, InsuType.EMPLOYEE, lo, hi])  # noqa: S608
+        return cursor.rowcount
 
 
 def _lock_accounts_sql(*, region_id: int, lo: int, hi: int) -> int:
@@ -333,8 +330,12 @@ def _open_and_lock_accounts(*, region_id: int, lo: int, hi: int) -> None:
                        [region_id, InsuType.EMPLOYEE, lo, hi])
         enrollees = cursor.fetchone()[0]
     if locked < enrollees:  # only on a chunk's first run, as a rule: opening costs a lookup per enrollee
-        _open_accounts_sql(region_id=region_id, lo=lo, hi=hi)
-        _lock_accounts_sql(region_id=region_id, lo=lo, hi=hi)  # again: another transaction may have opened some
+        opened = _open_accounts_sql(region_id=region_id, lo=lo, hi=hi)
+        # The accounts this transaction opened are seen by no other until it commits: nobody else can lock or
+        # update them. Only when another transaction opened some of the chunk's accounts meanwhile (it committed
+        # between the lock and the opening) are the chunk's accounts locked again.
+        if locked + opened < enrollees:
+            _lock_accounts_sql(region_id=region_id, lo=lo, hi=hi)
 
 
 @dataclass(frozen=True)
@@ -408,9 +409,12 @@ def credit_run_chunk(*, run: CreditRun, chunk: Chunk, number: int, worker: str =
                 # index probes. A hash or merge join, or a sequential scan planned while a first run's accounts
                 # table was still empty by its statistics, would read a whole table (accounts, ledger) per
                 # statement, rule or enrollee; JIT compiling these one-off plans cost more than running them.
+                # work_mem: the ledger trigger's table of a statement's new entries (some 20,000, 4 MB) stays in
+                # memory instead of a temporary file written once and read once per reference it checks.
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL jit = off; SET LOCAL enable_hashjoin = off; "
-                                   "SET LOCAL enable_mergejoin = off; SET LOCAL enable_seqscan = off")
+                                   "SET LOCAL enable_mergejoin = off; SET LOCAL enable_seqscan = off; "
+                                   "SET LOCAL work_mem = '32MB'")
             _candidates_create(region_id=chunk.region_id, lo=chunk.lo, hi=chunk.hi, month=run.period)
             due = []
             for credit in credits_due(version=version, month=run.period):
@@ -420,7 +424,6 @@ def credit_run_chunk(*, run: CreditRun, chunk: Chunk, number: int, worker: str =
                     due.append((credit, q))
             if due:
                 _open_and_lock_accounts(region_id=chunk.region_id, lo=chunk.lo, hi=chunk.hi)
-                _candidates_accounts()
                 for credit, q in due:
                     n, total = _credit_chunk(run=run, credit=credit, q=q, month=run.period)
                     created += n
@@ -429,7 +432,8 @@ def credit_run_chunk(*, run: CreditRun, chunk: Chunk, number: int, worker: str =
                 cursor.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
                 if connection.vendor == "postgresql":  # for whatever else an enclosing transaction runs
                     cursor.execute("SET LOCAL jit TO DEFAULT; SET LOCAL enable_hashjoin TO DEFAULT; "
-                                   "SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_seqscan TO DEFAULT")
+                                   "SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_seqscan TO DEFAULT; "
+                                   "SET LOCAL work_mem TO DEFAULT")
         if chunk_hook is not None:
             chunk_hook(run, number)
         CreditRunChunk.objects.filter(run=run, number=number).update(finished_at=timezone.now(),
