@@ -130,10 +130,19 @@ def _effective_psn_type_sql(month: datetime.date) -> tuple[str, list]:
 CANDIDATES = "credit_chunk_candidates"
 
 
-def _candidates_create(*, region_id: int, lo: int, hi: int, month: datetime.date) -> None:
+def _of_types(type_sql: str, type_params: list, types: set[str]) -> tuple[str, list]:
+    """SQL true for the person types `types` (false for none)."""
+    if not types:
+        return "1 = 0", []
+    return f"({type_sql}) IN ({', '.join(['%s'] * len(types))})", [*type_params, *sorted(types)]
+
+
+def _candidates_create(*, region_id: int, lo: int, hi: int, month: datetime.date, credits: list[DueCredit]) -> None:
     """Gather the chunk's enrollees insured and active in `month` into CANDIDATES, once for all the month's rules:
     their person, account (NULL where none is open yet), person type for the month, retirement date, birth date and
-    the contribution base of their paid contribution for the month (NULL: none paid).
+    the contribution base of their paid contribution for the month (NULL: none paid). The birth date is looked up
+    only for the person types of a rule with an age bound among `credits`, the contribution only for those of a
+    rule paid as a share of it (NULL for the others, whom no rule reads it for).
 
     The account is not filled in when the chunk opens accounts afterwards: the rules' INSERTs find the account by
     the person, and only the check for missing credits (before any opening) reads it.
@@ -147,6 +156,10 @@ def _candidates_create(*, region_id: int, lo: int, hi: int, month: datetime.date
     # The status on the credited month: on its first day, or on the first day insured for one who joined in it.
     status_sql = status_on_sql("e", "(CASE WHEN e.begndate > %s THEN e.begndate ELSE %s END)")
     accounts, persons = PersonalAccount._meta.db_table, Person._meta.db_table
+    aged_sql, aged_params = _of_types(type_sql, type_params, {
+        t for c in credits if c.rule.age_min is not None or c.rule.age_max is not None for t in c.rule.psn_type_set})
+    shared_sql, shared_params = _of_types(type_sql, type_params, {
+        t for c in credits if c.constant is None for t in c.rule.psn_type_set})
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
         cursor.execute(f"""
@@ -154,15 +167,15 @@ def _candidates_create(*, region_id: int, lo: int, hi: int, month: datetime.date
             SELECT e.person_id,
                    (SELECT a.id FROM {accounts} a WHERE a.person_id = e.person_id) AS account_id,
                    {type_sql} AS psn_type, e.retire_date,
-                   (SELECT p.brdy FROM {persons} p WHERE p.id = e.person_id) AS brdy,
-                   (SELECT c.clct_base FROM {Contribution._meta.db_table} c
-                    WHERE c.person_id = e.person_id AND c.period = %s
-                      AND c.clct_base > 0 AND c.psn_clct_amt > 0) AS clct_base
+                   CASE WHEN {aged_sql} THEN (SELECT p.brdy FROM {persons} p WHERE p.id = e.person_id) END AS brdy,
+                   CASE WHEN {shared_sql} THEN (SELECT c.clct_base FROM {Contribution._meta.db_table} c
+                                                WHERE c.person_id = e.person_id AND c.period = %s
+                                                  AND c.clct_base > 0 AND c.psn_clct_amt > 0) END AS clct_base
             FROM {Enrollment._meta.db_table} e
             WHERE e.region_id = %s AND e.insutype = %s AND e.id BETWEEN %s AND %s
               AND e.begndate <= %s AND (e.enddate IS NULL OR e.enddate >= %s) AND {status_sql} = %s
-        """, [*type_params, month, region_id, InsuType.EMPLOYEE, lo, hi, month_end, month, month, month,
-              InsuStatus.ACTIVE])  # noqa: S608  (table names from the models; every value is a parameter)
+        """, [*type_params, *aged_params, *shared_params, month, region_id, InsuType.EMPLOYEE, lo, hi, month_end,
+              month, month, month, InsuStatus.ACTIVE])  # noqa: S608  (table names from the models; values are parameters)
 
 
 @dataclass(frozen=True)
@@ -415,13 +428,13 @@ def credit_run_chunk(*, run: CreditRun, chunk: Chunk, number: int, worker: str =
                     cursor.execute("SET LOCAL jit = off; SET LOCAL enable_hashjoin = off; "
                                    "SET LOCAL enable_mergejoin = off; SET LOCAL enable_seqscan = off; "
                                    "SET LOCAL work_mem = '32MB'")
-            _candidates_create(region_id=chunk.region_id, lo=chunk.lo, hi=chunk.hi, month=run.period)
-            due = []
-            for credit in credits_due(version=version, month=run.period):
-                q = _rule_sql(credit=credit, month=run.period)
-                # A chunk whose credits are all there (a re-run) is neither locked nor written.
-                if q is not None and _credit_missing(credit=credit, q=q, month=run.period):
-                    due.append((credit, q))
+            credits = [(credit, q) for credit in credits_due(version=version, month=run.period)
+                       if (q := _rule_sql(credit=credit, month=run.period)) is not None]
+            if credits:
+                _candidates_create(region_id=chunk.region_id, lo=chunk.lo, hi=chunk.hi, month=run.period,
+                                   credits=[credit for credit, _q in credits])
+            # A chunk whose credits are all there (a re-run) is neither locked nor written.
+            due = [(credit, q) for credit, q in credits if _credit_missing(credit=credit, q=q, month=run.period)]
             if due:
                 _open_and_lock_accounts(region_id=chunk.region_id, lo=chunk.lo, hi=chunk.hi)
                 for credit, q in due:
