@@ -58,6 +58,6 @@ def backwards(apps, schema_editor) -> None:  # noqa: ANN001
 
 class Migration(migrations.Migration):
 
-    dependencies = [("accounts", "0014_ledger_references_per_statement")]
+    dependencies = [("accounts", "0015_import_indexes")]
 
     operations = [migrations.RunPython(forwards, backwards)]

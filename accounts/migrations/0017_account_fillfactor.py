@@ -24,6 +24,6 @@ def backwards(apps, schema_editor) -> None:  # noqa: ANN001
 
 class Migration(migrations.Migration):
 
-    dependencies = [("accounts", "0015_ledger_references_once_per_value")]
+    dependencies = [("accounts", "0016_ledger_references_once_per_value")]
 
     operations = [migrations.RunPython(forwards, backwards)]
