@@ -144,23 +144,27 @@ class BackendCpu(threading.Thread):
                        "port": settings["PORT"] or None, "password": settings["PASSWORD"] or None}
 
     def run(self) -> None:
-        tick = os.sysconf("SC_CLK_TCK")
         with psycopg.connect(**{k: v for k, v in self.params.items() if v}, autocommit=True) as conn:
             while not self.done.is_set():
                 pids = [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = "
                                                        "current_database() AND pid <> pg_backend_pid()")]
                 for pid in pids:
                     try:
-                        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                        self.used[pid] = backend_cpu(pid)
                     except OSError:
                         continue
-                    self.used[pid] = (int(fields[11]) + int(fields[12])) / tick
                 self.done.wait(0.1)
 
     def stop(self) -> float:
         self.done.set()
         self.join()
         return sum(self.used.values())
+
+
+def backend_cpu(pid: int) -> float:
+    """CPU seconds a PostgreSQL backend on this host has used (/proc/<pid>/stat: user + system)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_command(kind: str, path: Path) -> tuple[float, float, int, list[str]]:
@@ -346,15 +350,20 @@ def profile_roster(args: argparse.Namespace, n: int) -> None:
         start = time.perf_counter()
         profiler = cProfile.Profile(time.process_time)  # CPU time: a loaded machine inflates wall time
         statements: dict[str, list[float]] = {}
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
 
-        def timed(execute, sql, params, many, context, statements=statements):  # noqa: ANN001, ANN202
-            start_statement = time.perf_counter()
+        def timed(execute, sql, params, many, context, statements=statements, backend=backend):  # noqa: ANN001, ANN202
+            start_statement, start_cpu = time.perf_counter(), backend_cpu(backend)
             try:
                 return execute(sql, params, many, context)
             finally:
-                spent = statements.setdefault(" ".join(sql.split())[:110], [0.0, 0])
+                spent = statements.setdefault(" ".join(sql.split())[:110], [0.0, 0.0, 0])
                 spent[0] += time.perf_counter() - start_statement
-                spent[1] += 1
+                spent[1] += backend_cpu(backend) - start_cpu
+                spent[2] += 1
 
         profiler.enable()
         with connection.execute_wrapper(timed):
@@ -368,9 +377,10 @@ def profile_roster(args: argparse.Namespace, n: int) -> None:
         say(f"profile, {label} of {n:,} rows: {seconds:.1f} s wall (profiled), process CPU {cpu:.1f} s, "
             f"PostgreSQL {db:.1f} s, load average {os.getloadavg()[0]:.1f}: "
             f"{outcome.summary() if outcome.ok else outcome.errors[:3]}")
-        say("  statements by wall time (the commit's deferred checks are not among them):")
-        for text, (spent, count) in sorted(statements.items(), key=lambda item: -item[1][0])[:12]:
-            say(f"    {spent:6.2f} s  x{count:<4d} {text}")
+        say(f"  statements by their backend's CPU (of {db:.1f} s; the rest is COPY and the COMMIT's deferred "
+            f"foreign-key checks), then wall time:")
+        for text, (spent, cpu, count) in sorted(statements.items(), key=lambda item: -item[1][1])[:12]:
+            say(f"    {cpu:6.2f} s CPU {spent:6.2f} s  x{count:<4d} {text}")
         stats = pstats.Stats(profiler, stream=sys.stdout)
         stats.sort_stats("cumulative").print_stats(args.profile_lines)
         stats.sort_stats("tottime").print_stats(args.profile_lines)
