@@ -5,44 +5,54 @@ Recreates its own database (the name in DATABASE_URL must contain "bench"), migr
 bench/settle.py), then for each size:
 
 1. grows `claims_settlement` and `accounts_ledgerentry` to that many rows with set-based `INSERT … SELECT
-   generate_series` in batches: settled general-outpatient visits spread over 2019-01-01 to 2026-10-31 at the demo
-   facilities, for the demo persons, and a debit entry per settlement. The stored answer and explanation are empty
-   JSON: a real answer is about 800 bytes, which would make 50M settlements some 55 GB of table alone (storage, for
-   the capacity plan) but changes nothing on the keyed paths measured here. The indexes are those of production
-   (the migrations'); for a large step they are dropped first and built again afterwards (what a bulk load does),
-   then both tables are VACUUM ANALYZEd (what autovacuum does);
+   generate_series`, batches of a million rows of each table on `--threads` connections at once: settled
+   general-outpatient visits spread over 2019-01-01 to 2026-10-31 at the demo facilities, for the demo persons, and a
+   debit entry per settlement. The stored answer and explanation are empty JSON: a real answer is about 800 bytes,
+   which would make 50M settlements some 55 GB of table alone (storage, for the capacity plan) but changes nothing on
+   the keyed paths measured here. The indexes are those of production (the migrations'); for a large step they are
+   dropped first and built again afterwards, as many at once as there are loading connections (what a bulk load
+   does), then both tables are VACUUM ANALYZEd (what autovacuum does);
 2. settles `--n` requests one at a time through the WSGI application in process (bench/settle_profile.py):
-   application and PostgreSQL backend CPU per settlement, p50/p99 wall time, statements per settlement;
+   application and PostgreSQL backend CPU per settlement, p50/p99 wall time, statements per settlement; then 200
+   more for the shared buffers each touches (pg_stat_database), and the buffers of each SELECT of one of them
+   (EXPLAIN (ANALYZE, BUFFERS)). CPU and buffers do not depend on the machine's load; wall times do;
 3. opens the admin change lists of settlements and ledger entries as a superuser (Django's test client, production
-   settings): the first page and a filtered page, each `--admin-repeats` times, the best and the worst.
+   settings): the first page and filtered pages, each `--admin-repeats` times, the best and the worst, with the
+   SQL time, PostgreSQL CPU and shared buffers of the best.
 
 Prints a row per size with the load average and the database's size, then drops the database (unless --keep).
+`--measure-only` measures a kept database as it is (steps 2 and 3, nothing added, nothing dropped).
 The generated history is not a book that balances (`ledger_verify()` is not expected to hold): only its volume and
-its spread over keys matter here. The PostgreSQL backend doing the load is reniced (+10, idle I/O class) so that
-the rest of the machine keeps working.
+its spread over keys matter here.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/growth_bench .venv/bin/python bench/growth.py
 """
 
 import argparse
+import contextlib
 import datetime
+import io
 import json
 import os
 import random
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+
+import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/growth_bench")
 
 from bench import settle_profile  # noqa: E402, I001  (first: production settings, Django set up)
-from bench.settle import admin_connection, database_prepare, requests_make, say  # noqa: E402
+from bench.settle import SETTLEMENTS, admin_connection, database_prepare, requests_make, say  # noqa: E402
 
 from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 
@@ -63,6 +73,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--reuse-db", action="store_true", help="keep the database (and rows) of a previous run")
     parser.add_argument("--keep", action="store_true", help="do not drop the database at the end")
     parser.add_argument("--max-gb", type=float, default=35, help="stop before a step that would pass this size")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="connections loading rows and building indexes at once (default 2)")
+    parser.add_argument("--measure-only", action="store_true",
+                        help="measure the database as it is (kept, no rows added; implies --reuse-db --keep)")
     return parser.parse_args()
 
 
@@ -80,16 +94,6 @@ def rows(table: str) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {table}")
         return cursor.fetchone()[0]
-
-
-def backend_lower_priority() -> None:
-    """Renice this connection's PostgreSQL backend: the load is the backend's work, not this process's."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    for command in (["renice", "-n", "10", "-p", str(pid)], ["ionice", "-c", "3", "-p", str(pid)]):
-        if shutil.which(command[0]):
-            subprocess.run(command, capture_output=True, check=False)
 
 
 # --- the history ----------------------------------------------------------------------------------------------
@@ -121,7 +125,7 @@ def _setl_id(i: str = "g.i") -> str:
             f"|| upper(substr(md5({i}::text), 1, 16))")
 
 
-def settlements_insert(first: int, last: int, answer: str) -> None:
+def settlements_insert(first: int, last: int, answer: str) -> tuple[str, list]:
     """Settlements number first..last of the history: facility and person spread over the demo ones, service dates
     over eight benefit years, amounts of a small visit; `answer` as the stored answer."""
     day = f"(DATE '{HISTORY_FROM}' + (g.i * 7919 %% {HISTORY_DAYS})::int)"
@@ -137,17 +141,16 @@ def settlements_insert(first: int, last: int, answer: str) -> None:
         "created_at": f"{day}::timestamptz + interval '10 hours'",
     }
     names, expressions, params = _columns(Settlement, given, {"response": answer})
-    with connection.cursor() as cursor:
-        cursor.execute(f"""
-            INSERT INTO {Settlement._meta.db_table} ({", ".join(names)})
-            SELECT {", ".join(expressions)}
-            FROM generate_series(%s::bigint, %s::bigint) AS g(i),
-                 (SELECT array_agg(id ORDER BY id) AS a FROM {Facility._meta.db_table}) AS f,
-                 (SELECT array_agg(person_id ORDER BY person_id) AS a FROM accounts_personalaccount) AS p""",
-                       [*params, first, last])
+    return f"""
+        INSERT INTO {Settlement._meta.db_table} ({", ".join(names)})
+        SELECT {", ".join(expressions)}
+        FROM generate_series(%s::bigint, %s::bigint) AS g(i),
+             (SELECT array_agg(id ORDER BY id) AS a FROM {Facility._meta.db_table}) AS f,
+             (SELECT array_agg(person_id ORDER BY person_id) AS a FROM accounts_personalaccount) AS p""", \
+        [*params, first, last]
 
 
-def entries_insert(first: int, last: int) -> None:
+def entries_insert(first: int, last: int) -> tuple[str, list]:
     """Ledger entries number first..last: the debit of settlement i from an account spread over the demo ones."""
     day = f"(DATE '{HISTORY_FROM}' + (g.i * 7919 %% {HISTORY_DAYS})::int)"
     given = {
@@ -158,13 +161,11 @@ def entries_insert(first: int, last: int) -> None:
         "created_at": f"{day}::timestamptz + interval '10 hours'",
     }
     names, expressions, params = _columns(LedgerEntry, given)
-    with connection.cursor() as cursor:
-        cursor.execute(f"""
-            INSERT INTO {LedgerEntry._meta.db_table} ({", ".join(names)})
-            SELECT {", ".join(expressions)}
-            FROM generate_series(%s::bigint, %s::bigint) AS g(i),
-                 (SELECT array_agg(id ORDER BY id) AS a FROM accounts_personalaccount) AS a""",
-                       [*params, first, last])
+    return f"""
+        INSERT INTO {LedgerEntry._meta.db_table} ({", ".join(names)})
+        SELECT {", ".join(expressions)}
+        FROM generate_series(%s::bigint, %s::bigint) AS g(i),
+             (SELECT array_agg(id ORDER BY id) AS a FROM accounts_personalaccount) AS a""", [*params, first, last]
 
 
 PENDING = "growth_bench_pending_index"  # the statements that build the dropped indexes again, until they have run
@@ -189,20 +190,68 @@ def indexes_drop(table: str) -> None:
             cursor.execute(f"INSERT INTO {PENDING} (statement) VALUES (%s)", [again])
 
 
-def indexes_build() -> None:
-    """Run the pending statements of PENDING, each removed as it is done."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, statement FROM {PENDING} ORDER BY id")
-        for pk, statement in cursor.fetchall():
-            built = time.perf_counter()
-            with transaction.atomic():
-                cursor.execute(statement)
-                cursor.execute(f"DELETE FROM {PENDING} WHERE id = %s", [pk])
-            say(f"    {statement[:90]}… {time.perf_counter() - built:.0f} s")
+def loader_connect() -> psycopg.Connection:
+    """A connection of its own for one loading thread, its backend reniced (+10, idle I/O class): the load is the
+    backend's work, not this process's, and the rest of the machine keeps working. The history is made of existing
+    facilities, persons and accounts, so the FK checks (per-row triggers) are off; commits are not waited for (a
+    crash loses the last batches, which the next run makes again: it starts from the largest HIST- number); each
+    index build sorts in up to 2 GB and runs serially, as many at once as there are loading threads."""
+    s = connection.settings_dict
+    params = {"dbname": s["NAME"], "user": s["USER"], "host": s["HOST"], "port": s["PORT"], "password": s["PASSWORD"]}
+    loader = psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True)
+    for setting in ("session_replication_role = replica", "synchronous_commit = off",
+                    "maintenance_work_mem = '2GB'", "max_parallel_maintenance_workers = 0"):
+        loader.execute(f"SET {setting}")
+    pid = loader.execute("SELECT pg_backend_pid()").fetchone()[0]
+    for command in (["renice", "-n", "10", "-p", str(pid)], ["ionice", "-c", "3", "-p", str(pid)]):
+        if shutil.which(command[0]):
+            subprocess.run(command, capture_output=True, check=False)
+    return loader
 
 
-def grow(target: int, answer: str) -> None:
-    """Both tables up to `target` history rows (the measured settlements and the demo's own come on top)."""
+Job = tuple[str, list[tuple[str, list | None]], bool]  # label, statements with their parameters, in a transaction
+
+
+def in_parallel(jobs: list[Job], threads: int) -> None:
+    """Run the jobs on `threads` connections at once, in the order given, each job's statements in one
+    transaction (or none: VACUUM); the first failure stops the rest and is raised."""
+    queue = list(reversed(jobs))
+    lock = threading.Lock()
+    failed: list[BaseException] = []
+    started = time.perf_counter()
+
+    def work() -> None:
+        with loader_connect() as loader:
+            while True:
+                with lock:
+                    if not queue or failed:
+                        return
+                    label, statements, atomic = queue.pop()
+                began = time.perf_counter()
+                try:
+                    with loader.transaction() if atomic else contextlib.nullcontext():
+                        for sql, params in statements:
+                            loader.execute(sql, params)
+                except BaseException as error:  # noqa: BLE001  (raised again below, in the main thread)
+                    failed.append(error)
+                    return
+                size = loader.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+                say(f"    {label}: {time.perf_counter() - began:.0f} s (at {time.perf_counter() - started:.0f} s, "
+                    f"{size / 2**30:.1f} GiB, load {load()})")
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    if failed:
+        raise failed[0]
+
+
+def grow(target: int, answer: str, threads: int) -> None:
+    """Both tables up to `target` history rows (the measured settlements and the demo's own come on top), loaded
+    in batches of BATCH rows on `threads` connections at once; for a large step the indexes are dropped first and
+    built again afterwards (what a bulk load does), then both tables are VACUUM ANALYZEd (what autovacuum does)."""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT coalesce(max(substr(medins_setl_id, 6)::bigint), 0) FROM {Settlement._meta.db_table} "
                        "WHERE medins_setl_id LIKE 'HIST-%%'")
@@ -213,37 +262,98 @@ def grow(target: int, answer: str) -> None:
     if have >= target and not pending:
         return
     started = time.perf_counter()
-    backend_lower_priority()
-    rebuild = target - have > have  # a large step: build the indexes afterwards, sorted, not row by row
-    with connection.cursor() as cursor:
-        # The FK checks are per-row triggers; the history is made of existing facilities, persons and accounts.
-        cursor.execute("SET session_replication_role = replica")
-        cursor.execute("SET maintenance_work_mem = '1GB'")
-        cursor.execute("SET synchronous_commit = off")
-    if rebuild and not pending:
+    if target - have > have and not pending:  # a large step: build the indexes afterwards, sorted, not row by row
         with transaction.atomic():
             indexes_drop(Settlement._meta.db_table)
             indexes_drop(LedgerEntry._meta.db_table)
+    jobs = []
     for first in range(have + 1, target + 1, BATCH):
         last = min(first + BATCH - 1, target)
-        with transaction.atomic():
-            settlements_insert(first, last, answer)
-            entries_insert(first, last)
-        say(f"    {last:,} rows each, {time.perf_counter() - started:.0f} s, {db_size() / 2**30:.1f} GiB, "
-            f"load {load()}")
-    indexes_build()
+        jobs.append((f"rows {first:,}–{last:,}", [settlements_insert(first, last, answer), entries_insert(first, last)],
+                     True))
+    in_parallel(jobs, threads)
+    say(f"  rows loaded in {time.perf_counter() - started:.0f} s")
     with connection.cursor() as cursor:
-        cursor.execute("SET session_replication_role = origin")
-        for table in (Settlement._meta.db_table, LedgerEntry._meta.db_table):
-            cursor.execute(f"VACUUM (ANALYZE) {table}")
+        cursor.execute(f"SELECT id, statement FROM {PENDING} ORDER BY id")
+        builds = cursor.fetchall()
+    # Each build removes its statement from PENDING in its own transaction; the longest (text keys) first.
+    builds.sort(key=lambda b: ("varchar_pattern_ops" not in b[1] and "setl_id" not in b[1]
+                               and "ref_id" not in b[1], b[0]))
+    in_parallel([(statement[:100], [(statement, None), (f"DELETE FROM {PENDING} WHERE id = %s", [pk])], True)
+                 for pk, statement in builds], threads)
+    in_parallel([(f"VACUUM (ANALYZE) {table}", [(f"VACUUM (ANALYZE) {table}", None)], False)
+                 for table in (Settlement._meta.db_table, LedgerEntry._meta.db_table)], threads)
     say(f"  grown to {target:,} in {time.perf_counter() - started:.0f} s; database {db_size() / 2**30:.1f} GiB")
 
 
 # --- the measurements -----------------------------------------------------------------------------------------
 
-def admin_pages(repeats: int) -> dict[str, tuple[float, float, float]]:
-    """Each admin page, as a superuser: the best and the worst time (ms) and the SQL time of the best (ms: the part
-    that could grow with the tables; the rest is rendering 50 rows)."""
+def backend_cpu() -> float:
+    """CPU seconds (user + system) of this process's PostgreSQL backend so far."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def buffers() -> int:
+    """Shared buffers touched (hit or read) in this database so far, this backend's own counts included: they are
+    flushed to the statistics when it goes idle after pg_stat_force_next_flush(). Nothing else connects to a bench
+    database while it measures, so the difference of two readings is this backend's work in between (the readings
+    themselves touch a few catalog pages, the same at every size)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute("SELECT blks_hit + blks_read FROM pg_stat_database WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+def settlement_buffers(work: list[tuple[str, bytes]]) -> tuple[float, float, list[tuple[int, str]]]:
+    """Settle `work` one at a time through the WSGI application in process (after the measured run, so caches and
+    connections are warm) and return the shared buffers and the statements per settlement, and the buffers of
+    each SELECT of the last settlement by EXPLAIN (ANALYZE, BUFFERS), in a transaction rolled back (the other
+    statements insert one row or update a few keyed rows: their buffers are index descents, in the total)."""
+    app = get_wsgi_application()
+    statements: list[tuple[str, object]] = []
+    count = [0]
+
+    def record(execute, sql, params, many, context):  # noqa: ANN001, ANN202
+        count[0] += 1
+        statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    status: list[str] = []
+    before = buffers()
+    with connection.execute_wrapper(record):
+        for token, body in work:
+            del statements[:], status[:]
+            environ = {"REQUEST_METHOD": "POST", "PATH_INFO": SETTLEMENTS, "SERVER_NAME": "127.0.0.1",
+                       "SERVER_PORT": "80", "HTTP_HOST": "127.0.0.1", "wsgi.url_scheme": "http",
+                       "SERVER_PROTOCOL": "HTTP/1.1", "CONTENT_TYPE": "application/json",
+                       "CONTENT_LENGTH": str(len(body)), "HTTP_ACCEPT": "application/json",
+                       "HTTP_AUTHORIZATION": f"Token {token}", "wsgi.input": io.BytesIO(body),
+                       "wsgi.errors": sys.stderr}
+            b"".join(app(environ, lambda s, headers, exc_info=None: status.append(s)))
+            if not status[0].startswith("201"):
+                sys.exit(f"unexpected answer {status[0]} to a settlement")
+    touched = buffers() - before
+    per_select = []
+    for sql, params in statements:
+        if not sql.lstrip().upper().startswith("SELECT"):
+            continue
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+            plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+            per_select.append((plan["Shared Hit Blocks"] + plan["Shared Read Blocks"], " ".join(sql.split())))
+            transaction.set_rollback(True)
+    return touched / len(work), count[0] / len(work), per_select
+
+
+def admin_pages(repeats: int) -> dict[str, tuple[float, float, float, float, int]]:
+    """Each admin page, as a superuser: the best and the worst time (ms), and of the best its SQL time (ms: the part
+    that could grow with the tables; the rest is rendering 50 rows), its PostgreSQL backend CPU (ms) and the shared
+    buffers it touched (the last two do not depend on the machine's load)."""
     user = get_user_model().objects.filter(username="growth_bench_admin").first()
     if user is None:
         user = get_user_model().objects.create_superuser("growth_bench_admin", "growth@example.invalid",
@@ -271,47 +381,61 @@ def admin_pages(repeats: int) -> dict[str, tuple[float, float, float]]:
                 finally:
                     sql[0] += time.perf_counter() - began
 
-            started = time.perf_counter()
+            touched, cpu, started = buffers(), backend_cpu(), time.perf_counter()
             with connection.execute_wrapper(timed):
                 response = client.get(url, secure=True)
-            times.append(((time.perf_counter() - started) * 1000, sql[0] * 1000))
+            wall = (time.perf_counter() - started) * 1000
+            times.append((wall, sql[0] * 1000, (backend_cpu() - cpu) * 1000, buffers() - touched))
             if response.status_code != 200:
                 sys.exit(f"{url}: {response.status_code}")
         best = min(times)
-        out[name] = (best[0], max(times)[0], best[1])
+        out[name] = (best[0], max(times)[0], best[1], best[2], best[3])
     return out
+
+
+def measure(n: int, repeats: int, rng: random.Random) -> dict:
+    """The figures of one size: settle_profile's CPU, wall and statements per settlement over `n` settlements,
+    the buffers per settlement over 200 more, and the admin pages."""
+    connection.close()
+    work, lookups = requests_make(n + 100 + 200, f"G{int(time.time())}", rng)
+    load_before = load()
+    r = settle_profile.measure(work[:n + 100], lookups)
+    per_settlement, statements, selects = settlement_buffers(work[n + 100:])
+    pages = admin_pages(repeats)
+    say("    buffers of each SELECT of a settlement (EXPLAIN ANALYZE): "
+        + "; ".join(f"{touched} {sql[:70]}" for touched, sql in selects))
+    return {**r, "buffers": per_settlement, "buffer_statements": statements, "selects": selects, "pages": pages,
+            "gib": db_size() / 2**30, "load": f"{load_before} / {load()}",
+            "settlements": rows(Settlement._meta.db_table), "entries": rows(LedgerEntry._meta.db_table)}
 
 
 def main() -> None:
     args = parse_args()
     say(f"bench/growth.py {datetime.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs, load average {load()}")
-    database_prepare(args.reuse_db)
+    database_prepare(args.reuse_db or args.measure_only)
     answer = json.dumps({})  # see the module's docstring
     rng = random.Random(16)
     results = []
     try:
-        for size in args.sizes:
-            free = shutil.disk_usage("/var/lib/postgresql").free if Path("/var/lib/postgresql").exists() else None
-            say(f"growing to {size:,} (database {db_size() / 2**30:.1f} GiB"
-                + (f", {free / 2**30:.0f} GiB free on disk" if free else "") + ")")
-            if results and results[-1]["gib"] * size / results[-1]["size"] > args.max_gb:
-                say(f"  stopped: about {results[-1]['gib'] * size / results[-1]['size']:.0f} GiB > --max-gb")
-                break
-            grow(size, answer)
-            connection.close()
-            work, lookups = requests_make(args.n + 100, f"G{size}-{int(time.time())}", rng)
-            load_before = load()
-            r = settle_profile.measure(work, lookups)
-            pages = admin_pages(args.admin_repeats)
-            row = {"size": size, "gib": db_size() / 2**30, "load": f"{load_before} / {load()}", **r, "pages": pages,
-                   "settlements": rows(Settlement._meta.db_table), "entries": rows(LedgerEntry._meta.db_table)}
+        for size in [None] if args.measure_only else args.sizes:
+            if size is not None:
+                free = shutil.disk_usage("/var/lib/postgresql").free if Path("/var/lib/postgresql").exists() else None
+                say(f"growing to {size:,} (database {db_size() / 2**30:.1f} GiB"
+                    + (f", {free / 2**30:.0f} GiB free on disk" if free else "") + ")")
+                if results and results[-1]["gib"] * size / results[-1]["settlements"] > args.max_gb:
+                    say(f"  stopped: about {results[-1]['gib'] * size / results[-1]['settlements']:.0f} GiB > --max-gb")
+                    break
+                grow(size, answer, args.threads)
+            row = measure(args.n, args.admin_repeats, rng)
             results.append(row)
-            say(f"  {size:,}: application {r['app']:.2f} ms, PostgreSQL {r['db']:.2f} ms CPU per settlement, "
-                f"p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, {r['statements']:.1f} statements; "
-                + ", ".join(f"{k} {lo:.0f}-{hi:.0f} ms (SQL {q:.0f})" for k, (lo, hi, q) in pages.items())
+            say(f"  {row['settlements']:,}: application {row['app']:.2f} ms, PostgreSQL {row['db']:.2f} ms CPU per "
+                f"settlement, {row['buffers']:.0f} buffers, p50 {row['p50']:.1f} ms, p99 {row['p99']:.1f} ms, "
+                f"{row['statements']:.1f} statements; "
+                + ", ".join(f"{k} {lo:.0f}-{hi:.0f} ms (SQL {q:.0f}, CPU {c:.0f}, {b} buffers)"
+                            for k, (lo, hi, q, c, b) in row["pages"].items())
                 + f"; load {row['load']}")
     finally:
-        if not args.keep:
+        if not (args.keep or args.measure_only):
             connection.close()
             with admin_connection() as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{connection.settings_dict["NAME"]}" WITH (FORCE)')
@@ -320,13 +444,15 @@ def main() -> None:
         return
     names = list(results[0]["pages"])
     say("")
-    say("| settlements | ledger entries | database GiB | app CPU ms | PostgreSQL CPU ms | p50 ms | p99 ms "
-        "| statements | " + " | ".join(f"admin: {n}, ms (SQL)" for n in names) + " | load average (before / after) |")
-    say("| " + " | ".join(["---:"] * (8 + len(names)) + ["---"]) + " |")
+    say("| settlements | ledger entries | database GiB | app CPU ms | PostgreSQL CPU ms | buffers | statements "
+        "| p50 ms | p99 ms | " + " | ".join(f"admin: {n}, ms (SQL ms, PostgreSQL CPU ms, buffers)" for n in names)
+        + " | load average (before / after) |")
+    say("| " + " | ".join(["---:"] * (9 + len(names)) + ["---"]) + " |")
     for r in results:
         say(f"| {r['settlements']:,} | {r['entries']:,} | {r['gib']:.1f} | {r['app']:.2f} | {r['db']:.2f} | "
-            f"{r['p50']:.1f} | {r['p99']:.1f} | {r['statements']:.1f} | "
-            + " | ".join("{:.0f}–{:.0f} ({:.0f})".format(*r["pages"][n]) for n in names) + f" | {r['load']} |")
+            f"{r['buffers']:.0f} | {r['statements']:.1f} | {r['p50']:.1f} | {r['p99']:.1f} | "
+            + " | ".join("{:.0f}–{:.0f} ({:.0f}, {:.0f}, {:,})".format(*r["pages"][n]) for n in names)
+            + f" | {r['load']} |")
 
 
 if __name__ == "__main__":
