@@ -35,6 +35,7 @@ import io
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -248,6 +249,50 @@ def in_parallel(jobs: list[Job], threads: int) -> None:
         raise failed[0]
 
 
+_UNIQUE = re.compile(r'ALTER TABLE (\S+) ADD CONSTRAINT ("[^"]+") (UNIQUE \([^)]*\))$')
+
+
+def index_jobs(builds: list[tuple[int, str]]) -> list[Job]:
+    """The jobs that build the pending indexes, as many at once as there are threads: `CREATE INDEX` takes a
+    SHARE lock, which other builds on the table share, but `ALTER TABLE … ADD CONSTRAINT … UNIQUE` locks the table
+    out for the whole build; so a unique constraint's index is built by `CREATE UNIQUE INDEX` under the constraint's
+    name, and the constraint is added on it afterwards (`ADD CONSTRAINT … UNIQUE USING INDEX`: a catalog change,
+    the same constraint and index as the migrations'). A build that an interrupted run finished is skipped
+    (IF NOT EXISTS); the constraint's PENDING row goes with the constraint, an index's with the index. The ledger's
+    first, then the settlements' text keys (the longest sorts), so that the threads end together."""
+    jobs = []
+    for pk, statement in sorted(builds, key=lambda b: (Settlement._meta.db_table in b[1],
+                                                       not ("setl_id" in b[1] or "ref_id" in b[1]), b[0])):
+        unique = _UNIQUE.match(statement)
+        if unique:
+            table, name, columns = unique.groups()
+            jobs.append((statement[:100], [(f"CREATE {columns.split(' ')[0]} INDEX IF NOT EXISTS {name} ON {table} "
+                                            f"{columns.split(' ', 1)[1]}", None)], True))
+        elif statement.startswith("ALTER TABLE"):
+            continue  # another kind of constraint: after the indexes, as it is
+        else:
+            jobs.append((statement[:100], [(statement.replace(" INDEX ", " INDEX IF NOT EXISTS ", 1), None),
+                                           (f"DELETE FROM {PENDING} WHERE id = %s", [pk])], True))
+    return jobs
+
+
+def constraint_jobs(builds: list[tuple[int, str]]) -> list[Job]:
+    """The constraints of PENDING, each added on its index (built by index_jobs) or, for another kind, as it is;
+    a constraint that already exists is skipped."""
+    jobs = []
+    for pk, statement in builds:
+        if not statement.startswith("ALTER TABLE"):
+            continue
+        unique = _UNIQUE.match(statement)
+        table, name = statement.split(" ")[2], statement.split('"')[1]
+        add = (f'ALTER TABLE {table} ADD CONSTRAINT "{name}" UNIQUE USING INDEX "{name}"' if unique else statement)
+        jobs.append((statement[:100], [(f"""DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_constraint
+                                           WHERE conrelid = '{table}'::regclass AND conname = '{name}')
+                                           THEN {add}; END IF; END $$""", None),
+                                       (f"DELETE FROM {PENDING} WHERE id = %s", [pk])], True))
+    return jobs
+
+
 def grow(target: int, answer: str, threads: int) -> None:
     """Both tables up to `target` history rows (the measured settlements and the demo's own come on top), loaded
     in batches of BATCH rows on `threads` connections at once; for a large step the indexes are dropped first and
@@ -276,11 +321,8 @@ def grow(target: int, answer: str, threads: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT id, statement FROM {PENDING} ORDER BY id")
         builds = cursor.fetchall()
-    # Each build removes its statement from PENDING in its own transaction; the longest (text keys) first.
-    builds.sort(key=lambda b: ("varchar_pattern_ops" not in b[1] and "setl_id" not in b[1]
-                               and "ref_id" not in b[1], b[0]))
-    in_parallel([(statement[:100], [(statement, None), (f"DELETE FROM {PENDING} WHERE id = %s", [pk])], True)
-                 for pk, statement in builds], threads)
+    in_parallel(index_jobs(builds), threads)
+    in_parallel(constraint_jobs(builds), 1)
     in_parallel([(f"VACUUM (ANALYZE) {table}", [(f"VACUUM (ANALYZE) {table}", None)], False)
                  for table in (Settlement._meta.db_table, LedgerEntry._meta.db_table)], threads)
     say(f"  grown to {target:,} in {time.perf_counter() - started:.0f} s; database {db_size() / 2**30:.1f} GiB")
