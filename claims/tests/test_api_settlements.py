@@ -347,7 +347,12 @@ def test_throttling_counts_in_redis_as_production_shares_it(world, monkeypatch, 
     server = os.environ["TEST_CELERY_BROKER_URL"].rsplit("/", 1)[0]
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                                    "LOCATION": f"{server}/13"}}
-    assert redis_client() is not None  # the pipelined path, not the generic incr/add
+    assert redis_client() is not None  # the Redis client's path, not the generic incr/add
+    cache.clear()
+    assert partner(world["facilities"]["JN1"]).get(SETTLEMENTS).status_code == 200
+    # The window's first request gave its counter an expiry: the window (60 s at 6,000/min) and 5 s more.
+    keys = redis_client().keys("*throttle_partner_*")
+    assert len(keys) == 1 and 60 < redis_client().ttl(keys[0]) <= 65
     test_throttling_counts_every_request_in_a_window_and_says_when_to_retry(world, monkeypatch)
 
 
