@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.ledger import account_correct
@@ -16,6 +17,11 @@ from accounts.tests.conftest import enrollee
 from claims.tests.factories import DiseaseFactory, FacilityFactory, ItemFactory, RecognitionFactory
 
 D = datetime.date
+
+
+# The statements of a settlement that a fund pays part of (test_services_settlement counts them): the two report
+# summaries' upserts are one statement on PostgreSQL (reports.summaries), two elsewhere.
+SETTLEMENT_STATEMENTS = 11 + (1 if connection.vendor == "postgresql" else 2)
 
 
 @pytest.fixture

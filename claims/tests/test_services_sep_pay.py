@@ -13,7 +13,7 @@ from accounts.ledger import ledger_verify
 from claims.errors import ClaimError
 from claims.models import Accumulator, Settlement, SettlementLine
 from claims.services import settlement_create, settlement_preview, settlement_reverse
-from claims.tests.conftest import D, enrollee, fund, request
+from claims.tests.conftest import SETTLEMENT_STATEMENTS, D, enrollee, fund, request
 from claims.tests.test_services_settlement import balances
 from claims.tests.test_settlement_properties import books_check, make_family
 
@@ -91,9 +91,9 @@ def test_two_statements_more_only_with_separately_paid_drugs(world, django_asser
     lines = [("A50", "1", "50"), ("S70", "1", "28")] * 5
     settlement_create(facility=h2, data=request(p.psn_no, ("A50", "1", "50")))  # caches, the general row
     # The first time: the S70 item's first read, then its bucket's lock (no row yet), creation, lock, update.
-    with django_assert_num_queries(13 + 1 + 4):
+    with django_assert_num_queries(SETTLEMENT_STATEMENTS + 1 + 4):
         settlement_create(facility=h2, data=request(p.psn_no, *lines, medins_setl_id="M2"))
-    with django_assert_num_queries(13 + 2):
+    with django_assert_num_queries(SETTLEMENT_STATEMENTS + 2):
         answer, created = settlement_create(facility=h2, data=request(p.psn_no, *lines, medins_setl_id="M3"))
     assert created and Decimal(answer["hifp_pay"]) > 0
 

@@ -9,7 +9,7 @@ from accounts.tests.factories import FamilyLinkFactory, PersonFactory
 from claims.errors import ClaimError
 from claims.models import Accumulator, Settlement
 from claims.services import settlement_create, settlement_preview, settlement_reverse
-from claims.tests.conftest import D, PsnType, RecognitionFactory, enrollee, fund, request
+from claims.tests.conftest import SETTLEMENT_STATEMENTS, D, PsnType, RecognitionFactory, enrollee, fund, request
 
 pytestmark = pytest.mark.django_db
 
@@ -195,18 +195,18 @@ def test_a_retry_refused_on_the_way_still_gets_the_first_answer(world):
 def test_a_settlement_costs_a_fixed_number_of_statements(world, django_assert_num_queries):
     """The settlement path's statements, whatever the number of bill lines: patient with enrollment and family
     links, accumulator lock, accounts lock, settlement, its lines, its ledger entries, the account's balances, the
-    accumulator, the two report summaries, the clearing statement of the month (a settlement reaching an approved
-    month is carried to the next); plus the savepoint pair the test's transaction makes of the
-    settlement's own. Catalog items come from the process cache once read."""
+    accumulator, the two report summaries (one statement on PostgreSQL), the clearing statement of the month (a
+    settlement reaching an approved month is carried to the next); plus the savepoint pair the test's transaction
+    makes of the settlement's own. Catalog items come from the process cache once read."""
     p = enrollee(world["regions"]["370100"], brdy=D(1980, 1, 1)).person
     fund(p, historical="5000.00")
     h2 = world["facilities"]["JN2"]
     lines = [("A50", "1", "50"), ("B30", "2", "28"), ("C", "1", "30")] * 10
     # The first settlement in this process also loads the region's policy versions with their four rule tables
     # (5) and the items (1); the first of the year creates the accumulator row (insert + lock again: 2).
-    with django_assert_num_queries(13 + 5 + 1 + 2):
+    with django_assert_num_queries(SETTLEMENT_STATEMENTS + 5 + 1 + 2):
         settlement_create(facility=h2, data=request(p.psn_no, *lines))
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(SETTLEMENT_STATEMENTS):
         answer, created = settlement_create(facility=h2, data=request(p.psn_no, *lines, medins_setl_id="M2"))
     assert created and answer["hifp_pay"] != "0.00"
 
@@ -227,7 +227,7 @@ def test_a_partner_settlement_checks_the_tie_in_the_patient_statement(world, dja
     # The first creates the year's counters row and meets the 400.00 deductible (level 2, in-service); the fund
     # pays part of the second.
     partner_settlement_create(facility=h2, data=request(p.psn_no, ("A50", "10", "50")))
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(SETTLEMENT_STATEMENTS):
         answer, created = partner_settlement_create(facility=h2, data=request(p.psn_no, ("A50", "2", "50"),
                                                                               medins_setl_id="M2"))
     assert created and answer["hifp_pay"] != "0.00"
