@@ -2,13 +2,14 @@
 
 Recreates its own database (the name in DATABASE_URL must contain "bench"), migrates and runs `seed_demo`, makes a
 partner token per demo hospital, then starts `gunicorn -c config/gunicorn.py config.wsgi` (3 sync workers) with the
-production settings and Redis as the shared cache (BENCH_CACHE_URL, default db 15), and drives it
-with N keep-alive HTTP clients (threads, `http.client`), each request a valid general-outpatient settlement of a
-demo enrollee at a hospital of their region, with a medins_setl_id of its own:
+production settings and Redis as the shared cache (BENCH_CACHE_URL, default db 15), and drives it with N HTTP
+clients (threads, one connection each, kept alive where the server keeps it: `Client`), each request a valid
+general-outpatient settlement of a demo enrollee at a hospital of their region, with a medins_setl_id of its own:
 
 1. full load: N clients back to back for --seconds: settlements/s, p50 and p99 latency;
-2. paced: an open-loop schedule at --paced-share (default 50%) of the throughput measured in 1; latency is counted
-   from each request's scheduled time, so a server falling behind shows in it (no coordinated omission);
+2. paced: an open-loop schedule at --paced-share (default 50%) of the throughput measured in 1, or at --paced-rate
+   settlements a second (issue 16 asks p99 at 200/s); latency is counted from each request's scheduled time, so a
+   server falling behind shows in it (no coordinated omission);
 3. pgbench TPC-B on a scratch database (`-i -s 10`, then `-c 8 -j 2 -T 20`), for the machine's context.
 
 Then checks what was written (every answer 201, one settlement per request, `ledger_verify()` clean), stops
@@ -26,7 +27,6 @@ of settlements alone.
 
 import argparse
 import datetime
-import http.client
 import io
 import json
 import os
@@ -85,6 +85,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=20, help="full-load run (default 20)")
     parser.add_argument("--paced-seconds", type=float, default=20, help="paced run (default 20)")
     parser.add_argument("--paced-share", type=float, default=0.5, help="paced rate / full-load rate (default 0.5)")
+    parser.add_argument("--paced-rate", type=float, help="the paced run offers this many settlements a second instead "
+                                                         "(issue 16: p99 at 200/s)")
     parser.add_argument("--pgbench-seconds", type=int, default=20)
     parser.add_argument("--no-pgbench", action="store_true")
     parser.add_argument("--reuse-db", action="store_true", help="keep the database of a previous run")
@@ -248,24 +250,64 @@ LOOKUP = "/api/v1/persons/lookup/"
 
 
 class Client:
-    """One keep-alive connection (reopened when the server closes it, as gunicorn's sync workers do)."""
+    """One connection, kept alive where the server keeps it (gunicorn's sync workers close it after each answer: the
+    client then opens the next one). The requests are those `http.client` sends; they are written with one
+    `sendall` and read with a minimal parser, so that the load generator takes less of the CPU it shares with the
+    server (measured on a busy machine: 0.32 to 0.42 ms a settlement, against 0.50 to 0.59 with `http.client`)."""
 
     def __init__(self, port: int, host: str = "127.0.0.1") -> None:
-        self.conn = http.client.HTTPConnection(host, port, timeout=30)
+        self.address = (host, port)
+        self.head = f"Host: {host}:{port}\r\nAccept-Encoding: identity\r\n"
+        self.sock: socket.socket | None = None
+        self.buffer = b""
 
     def post(self, token: str, body: bytes, path: str = SETTLEMENTS) -> tuple[int, bytes]:
-        headers = {"Authorization": f"Token {token}", "Content-Type": "application/json",
-                   "Accept": "application/json"}
+        request = (f"POST {path} HTTP/1.1\r\n{self.head}Authorization: Token {token}\r\n"
+                   f"Content-Type: application/json\r\nAccept: application/json\r\n"
+                   f"Content-Length: {len(body)}\r\n\r\n").encode() + body
         for attempt in (1, 2):
+            reused = self.sock is not None
             try:
-                self.conn.request("POST", path, body=body, headers=headers)
-                response = self.conn.getresponse()
-                return response.status, response.read()
-            except (ConnectionError, http.client.RemoteDisconnected, http.client.BadStatusLine):
-                self.conn.close()
-                if attempt == 2:
+                if self.sock is None:
+                    self.sock = socket.create_connection(self.address, timeout=30)
+                    self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                self.sock.sendall(request)
+                status, answer, keep = self._response()
+            except (ConnectionError, EOFError):
+                self.close()
+                if attempt == 2 or not reused:  # a kept connection the server closed meanwhile: once more
                     raise
+                continue
+            if not keep:
+                self.close()
+            return status, answer
         raise AssertionError("unreachable")
+
+    def _response(self) -> tuple[int, bytes, bool]:
+        while b"\r\n\r\n" not in self.buffer:
+            self._read()
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        headers = {name.strip().lower(): value.strip()
+                   for name, _, value in (line.partition(":") for line in lines[1:])}
+        length = int(headers.get("content-length", "0"))
+        while len(self.buffer) < length:
+            self._read()
+        answer, self.buffer = self.buffer[:length], self.buffer[length:]
+        return status, answer, headers.get("connection", "").lower() != "close"
+
+    def _read(self) -> None:
+        assert self.sock is not None
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise EOFError("the server closed the connection")
+        self.buffer += chunk
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        self.sock, self.buffer = None, b""
 
 
 def drive(port: int, clients: int, work: Work, seconds: float, rate: float | None = None, host: str = "127.0.0.1",
@@ -284,6 +326,12 @@ def drive(port: int, clients: int, work: Work, seconds: float, rate: float | Non
 
     def run() -> None:
         client = Client(port, host)
+        try:
+            send(client)
+        finally:
+            client.close()
+
+    def send(client: Client) -> None:
         while True:
             with lock:
                 i = next(cursor, None)
@@ -407,12 +455,13 @@ def main() -> None:
                 f"server side alone caps at about {os.cpu_count() * 1000 / (cpu['app'] + cpu['db']):.0f} "
                 "settlements/s")
         rows.append(full)
-        rate = full["rate"] * args.paced_share
+        rate = args.paced_rate or full["rate"] * args.paced_share
         paced_work, paced_lookups = requests_make(int(rate * args.paced_seconds) + 10, f"{run}P", rng)
         connection.close()
         lookups_send(port, args.clients, paced_lookups, host=host)
-        paced = summary(f"paced {args.paced_share:.0%}", drive(port, args.clients, paced_work, args.paced_seconds,
-                                                                rate=rate, host=host), offered=rate)
+        name = f"paced {rate:.0f}/s" if args.paced_rate else f"paced {args.paced_share:.0%}"
+        paced = summary(name, drive(port, args.clients, paced_work, args.paced_seconds, rate=rate, host=host),
+                        offered=rate)
         answered |= paced.pop("ok_ids")
         rows.append(paced)
     finally:
@@ -445,11 +494,14 @@ def main() -> None:
     if pg is not None:
         say(f"| pgbench TPC-B -s 10 -c 8 -j 2 -T {args.pgbench_seconds} | 8 | max | | | {pg['tps']:.0f} tps | "
             f"avg {pg['latency']:.1f} | | |")
-    targets = rows[0]["rate"] >= 150 and rows[1]["p99"] < 100
+    # Issue 16: at least 400 settlements/s, and p99 under 50 ms when 200/s are offered (judged only then).
+    paced_met = rows[1]["p99"] < 50 if args.paced_rate == 200 else None
+    targets = rows[0]["rate"] >= 400 and paced_met is not False
     if cpu is not None:
         say(f"CPU per settlement (full load): gunicorn {cpu['app']:.1f} ms, PostgreSQL {cpu['db']:.1f} ms, "
             f"clients {cpu['clients']:.1f} ms")
-    say(f"targets (>= 150 settlements/s; p99 < 100 ms at half): {'met' if targets else 'MISSED'}; "
+    say(f"targets (>= 400 settlements/s{'; p99 < 50 ms at 200/s' if paced_met is not None else ''}): "
+        f"{'met' if targets else 'MISSED'}; "
         f"answered {sum(r['ok'] for r in rows)}; total {time.perf_counter() - began:.0f} s; load average now "
         + " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
