@@ -59,7 +59,8 @@ class Employer(models.Model):
     emp_no = models.CharField(_("employer number"), max_length=30, unique=True)
     emp_name = models.CharField(_("employer name"), max_length=200)
     region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="employers")
-    history = HistoricalRecords()
+    # The history's user is checked once per statement (migration 0018), not by a foreign key.
+    history = HistoricalRecords(user_db_constraint=False)
 
     class Meta:
         verbose_name = _("employer")
@@ -82,7 +83,8 @@ class Person(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     # History is read by the person's id (the admin's history page), never by number: its copies of the unique
     # numbers need no index (four btrees fewer for every person an import writes).
-    history = HistoricalRecords(excluded_fields=["created_at"], no_db_index=["psn_no", "certno"])
+    history = HistoricalRecords(excluded_fields=["created_at"], no_db_index=["psn_no", "certno"],
+                                user_db_constraint=False)
 
     class Meta:
         verbose_name = _("person")
@@ -121,17 +123,18 @@ class Enrollment(models.Model):
     `stas_date` records the status from that day (a change, or a correction of the history)."""
 
     # No index of its own on person or region: `enrollment_one_per_insutype` (person, insutype) and the
-    # (region, psn_type) index lead with them.
+    # (region, psn_type) index lead with them. The references of enrollments, of their dated statuses and of the
+    # history rows are checked once per statement by triggers on PostgreSQL (migration 0018), not by foreign keys.
     person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.PROTECT,
-                               related_name="enrollments", db_index=False)
+                               related_name="enrollments", db_index=False, db_constraint=False)
     insutype = models.CharField(_("insurance type"), max_length=3, choices=InsuType.choices,
                                 default=InsuType.EMPLOYEE)
     psn_type = models.CharField(_("person type"), max_length=4, choices=PsnType.choices, blank=True,
                                 help_text=_("blank for resident insurance (390)"))
     region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT,
-                               related_name="enrollments", db_index=False)
+                               related_name="enrollments", db_index=False, db_constraint=False)
     employer = models.ForeignKey(Employer, verbose_name=_("employer"), on_delete=models.PROTECT,
-                                 related_name="enrollments", null=True, blank=True)
+                                 related_name="enrollments", null=True, blank=True, db_constraint=False)
     clct_base = models.DecimalField(_("contribution base"), max_digits=MONEY_MAX_DIGITS,
                                     decimal_places=MONEY_DECIMAL_PLACES, null=True, blank=True,
                                     validators=[MinValueValidator(0)],
@@ -143,7 +146,7 @@ class Enrollment(models.Model):
     psn_insu_stas = models.CharField(_("insurance status"), max_length=1, choices=InsuStatus.choices,
                                      default=InsuStatus.ACTIVE)
     # History is read by the enrollment's id (the admin's history page).
-    history = HistoricalRecords(no_db_index=["person", "region", "employer"])
+    history = HistoricalRecords(no_db_index=["person", "region", "employer"], user_db_constraint=False)
 
     class Meta:
         verbose_name = _("enrollment")
@@ -233,7 +236,7 @@ class EnrollmentStatus(models.Model):
 
     # No index of its own: `enrollmentstatus_one_a_day` (enrollment, stas_date) leads with it.
     enrollment = models.ForeignKey(Enrollment, verbose_name=_("enrollment"), on_delete=models.CASCADE,
-                                   related_name="status_changes", db_index=False)
+                                   related_name="status_changes", db_index=False, db_constraint=False)
     stas_date = models.DateField(_("status effective from"))
     psn_insu_stas = models.CharField(_("insurance status"), max_length=1, choices=InsuStatus.choices)
     created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
