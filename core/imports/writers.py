@@ -271,9 +271,12 @@ class RosterWriter(Writer):
                      ("begndate", "date"), ("retire_date", "date"), ("psn_insu_stas", "varchar(1)"),
                      ("person_id", "bigint"), ("insutype", "varchar(3)"), ("stas_date", "date")]
     def __init__(self, resource: ImportResource, *, user_id: int | None, path: Path) -> None:
+        from accounts.services import PSN_NO_SERIAL_DIGITS
+
         super().__init__(resource, user_id=user_id, path=path)
         self.file_max_serial: dict[str, int] = {}
         self.unchanged_unstaged = 0
+        self.psn_no_length = 6 + PSN_NO_SERIAL_DIGITS
 
     def begin(self, cursor: Any) -> None:
         self.stage, self.emp, self.plan, self.bases = (sql.temp_name(p) for p in ("stage", "emp", "plan", "bases"))
@@ -281,16 +284,14 @@ class RosterWriter(Writer):
         sql.create_temp_table(cursor, self.stage, self.stage_columns)
 
     def add(self, line: int, values: dict[str, Any], instance: models.Model) -> None:
-        from accounts.services import PSN_NO_SERIAL_DIGITS
-
         psn_no = values["psn_no"]
-        if psn_no and len(psn_no) == 6 + PSN_NO_SERIAL_DIGITS and psn_no.isdigit():
+        if psn_no and len(psn_no) == self.psn_no_length and psn_no.isdigit():
             region, serial = psn_no[:6], int(psn_no[6:])
             if serial > self.file_max_serial.get(region, 0):
                 self.file_max_serial[region] = serial
         region = values["region"]
         self.rows.append((line, values["certno"], psn_no, values["psn_name"], values["gend"], values["brdy"],
-                          values["psn_type"], region.pk, region.admdvs, values["emp_no"], values["emp_name"],
+                          values["psn_type"], region.id, region.admdvs, values["emp_no"], values["emp_name"],
                           values["clct_base"], values["begndate"], values["retire_date"], values["psn_insu_stas"],
                           instance.pk, values["insutype"], values["stas_date"]))
 
