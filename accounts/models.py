@@ -329,8 +329,10 @@ class PersonalAccount(models.Model):
     """An enrollee's personal account. The pocket balances are the sums of the ledger entries of each pocket
     (checked by `verify_ledger`) and change only together with a new entry, under a row lock."""
 
+    # No foreign-key constraint: on PostgreSQL a trigger checks a statement's new accounts at once (a credit run
+    # opens tens of thousands in one) and a person with an account cannot be deleted (migration 0020).
     person = models.OneToOneField(Person, verbose_name=_("person"), on_delete=models.PROTECT,
-                                  related_name="account")
+                                  related_name="account", db_constraint=False)
     balc_current = money_field(_("current-year pocket"), default=0)
     balc_historical = money_field(_("historical pocket"), default=0)
     created_at = models.DateTimeField(_("opened"), auto_now_add=True)
@@ -486,8 +488,10 @@ class LedgerEntry(models.Model):
                                     null=True, blank=True, related_name="+", db_index=False, db_constraint=False)
     run = models.ForeignKey(CreditRun, verbose_name=_("credit run"), on_delete=models.PROTECT, null=True,
                             blank=True, related_name="entries", db_index=False, db_constraint=False)
-    reverses = models.OneToOneField("self", verbose_name=_("reverses"), on_delete=models.PROTECT, null=True,
-                                    blank=True, related_name="reversed_by", db_constraint=False)
+    # Unique where set (`ledger_reverses_once`): a unique index over the column would hold a NULL for every entry
+    # but the few reversals, one more index insertion for each of them.
+    reverses = models.ForeignKey("self", verbose_name=_("reverses"), on_delete=models.PROTECT, null=True,
+                                 blank=True, related_name="reversed_by", db_index=False, db_constraint=False)
     ref_type = models.CharField(_("refers to"), max_length=30, blank=True)
     ref_id = models.CharField(_("reference"), max_length=64, blank=True)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
@@ -507,12 +511,19 @@ class LedgerEntry(models.Model):
                                     name="ledger_rollover_once"),
             models.UniqueConstraint(fields=["account", "pocket"], condition=Q(kind="opening_balance"),
                                     name="ledger_opening_once"),
+            # An entry is reversed once.
+            models.UniqueConstraint(fields=["reverses"], condition=Q(reverses__isnull=False),
+                                    name="ledger_reverses_once"),
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),
             models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_not_negative"),
             models.CheckConstraint(condition=Q(kind__in=EntryKind.values), name="ledger_kind_valid"),
             models.CheckConstraint(condition=Q(pocket__in=["current", "historical"]), name="ledger_pocket_valid"),
         ]
-        indexes = [models.Index(fields=["kind", "period"]), models.Index(fields=["ref_type", "ref_id"]),
+        # The entries of a credit run are found by `run` (ledger_run); by reference only the others are looked
+        # up (a settlement's, a contribution's), so a credit run's entries (about a million a month) skip that index.
+        indexes = [models.Index(fields=["kind", "period"]),
+                   models.Index(fields=["ref_type", "ref_id"], condition=~Q(ref_type="credit_run"),
+                                name="ledger_ref"),
                    models.Index(fields=["credit_rule"], condition=Q(credit_rule__isnull=False),
                                 name="ledger_credit_rule"),
                    models.Index(fields=["run"], condition=Q(run__isnull=False), name="ledger_run"),

@@ -78,6 +78,23 @@ def test_a_reversal_is_a_new_opposite_entry_posted_once():
     assert PersonalAccount.objects.get(person=person).balc_historical == Decimal("50.00")
 
 
+def test_an_entry_is_reversed_at_most_once_by_the_database_too():
+    """`ledger_reverses_once` (unique where set): a second entry reversing the same one is refused, however it is
+    written, while any number of entries reverse nothing."""
+    person = PersonFactory()
+    _credit(person, "50.00")
+    debit = _credit(person, "-20.00")
+    first = ledger_entry_reverse(entry=debit, reason="wrong amount")
+    now = datetime.datetime.now(datetime.UTC)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LedgerEntry.objects.bulk_create([LedgerEntry(
+            account=first.account, kind=EntryKind.REVERSAL, pocket="historical", amount=Decimal("20.00"),
+            balance_after=Decimal("70.00"), reverses=debit, created_at=now)])
+    assert LedgerEntry.objects.filter(reverses__isnull=True).count() == 2
+    assert list(LedgerEntry.objects.filter(reverses=debit)) == [first]
+    assert list(debit.reversed_by.all()) == [first]
+
+
 def test_a_correction_needs_a_reason():
     person = PersonFactory()
     with pytest.raises(ValueError, match="reason"):
@@ -203,3 +220,36 @@ def test_a_row_an_entry_refers_to_cannot_be_deleted():
             statement()
     CreditRun.objects.filter(pk=unused.pk)._raw_delete(CreditRun.objects.db)  # nothing refers to it
     assert list(CreditRun.objects.values_list("pk", flat=True)) == [used.pk]
+
+
+@pytest.mark.postgres  # SQLite keeps its foreign key, checked at COMMIT
+def test_an_account_of_a_missing_person_is_refused_at_once():
+    """The accounts' person is checked per statement by a trigger (migration 0020), on INSERT and on a change of
+    person, naming the person that is not there."""
+    person = PersonFactory()
+    missing = person.pk + 1000
+    refused = f"violates foreign key: accounts_personalaccount.person_id = {missing} is not in accounts_person"
+    with pytest.raises(IntegrityError, match=refused), transaction.atomic():
+        PersonalAccount.objects.bulk_create([PersonalAccount(person=person), PersonalAccount(person_id=missing)])
+    assert not PersonalAccount.objects.exists()
+    account = PersonalAccount.objects.create(person=person)
+    with pytest.raises(IntegrityError, match=refused), transaction.atomic():
+        PersonalAccount.objects.filter(pk=account.pk).update(person_id=missing)
+    other = PersonFactory()
+    PersonalAccount.objects.filter(pk=account.pk).update(person_id=other.pk)  # an existing person: allowed
+    assert PersonalAccount.objects.get(pk=account.pk).person == other
+
+
+@pytest.mark.postgres
+def test_a_person_with_an_account_cannot_be_deleted():
+    from accounts.models import Person
+
+    holder, other = PersonFactory(), PersonFactory()
+    PersonalAccount.objects.create(person=holder)
+    for statement in (lambda: Person.objects.filter(pk=holder.pk)._raw_delete(Person.objects.db),
+                      lambda: Person.objects.filter(pk=holder.pk).update(id=holder.pk + 1000)):
+        with (pytest.raises(IntegrityError, match="still referenced from accounts_personalaccount.person_id"),
+              transaction.atomic()):
+            statement()
+    Person.objects.filter(pk=other.pk)._raw_delete(Person.objects.db)  # no account: nothing refers to it
+    assert list(Person.objects.values_list("pk", flat=True)) == [holder.pk]
