@@ -7,7 +7,7 @@ rules that is due that month, and per rule and chunk issues a handful of stateme
    `FOR UPDATE`, in primary-key order);
 2. `INSERT … SELECT` one entry per eligible enrollee that has no entry for that rule and period yet;
 3. `UPDATE … FROM` the accounts by the entries just made (PostgreSQL: 2 and 3 are one statement, with the
-   chunk's totals).
+   chunk's totals, the balances moved first and the entries made from their new values).
 
 The unique constraint (account, credit rule, period) makes a second run, a redelivered task or the re-run of an
 interrupted one credit nothing twice; a chunk that fails rolls back whole, and the next run picks it up.
@@ -138,14 +138,23 @@ def _of_types(type_sql: str, type_params: list, types: set[str]) -> tuple[str, l
 
 
 def _candidates_create(*, region_id: int, lo: int, hi: int, month: datetime.date, credits: list[DueCredit]) -> None:
-    """Gather the chunk's enrollees insured and active in `month` into CANDIDATES, once for all the month's rules:
-    their person, account (NULL where none is open yet), person type for the month, retirement date, birth date and
+    """Gather the chunk's candidates (`_candidates_sql`) into CANDIDATES, once for all the month's rules."""
+    select_sql, params = _candidates_sql(region_id=region_id, lo=lo, hi=hi, month=month, credits=credits)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {CANDIDATES} AS {select_sql}", params)
+
+
+def _candidates_sql(*, region_id: int, lo: int, hi: int, month: datetime.date,
+                    credits: list[DueCredit]) -> tuple[str, list]:
+    """The SELECT of the chunk's enrollees insured and active in `month`, for all the month's rules at once: their
+    person, account (NULL where none is open yet), person type for the month, retirement date, birth date and
     the contribution base of their paid contribution for the month (NULL: none paid). The birth date is looked up
     only for the person types of a rule with an age bound among `credits`, the contribution only for those of a
     rule paid as a share of it (NULL for the others, whom no rule reads it for).
 
-    The account is not filled in when the chunk opens accounts afterwards: the rules' INSERTs find the account by
-    the person, and only the check for missing credits (before any opening) reads it.
+    The account is read before the chunk opens any: the rules' statements find the account by the person, and only
+    the checks for missing credits (before any opening) read it.
 
     The enrollments are read by their id range; everything else is looked up per enrollee by a unique key (scalar
     subqueries: one index probe each, whatever the statistics say). Each rule then reads this table instead of
@@ -160,10 +169,7 @@ def _candidates_create(*, region_id: int, lo: int, hi: int, month: datetime.date
         t for c in credits if c.rule.age_min is not None or c.rule.age_max is not None for t in c.rule.psn_type_set})
     shared_sql, shared_params = _of_types(type_sql, type_params, {
         t for c in credits if c.constant is None for t in c.rule.psn_type_set})
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
-        cursor.execute(f"""
-            CREATE TEMPORARY TABLE {CANDIDATES} AS
+    return f"""
             SELECT e.person_id,
                    (SELECT a.id FROM {accounts} a WHERE a.person_id = e.person_id) AS account_id,
                    {type_sql} AS psn_type, e.retire_date,
@@ -175,7 +181,7 @@ def _candidates_create(*, region_id: int, lo: int, hi: int, month: datetime.date
             WHERE e.region_id = %s AND e.insutype = %s AND e.id BETWEEN %s AND %s
               AND e.begndate <= %s AND (e.enddate IS NULL OR e.enddate >= %s) AND {status_sql} = %s
         """, [*type_params, *aged_params, *shared_params, month, region_id, InsuType.EMPLOYEE, lo, hi, month_end,
-              month, month, month, InsuStatus.ACTIVE])  # noqa: S608  (table names from the models; values are parameters)
+              month, month, month, InsuStatus.ACTIVE]  # noqa: S608  (table names from the models; values are parameters)
 
 
 @dataclass(frozen=True)
@@ -222,21 +228,46 @@ def _rule_sql(*, credit: DueCredit, month: datetime.date) -> _RuleSql | None:
     return _RuleSql(where=" AND ".join(where), params=params, amount_sql=amount_sql, amount_params=amount_params)
 
 
-def _credit_missing(*, credit: DueCredit, q: _RuleSql, month: datetime.date) -> bool:
-    """Whether a candidate due the credit has no entry for it yet. Read only, no lock and no write: one probe of
-    ledger_credit_once per candidate due, stopping at the first one missing. A re-run of a month already credited
-    ends each chunk here; a first run stops at the chunk's first enrollee (no account yet)."""
+def _missing_sql(*, credit: DueCredit, q: _RuleSql, month: datetime.date) -> tuple[str, list]:
+    """SQL true for a candidate (`t`) due the credit that has no entry for it yet: one probe of ledger_credit_once."""
+    return (f"""({q.where} AND (t.account_id IS NULL
+                 OR NOT EXISTS (SELECT 1 FROM {LedgerEntry._meta.db_table} x WHERE x.account_id = t.account_id
+                                AND x.credit_rule_id = %s AND x.period = %s)))""",  # noqa: S608
+            [*q.params, credit.rule.pk, month])
+
+
+def _chunk_missing_any(*, region_id: int, lo: int, hi: int, month: datetime.date,
+                       credits: list[tuple[DueCredit, _RuleSql]]) -> bool:
+    """Whether any of the chunk's enrollees due a credit has no entry for it yet, read straight from the
+    enrollments (no CANDIDATES table written), stopping at the first one: a re-run of a month already credited ends
+    each chunk here, having written nothing; a first run stops at the chunk's first enrollee (no account yet)."""
+    select_sql, params = _candidates_sql(region_id=region_id, lo=lo, hi=hi, month=month,
+                                         credits=[credit for credit, _q in credits])
+    missing = [_missing_sql(credit=credit, q=q, month=month) for credit, q in credits]
+    # OFFSET 0 keeps the candidates a subquery of their own (PostgreSQL): each lookup made once per enrollee, not
+    # once per rule that reads its column.
+    fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
-        cursor.execute(f"""
-            SELECT EXISTS (
-                SELECT 1 FROM {CANDIDATES} t
-                WHERE {q.where}
-                  AND (t.account_id IS NULL
-                       OR NOT EXISTS (SELECT 1 FROM {LedgerEntry._meta.db_table} x WHERE x.account_id = t.account_id
-                                      AND x.credit_rule_id = %s AND x.period = %s))
-            )
-        """, [*q.params, credit.rule.pk, month])  # noqa: S608
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM ({select_sql}{fence}) t WHERE "
+                       + " OR ".join(sql for sql, _p in missing) + ")",
+                       [*params, *(p for _sql, ps in missing for p in ps)])
         return bool(cursor.fetchone()[0])
+
+
+def _credit_missing(*, credit: DueCredit, q: _RuleSql, month: datetime.date) -> bool:
+    """Whether a candidate in CANDIDATES due the credit has no entry for it yet. Read only, no lock and no write,
+    stopping at the first one missing: a chunk some of whose credits are there (its enrollees changed since it was
+    credited) credits only the rules with one missing."""
+    missing, params = _missing_sql(credit=credit, q=q, month=month)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {CANDIDATES} t WHERE {missing})", params)  # noqa: S608
+        return bool(cursor.fetchone()[0])
+
+
+def _one_statement() -> bool:
+    """Whether a rule's entries and balances are written by one statement (PostgreSQL's data-modifying CTEs); the
+    tests compare it with the three statements SQLite runs."""
+    return connection.vendor == "postgresql"
 
 
 def _credit_chunk(*, run: CreditRun, credit: DueCredit, q: _RuleSql, month: datetime.date) -> tuple[int, Decimal]:
@@ -255,24 +286,30 @@ def _credit_chunk(*, run: CreditRun, credit: DueCredit, q: _RuleSql, month: date
     """  # noqa: S608  (table names from the models; every value is a parameter)
     insert_params = [credit.kind, rule.pocket, *amount_params, *amount_params, month, credit.version.pk, rule.pk,
                      run.pk, "credit_run", str(run.pk), rule.name[:200], now, *q.params]
-    if connection.vendor == "postgresql":
-        # One statement: the entries, the balances they move and the chunk's totals. ON CONFLICT on
-        # ledger_credit_once instead of NOT EXISTS leaves the planner no anti-join to get wrong on a ledger that
-        # grew since it was last analysed (an empty ledger made it a nested loop over a sequential scan of the
-        # entries the statement itself was inserting: quadratic in the chunk).
+    if _one_statement():
+        # One statement: the balances, the entries they move by and the chunk's totals. The balance moves first
+        # and its new value is the entry's balance_after: each account is found once, by its person (an INSERT
+        # first found it again by id to move it). The chunk holds its accounts' row locks (taken in key order),
+        # so no other transaction can credit them before this one commits, and the NOT EXISTS sees every entry
+        # committed before the lock was granted; ledger_credit_once still refuses a second entry.
         with connection.cursor() as cursor:
             cursor.execute(f"""
-                WITH credited AS (
-                    {insert}
-                    ON CONFLICT (account_id, credit_rule_id, period) WHERE credit_rule_id IS NOT NULL DO NOTHING
-                    RETURNING account_id, amount
-                ), moved AS (
-                    UPDATE {accounts} SET {pocket_column} = {accounts}.{pocket_column} + credited.amount
-                    FROM credited WHERE {accounts}.id = credited.account_id
-                    RETURNING credited.amount
+                WITH moved AS (
+                    UPDATE {accounts} a SET {pocket_column} = a.{pocket_column} + {amount_sql}
+                    FROM {CANDIDATES} t
+                    WHERE a.person_id = t.person_id AND {q.where}
+                      AND NOT EXISTS (SELECT 1 FROM {ledger} x WHERE x.account_id = a.id
+                                      AND x.credit_rule_id = %s AND x.period = %s)
+                    RETURNING a.id, {amount_sql} AS amount, a.{pocket_column} AS balance_after
+                ), credited AS (
+                    INSERT INTO {ledger} (account_id, kind, pocket, amount, balance_after, period, policy_version_id,
+                                          credit_rule_id, run_id, ref_type, ref_id, reason, created_at)
+                    SELECT m.id, %s, %s, m.amount, m.balance_after, %s, %s, %s, %s, %s, %s, %s, %s FROM moved m
+                    RETURNING amount
                 )
-                SELECT count(*), COALESCE(SUM(amount), 0) FROM moved
-            """, insert_params)  # noqa: S608
+                SELECT count(*), COALESCE(SUM(amount), 0) FROM credited
+            """, [*amount_params, *q.params, rule.pk, month, *amount_params, credit.kind, rule.pocket, month,
+                  credit.version.pk, rule.pk, run.pk, "credit_run", str(run.pk), rule.name[:200], now])  # noqa: S608
             created, total = cursor.fetchone()
         return created, fen(total)
 
@@ -430,11 +467,14 @@ def credit_run_chunk(*, run: CreditRun, chunk: Chunk, number: int, worker: str =
                                    "SET LOCAL work_mem = '32MB'")
             credits = [(credit, q) for credit in credits_due(version=version, month=run.period)
                        if (q := _rule_sql(credit=credit, month=run.period)) is not None]
-            if credits:
+            # A chunk whose credits are all there (a re-run) is neither locked nor written.
+            due = []
+            if credits and _chunk_missing_any(region_id=chunk.region_id, lo=chunk.lo, hi=chunk.hi,
+                                              month=run.period, credits=credits):
                 _candidates_create(region_id=chunk.region_id, lo=chunk.lo, hi=chunk.hi, month=run.period,
                                    credits=[credit for credit, _q in credits])
-            # A chunk whose credits are all there (a re-run) is neither locked nor written.
-            due = [(credit, q) for credit, q in credits if _credit_missing(credit=credit, q=q, month=run.period)]
+                due = [(credit, q) for credit, q in credits
+                       if _credit_missing(credit=credit, q=q, month=run.period)]
             if due:
                 _open_and_lock_accounts(region_id=chunk.region_id, lo=chunk.lo, hi=chunk.hi)
                 for credit, q in due:

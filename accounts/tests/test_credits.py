@@ -242,3 +242,34 @@ def test_credits_follow_the_status_of_the_credited_month(seeded):
     contribution(newcomer, "2024-06", "5000.00")
     credits_run_month(month=D(2024, 6, 1), admdvs="310000")
     assert [amount for _kind, _pocket, amount, _period in entries(newcomer)] == [Decimal("100.00")]
+
+
+@pytest.mark.postgres  # SQLite has the three statements only
+def test_the_one_statement_credits_what_the_three_statements_credit(seeded, monkeypatch):
+    """PostgreSQL's one statement per rule (balances moved first, entries made from their new values) against the
+    portable INSERT, UPDATE and SUM, on the same enrollees: the same entries, balances, totals and re-run."""
+    from django.db import transaction
+
+    sh, jn = seeded["310000"], seeded["370100"]
+    people = [enrollee(sh, brdy=D(1980, 1, 1)), enrollee(sh, brdy=D(1950, 6, 1), psn_type=PsnType.RETIRED,
+                                                          retire_date=D(2010, 7, 1)),
+              enrollee(jn, brdy=D(1975, 5, 5)), enrollee(jn, brdy=D(1950, 1, 1), psn_type=PsnType.RETIRED,
+                                                          retire_date=D(2010, 2, 1))]
+    for e in (people[0], people[2]):
+        contribution(e, "2025-01", "12345.67")
+        contribution(e, "2025-02", "8000.01")
+    outcomes = []
+    for one_statement in (True, False):
+        monkeypatch.setattr(credits, "_one_statement", lambda one_statement=one_statement: one_statement)
+        with transaction.atomic():
+            runs = [credits_run_month(month=m, chunk_size=1) for m in (D(2025, 1, 1), D(2025, 2, 1), D(2025, 2, 1))]
+            outcomes.append(([(r.status, r.entries_created, r.amount_total) for r in runs],
+                             [(entries(e), list(PersonalAccount.objects.filter(person=e.person).values_list(
+                                 "balc_current", "balc_historical"))) for e in people],
+                             list(LedgerEntry.objects.order_by("account__person_id", "id").values_list(
+                                 "kind", "amount", "balance_after", "credit_rule_id", "policy_version_id"))))
+            assert ledger_verify() == []
+            transaction.set_rollback(True)
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0][2][1] == 0  # the re-run credits nothing
+    assert all(e for e, _balances in outcomes[0][1]), outcomes[0][1]  # each enrollee was credited
