@@ -291,7 +291,8 @@ def _credit_chunk(*, run: CreditRun, credit: DueCredit, q: _RuleSql, month: date
         # and its new value is the entry's balance_after: each account is found once, by its person (an INSERT
         # first found it again by id to move it). The chunk holds its accounts' row locks (taken in key order),
         # so no other transaction can credit them before this one commits, and the NOT EXISTS sees every entry
-        # committed before the lock was granted; ledger_credit_once still refuses a second entry.
+        # committed before the lock was granted; ledger_credit_once still refuses a second entry. OFFSET 0 keeps
+        # the NOT EXISTS a probe per candidate: as an anti-join the planner scanned every account for each chunk.
         with connection.cursor() as cursor:
             cursor.execute(f"""
                 WITH moved AS (
@@ -299,7 +300,7 @@ def _credit_chunk(*, run: CreditRun, credit: DueCredit, q: _RuleSql, month: date
                     FROM {CANDIDATES} t
                     WHERE a.person_id = t.person_id AND {q.where}
                       AND NOT EXISTS (SELECT 1 FROM {ledger} x WHERE x.account_id = a.id
-                                      AND x.credit_rule_id = %s AND x.period = %s)
+                                      AND x.credit_rule_id = %s AND x.period = %s OFFSET 0)
                     RETURNING a.id, {amount_sql} AS amount, a.{pocket_column} AS balance_after
                 ), credited AS (
                     INSERT INTO {ledger} (account_id, kind, pocket, amount, balance_after, period, policy_version_id,
