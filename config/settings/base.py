@@ -62,6 +62,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "core.api.ApiErrorsAsJsonMiddleware",  # first: every error under /api/ as {err_code, err_msg}
+    # A plain partner settlement skips the office's middleware below and DRF's view machinery (issue 16).
+    "claims.api.lean.PartnerSettlementMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "office.middleware.OfficeLocaleMiddleware",  # Chinese unless the user chose English (not the browser)
