@@ -41,6 +41,7 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from django.utils import translation
 from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -797,6 +798,40 @@ def _explain(message: Promise, **values: Any) -> Promise:
     """`message % values`, translated when it is shown, not when the settlement is computed (gettext_lazy's own
     `%` would translate at once). Decimal values show with two places; lazy values are translated too."""
     return _render_lazy(message, values)
+
+
+# (language, message id) -> the message in that language. The catalogs do not change while a process runs.
+_texts: dict[tuple[str, str], str] = {}
+
+
+def _lazy_args(value: object) -> tuple | None:
+    """The arguments a lazy value (django.utils.functional.lazy) was made with: a gettext_lazy message's id, an
+    `_explain` label's message and values."""
+    args = getattr(value, "_args", None)
+    return args if isinstance(value, Promise) and isinstance(args, tuple) else None
+
+
+def label_text(label: object, language: str) -> str:
+    """`str(label)` with `language` active, for a label or warning of this module (`_explain` or gettext_lazy):
+    what the explanation stores in each language for every settlement. Each message's translation is looked up
+    once a process and language, not activated and looked up per label (16 labels a settlement)."""
+    args = _lazy_args(label)
+    if args is not None and len(args) == 2 and isinstance(args[1], dict):  # `_explain`'s (message, values)
+        message, values = args
+        shown = {k: f"{v:.2f}" if isinstance(v, Decimal) else label_text(v, language) for k, v in values.items()}
+        text = label_text(message, language)
+        return text % shown if shown else text
+    if args is not None and len(args) == 1 and isinstance(args[0], str):  # gettext_lazy's message id
+        key = (language, args[0])
+        text = _texts.get(key)
+        if text is None:
+            with translation.override(language):
+                text = _texts[key] = str(label)
+        return text
+    if isinstance(label, Promise):
+        with translation.override(language):
+            return str(label)
+    return str(label)
 
 
 def _check(*, lines: Sequence[LineIn], terms: BenefitTerms | None, accumulator: Accumulator,

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.credits import year_rolled_over
@@ -375,10 +375,8 @@ EXPLANATION_LANGUAGES = ("zh-hans", "en")
 
 def explanation_of(result: engine.Adjudication) -> list[dict[str, Any]]:
     """The engine's steps, with their labels in both shipped languages (staff read them in the admin)."""
-    labels: dict[str, list[str]] = {}
-    for language in EXPLANATION_LANGUAGES:
-        with translation.override(language):
-            labels[language] = [str(step.label) for step in result.steps]
+    labels = {language: [engine.label_text(step.label, language) for step in result.steps]
+              for language in EXPLANATION_LANGUAGES}
     return [{"code": step.code, "label": {language: labels[language][i] for language in EXPLANATION_LANGUAGES},
              "amount_in": _money(step.amount_in), "amount_out": _money(step.amount_out),
              "detail": {name: _money(value) for name, value in step.detail}}
