@@ -301,8 +301,10 @@ class FamilyLink(models.Model):
 class Contribution(models.Model):
     """A paid monthly contribution (缴费) of an enrollee; in-service credits are computed from these."""
 
+    # No index of its own: the unique (person, period) leads with the person and serves every lookup by person,
+    # the month's included (a person's own index made the credit run read every contribution ever paid).
     person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.PROTECT,
-                               related_name="contributions")
+                               related_name="contributions", db_index=False)
     period = models.DateField(_("period"), help_text=_("the first day of the contribution month"))
     clct_base = money_field(_("contribution base"), validators=[MinValueValidator(0)])
     psn_clct_amt = money_field(_("enrollee's contribution"), validators=[MinValueValidator(0)])
