@@ -90,7 +90,9 @@ def test_a_settlement_locks_the_fund_rows_before_the_facility_row(world):
     waiting.start()
     try:
         for _ in range(200):  # until it waits for the facility row (at most 10 s)
-            if holder.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[0]:
+            # Only a wait for the holder's lock counts: other sessions on the server may be waiting for their own.
+            if holder.execute("SELECT count(*) FROM pg_locks WHERE NOT granted AND %s = ANY (pg_blocking_pids(pid))",
+                              [holder.info.backend_pid]).fetchone()[0]:
                 break
             time.sleep(0.05)
         else:
