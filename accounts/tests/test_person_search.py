@@ -78,6 +78,9 @@ def test_postgres_answers_the_last_digits_from_the_reversed_index(people: dict) 
     queryset = Person.objects.filter(person_search_q("170341"))
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # three rows: without this the planner rightly scans
+        # Nor a whole index read with the search as a filter (chosen once earlier tests had left the table's
+        # statistics behind): only bitmap scans remain, which need an index that answers each part of the OR.
+        cursor.execute("SET LOCAL enable_indexscan = off")
         plan = queryset.explain()
     assert "person_certno_reversed" in plan
     assert list(queryset) == [people["wang"]]
